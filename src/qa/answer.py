@@ -1,0 +1,183 @@
+"""answer_question(): safety triage -> retrieval -> prompt -> LLM -> citations -> Answer.
+
+``Assistant`` is the Python API and the one code path shared by the CLI, the UI and the
+evaluation, so what the eval measures is what users get.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.citations import looks_like_refusal, resolve_citations, split_sentences
+from qa.config import AnswerSettings, Settings
+from qa.embeddings import Embedder, load_embedder
+from qa.index import Index, open_index
+from qa.llm import ChatPrompt, Generator, load_generator
+from qa.prompts import PromptSet, load_prompts
+from qa.retrieval import Retriever
+from qa.safety import Triage, TriageKind, classify, disclaimer_for, load_triage_text
+from qa.types import Answer, AnswerStatus, Passage, StreamEvent, Timings
+
+log = logging.getLogger(__name__)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+def select_passages(passages: list[Passage], cfg: AnswerSettings) -> list[Passage]:
+    """The best passages that fit the prompt budget (about 4 characters per token).
+
+    Prefill runs at ~63 tokens/s on the target CPU, so every passage token costs ~16 ms of
+    first-token latency: the budget keeps the prompt short.
+    """
+    chosen, used = [], 0
+    for passage in passages[: cfg.max_passages]:
+        cost = len(passage.chunk.text) // 4
+        if chosen and used + cost > cfg.max_passage_tokens:
+            break
+        chosen.append(passage)
+        used += cost
+    return chosen
+
+
+@dataclass
+class Assistant:
+    """Question answering over one index. Build with ``Assistant.load()``; reuse for many
+    questions (the models load once)."""
+
+    settings: Settings
+    index: Index
+    embedder: Embedder
+    generator: Generator
+    prompts: PromptSet
+    retriever: Retriever = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.retriever = Retriever(self.index, self.embedder, self.settings.retrieval)
+        self._prompts_dir = self.settings.prompts_dir or Path(__file__).resolve().parents[2] / "prompts"
+        self._refusal = self.prompts.text("refusal.txt")
+        self._system = self.prompts.render("system.txt", refusal=self._refusal)
+
+    @classmethod
+    def load(
+        cls,
+        index_dir: str | Path | None = None,
+        settings: Settings | None = None,
+        *,
+        generator: Generator | None = None,
+        embedder: Embedder | None = None,
+    ) -> Assistant:
+        """Load settings, embedder, index and LLM. Collaborators can be passed in (tests)."""
+        settings = settings or Settings()
+        if index_dir is not None:
+            settings = settings.model_copy(update={"index_dir": Path(index_dir)})
+        prompts = load_prompts(settings.prompts_dir)
+        embedder = embedder or load_embedder(settings.embedder)
+        index = open_index(settings.index_dir, embedder.name, embedder.sha256)
+        generator = generator or load_generator(settings.llm, settings.cache_dir)
+        return cls(settings, index, embedder, generator, prompts)
+
+    @property
+    def model_name(self) -> str:
+        return self.generator.name
+
+    def ask(self, question: str) -> Answer:
+        """Answer one question (blocking)."""
+        final = None
+        for event in self.stream(question):
+            if event.kind == "answer":
+                final = event.answer
+        assert final is not None  # stream() always ends with an answer event
+        return final
+
+    def stream(self, question: str) -> Iterator[StreamEvent]:
+        """Yield evidence as soon as retrieval finishes, then tokens, then the Answer."""
+        started = time.perf_counter()
+        triage = classify(question)
+        if triage.kind in (TriageKind.EMERGENCY, TriageKind.SELF_HARM):
+            yield StreamEvent("answer", answer=self._redirect(question, triage, started))
+            return
+        passages = self.retriever.retrieve(question)
+        retrieve_ms = _ms(started)
+        relevant = [
+            p for p in passages
+            if (p.dense_score or 0.0) >= self.settings.retrieval.min_dense_score
+        ]
+        if not relevant:
+            yield StreamEvent("answer", answer=self._refusal_answer(
+                question, triage, Timings(retrieve_ms=retrieve_ms, total_ms=_ms(started)),
+                status=AnswerStatus.INSUFFICIENT_EVIDENCE, passages=passages))
+            return
+        shown = select_passages(relevant, self.settings.answer)
+        yield StreamEvent("evidence", passages=tuple(shown))
+        raw, first_token_ms = "", None
+        for piece in self.generator.generate(self.build_prompt(question, shown)):
+            first_token_ms = first_token_ms or _ms(started)
+            raw += piece
+            yield StreamEvent("token", text=piece)
+        timings = Timings(retrieve_ms, first_token_ms, _ms(started))
+        yield StreamEvent("answer", answer=self._finish(question, triage, raw, shown, timings))
+
+    def build_prompt(self, question: str, passages: list[Passage]) -> ChatPrompt:
+        """Number the passages [1..n]; the fixed system turn comes first (KV-cache reuse)."""
+        blocks = [
+            self.prompts.render(
+                "passage.txt", n=i, title=p.chunk.title, section=p.chunk.section or "-",
+                text=p.chunk.text,
+            )
+            for i, p in enumerate(passages, start=1)
+        ]
+        user = self.prompts.render("answer.txt", passages="\n\n".join(blocks), question=question)
+        return ChatPrompt(system=self._system, user=user)
+
+    def _finish(
+        self, question: str, triage: Triage, raw: str, shown: list[Passage], timings: Timings
+    ) -> Answer:
+        resolved = resolve_citations(raw, shown)
+        if not resolved.citations or self._opens_with_refusal(resolved.text):
+            return self._refusal_answer(
+                question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE, shown, raw
+            )
+        text = resolved.text
+        if triage.kind is TriageKind.PERSONAL_DOSING:
+            text = f"{text}\n\n{load_triage_text(triage.kind, self._prompts_dir)}"
+        disclaimer = disclaimer_for(triage.kind, self._prompts_dir)
+        return Answer(
+            question=question, answer=f"{text}\n\n{disclaimer}", refused=False,
+            citations=resolved.citations, disclaimer=disclaimer, model=self.model_name,
+            timings=timings, status=AnswerStatus.ANSWERED,
+            triage=triage.kind.value if triage.kind else None, raw_answer=raw,
+            passages=tuple(shown), settings_hash=self.settings.fingerprint(),
+        )
+
+    def _opens_with_refusal(self, text: str) -> bool:
+        """The model's first sentence says the passages do not answer the question."""
+        first = split_sentences(text)[0] if text.strip() else ""
+        return looks_like_refusal(first, self._refusal)
+
+    def _refusal_answer(
+        self, question: str, triage: Triage, timings: Timings, status: AnswerStatus,
+        passages: list[Passage] | tuple = (), raw: str = "",
+    ) -> Answer:
+        return Answer(
+            question=question, answer=self._refusal, refused=True, citations=(),
+            disclaimer="", model=self.model_name, timings=timings, status=status,
+            triage=triage.kind.value if triage.kind else None, raw_answer=raw,
+            passages=tuple(passages), settings_hash=self.settings.fingerprint(),
+        )
+
+    def _redirect(self, question: str, triage: Triage, started: float) -> Answer:
+        """Emergencies and self-harm: fixed guidance at once, no retrieval, no model."""
+        guidance = load_triage_text(triage.kind, self._prompts_dir)
+        disclaimer = disclaimer_for(triage.kind, self._prompts_dir)
+        return Answer(
+            question=question, answer=guidance, refused=False, citations=(),
+            disclaimer=disclaimer, model=self.model_name,
+            timings=Timings(total_ms=_ms(started)), status=AnswerStatus.URGENT_CARE_REDIRECT,
+            triage=triage.kind.value, settings_hash=self.settings.fingerprint(),
+        )

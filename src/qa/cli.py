@@ -1,0 +1,219 @@
+"""Thin `qa` commands: parse arguments, call the core, print, set the exit code.
+
+Only this module turns QAError into a one-line message and exit status 1 (no traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import runpy
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from qa.config import Settings
+from qa.errors import QAError
+
+log = logging.getLogger("qa")
+
+
+def _fail_cleanly(func: Callable) -> Callable:
+    """Turn a QAError (and bad settings) into `Error: <problem>. <remedy>` with exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        try:
+            return func(*args, **kwargs)
+        except QAError as err:
+            raise click.ClickException(err.one_line()) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted; the previous index is unchanged.", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _settings(index: Path | None = None, corpus: Path | None = None) -> Settings:
+    from pydantic import ValidationError
+
+    overrides = {k: v for k, v in (("index_dir", index), ("corpus_dir", corpus)) if v}
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise click.ClickException(
+            f"invalid setting {where}: {first['msg']}. Check qa.toml and QA_* variables."
+        ) from None
+
+
+def _say_models(llm: str | None, embedder: str) -> None:
+    parts = [f"embedder {embedder}"] + ([f"LLM {llm}"] if llm else [])
+    click.echo("Using " + ", ".join(parts), err=True)
+
+
+@click.group()
+@click.option("-v", "--verbose", count=True, help="-v for progress details, -vv for debug.")
+@click.version_option(package_name="qa")
+def cli(verbose: int) -> None:
+    """Private, offline answers from your medical documents, with cited passages."""
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), envvar="QA_INDEX_DIR",
+              help="Index folder (default: index/).")
+@click.option("--rebuild", is_flag=True, help="Re-embed every document from scratch.")
+@_fail_cleanly
+def ingest(path: Path | None, index_dir: Path | None, rebuild: bool) -> None:
+    """Index the documents in PATH (default: ingest/); only changed files are re-embedded."""
+    from qa.embeddings import load_embedder
+    from qa.ingestion import ingest as run_ingest
+
+    settings = _settings(index_dir, path)
+    embedder = load_embedder(settings.embedder)
+    _say_models(None, embedder.name)
+    report = run_ingest(
+        settings.corpus_dir, settings.index_dir, embedder, settings.chunking,
+        rebuild=rebuild, progress=sys.stderr.isatty(),
+    )
+    for source, reason in report.skipped.items():
+        click.echo(f"skipped {source}: {reason}", err=True)
+    state = "updated" if report.wrote else "already up to date"
+    click.echo(
+        f"Index {settings.index_dir} {state}: {len(report.added)} added, "
+        f"{len(report.updated)} changed, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
+        f"{report.chunks} chunks ({report.near_duplicates} near-duplicates dropped) "
+        f"in {report.seconds:.1f}s"
+    )
+    if report.skipped:
+        sys.exit(1)
+
+
+def _print_human(answer: object) -> None:
+    click.echo(answer.answer)
+    for c in answer.citations:
+        snippet = " ".join(c.text.split())[:160]
+        click.echo(f"  [{c.n}] {c.title} ({c.source}, chars {c.start}-{c.end}): {snippet}…")
+    click.echo(f"({answer.model}; first token {answer.timings.first_token_ms} ms, "
+               f"total {answer.timings.total_ms} ms)", err=True)
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), envvar="QA_INDEX_DIR",
+              help="Index folder (default: index/).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per answer.")
+@click.option("--batch", type=click.File("r"), help="File with one question per line.")
+@_fail_cleanly
+def ask(question: str | None, index_dir: Path | None, as_json: bool, batch: object) -> None:
+    """Answer QUESTION from the indexed documents, citing the passages used."""
+    from qa.answer import Assistant
+
+    if not question and batch is None:
+        raise click.UsageError("give a QUESTION or --batch FILE")
+    settings = _settings(index_dir)
+    assistant = Assistant.load(settings=settings)
+    _say_models(assistant.model_name, assistant.embedder.name)
+    questions = [question] if question else [q.strip() for q in batch if q.strip()]
+    from tqdm import tqdm
+
+    show_bar = batch is not None and sys.stderr.isatty()
+    for q in tqdm(questions, desc="questions", disable=not show_bar):
+        answer = assistant.ask(q)
+        if as_json:
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            _print_human(answer)
+
+
+@cli.command()
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), envvar="QA_INDEX_DIR")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=7860, show_default=True, type=int)
+@_fail_cleanly
+def ui(index_dir: Path | None, host: str, port: int) -> None:
+    """Start the Gradio chat on http://HOST:PORT."""
+    app = Path(__file__).resolve().parents[2] / "ui" / "app.py"
+    if not app.is_file():
+        raise click.ClickException(f"{app} is missing; run qa from a checkout of the repository.")
+    sys.argv = [str(app), "--host", host, "--port", str(port)]
+    if index_dir:
+        sys.argv += ["--index", str(index_dir)]
+    runpy.run_path(str(app), run_name="__main__")
+
+
+@cli.command("eval")
+@click.option("--questions", type=click.Path(exists=True, path_type=Path),
+              default=Path("eval/questions.jsonl"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("eval/reports"),
+              show_default=True, help="Folder for the JSON report and markdown summary.")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), envvar="QA_INDEX_DIR")
+@click.option("--split", type=click.Choice(["all", "dev", "test"]), default="all",
+              show_default=True)
+@click.option("--limit", type=int, default=None, help="Only the first N questions (smoke run).")
+@_fail_cleanly
+def eval_cmd(questions: Path, out: Path, index_dir: Path | None, split: str,
+             limit: int | None) -> None:
+    """Run the fixed question set through the same path as the UI and write a report."""
+    from qa.answer import Assistant
+    from qa.evaluation import load_questions, run_eval, write_report
+
+    settings = _settings(index_dir)
+    items = load_questions(questions, split=split, limit=limit)
+    assistant = Assistant.load(settings=settings)
+    _say_models(assistant.model_name, assistant.embedder.name)
+    report = run_eval(assistant, items, progress=sys.stderr.isatty())
+    json_path, md_path = write_report(report, out)
+    click.echo(md_path.read_text())
+    click.echo(f"Wrote {json_path} and {md_path}", err=True)
+
+
+@cli.group()
+def models() -> None:
+    """List or provision the model weights."""
+
+
+@models.command("list")
+def models_list() -> None:
+    """Known models and whether they are provisioned."""
+    from qa.models import EMBEDDERS, LLMS, gguf_cache_path
+
+    settings = _settings()
+    for spec in LLMS.values():
+        path = gguf_cache_path(spec, settings.cache_dir)
+        state = "ready" if path.exists() else "not provisioned"
+        click.echo(f"llm       {spec.name:22} {state:16} {spec.description}")
+    for spec in EMBEDDERS.values():
+        click.echo(f"embedder  {spec.name:22} {'package':16} {spec.package}")
+
+
+@models.command("pull")
+@click.argument("names", nargs=-1)
+@_fail_cleanly
+def models_pull(names: tuple[str, ...]) -> None:
+    """Provision NAMES (default: the configured LLM) into the cache, verified by SHA-256."""
+    from qa.models import LLMS, provision_llm
+
+    settings = _settings()
+    for name in names or (settings.llm.model,):
+        if name not in LLMS:
+            raise click.ClickException(f"unknown model '{name}'; known: {', '.join(LLMS)}")
+        path = provision_llm(name, settings.cache_dir, progress=sys.stderr.isatty())
+        click.echo(f"{name}: {path} (verified)")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="qa")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Typed settings: one sub-model per stage. The only module that reads environment variables.
+
+Precedence, highest first: keyword arguments, ``QA_*`` environment variables (nested with
+``__``, e.g. ``QA_LLM__MODEL=/models/my.gguf``), the TOML file named by ``QA_CONFIG`` (or
+``./qa.toml`` when present), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_cache_dir() -> Path:
+    """Where provisioned models live; shared by every checkout on this machine."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qa"
+
+
+class _Stage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmbedderSettings(_Stage):
+    model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="A known embedder name (see `qa models list`) or a path to a "
+        "sentence-transformers model folder.",
+    )
+    batch_size: int = Field(32, ge=1, description="Texts per encoding batch.")
+
+
+class LLMSettings(_Stage):
+    model: str = Field(
+        "qwen2.5-coder-1.5b",
+        description="A known model name (see `qa models list`) or a path to a .gguf file.",
+    )
+    n_ctx: int = Field(4096, ge=512, description="Context window in tokens.")
+    n_threads: int | None = Field(None, description="CPU threads; default: all cores.")
+    max_tokens: int = Field(320, ge=16, description="Upper bound on answer length in tokens.")
+    temperature: float = Field(0.0, ge=0.0, description="0 = greedy, reproducible answers.")
+    seed: int = Field(0, description="Sampling seed, for reproducible runs.")
+
+
+class ChunkSettings(_Stage):
+    chunk_tokens: int = Field(
+        200, ge=32, description="Chunk size in embedder tokens (MiniLM truncates at 256)."
+    )
+    overlap_tokens: int = Field(40, ge=0, description="Tokens shared by neighbouring chunks.")
+    near_duplicate: float = Field(
+        0.96, gt=0.0, le=1.0, description="Cosine similarity above which a chunk is dropped."
+    )
+
+
+class RetrievalSettings(_Stage):
+    top_k: int = Field(5, ge=1, description="Passages returned to the answer stage.")
+    candidates: int = Field(30, ge=1, description="Candidates taken from each retriever.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    min_dense_score: float = Field(
+        0.30,
+        description="Best cosine similarity below which nothing counts as relevant "
+        "(the question is refused without calling the model).",
+    )
+
+
+class AnswerSettings(_Stage):
+    max_passages: int = Field(4, ge=1, description="Passages shown to the model.")
+    max_passage_tokens: int = Field(
+        900, ge=100, description="Budget (approx. tokens) for all passages in the prompt."
+    )
+
+
+class Settings(BaseSettings):
+    """Root settings. Build once in an entry point, then hand each stage its part."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QA_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    corpus_dir: Path = Field(Path("ingest"), description="Folder of documents to index.")
+    index_dir: Path = Field(Path("index"), description="Where the built index lives.")
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir, description="Cache for provisioned model files."
+    )
+    prompts_dir: Path | None = Field(
+        None, description="Folder of prompt files; default: the repository's prompts/."
+    )
+    embedder: EmbedderSettings = EmbedderSettings()
+    llm: LLMSettings = LLMSettings()
+    chunking: ChunkSettings = ChunkSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = os.environ.get("QA_CONFIG") or "qa.toml"
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+        )
+
+    def fingerprint(self) -> str:
+        """Short hash of everything that shapes an answer, stamped on each Answer."""
+        data = self.model_dump(mode="json", exclude={"corpus_dir", "index_dir", "cache_dir"})
+        return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]

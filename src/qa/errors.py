@@ -1,0 +1,56 @@
+"""User-facing errors. Each carries a one-line hint that says what to do.
+
+Core code raises these; only the CLI turns them into exit codes and only the UI into
+``gr.Error``, so no user ever sees a traceback for a problem they can fix.
+"""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    """Base class: ``str(err)`` is the problem, ``err.hint`` the remedy."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    def one_line(self) -> str:
+        """Problem and remedy on one line, for a terminal or a UI toast."""
+        return f"{self}. {self.hint}".strip() if self.hint else str(self)
+
+
+class ConfigError(QAError):
+    hint = "Check qa.toml and the QA_* environment variables."
+
+
+class ModelMissingError(QAError):
+    hint = "Run `make models` (or `qa models pull`) to provision the default models."
+
+
+class ModelCorruptError(QAError):
+    hint = "Delete the file and run `qa models pull` to provision it again."
+
+
+class IndexMissingError(QAError):
+    hint = "Build it with `qa ingest ingest/` (or `make index`)."
+
+
+class IndexMismatchError(QAError):
+    hint = "Rebuild it with `qa ingest --rebuild`, or point QA_EMBEDDER__MODEL at the model it used."
+
+
+class EmptyCorpusError(QAError):
+    hint = "Put .txt, .md, .html or .pdf files in the folder and run `qa ingest` again."
+
+
+class DocumentError(QAError):
+    """One document could not be read; ingestion skips it and reports it."""
+
+    hint = "Fix or remove the file; the other documents were indexed."
+
+
+class DependencyError(QAError):
+    hint = "Run `make setup` to install the project's dependencies."

@@ -1,0 +1,242 @@
+"""Files in the corpus folder -> a new index generation, doing only the work that changed.
+
+Unchanged documents (same bytes, same embedder, same chunking) keep their chunks and
+vectors; changed ones are re-chunked and re-embedded; deleted ones drop out. A file that
+cannot be read is skipped and reported; if an earlier version of it was indexed, that
+version stays (ingestion never loses data it had).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qa import index as store
+from qa.chunking import chunk_document, embedding_text, make_splitter
+from qa.config import ChunkSettings
+from qa.embeddings import Embedder
+from qa.errors import DocumentError, EmptyCorpusError
+from qa.loaders import find_documents, load_document
+from qa.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    """What one ingestion did, for the CLI summary and tests."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # source -> one-line reason
+    chunks: int = 0
+    near_duplicates: int = 0
+    seconds: float = 0.0
+    wrote: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass
+class _Kept:
+    """Chunks and vectors carried into the new generation."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+    documents: dict[str, Document] = field(default_factory=dict)
+    entries: dict[str, dict] = field(default_factory=dict)
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def _compatible(previous: dict | None, embedder: Embedder, cfg: ChunkSettings) -> bool:
+    if not previous or previous.get("format") != store.FORMAT_VERSION:
+        return False
+    built = previous["embedder"]
+    same_model = built["name"] == embedder.name and built.get("sha256") == embedder.sha256
+    return same_model and previous.get("chunking") == cfg.model_dump()
+
+
+def _reuse(previous: store.Index, doc_id: str, kept: _Kept) -> None:
+    """Carry one document's chunks and vectors over from the previous generation."""
+    rows = [i for i, c in enumerate(previous.chunks) if c.doc_id == doc_id]
+    kept.chunks.extend(previous.chunks[i] for i in rows)
+    if rows:
+        kept.vectors.append(previous.vectors[rows])
+    kept.documents[doc_id] = previous.documents[doc_id]
+    kept.entries[doc_id] = previous.manifest["documents"][doc_id]
+
+
+def drop_near_duplicates(
+    chunks: list[Chunk], vectors: np.ndarray, existing: np.ndarray, threshold: float
+) -> tuple[list[Chunk], np.ndarray, int]:
+    """Drop chunks whose text repeats (exactly, or with cosine >= threshold) a kept one.
+
+    Scraped pages repeat captions and boilerplate paragraphs; indexing them twice only
+    crowds the top-k with copies. Greedy in document order, so the first copy wins.
+    """
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1] if len(vectors) else existing.shape[1])
+    if len(existing):
+        index.add(existing)
+    seen: set[str] = set()
+    keep: list[int] = []
+    for i, chunk in enumerate(chunks):
+        key = _normalise(chunk.text)
+        if key in seen:
+            continue
+        if index.ntotal:
+            sims, _ = index.search(vectors[i : i + 1], 1)
+            if sims[0, 0] >= threshold:
+                continue
+        seen.add(key)
+        keep.append(i)
+        index.add(vectors[i : i + 1])
+    return [chunks[i] for i in keep], vectors[keep], len(chunks) - len(keep)
+
+
+def _load_changed(
+    paths: list[Path], corpus_dir: Path, previous: store.Index | None, kept: _Kept,
+    report: IngestReport,
+) -> list[tuple[Document, str]]:
+    """Reuse unchanged documents; load the others. Returns (document, 'added'|'updated')."""
+    old = previous.manifest["documents"] if previous else {}
+    by_source = {entry["source"]: doc_id for doc_id, entry in old.items()}
+    fresh: list[tuple[Document, str]] = []
+    for path in paths:
+        source = path.relative_to(corpus_dir).as_posix()
+        old_id = by_source.get(source)
+        if old_id and old[old_id]["sha256"] == _file_sha256(path):
+            _reuse(previous, old_id, kept)
+            report.unchanged.append(source)
+            continue
+        try:
+            doc = load_document(path, corpus_dir)
+        except DocumentError as err:
+            report.skipped[source] = str(err)
+            log.warning("skipped %s", err)
+            if old_id:  # keep the last good version rather than lose it
+                _reuse(previous, old_id, kept)
+            continue
+        fresh.append((doc, "updated" if old_id else "added"))
+    return fresh
+
+
+def _embed_new(
+    fresh: list[tuple[Document, str]], embedder: Embedder, cfg: ChunkSettings,
+    progress: bool,
+) -> tuple[list[Chunk], np.ndarray]:
+    from tqdm import tqdm
+
+    splitter = make_splitter(embedder.count_tokens, cfg)
+    chunks: list[Chunk] = []
+    for doc, _ in tqdm(fresh, desc="chunking", unit="doc", disable=not progress):
+        chunks.extend(chunk_document(doc, splitter))
+    texts = [embedding_text(c) for c in chunks]
+    batches = [texts[i : i + 256] for i in range(0, len(texts), 256)]
+    parts = [embedder.embed(b) for b in tqdm(batches, desc="embedding", disable=not progress)]
+    vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+    return chunks, vectors
+
+
+def _manifest(embedder: Embedder, cfg: ChunkSettings, kept: _Kept) -> dict:
+    return {
+        "format": store.FORMAT_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "embedder": {"name": embedder.name, "sha256": embedder.sha256, "dim": embedder.dim},
+        "chunking": cfg.model_dump(),
+        "faiss": "IndexFlatIP",
+        "documents": kept.entries,
+        "counts": {"documents": len(kept.documents), "chunks": len(kept.chunks)},
+    }
+
+
+def ingest(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    cfg: ChunkSettings,
+    *,
+    rebuild: bool = False,
+    progress: bool = False,
+) -> IngestReport:
+    """Bring the index in ``index_dir`` up to date with the files in ``corpus_dir``."""
+    started = time.perf_counter()
+    if not corpus_dir.is_dir():
+        raise EmptyCorpusError(f"document folder {corpus_dir} does not exist")
+    paths = find_documents(corpus_dir)
+    if not paths:
+        raise EmptyCorpusError(f"no supported documents in {corpus_dir}")
+    report = IngestReport()
+    with store.ingest_lock(index_dir):
+        store.remove_stale_generations(index_dir)
+        manifest = store.read_manifest(index_dir)
+        previous = None
+        if not rebuild and _compatible(manifest, embedder, cfg):
+            previous = store.read_generation(store.current_generation(index_dir))
+        kept = _Kept()
+        fresh = _load_changed(paths, corpus_dir, previous, kept, report)
+        live = {path.relative_to(corpus_dir).as_posix() for path in paths}
+        old_sources = {e["source"] for e in (manifest or {}).get("documents", {}).values()}
+        report.removed = sorted(old_sources - live)
+        for doc, how in fresh:
+            getattr(report, how).append(doc.source)
+        if not kept.documents and not fresh:
+            raise EmptyCorpusError(f"none of the {len(paths)} files in {corpus_dir} could be read")
+        if previous is not None and not report.changed:
+            report.chunks = len(previous.chunks)
+            report.seconds = time.perf_counter() - started
+            return report
+        _add_fresh(fresh, embedder, cfg, kept, report, progress)
+        vectors = np.concatenate(kept.vectors) if kept.vectors else np.zeros((0, embedder.dim))
+        store.write_generation(
+            index_dir, _manifest(embedder, cfg, kept), kept.chunks,
+            np.ascontiguousarray(vectors, dtype=np.float32), kept.documents,
+        )
+        report.wrote = True
+        report.chunks = len(kept.chunks)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _add_fresh(
+    fresh: list[tuple[Document, str]], embedder: Embedder, cfg: ChunkSettings, kept: _Kept,
+    report: IngestReport, progress: bool,
+) -> None:
+    """Chunk, embed and de-duplicate the new documents into ``kept``."""
+    if not fresh:
+        return
+    chunks, vectors = _embed_new(fresh, embedder, cfg, progress)
+    existing = np.concatenate(kept.vectors) if kept.vectors else np.zeros((0, vectors.shape[1]))
+    chunks, vectors, dropped = drop_near_duplicates(
+        chunks, vectors, np.ascontiguousarray(existing, dtype=np.float32), cfg.near_duplicate
+    )
+    report.near_duplicates = dropped
+    kept.chunks.extend(chunks)
+    kept.vectors.append(vectors)
+    per_doc: dict[str, int] = {}
+    for chunk in chunks:
+        per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
+    for doc, _ in fresh:
+        kept.documents[doc.doc_id] = doc
+        kept.entries[doc.doc_id] = {
+            "source": doc.source, "sha256": doc.sha256, "title": doc.title,
+            "chunks": per_doc.get(doc.doc_id, 0),
+        }

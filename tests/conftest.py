@@ -1,0 +1,75 @@
+"""Shared fixtures: the real embedder, a real small GGUF, and a real index of the seed corpus.
+
+Heavy objects are session-scoped: loading them once keeps the suite in minutes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa.config import LLMSettings, Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "ingest"
+TEST_LLM = "qwen2.5-coder-0.5b"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's qa.toml or QA_* variables by accident."""
+    for name in list(__import__("os").environ):
+        if name.startswith("QA_") and name != "QA_REQUIRE_BROWSER":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("QA_CONFIG", str(tmp_path / "absent.toml"))
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from qa.config import EmbedderSettings
+    from qa.embeddings import load_embedder
+
+    return load_embedder(EmbedderSettings())
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A private copy of the five seed articles."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEED, folder)
+    return folder
+
+
+def test_settings(index_dir: Path, **extra: object) -> Settings:
+    """Settings for tests: the small GGUF, a private index, nothing from the environment."""
+    return Settings(index_dir=index_dir, llm=LLMSettings(model=TEST_LLM, max_tokens=160), **extra)
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    """The seed corpus indexed once for the whole session (read-only for tests)."""
+    from qa.config import ChunkSettings
+    from qa.ingestion import ingest
+
+    index_dir = tmp_path_factory.mktemp("seed") / "index"
+    ingest(SEED, index_dir, embedder, ChunkSettings())
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def generator():
+    from qa.config import default_cache_dir
+    from qa.llm import load_generator
+
+    return load_generator(LLMSettings(model=TEST_LLM, max_tokens=160), default_cache_dir())
+
+
+@pytest.fixture(scope="session")
+def assistant(seed_index: Path, embedder, generator):
+    """A real Assistant: real embedder, real FAISS index, real 0.5B GGUF."""
+    from qa.answer import Assistant
+
+    return Assistant.load(settings=test_settings(seed_index), embedder=embedder,
+                          generator=generator)

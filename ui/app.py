@@ -1,0 +1,127 @@
+"""Gradio chat: streamed answers and a sources panel showing each cited passage.
+
+The UI owns no logic: it builds one Assistant at start-up, calls ``Assistant.stream()``,
+and renders the events. Run with ``qa ui`` or ``python ui/app.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+from collections.abc import Iterator
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
+
+import gradio as gr  # noqa: E402  (the environment variable must be set first)
+
+from qa import Assistant, Passage  # noqa: E402
+from qa.config import Settings  # noqa: E402
+from qa.errors import QAError  # noqa: E402
+from qa.types import Answer  # noqa: E402
+
+TITLE = "qa · answers from your medical documents"
+INTRO = (
+    "Ask a question about the indexed documents. Answers come only from those documents, "
+    "with numbered citations; the sources panel shows the exact passages. "
+    "This is not medical advice."
+)
+CSS = """
+.source { border-left: 3px solid #2b6cb0; padding: 4px 10px; margin: 8px 0; }
+.source .meta { font-size: 0.85em; color: #555; }
+.source mark { background: #fff3b0; }
+"""
+
+
+def _passage_html(n: int, source: str, title: str, section: str, text: str, extra: str) -> str:
+    heading = html.escape(f"[{n}] {title}")
+    meta = html.escape(f"{source} · {section}" if section else source) + extra
+    return (
+        f'<div class="source" data-n="{n}"><b>{heading}</b>'
+        f'<div class="meta">{meta}</div><div>{html.escape(text)}</div></div>'
+    )
+
+
+def render_evidence(passages: tuple[Passage, ...]) -> str:
+    """Retrieved passages, shown while the model is still writing."""
+    if not passages:
+        return "<i>No sources.</i>"
+    blocks = [
+        _passage_html(i, p.chunk.source, p.chunk.title, p.chunk.section, p.chunk.text,
+                      " · retrieved")
+        for i, p in enumerate(passages, start=1)
+    ]
+    return "<h4>Evidence</h4>" + "".join(blocks)
+
+
+def render_sources(answer: Answer) -> str:
+    """The passages the final answer cites, with their character offsets."""
+    if answer.refused:
+        return "<i>Not found in the indexed documents: nothing to cite.</i>"
+    if not answer.citations:
+        return f"<i>No citations ({html.escape(answer.triage or 'general guidance')}).</i>"
+    blocks = [
+        _passage_html(c.n, c.source, c.title, c.section, c.text,
+                      f" · chars {c.start}–{c.end}")
+        for c in answer.citations
+    ]
+    return "<h4>Sources</h4>" + "".join(blocks)
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    """The chat page for one loaded Assistant."""
+
+    def respond(question: str, history: list[dict]) -> Iterator[tuple]:
+        question = (question or "").strip()
+        if not question:
+            yield "", history, gr.update()
+            return
+        history = [*history, {"role": "user", "content": question},
+                   {"role": "assistant", "content": ""}]
+        yield "", history, "<i>Searching the documents…</i>"
+        try:
+            for event in assistant.stream(question):
+                if event.kind == "evidence":
+                    yield "", history, render_evidence(event.passages)
+                elif event.kind == "token":
+                    history[-1]["content"] += event.text
+                    yield "", history, gr.update()
+                else:
+                    history[-1]["content"] = event.answer.answer
+                    yield "", history, render_sources(event.answer)
+        except QAError as err:
+            raise gr.Error(err.one_line()) from None
+
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(f"## {TITLE}\n{INTRO}\n\nModel: `{assistant.model_name}` · "
+                    f"embedder: `{assistant.embedder.name}`")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(label="Chat", height=480, elem_id="chat")
+                box = gr.Textbox(label="Your question", placeholder="e.g. How does memantine work?",
+                                 elem_id="question", submit_btn=True)
+            with gr.Column(scale=2):
+                sources = gr.HTML("<i>Sources appear here.</i>", elem_id="sources")
+        box.submit(respond, [box, chat], [box, chat, sources])
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=TITLE)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--index", default=None)
+    args = parser.parse_args()
+    try:
+        assistant = Assistant.load(args.index, Settings())
+    except QAError as err:
+        raise SystemExit(f"Error: {err.one_line()}") from None
+    print(f"Using LLM {assistant.model_name}, embedder {assistant.embedder.name}", flush=True)
+    build_app(assistant).queue().launch(
+        server_name=args.host, server_port=args.port, share=False, css=CSS,
+        show_error=True, footer_links=[],
+    )
+
+
+if __name__ == "__main__":
+    main()
