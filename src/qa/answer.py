@@ -17,7 +17,7 @@ from qa.config import AnswerSettings, Settings
 from qa.embeddings import Embedder, load_embedder
 from qa.index import Index, open_index
 from qa.llm import ChatPrompt, Generator, load_generator
-from qa.prompts import PromptSet, load_prompts
+from qa.prompts import PromptSet, default_prompts_dir, load_prompts
 from qa.retrieval import Retriever
 from qa.safety import Triage, TriageKind, classify, disclaimer_for, load_triage_text
 from qa.types import Answer, AnswerStatus, Passage, StreamEvent, Timings
@@ -59,7 +59,7 @@ class Assistant:
 
     def __post_init__(self) -> None:
         self.retriever = Retriever(self.index, self.embedder, self.settings.retrieval)
-        self._prompts_dir = self.settings.prompts_dir or Path(__file__).resolve().parents[2] / "prompts"
+        self._prompts_dir = self.settings.prompts_dir or default_prompts_dir()
         self._refusal = self.prompts.text("refusal.txt")
         self._system = self.prompts.render("system.txt", refusal=self._refusal)
 

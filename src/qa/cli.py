@@ -62,7 +62,9 @@ def _say_models(llm: str | None, embedder: str) -> None:
 def cli(verbose: int) -> None:
     """Private, offline answers from your medical documents, with cited passages."""
     level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 @cli.command()

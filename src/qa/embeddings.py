@@ -48,6 +48,8 @@ class SentenceTransformerEmbedder:
             # Never let transformers reach for a model hub: weights come from disk only.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
             try:
                 from sentence_transformers import SentenceTransformer
             except ImportError as err:  # pragma: no cover - depends on the environment

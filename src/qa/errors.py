@@ -39,7 +39,7 @@ class IndexMissingError(QAError):
 
 
 class IndexMismatchError(QAError):
-    hint = "Rebuild it with `qa ingest --rebuild`, or point QA_EMBEDDER__MODEL at the model it used."
+    hint = "Rebuild it with `qa ingest --rebuild`, or set QA_EMBEDDER__MODEL to the model it used."
 
 
 class EmptyCorpusError(QAError):

@@ -205,15 +205,45 @@ def ingest(
             report.seconds = time.perf_counter() - started
             return report
         _add_fresh(fresh, embedder, cfg, kept, report, progress)
-        vectors = np.concatenate(kept.vectors) if kept.vectors else np.zeros((0, embedder.dim))
-        store.write_generation(
-            index_dir, _manifest(embedder, cfg, kept), kept.chunks,
-            np.ascontiguousarray(vectors, dtype=np.float32), kept.documents,
-        )
-        report.wrote = True
-        report.chunks = len(kept.chunks)
+        _commit(index_dir, embedder, cfg, kept, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def index_documents(
+    documents: list[Document],
+    index_dir: Path,
+    embedder: Embedder,
+    cfg: ChunkSettings,
+    *,
+    progress: bool = False,
+) -> IngestReport:
+    """Build a fresh index from documents made in memory (benchmarks, other data sources)."""
+    started = time.perf_counter()
+    if not documents:
+        raise EmptyCorpusError("no documents to index")
+    report = IngestReport()
+    with store.ingest_lock(index_dir):
+        kept = _Kept()
+        fresh = [(doc, "added") for doc in documents]
+        report.added = [doc.source for doc in documents]
+        _add_fresh(fresh, embedder, cfg, kept, report, progress)
+        _commit(index_dir, embedder, cfg, kept, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _commit(
+    index_dir: Path, embedder: Embedder, cfg: ChunkSettings, kept: _Kept, report: IngestReport
+) -> None:
+    """Write what was kept as the new live generation."""
+    vectors = np.concatenate(kept.vectors) if kept.vectors else np.zeros((0, embedder.dim))
+    store.write_generation(
+        index_dir, _manifest(embedder, cfg, kept), kept.chunks,
+        np.ascontiguousarray(vectors, dtype=np.float32), kept.documents,
+    )
+    report.wrote = True
+    report.chunks = len(kept.chunks)
 
 
 def _add_fresh(

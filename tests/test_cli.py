@@ -1,0 +1,107 @@
+"""The `qa` command as a user runs it: real processes, exact exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def qa(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True,
+                          text=True, env=full_env, cwd=cwd, timeout=600)
+
+
+def _one_line_error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.slow
+def test_ask_json_answers_from_the_corpus(seed_index: Path) -> None:
+    result = qa("ask", "--index", str(seed_index), "--json",
+                "What was dantrolene originally developed to treat?",
+                env={"QA_LLM__MODEL": "qwen2.5-coder-0.5b"})
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)  # exactly one JSON object on stdout
+    assert not data["refused"]
+    assert data["citations"][0]["source"].endswith(".txt")
+    assert "Using embedder all-MiniLM-L6-v2, LLM qwen2.5-coder-0.5b" in result.stderr
+
+
+@pytest.mark.slow
+def test_batch_prints_one_json_object_per_question(seed_index: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "q.txt"
+    questions.write_text("What is memantine used for?\n\nWhat is the capital of France?\n")
+    result = qa("ask", "--index", str(seed_index), "--json", "--batch", str(questions),
+                env={"QA_LLM__MODEL": "qwen2.5-coder-0.5b"})
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["question"] for r in rows] == ["What is memantine used for?",
+                                            "What is the capital of France?"]
+    assert [r["refused"] for r in rows] == [False, True]
+
+
+def test_missing_model_file_is_one_clear_line(seed_index: Path) -> None:
+    result = qa("ask", "--index", str(seed_index), "hello",
+                env={"QA_LLM__MODEL": "/nonexistent/model.gguf"})
+    line = _one_line_error(result)
+    assert "/nonexistent/model.gguf does not exist" in line
+    assert "QA_LLM__MODEL" in line
+
+
+def test_corrupt_model_file_is_one_clear_line(seed_index: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + os.urandom(4096))
+    line = _one_line_error(qa("ask", "--index", str(seed_index), "hello",
+                              env={"QA_LLM__MODEL": str(bad)}))
+    assert "could not load" in line and "bad.gguf" in line
+
+
+def test_unprovisioned_default_model_names_the_command(seed_index: Path, tmp_path: Path) -> None:
+    line = _one_line_error(qa("ask", "--index", str(seed_index), "hello",
+                              env={"XDG_CACHE_HOME": str(tmp_path / "empty-cache")}))
+    assert "not provisioned" in line and "qa models pull" in line
+
+
+def test_missing_index_names_the_command(tmp_path: Path) -> None:
+    line = _one_line_error(qa("ask", "--index", str(tmp_path / "none"), "hello"))
+    assert "qa ingest" in line
+
+
+def test_ingest_empty_folder_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    line = _one_line_error(qa("ingest", str(tmp_path / "docs"), "--index",
+                              str(tmp_path / "index")))
+    assert "no supported documents" in line
+
+
+def test_ingest_reports_unreadable_file_and_keeps_the_rest(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.md").write_text("# Aspirin\n\nAspirin can upset the stomach when taken "
+                                  "without food, so take it with a meal.\n")
+    (docs / "bad.pdf").write_bytes(b"not a pdf at all")
+    result = qa("ingest", str(docs), "--index", str(tmp_path / "index"))
+    assert result.returncode == 1  # something was skipped: the exit status says so
+    assert "skipped bad.pdf" in result.stderr
+    assert "1 added" in result.stdout and "1 skipped" in result.stdout
+    again = qa("ingest", str(docs), "--index", str(tmp_path / "index"))
+    assert "already up to date" in again.stdout
+
+
+def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
+    line = _one_line_error(qa("ask", "--index", str(tmp_path), "hi",
+                              env={"QA_RETRIEVAL__TOP_K": "zero"}))
+    assert "retrieval.top_k" in line
