@@ -80,7 +80,16 @@ class Assistant:
         embedder = embedder or load_embedder(settings.embedder)
         index = open_index(settings.index_dir, embedder.name, embedder.sha256)
         generator = generator or load_generator(settings.llm, settings.cache_dir)
-        return cls(settings, index, embedder, generator, prompts)
+        assistant = cls(settings, index, embedder, generator, prompts)
+        assistant.warm_up()
+        return assistant
+
+    def warm_up(self) -> None:
+        """Load the embedder and prefill the system prompt now, not on the first question."""
+        self.embedder.embed(["warm up"])
+        warm = getattr(self.generator, "warm_up", None)
+        if warm is not None:
+            warm(self._system)
 
     @property
     def model_name(self) -> str:

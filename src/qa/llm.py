@@ -45,6 +45,14 @@ class Generator(Protocol):
 
     name: str
 
+    def warm_up(self, system: str) -> None:
+        """Evaluate the fixed system turn once, so the first question only pays for its own
+        tokens (llama.cpp keeps the KV cache of the longest common prefix)."""
+        prefix = self.chat.render(ChatPrompt(system, "")).split("<|im_start|>user")[0]
+        tokens = self._llama.tokenize(prefix.encode("utf-8"), add_bos=False, special=True)
+        self._llama.reset()
+        self._llama.eval(tokens)
+
     def generate(self, prompt: ChatPrompt) -> Iterator[str]: ...
 
 
@@ -75,6 +83,14 @@ class LlamaCppGenerator:
 
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def warm_up(self, system: str) -> None:
+        """Evaluate the fixed system turn once, so the first question only pays for its own
+        tokens (llama.cpp keeps the KV cache of the longest common prefix)."""
+        prefix = self.chat.render(ChatPrompt(system, "")).split("<|im_start|>user")[0]
+        tokens = self._llama.tokenize(prefix.encode("utf-8"), add_bos=False, special=True)
+        self._llama.reset()
+        self._llama.eval(tokens)
 
     def generate(self, prompt: ChatPrompt) -> Iterator[str]:
         """Stream text pieces; greedy by default so the same question gives the same answer."""

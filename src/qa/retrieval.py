@@ -14,6 +14,7 @@ from qa.index import Index
 from qa.types import Passage
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
 def normalise_query(question: str) -> str:
