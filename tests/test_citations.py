@@ -1,61 +1,87 @@
-"""Citation markers map to real passages; invented ones disappear."""
+"""Verified citations: markers map to the excerpts shown; unsupported sentences disappear."""
 
 from __future__ import annotations
 
-from qa.citations import looks_like_refusal, resolve_citations, split_sentences
-from qa.types import Chunk, Passage
+import pytest
+
+from qa.citations import looks_like_refusal, split_sentences
+from qa.evidence import Evidence
+from qa.types import Chunk
+from qa.verification import verify_answer
+
+THRESHOLD = 0.45
 
 
-def _passage(text: str, source: str = "a.txt", start: int = 0) -> Passage:
-    chunk = Chunk("c" + source, source.split(".")[0], source, "Title", "Section", start,
+def _evidence(n: int, text: str, source: str, start: int = 0) -> Evidence:
+    chunk = Chunk(f"c{n}", source.split(".")[0], source, "Title", "Section", start,
                   start + len(text), text)
-    return Passage(chunk=chunk, score=1.0, dense_score=0.8)
+    return Evidence(n, chunk, start, start + len(text), text, 1.0)
 
 
-PASSAGES = [
-    _passage("Dantrolene was originally developed for the treatment of malignant hyperthermia.",
-             "003.txt", 100),
-    _passage("Memantine blocks NMDA receptors and reduces the effects of glutamate.", "000.txt"),
+EVIDENCE = [
+    _evidence(1, "Dantrolene was originally developed for the treatment of malignant "
+                 "hyperthermia, a severe reaction to certain anesthetics.", "003.txt", 100),
+    _evidence(2, "Memantine blocks NMDA receptors and reduces the effects of glutamate.",
+              "000.txt"),
+    _evidence(3, "Common side effects of memantine include dizziness, headache, and "
+                 "constipation.", "000.txt", 400),
 ]
 
 
-def test_markers_map_to_the_passages_shown() -> None:
-    result = resolve_citations(
-        "Dantrolene was developed for malignant hyperthermia [1]. Memantine blocks NMDA "
-        "receptors [2].", PASSAGES)
+@pytest.fixture(scope="module")
+def verify(embedder):
+    return lambda raw: verify_answer(raw, EVIDENCE, embedder, THRESHOLD)
+
+
+def test_supported_sentences_keep_their_citations(verify) -> None:
+    result = verify("Dantrolene was developed to treat malignant hyperthermia [1]. "
+                    "Memantine blocks NMDA receptors [2].")
     assert [c.n for c in result.citations] == [1, 2]
     first = result.citations[0]
     assert (first.source, first.start, first.end) == ("003.txt", 100, 100 + len(first.text))
+    assert first.support >= THRESHOLD
     assert "[1]" in result.text and "[2]" in result.text
 
 
-def test_marker_pointing_to_no_passage_is_removed() -> None:
-    result = resolve_citations("Memantine blocks NMDA receptors [2][7].", PASSAGES)
+def test_marker_pointing_to_no_excerpt_is_removed(verify) -> None:
+    result = verify("Memantine blocks NMDA receptors [2][7].")
     assert "[7]" not in result.text
     assert [c.n for c in result.citations] == [2]
 
 
-def test_grouped_and_fullwidth_markers_are_understood() -> None:
-    result = resolve_citations("Both drugs are described [1, 2]. See also 【1】.", PASSAGES)
-    assert "[1][2]" in result.text
-    assert [c.n for c in result.citations] == [1, 2]
+def test_wrong_citation_is_moved_to_the_supporting_excerpt(verify) -> None:
+    result = verify("Memantine can cause dizziness, headache and constipation [1].")
+    assert [c.n for c in result.citations] == [3]
+    assert result.checks[0].verdict == "reattributed"
+    assert result.text.endswith("[3].")
 
 
-def test_uncited_sentence_is_attributed_to_the_passage_that_supports_it() -> None:
-    result = resolve_citations(
-        "Dantrolene was originally developed for malignant hyperthermia.", PASSAGES)
-    assert result.text.endswith("hyperthermia [1].")
-    assert result.citations[0].support >= 0.5
+def test_uncited_supported_sentence_gets_a_citation(verify) -> None:
+    result = verify("Dantrolene was originally developed for malignant hyperthermia.")
+    assert [c.n for c in result.citations] == [1]
 
 
-def test_unsupported_uncited_sentence_gets_no_citation() -> None:
-    result = resolve_citations("The moon is made of green cheese.", PASSAGES)
-    assert result.citations == ()
+def test_invented_dose_is_dropped_even_when_cited(verify) -> None:
+    result = verify("Dantrolene was developed for malignant hyperthermia [1]. "
+                    "The usual dose of dantrolene is 500 mg twice a day [1].")
+    assert "500" not in result.text
+    assert [c.verdict for c in result.checks] == ["supported", "unsupported"]
+
+
+def test_answer_with_no_supported_sentence_has_no_citations(verify) -> None:
+    result = verify("The usual dose of metformin is 500 mg once a day [1].")
+    assert result.citations == () and result.text == ""
+
+
+def test_grouped_and_fullwidth_markers_are_understood(verify) -> None:
+    result = verify("Memantine blocks NMDA receptors 【2】. Its side effects include dizziness "
+                    "and headache [2, 3].")
+    assert {c.n for c in result.citations} >= {2, 3}
 
 
 def test_sentences_keep_their_markers() -> None:
-    assert split_sentences("One fact. [1] Two facts [2]. Three.") == [
-        "One fact. [1]", "Two facts [2].", "Three."]
+    assert split_sentences("One fact. [1] Two facts [2]. Three.\n- A list item [3]") == [
+        "One fact. [1]", "Two facts [2].", "Three.", "A list item [3]"]
 
 
 def test_refusal_wording_is_recognised() -> None:

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.citations import looks_like_refusal, resolve_citations, split_sentences
+from qa.citations import looks_like_refusal, split_sentences
+from qa.evidence import Evidence, select_evidence
 from qa.config import AnswerSettings, Settings
 from qa.embeddings import Embedder, load_embedder
 from qa.index import Index, open_index
@@ -21,28 +22,13 @@ from qa.prompts import PromptSet, default_prompts_dir, load_prompts
 from qa.retrieval import Retriever
 from qa.safety import Triage, TriageKind, classify, disclaimer_for, load_triage_text
 from qa.types import Answer, AnswerStatus, Passage, StreamEvent, Timings
+from qa.verification import verify_answer
 
 log = logging.getLogger(__name__)
 
 
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
-
-
-def select_passages(passages: list[Passage], cfg: AnswerSettings) -> list[Passage]:
-    """The best passages that fit the prompt budget (about 4 characters per token).
-
-    Prefill runs at ~63 tokens/s on the target CPU, so every passage token costs ~16 ms of
-    first-token latency: the budget keeps the prompt short.
-    """
-    chosen, used = [], 0
-    for passage in passages[: cfg.max_passages]:
-        cost = len(passage.chunk.text) // 4
-        if chosen and used + cost > cfg.max_passage_tokens:
-            break
-        chosen.append(passage)
-        used += cost
-    return chosen
 
 
 @dataclass
@@ -122,46 +108,55 @@ class Assistant:
                 question, triage, Timings(retrieve_ms=retrieve_ms, total_ms=_ms(started)),
                 status=AnswerStatus.INSUFFICIENT_EVIDENCE, passages=passages))
             return
-        shown = select_passages(relevant, self.settings.answer)
-        yield StreamEvent("evidence", passages=tuple(shown))
+        yield StreamEvent("evidence", passages=tuple(relevant))
+        shown = select_evidence(question, relevant, self.embedder, self.settings.answer)
         raw, first_token_ms = "", None
         for piece in self.generator.generate(self.build_prompt(question, shown)):
             first_token_ms = first_token_ms or _ms(started)
             raw += piece
             yield StreamEvent("token", text=piece)
         timings = Timings(retrieve_ms, first_token_ms, _ms(started))
-        yield StreamEvent("answer", answer=self._finish(question, triage, raw, shown, timings))
+        answer = self._finish(question, triage, raw, shown, relevant, timings)
+        yield StreamEvent("answer", answer=answer)
 
-    def build_prompt(self, question: str, passages: list[Passage]) -> ChatPrompt:
-        """Number the passages [1..n]; the fixed system turn comes first (KV-cache reuse)."""
+    def build_prompt(self, question: str, evidence: list[Evidence]) -> ChatPrompt:
+        """Number the excerpts [1..n]; the fixed system turn comes first (KV-cache reuse)."""
         blocks = [
             self.prompts.render(
-                "passage.txt", n=i, title=p.chunk.title, section=p.chunk.section or "-",
-                text=p.chunk.text,
+                "passage.txt", n=e.n, title=e.chunk.title, section=e.chunk.section or "-",
+                text=e.text,
             )
-            for i, p in enumerate(passages, start=1)
+            for e in evidence
         ]
         user = self.prompts.render("answer.txt", passages="\n\n".join(blocks), question=question)
         return ChatPrompt(system=self._system, user=user)
 
     def _finish(
-        self, question: str, triage: Triage, raw: str, shown: list[Passage], timings: Timings
+        self, question: str, triage: Triage, raw: str, evidence: list[Evidence],
+        passages: list[Passage], timings: Timings,
     ) -> Answer:
-        resolved = resolve_citations(raw, shown)
-        if not resolved.citations or self._opens_with_refusal(resolved.text):
+        if self._opens_with_refusal(raw):
             return self._refusal_answer(
-                question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE, shown, raw
+                question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE, passages, raw
             )
-        text = resolved.text
+        verified = verify_answer(raw, evidence, self.embedder,
+                                 self.settings.answer.support_threshold)
+        if not verified.citations:
+            return self._refusal_answer(
+                question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE, passages, raw,
+                checks=verified.checks,
+            )
+        text = verified.text
         if triage.kind is TriageKind.PERSONAL_DOSING:
             text = f"{text}\n\n{load_triage_text(triage.kind, self._prompts_dir)}"
         disclaimer = disclaimer_for(triage.kind, self._prompts_dir)
         return Answer(
             question=question, answer=f"{text}\n\n{disclaimer}", refused=False,
-            citations=resolved.citations, disclaimer=disclaimer, model=self.model_name,
+            citations=verified.citations, disclaimer=disclaimer, model=self.model_name,
             timings=timings, status=AnswerStatus.ANSWERED,
             triage=triage.kind.value if triage.kind else None, raw_answer=raw,
-            passages=tuple(shown), settings_hash=self.settings.fingerprint(),
+            passages=tuple(passages), settings_hash=self.settings.fingerprint(),
+            checks=verified.checks,
         )
 
     def _opens_with_refusal(self, text: str) -> bool:
@@ -171,13 +166,13 @@ class Assistant:
 
     def _refusal_answer(
         self, question: str, triage: Triage, timings: Timings, status: AnswerStatus,
-        passages: list[Passage] | tuple = (), raw: str = "",
+        passages: list[Passage] | tuple = (), raw: str = "", checks: tuple = (),
     ) -> Answer:
         return Answer(
             question=question, answer=self._refusal, refused=True, citations=(),
             disclaimer="", model=self.model_name, timings=timings, status=status,
             triage=triage.kind.value if triage.kind else None, raw_answer=raw,
-            passages=tuple(passages), settings_hash=self.settings.fingerprint(),
+            passages=tuple(passages), settings_hash=self.settings.fingerprint(), checks=checks,
         )
 
     def _redirect(self, question: str, triage: Triage, started: float) -> Answer:

@@ -1,16 +1,12 @@
-"""Map the model's ``[n]`` markers to the passages it was shown; drop keys never retrieved.
+"""Citation markers, sentences and words: the shared vocabulary of evidence and verification.
 
-A small model sometimes forgets to cite, or cites a number it was never given. Markers
-that point to no passage are removed; a sentence with no marker is attributed to the
-passage that lexically supports it best, if any does well enough.
+The model cites excerpts as ``[n]``; ``MARKER`` also accepts the ``[1, 2]`` and ``【1】``
+forms small models emit. Markers that point to no excerpt are dropped in verification.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
-from qa.types import Citation, Passage
 
 # "[1]", "[1, 2]", "[1][3]" and the fullwidth/【】 variants small models sometimes emit.
 MARKER = re.compile(r"[\[【]\s*(\d+(?:\s*[,;]\s*\d+)*)\s*[\]】]")
@@ -31,13 +27,6 @@ NEGATION_REFUSALS = (
     "no information", "not mentioned", "not provided", "not specified", "cannot answer",
     "can't answer", "unable to answer", "do not say", "does not say", "not stated",
 )
-ATTRIBUTION_THRESHOLD = 0.5
-
-
-@dataclass(frozen=True)
-class ResolvedAnswer:
-    text: str
-    citations: tuple[Citation, ...]
 
 
 def content_words(text: str) -> set[str]:
@@ -59,70 +48,15 @@ def lexical_support(sentence: str, passage_text: str) -> float:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences with their trailing citation markers kept attached."""
-    pieces, last = [], 0
-    for match in SENTENCE_END.finditer(text):
-        pieces.append(text[last : match.end(1)].strip())
-        last = match.end()
-    pieces.append(text[last:].strip())
-    return [p for p in pieces if p]
-
-
-def _clean_markers(sentence: str, valid: range) -> tuple[str, list[int]]:
-    """Rewrite markers as canonical ``[n]``, dropping numbers outside ``valid``."""
-    cited: list[int] = []
-
-    def swap(match: re.Match[str]) -> str:
-        numbers = [int(n) for n in re.split(r"[,;]", match.group(1))]
-        keep = [n for n in numbers if n in valid]
-        cited.extend(n for n in keep if n not in cited)
-        return "".join(f"[{n}]" for n in keep)
-
-    cleaned = MARKER.sub(swap, sentence)
-    cleaned = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned)).strip()
-    return cleaned, cited
-
-
-def _best_passage(sentence: str, passages: list[Passage]) -> tuple[int, float]:
-    scores = [lexical_support(sentence, p.chunk.text) for p in passages]
-    best = max(range(len(scores)), key=scores.__getitem__)
-    return best + 1, scores[best]
-
-
-def _attach(sentence: str, n: int) -> str:
-    """Put a marker before the sentence's final punctuation: 'It works [2].'"""
-    match = re.search(r"([.!?]*)$", sentence)
-    cut = match.start() if match else len(sentence)
-    return f"{sentence[:cut].rstrip()} [{n}]{sentence[cut:]}"
-
-
-def resolve_citations(raw: str, passages: list[Passage]) -> ResolvedAnswer:
-    """Turn model output into display text plus the citations its markers point to."""
-    valid = range(1, len(passages) + 1)
-    sentences: list[str] = []
-    used: list[int] = []
-    for sentence in split_sentences(raw.strip()):
-        cleaned, cited = _clean_markers(sentence, valid)
-        if not cited and passages and len(content_words(cleaned)) >= 2:
-            n, score = _best_passage(cleaned, passages)
-            if score >= ATTRIBUTION_THRESHOLD:
-                cleaned, cited = _attach(cleaned, n), [n]
-        used.extend(n for n in cited if n not in used)
-        sentences.append(cleaned)
-    citations = tuple(
-        _citation(n, passages[n - 1], sentences) for n in sorted(used)
-    )
-    return ResolvedAnswer(" ".join(sentences).strip(), citations)
-
-
-def _citation(n: int, passage: Passage, sentences: list[str]) -> Citation:
-    chunk = passage.chunk
-    cited_by = [s for s in sentences if f"[{n}]" in s]
-    support = max((lexical_support(s, chunk.text) for s in cited_by), default=0.0)
-    return Citation(
-        n=n, doc_id=chunk.doc_id, source=chunk.source, title=chunk.title, start=chunk.start,
-        end=chunk.end, text=chunk.text, section=chunk.section, support=round(support, 3),
-    )
+    """Sentences (and list lines) with their trailing citation markers kept attached."""
+    pieces = []
+    for line in text.splitlines():
+        last = 0
+        for match in SENTENCE_END.finditer(line):
+            pieces.append(line[last : match.end(1)].strip())
+            last = match.end()
+        pieces.append(line[last:].strip())
+    return [p.lstrip("-*• ").strip() for p in pieces if p.strip("-*• ")]
 
 
 def looks_like_refusal(text: str, refusal_phrase: str) -> bool:

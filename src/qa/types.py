@@ -110,6 +110,7 @@ class Answer:
     raw_answer: str = ""
     passages: tuple[Passage, ...] = field(default=(), repr=False)
     settings_hash: str = ""
+    checks: tuple = field(default=(), repr=False)  # verification.SentenceCheck per sentence
 
     def to_dict(self) -> dict:
         """The public JSON shape (see README): no raw model output, no internal passages."""

@@ -1,0 +1,127 @@
+"""Check every answer sentence against the evidence it cites; re-attribute or drop it.
+
+A small model sometimes invents a fact or cites the wrong excerpt. Each sentence gets a
+support score per excerpt (half lexical: the share of its content words the excerpt
+contains; half semantic: embedder cosine), and numbers must appear verbatim. A sentence
+keeps the citations that support it, moves to the excerpt that does, or is removed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.citations import MARKER, content_words, lexical_support, split_sentences
+from qa.embeddings import Embedder
+from qa.evidence import Evidence
+from qa.types import Citation
+
+NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """What verification decided for one sentence of the model's answer."""
+
+    text: str  # the sentence as shown (with its final markers), or the dropped text
+    cited: tuple[int, ...]  # markers the model wrote (valid ones)
+    kept: tuple[int, ...]  # markers after verification
+    support: float  # best support among the kept citations (0 if dropped)
+    verdict: str  # "supported" | "reattributed" | "unsupported" | "plain"
+
+
+@dataclass(frozen=True)
+class Verified:
+    text: str
+    citations: tuple[Citation, ...]
+    checks: tuple[SentenceCheck, ...]
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in NUMBER.findall(text)}
+
+
+def _markers(sentence: str, valid: range) -> tuple[str, list[int]]:
+    """The sentence without markers, and the valid passage numbers it cites, in order."""
+    cited: list[int] = []
+    for match in MARKER.finditer(sentence):
+        for number in re.split(r"[,;]", match.group(1)):
+            n = int(number)
+            if n in valid and n not in cited:
+                cited.append(n)
+    body = MARKER.sub("", sentence)
+    body = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", body)).strip()
+    return body, cited
+
+
+def support_matrix(bodies: list[str], evidence: list[Evidence], embedder: Embedder) -> np.ndarray:
+    """support[i, j] in [0, 1]: how well excerpt j backs sentence i (0 if a number is missing)."""
+    vectors = embedder.embed(bodies + [e.text for e in evidence])
+    cosine = np.clip(vectors[: len(bodies)] @ vectors[len(bodies):].T, 0.0, 1.0)
+    support = np.zeros((len(bodies), len(evidence)))
+    for i, body in enumerate(bodies):
+        needed = _numbers(body)
+        for j, item in enumerate(evidence):
+            if needed - _numbers(item.text):
+                continue  # a number or dose that the excerpt does not state verbatim
+            support[i, j] = 0.5 * lexical_support(body, item.text) + 0.5 * cosine[i, j]
+    return support
+
+
+def _with_markers(body: str, numbers: list[int]) -> str:
+    match = re.search(r"[.!?]*$", body)
+    cut = match.start() if match else len(body)
+    tags = "".join(f"[{n}]" for n in numbers)
+    return f"{body[:cut].rstrip()} {tags}{body[cut:]}" if numbers else body
+
+
+def _decide(cited: list[int], row: np.ndarray, threshold: float) -> tuple[list[int], str]:
+    kept = [n for n in cited if row[n - 1] >= threshold]
+    if kept:
+        return kept, "supported"
+    best = int(np.argmax(row)) + 1
+    if row[best - 1] >= threshold:
+        return [best], "reattributed"
+    return [], "unsupported"
+
+
+def verify_answer(
+    raw: str, evidence: list[Evidence], embedder: Embedder, threshold: float
+) -> Verified:
+    """Keep the sentences some excerpt supports, each citing the excerpts that support it."""
+    valid = range(1, len(evidence) + 1)
+    parsed = [_markers(s, valid) for s in split_sentences(raw.strip())]
+    parsed = [(body, cited) for body, cited in parsed if body]
+    substantive = [i for i, (body, _) in enumerate(parsed) if len(content_words(body)) >= 2]
+    support = (support_matrix([parsed[i][0] for i in substantive], evidence, embedder)
+               if substantive and evidence else np.zeros((0, len(evidence))))
+    rows = dict(zip(substantive, support, strict=True))
+    checks, shown, best_support = [], [], {}
+    for i, (body, cited) in enumerate(parsed):
+        if i not in rows:  # "Yes." and the like: nothing to verify, nothing to cite
+            checks.append(SentenceCheck(body, tuple(cited), (), 0.0, "plain"))
+            shown.append(body)
+            continue
+        kept, verdict = _decide(cited, rows[i], threshold)
+        score = max((float(rows[i][n - 1]) for n in kept), default=0.0)
+        text = _with_markers(body, kept) if kept else body
+        checks.append(SentenceCheck(text, tuple(cited), tuple(kept), round(score, 3), verdict))
+        if kept:
+            shown.append(text)
+            for n in kept:
+                best_support[n] = max(best_support.get(n, 0.0), float(rows[i][n - 1]))
+    if not best_support:  # nothing substantive survived: no answer, only filler
+        return Verified("", (), tuple(checks))
+    citations = tuple(_citation(evidence[n - 1], best_support[n]) for n in sorted(best_support))
+    return Verified(" ".join(shown).strip(), citations, tuple(checks))
+
+
+def _citation(item: Evidence, support: float) -> Citation:
+    chunk = item.chunk
+    return Citation(
+        n=item.n, doc_id=chunk.doc_id, source=chunk.source, title=chunk.title,
+        start=item.start, end=item.end, text=item.text, section=chunk.section,
+        support=round(support, 3),
+    )
