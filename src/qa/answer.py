@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.citations import looks_like_refusal, split_sentences
-from qa.evidence import Evidence, select_evidence
-from qa.config import AnswerSettings, Settings
+from qa.config import Settings
 from qa.embeddings import Embedder, load_embedder
+from qa.evidence import Evidence, select_evidence
 from qa.index import Index, open_index
 from qa.llm import ChatPrompt, Generator, load_generator
 from qa.prompts import PromptSet, default_prompts_dir, load_prompts
