@@ -42,7 +42,7 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
-def test_settings(index_dir: Path, **extra: object) -> Settings:
+def settings_for(index_dir: Path, **extra: object) -> Settings:
     """Settings for tests: the small GGUF, a private index, nothing from the environment."""
     return Settings(index_dir=index_dir, llm=LLMSettings(model=TEST_LLM, max_tokens=160), **extra)
 
@@ -71,5 +71,5 @@ def assistant(seed_index: Path, embedder, generator):
     """A real Assistant: real embedder, real FAISS index, real 0.5B GGUF."""
     from qa.answer import Assistant
 
-    return Assistant.load(settings=test_settings(seed_index), embedder=embedder,
+    return Assistant.load(settings=settings_for(seed_index), embedder=embedder,
                           generator=generator)

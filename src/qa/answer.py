@@ -20,9 +20,16 @@ from qa.index import Index, open_index
 from qa.llm import ChatPrompt, Generator, load_generator
 from qa.prompts import PromptSet, default_prompts_dir, load_prompts
 from qa.retrieval import Retriever
-from qa.safety import Triage, TriageKind, classify, disclaimer_for, load_triage_text
+from qa.safety import (
+    Triage,
+    TriageKind,
+    classify,
+    disclaimer_for,
+    load_triage_text,
+    strip_injections,
+)
 from qa.types import Answer, AnswerStatus, Passage, StreamEvent, Timings
-from qa.verification import verify_answer
+from qa.verification import citation_for, verify_answer
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +104,9 @@ class Assistant:
         if triage.kind in (TriageKind.EMERGENCY, TriageKind.SELF_HARM):
             yield StreamEvent("answer", answer=self._redirect(question, triage, started))
             return
-        passages = self.retriever.retrieve(question)
+        # Instructions inside a question are not followed: they never reach the model.
+        asked = strip_injections(question)
+        passages = self.retriever.retrieve(asked) if asked else []
         retrieve_ms = _ms(started)
         relevant = [
             p for p in passages
@@ -109,9 +118,9 @@ class Assistant:
                 status=AnswerStatus.INSUFFICIENT_EVIDENCE, passages=passages))
             return
         yield StreamEvent("evidence", passages=tuple(relevant))
-        shown = select_evidence(question, relevant, self.embedder, self.settings.answer)
+        shown = select_evidence(asked, relevant, self.embedder, self.settings.answer)
         raw, first_token_ms = "", None
-        for piece in self.generator.generate(self.build_prompt(question, shown)):
+        for piece in self.generator.generate(self.build_prompt(asked, shown)):
             first_token_ms = first_token_ms or _ms(started)
             raw += piece
             yield StreamEvent("token", text=piece)
@@ -135,16 +144,20 @@ class Assistant:
         self, question: str, triage: Triage, raw: str, evidence: list[Evidence],
         passages: list[Passage], timings: Timings,
     ) -> Answer:
+        excerpts = tuple(citation_for(e) for e in evidence)
         if self._opens_with_refusal(raw):
             return self._refusal_answer(
-                question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE, passages, raw
+                question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE, passages, raw,
+                excerpts=excerpts,
             )
-        verified = verify_answer(raw, evidence, self.embedder,
-                                 self.settings.answer.support_threshold)
+        verified = verify_answer(
+            raw, evidence, self.embedder, self.settings.answer.support_threshold,
+            allow_doses=triage.kind is not TriageKind.PERSONAL_DOSING,
+        )
         if not verified.citations:
             return self._refusal_answer(
                 question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE, passages, raw,
-                checks=verified.checks,
+                checks=verified.checks, excerpts=excerpts,
             )
         text = verified.text
         if triage.kind is TriageKind.PERSONAL_DOSING:
@@ -156,7 +169,7 @@ class Assistant:
             timings=timings, status=AnswerStatus.ANSWERED,
             triage=triage.kind.value if triage.kind else None, raw_answer=raw,
             passages=tuple(passages), settings_hash=self.settings.fingerprint(),
-            checks=verified.checks,
+            checks=verified.checks, excerpts=excerpts,
         )
 
     def _opens_with_refusal(self, text: str) -> bool:
@@ -167,12 +180,14 @@ class Assistant:
     def _refusal_answer(
         self, question: str, triage: Triage, timings: Timings, status: AnswerStatus,
         passages: list[Passage] | tuple = (), raw: str = "", checks: tuple = (),
+        excerpts: tuple = (),
     ) -> Answer:
         return Answer(
             question=question, answer=self._refusal, refused=True, citations=(),
             disclaimer="", model=self.model_name, timings=timings, status=status,
             triage=triage.kind.value if triage.kind else None, raw_answer=raw,
             passages=tuple(passages), settings_hash=self.settings.fingerprint(), checks=checks,
+            excerpts=excerpts,
         )
 
     def _redirect(self, question: str, triage: Triage, started: float) -> Answer:

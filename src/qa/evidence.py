@@ -16,6 +16,7 @@ import numpy as np
 from qa.citations import content_words
 from qa.config import AnswerSettings
 from qa.embeddings import Embedder
+from qa.safety import looks_like_injection
 from qa.types import Chunk, Passage
 
 # Sentence ends: . ! ? followed by space and a capital/digit/quote, or a line break.
@@ -70,7 +71,9 @@ def _sentences(passages: list[Passage]) -> list[_Sentence]:
         chunk = passage.chunk
         for order, (s, e) in enumerate(sentence_spans(chunk.text)):
             text = chunk.text[s:e]
-            if len(content_words(text)) >= 2:
+            # A sentence that gives orders ("ignore previous instructions…") is never shown
+            # to the model: document text is data, and this one is data we do not need.
+            if len(content_words(text)) >= 2 and not looks_like_injection(text):
                 found.append(_Sentence(p_index, order, chunk.start + s, chunk.start + e, text))
     return found
 

@@ -111,6 +111,7 @@ class Answer:
     passages: tuple[Passage, ...] = field(default=(), repr=False)
     settings_hash: str = ""
     checks: tuple = field(default=(), repr=False)  # verification.SentenceCheck per sentence
+    excerpts: tuple[Citation, ...] = field(default=(), repr=False)  # all evidence shown
 
     def to_dict(self) -> dict:
         """The public JSON shape (see README): no raw model output, no internal passages."""

@@ -19,6 +19,10 @@ from qa.evidence import Evidence
 from qa.types import Citation
 
 NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+# An amount someone could take: "5 mg", "10mg", "2 tablets", "0.5 ml".
+DOSE = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:mg|mcg|µg|g|ml|milligrams?|micrograms?|units?|iu"
+                  r"|tablets?|pills?|capsules?|drops?|puffs?|doses?)\b", re.IGNORECASE)
+FILLER_WORDS = frozenset({"yes", "no", "not", "it", "does", "do", "is", "are", "can", "the"})
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class SentenceCheck:
     cited: tuple[int, ...]  # markers the model wrote (valid ones)
     kept: tuple[int, ...]  # markers after verification
     support: float  # best support among the kept citations (0 if dropped)
-    verdict: str  # "supported" | "reattributed" | "unsupported" | "plain"
+    verdict: str  # "supported" | "reattributed" | "unsupported" | "plain" | "dose_withheld"
 
 
 @dataclass(frozen=True)
@@ -87,19 +91,34 @@ def _decide(cited: list[int], row: np.ndarray, threshold: float) -> tuple[list[i
     return [], "unsupported"
 
 
+def _is_filler(body: str) -> bool:
+    """'Yes.', 'No, it does not.': nothing to verify. Anything with a content word is checked."""
+    return not (content_words(body) - FILLER_WORDS)
+
+
 def verify_answer(
-    raw: str, evidence: list[Evidence], embedder: Embedder, threshold: float
+    raw: str, evidence: list[Evidence], embedder: Embedder, threshold: float,
+    *, allow_doses: bool = True,
 ) -> Verified:
-    """Keep the sentences some excerpt supports, each citing the excerpts that support it."""
+    """Keep the sentences some excerpt supports, each citing the excerpts that support it.
+
+    With ``allow_doses=False`` (personal-dosing questions) a sentence stating an amount is
+    dropped even when a source states it: the answer must not read as a dose for this person.
+    """
     valid = range(1, len(evidence) + 1)
     parsed = [_markers(s, valid) for s in split_sentences(raw.strip())]
     parsed = [(body, cited) for body, cited in parsed if body]
-    substantive = [i for i, (body, _) in enumerate(parsed) if len(content_words(body)) >= 2]
+    withheld = {i for i, (body, _) in enumerate(parsed) if not allow_doses and DOSE.search(body)}
+    substantive = [i for i, (body, _) in enumerate(parsed)
+                   if not _is_filler(body) and i not in withheld]
     support = (support_matrix([parsed[i][0] for i in substantive], evidence, embedder)
                if substantive and evidence else np.zeros((0, len(evidence))))
     rows = dict(zip(substantive, support, strict=True))
     checks, shown, best_support = [], [], {}
     for i, (body, cited) in enumerate(parsed):
+        if i in withheld:
+            checks.append(SentenceCheck(body, tuple(cited), (), 0.0, "dose_withheld"))
+            continue
         if i not in rows:  # "Yes." and the like: nothing to verify, nothing to cite
             checks.append(SentenceCheck(body, tuple(cited), (), 0.0, "plain"))
             shown.append(body)
@@ -114,14 +133,16 @@ def verify_answer(
                 best_support[n] = max(best_support.get(n, 0.0), float(rows[i][n - 1]))
     if not best_support:  # nothing substantive survived: no answer, only filler
         return Verified("", (), tuple(checks))
-    citations = tuple(_citation(evidence[n - 1], best_support[n]) for n in sorted(best_support))
+    citations = tuple(citation_for(evidence[n - 1], best_support[n])
+                      for n in sorted(best_support))
     return Verified(" ".join(shown).strip(), citations, tuple(checks))
 
 
-def _citation(item: Evidence, support: float) -> Citation:
+def citation_for(item: Evidence, support: float | None = None) -> Citation:
+    """The public form of an excerpt: where it is in its document, and how well it held."""
     chunk = item.chunk
     return Citation(
         n=item.n, doc_id=chunk.doc_id, source=chunk.source, title=chunk.title,
         start=item.start, end=item.end, text=item.text, section=chunk.section,
-        support=round(support, 3),
+        support=None if support is None else round(support, 3),
     )
