@@ -178,6 +178,28 @@ def eval_cmd(questions: Path, out: Path, index_dir: Path | None, split: str,
     click.echo(f"Wrote {json_path} and {md_path}", err=True)
 
 
+@cli.command()
+@click.option("--questions", type=click.Path(exists=True, path_type=Path),
+              default=Path("eval/questions.jsonl"), show_default=True)
+@click.option("--split", type=click.Choice(["all", "dev", "test"]), default="test",
+              show_default=True)
+@click.option("--limit", type=int, default=None, help="Only the first N questions.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("eval/reports"),
+              show_default=True)
+@_fail_cleanly
+def speed(questions: Path, split: str, limit: int | None, out: Path) -> None:
+    """Benchmark evidence and first-token latency, and decode speed with and without
+    prompt-lookup decoding, on the answerable questions of the eval set."""
+    from qa.evaluation import load_questions
+    from qa.speed import run_speed
+
+    items = [q.question for q in load_questions(questions, split=split)
+             if q.category in ("answerable", "multi_doc")][:limit]
+    json_path, md_path = run_speed(_settings(), items, out)
+    click.echo(md_path.read_text())
+    click.echo(f"Wrote {json_path} and {md_path}", err=True)
+
+
 @cli.group()
 def models() -> None:
     """List or provision the model weights."""
@@ -210,6 +232,38 @@ def models_pull(names: tuple[str, ...]) -> None:
             raise click.ClickException(f"unknown model '{name}'; known: {', '.join(LLMS)}")
         path = provision_llm(name, settings.cache_dir, progress=sys.stderr.isatty())
         click.echo(f"{name}: {path} (verified)")
+
+
+@cli.command()
+@click.argument("suite", type=click.Choice(["medicationqa", "pubmedqa", "medquad", "all"]))
+@click.option("--limit", type=int, default=None, help="Only N questions (a quick smoke run).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("eval/reports"),
+              show_default=True, help="Folder for the JSON report, markdown and plot.")
+@click.option("--index-dir", type=click.Path(path_type=Path), default=Path(".qa-cache/bench"),
+              show_default=True, envvar="QA_BENCH_INDEX_DIR",
+              help="Where the benchmark indexes are built (reused while unchanged).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              envvar="QA_BENCH_DATA_DIR", help="Datasets folder (default: ../shared/data).")
+@click.option("--no-generate", is_flag=True, help="Retrieval only: never load the LLM.")
+@click.option("--sample", "generate_sample", type=int, default=100, show_default=True,
+              help="Questions answered by the LLM (MedicationQA, PubMedQA per setting).")
+@_fail_cleanly
+def bench(suite: str, limit: int | None, out: Path, index_dir: Path, data_dir: Path | None,
+          no_generate: bool, generate_sample: int) -> None:
+    """Run a public benchmark SUITE and write eval/reports/bench-SUITE-<time>.{json,md,png}."""
+    from qa.benchmarks import SUITES, BenchContext, suite_runner
+    from qa.benchmarks.data import default_data_dir
+    from qa.benchmarks.report import write_report
+
+    ctx = BenchContext(
+        settings=_settings(), data_dir=data_dir or default_data_dir(), index_root=index_dir,
+        limit=limit, progress=sys.stderr.isatty(), generate=not no_generate,
+        generate_sample=generate_sample,
+    )
+    for name in SUITES if suite == "all" else (suite,):
+        report = suite_runner(name)(ctx)
+        json_path, md_path = write_report(report, out)
+        click.echo(f"{name}: {json_path} and {md_path}")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
@@ -38,6 +39,11 @@ class EmbedderSettings(_Stage):
         "sentence-transformers model folder.",
     )
     batch_size: int = Field(32, ge=1, description="Texts per encoding batch.")
+    backend: Literal["torch", "onnx"] = Field(
+        "torch",
+        description="'onnx' runs an ONNX Runtime export of the same weights (made once, "
+        "locally, into the cache); 'torch' runs sentence-transformers as is.",
+    )
 
 
 class LLMSettings(_Stage):
@@ -50,6 +56,11 @@ class LLMSettings(_Stage):
     max_tokens: int = Field(320, ge=16, description="Upper bound on answer length in tokens.")
     temperature: float = Field(0.0, ge=0.0, description="0 = greedy, reproducible answers.")
     seed: int = Field(0, description="Sampling seed, for reproducible runs.")
+    prompt_lookup: bool = Field(
+        False,
+        description="Prompt-lookup speculative decoding: drafts tokens by copying from the "
+        "prompt, which suits answers that quote their sources (see `qa speed`).",
+    )
 
 
 class ChunkSettings(_Stage):
@@ -70,6 +81,19 @@ class RetrievalSettings(_Stage):
         0.30,
         description="Best cosine similarity below which nothing counts as relevant "
         "(the question is refused without calling the model).",
+    )
+    dense_weight: float = Field(
+        1.0, ge=0.0, description="Weight of the dense (embedding) ranking in the rank fusion."
+    )
+    bm25_weight: float = Field(
+        1.0, ge=0.0, description="Weight of the BM25 keyword ranking in the rank fusion."
+    )
+    stem: bool = Field(True, description="Stem words (Snowball English) for BM25.")
+    spelling: bool = Field(
+        True, description="Fix misspelled query words to the closest corpus word."
+    )
+    aliases: bool = Field(
+        True, description="Add brand/generic drug names the corpus pairs, e.g. 'diazepam (Valium)'."
     )
 
 

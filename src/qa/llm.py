@@ -68,8 +68,15 @@ class LlamaCppGenerator:
     def __post_init__(self) -> None:
         try:
             from llama_cpp import Llama
+            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
         except ImportError as err:  # pragma: no cover - depends on the environment
             raise DependencyError("llama-cpp-python is not installed") from err
+        lookup = {}
+        if self.cfg.prompt_lookup:
+            # The draft model crashes in llama-cpp-python 0.3.36 unless every position keeps
+            # its logits (logits_all=True).
+            lookup = {"draft_model": LlamaPromptLookupDecoding(num_pred_tokens=10),
+                      "logits_all": True}
         try:
             self._llama = Llama(
                 model_path=str(self.path),
@@ -77,6 +84,7 @@ class LlamaCppGenerator:
                 n_threads=self.cfg.n_threads or os.cpu_count() or 2,
                 seed=self.cfg.seed,
                 verbose=False,
+                **lookup,
             )
         except (ValueError, RuntimeError) as err:
             raise ModelCorruptError(f"llama.cpp could not load {self.path}: {err}") from err

@@ -1,0 +1,81 @@
+"""What every suite shares: settings, data location, cached benchmark indexes, models."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.config import Settings
+from qa.embeddings import Embedder, load_embedder
+from qa.index import Index, current_generation, open_index
+from qa.ingestion import index_documents
+from qa.types import Document
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BenchContext:
+    """One `qa bench` invocation. Models load lazily and are shared by the suites."""
+
+    settings: Settings
+    data_dir: Path
+    index_root: Path
+    limit: int | None = None
+    progress: bool = False
+    generate: bool = True
+    generate_sample: int = 100
+    embedder: Embedder | None = None
+    generator: object | None = None
+    _built: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def get_embedder(self) -> Embedder:
+        if self.embedder is None:
+            self.embedder = load_embedder(self.settings.embedder)
+        return self.embedder
+
+    def get_generator(self) -> object:
+        if self.generator is None:
+            from qa.llm import load_generator
+
+            self.generator = load_generator(self.settings.llm, self.settings.cache_dir)
+        return self.generator
+
+    def models(self, with_llm: bool) -> dict[str, str]:
+        out = {"embedder": self.settings.embedder.model,
+               "embedder_backend": self.settings.embedder.backend}
+        if with_llm:
+            out["llm"] = self.settings.llm.model
+        return out
+
+    def settings_dump(self) -> dict:
+        return self.settings.model_dump(
+            mode="json", include={"embedder", "llm", "chunking", "retrieval", "answer"}
+        )
+
+    def index_for(self, name: str, documents: list[Document]) -> Index:
+        """Build (or reuse, when corpus, embedder and chunking are unchanged) a named index."""
+        embedder = self.get_embedder()
+        index_dir = self.index_root / name
+        key = corpus_key(documents, embedder, self.settings)
+        key_file = index_dir / "corpus.key"
+        fresh = key_file.is_file() and key_file.read_text() == key
+        if not (fresh and current_generation(index_dir)):
+            report = index_documents(documents, index_dir, embedder, self.settings.chunking,
+                                     progress=self.progress)
+            self._built[name] = report.seconds
+            key_file.write_text(key)
+        return open_index(index_dir, embedder.name, embedder.sha256)
+
+
+def corpus_key(documents: list[Document], embedder: Embedder, settings: Settings) -> str:
+    """Hash of what an index depends on: documents, embedder, chunking, FAISS threshold."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([embedder.name, embedder.sha256,
+                              settings.chunking.model_dump(mode="json")]).encode())
+    for doc in documents:
+        digest.update(f"{doc.doc_id}\x00{doc.title}\x00{doc.sha256}\x00{doc.sections}".encode())
+    return digest.hexdigest()

@@ -1,0 +1,83 @@
+"""Query normalisation learned from the indexed corpus: spelling and drug-name aliases.
+
+Consumers type fast ("rivatigmine", "metforman") and mix brand and generic names. The
+corpus itself tells us both: its vocabulary is the dictionary for spelling fixes, and
+phrases like "diazepam (Valium)" say which names are the same drug. Nothing here is
+hand-written medical knowledge, so a new corpus brings its own names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
+# "generic (Brand)" or "Brand (generic)", optionally more names after a comma.
+ALIAS = re.compile(r"\b([A-Za-z][a-z][A-Za-z-]{2,})\s*\(([A-Z][a-z][a-z-]{2,})(?=[,;)])")
+# Words of this length or longer are spell-checked; shorter ones are too ambiguous.
+MIN_FIX_LEN = 5
+# A name used in more than this share of documents is a common word, not a drug name.
+ALIAS_MAX_DF = 0.01
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens (letters, digits, hyphens), as the vocabulary counts them."""
+    return WORD.findall(text.lower())
+
+
+@dataclass
+class QueryNormaliser:
+    """Built once from the corpus texts; ``normalise`` is cheap (dictionary lookups)."""
+
+    vocabulary: Counter = field(default_factory=Counter)
+    aliases: dict[str, set[str]] = field(default_factory=dict)
+    _fixes: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _by_initial: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> QueryNormaliser:
+        texts = list(texts)
+        vocabulary: Counter = Counter()
+        doc_freq: Counter = Counter()
+        for text in texts:
+            tokens = words(text)
+            vocabulary.update(tokens)
+            doc_freq.update(set(tokens))
+        limit = max(3, int(ALIAS_MAX_DF * len(texts)))
+        aliases: dict[str, set[str]] = defaultdict(set)
+        for text in texts:
+            for match in ALIAS.finditer(text):
+                a, b = match.group(1).lower(), match.group(2).lower()
+                if a != b and doc_freq[a] <= limit and doc_freq[b] <= limit:
+                    aliases[a].add(b)
+                    aliases[b].add(a)
+        by_initial: dict[str, list[str]] = defaultdict(list)
+        for word in vocabulary:
+            if len(word) >= MIN_FIX_LEN - 1:
+                by_initial[word[0]].append(word)
+        return cls(vocabulary, dict(aliases), {}, dict(by_initial))
+
+    def fix(self, word: str) -> str:
+        """The closest frequent corpus word for an unknown word (itself when none is close)."""
+        if len(word) < MIN_FIX_LEN or word in self.vocabulary or not word.isalpha():
+            return word
+        if word not in self._fixes:
+            # Same first letter: consumers misspell the middle, rarely the start.
+            pool = self._by_initial.get(word[0], [])
+            close = difflib.get_close_matches(word, pool, n=3, cutoff=0.8)
+            self._fixes[word] = max(close, key=self.vocabulary.__getitem__) if close else None
+        return self._fixes[word] or word
+
+    def normalise(self, question: str, *, spelling: bool = True, aliases: bool = True) -> str:
+        """Lower-case, fix misspellings, and append corpus-known aliases of drug names."""
+        tokens = words(question)
+        fixed = [self.fix(t) for t in tokens] if spelling else tokens
+        extra: list[str] = []
+        if aliases:
+            for token in fixed:
+                extra.extend(sorted(self.aliases.get(token, ())))
+        extra = [e for e in dict.fromkeys(extra) if e not in fixed]
+        return " ".join(fixed + extra)
