@@ -18,7 +18,7 @@ import gradio as gr  # noqa: E402  (the environment variable must be set first)
 from qa import Assistant, Passage  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.errors import QAError  # noqa: E402
-from qa.types import Answer  # noqa: E402
+from qa.types import Answer, Citation  # noqa: E402
 
 TITLE = "qa · answers from your medical documents"
 INTRO = (
@@ -33,12 +33,13 @@ CSS = """
 """
 
 
-def _passage_html(n: int, source: str, title: str, section: str, text: str, extra: str) -> str:
+def _passage_html(n: int, source: str, title: str, section: str, body: str, extra: str) -> str:
+    """One source card; ``body`` is already HTML (escaped text, maybe with <mark>)."""
     heading = html.escape(f"[{n}] {title}")
     meta = html.escape(f"{source} · {section}" if section else source) + extra
     return (
         f'<div class="source" data-n="{n}"><b>{heading}</b>'
-        f'<div class="meta">{meta}</div><div>{html.escape(text)}</div></div>'
+        f'<div class="meta">{meta}</div><div>{body}</div></div>'
     )
 
 
@@ -47,24 +48,37 @@ def render_evidence(passages: tuple[Passage, ...]) -> str:
     if not passages:
         return "<i>No sources.</i>"
     blocks = [
-        _passage_html(i, p.chunk.source, p.chunk.title, p.chunk.section, p.chunk.text,
-                      " · retrieved")
+        _passage_html(i, p.chunk.source, p.chunk.title, p.chunk.section,
+                      html.escape(p.chunk.text), " · retrieved")
         for i, p in enumerate(passages, start=1)
     ]
     return "<h4>Evidence</h4>" + "".join(blocks)
 
 
+def _highlighted(citation: Citation, passages: tuple[Passage, ...]) -> str:
+    """The cited excerpt marked inside its passage, so the reader sees it in context."""
+    for passage in passages:
+        chunk = passage.chunk
+        if chunk.doc_id == citation.doc_id and chunk.start <= citation.start < chunk.end:
+            a, b = citation.start - chunk.start, min(citation.end, chunk.end) - chunk.start
+            text = chunk.text
+            return (html.escape(text[:a]) + "<mark>" + html.escape(text[a:b]) + "</mark>"
+                    + html.escape(text[b:]))
+    return "<mark>" + html.escape(citation.text) + "</mark>"
+
+
 def render_sources(answer: Answer) -> str:
-    """The passages the final answer cites, with their character offsets."""
+    """The passages the final answer cites, the supporting excerpt highlighted."""
     if answer.refused:
         return "<i>Not found in the indexed documents: nothing to cite.</i>"
     if not answer.citations:
         return f"<i>No citations ({html.escape(answer.triage or 'general guidance')}).</i>"
-    blocks = [
-        _passage_html(c.n, c.source, c.title, c.section, c.text,
-                      f" · chars {c.start}–{c.end}")
-        for c in answer.citations
-    ]
+    blocks = []
+    for c in answer.citations:
+        meta = f" · chars {c.start}–{c.end}" + (
+            f" · support {c.support:.2f}" if c.support is not None else "")
+        blocks.append(_passage_html(c.n, c.source, c.title, c.section,
+                                    _highlighted(c, answer.passages), meta))
     return "<h4>Sources</h4>" + "".join(blocks)
 
 
