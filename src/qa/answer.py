@@ -195,7 +195,7 @@ class Assistant:
         guidance = load_triage_text(triage.kind, self._prompts_dir)
         disclaimer = disclaimer_for(triage.kind, self._prompts_dir)
         return Answer(
-            question=question, answer=guidance, refused=False, citations=(),
+            question=question, answer=f"{guidance}\n\n{disclaimer}", refused=False, citations=(),
             disclaimer=disclaimer, model=self.model_name,
             timings=Timings(total_ms=_ms(started)), status=AnswerStatus.URGENT_CARE_REDIRECT,
             triage=triage.kind.value, settings_hash=self.settings.fingerprint(),

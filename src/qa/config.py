@@ -76,7 +76,9 @@ class ChunkSettings(_Stage):
 class RetrievalSettings(_Stage):
     top_k: int = Field(5, ge=1, description="Passages returned to the answer stage.")
     candidates: int = Field(30, ge=1, description="Candidates taken from each retriever.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    rrf_k: int = Field(
+        5, ge=1, description="Reciprocal-rank-fusion constant (small: trust the top ranks)."
+    )
     min_dense_score: float = Field(
         0.30,
         description="Best cosine similarity below which nothing counts as relevant "
@@ -86,7 +88,7 @@ class RetrievalSettings(_Stage):
         1.0, ge=0.0, description="Weight of the dense (embedding) ranking in the rank fusion."
     )
     bm25_weight: float = Field(
-        1.0, ge=0.0, description="Weight of the BM25 keyword ranking in the rank fusion."
+        0.2, ge=0.0, description="Weight of the BM25 keyword ranking in the rank fusion."
     )
     stem: bool = Field(True, description="Stem words (Snowball English) for BM25.")
     spelling: bool = Field(
@@ -98,9 +100,9 @@ class RetrievalSettings(_Stage):
 
 
 class AnswerSettings(_Stage):
-    max_passages: int = Field(4, ge=1, description="Top passages whose sentences may be shown.")
+    max_passages: int = Field(5, ge=1, description="Top passages whose sentences may be shown.")
     evidence_tokens: int = Field(
-        160, ge=20,
+        280, ge=20,
         description="Budget (approx. tokens) of evidence sentences in the prompt; prefill "
         "costs ~16 ms per token on a 2-core CPU, so this sets first-token latency.",
     )

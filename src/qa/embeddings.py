@@ -83,8 +83,84 @@ class SentenceTransformerEmbedder:
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
 
-def load_embedder(cfg: EmbedderSettings) -> SentenceTransformerEmbedder:
-    """Resolve, checksum-verify and load the configured embedder."""
+def unique_texts(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Distinct texts and, for each input, the row of its text: boilerplate is embedded once."""
+    rows: dict[str, int] = {}
+    where = np.fromiter((rows.setdefault(t, len(rows)) for t in texts), dtype=np.int64,
+                        count=len(texts))
+    return list(rows), where
+
+
+@dataclass
+class OnnxEmbedder:
+    """The same sentence-transformers weights run by ONNX Runtime, int8-quantised.
+
+    On first use the model is exported from its safetensors to ONNX (mean pooling and L2
+    normalisation inside the graph), its MatMul weights are quantised to int8 per channel,
+    and the result is cached under ``cache_dir/onnx``; no model hub is involved. Measured on
+    MedQuAD answers (``qa bench medquad``): about 2.5x the texts per second of plain
+    sentence-transformers on 2 CPU cores, with cosine >= 0.99 to the float vectors.
+    Texts are de-duplicated and sorted by length so each batch pads little.
+    """
+
+    base: SentenceTransformerEmbedder
+    cache_dir: Path
+    batch_size: int = 32
+    _session: object | None = field(default=None, init=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.base.name
+
+    @property
+    def sha256(self) -> str:
+        # Different vectors from the float model: an index built by one refuses the other.
+        return f"{self.base.sha256}+onnx-int8"
+
+    @property
+    def dim(self) -> int:
+        return self.base.dim
+
+    def count_tokens(self, text: str) -> int:
+        return self.base.count_tokens(text)
+
+    @property
+    def session(self):  # noqa: ANN201 - an onnxruntime.InferenceSession
+        if self._session is None:
+            from qa.onnx_export import load_session
+
+            self._session = load_session(self.base.model, self.base.sha256, self.cache_dir)
+        return self._session
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode distinct texts, longest-first batches of similar length, then scatter back."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        distinct, where = unique_texts(texts)
+        tokenizer, limit = self.base.tokenizer, self.base.model.max_seq_length
+        encoded = tokenizer(distinct, truncation=True, max_length=limit)["input_ids"]
+        order = np.argsort([-len(ids) for ids in encoded], kind="stable")
+        out = np.zeros((len(distinct), self.dim), dtype=np.float32)
+        names = [i.name for i in self.session.get_inputs()]
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            batch = tokenizer.pad({"input_ids": [encoded[i] for i in rows]}, return_tensors="np")
+            ids = batch["input_ids"].astype(np.int64)
+            mask = batch["attention_mask"].astype(np.int64)
+            feed = dict(zip(names, (ids, mask, np.zeros_like(ids)), strict=False))
+            out[rows] = self.session.run(None, feed)[0]
+        return np.ascontiguousarray(out[where])
+
+
+def load_embedder(
+    cfg: EmbedderSettings, cache_dir: Path | None = None
+) -> SentenceTransformerEmbedder | OnnxEmbedder:
+    """Resolve, checksum-verify and load the configured embedder (and backend)."""
     name, path, sha = resolve_embedder(cfg.model)
-    log.info("embedder: %s (%s)", name, path)
-    return SentenceTransformerEmbedder(name=name, path=path, sha256=sha, batch_size=cfg.batch_size)
+    log.info("embedder: %s (%s, %s)", name, path, cfg.backend)
+    base = SentenceTransformerEmbedder(name=name, path=path, sha256=sha, batch_size=cfg.batch_size)
+    if cfg.backend == "onnx":
+        from qa.config import default_cache_dir
+
+        return OnnxEmbedder(base, cache_dir or default_cache_dir(), batch_size=cfg.batch_size)
+    return base

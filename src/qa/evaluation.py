@@ -243,6 +243,7 @@ def _row(r: Result) -> dict:
         "answer": r.answer.answer,
         "raw_answer": r.answer.raw_answer,
         "timings": r.answer.to_dict()["timings"],
+        "excerpts": {c.n: c.text for c in r.answer.excerpts},
         "checks": [{"text": c.text, "cited": c.cited, "kept": c.kept, "support": c.support,
                     "verdict": c.verdict} for c in r.answer.checks],
     }

@@ -71,6 +71,8 @@ def _sentences(passages: list[Passage]) -> list[_Sentence]:
         chunk = passage.chunk
         for order, (s, e) in enumerate(sentence_spans(chunk.text)):
             text = chunk.text[s:e]
+            if text.strip() in (chunk.section, chunk.title):
+                continue  # a heading line: no facts, only tokens
             # A sentence that gives orders ("ignore previous instructions…") is never shown
             # to the model: document text is data, and this one is data we do not need.
             if len(content_words(text)) >= 2 and not looks_like_injection(text):

@@ -45,14 +45,6 @@ class Generator(Protocol):
 
     name: str
 
-    def warm_up(self, system: str) -> None:
-        """Evaluate the fixed system turn once, so the first question only pays for its own
-        tokens (llama.cpp keeps the KV cache of the longest common prefix)."""
-        prefix = self.chat.render(ChatPrompt(system, "")).split("<|im_start|>user")[0]
-        tokens = self._llama.tokenize(prefix.encode("utf-8"), add_bos=False, special=True)
-        self._llama.reset()
-        self._llama.eval(tokens)
-
     def generate(self, prompt: ChatPrompt) -> Iterator[str]: ...
 
 

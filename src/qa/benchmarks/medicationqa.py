@@ -40,12 +40,27 @@ class Query:
     split: str
 
 
+def _text_key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def build_queries(rows: list[MedicationRow]) -> list[Query]:
-    """Distinct questions with their gold rows, split 50/50 dev/test by a fixed seed."""
+    """Distinct questions with their gold rows, split 50/50 dev/test by a fixed seed.
+
+    Identical answer texts are collapsed (as the dataset README suggests): a row whose
+    answer is word-for-word a gold answer is gold too. Ingestion keeps only one copy of
+    identical passages, so without this the copy that survives would count as a miss.
+    """
     gold: dict[str, set[str]] = defaultdict(set)
+    same_text: dict[str, set[str]] = defaultdict(set)
     for row in rows:
         if not row.is_placeholder:
             gold[row.question].add(row.source)
+            same_text[_text_key(row.answer)].add(row.source)
+    by_source = {r.source: r for r in rows}
+    for sources in gold.values():
+        for source in list(sources):
+            sources |= same_text[_text_key(by_source[source].answer)]
     questions = sorted(gold)
     dev = set(random.Random(SEED).sample(questions, len(questions) // 2))
     return [Query(q, frozenset(gold[q]), "dev" if q in dev else "test") for q in questions]

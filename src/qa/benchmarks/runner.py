@@ -34,7 +34,7 @@ class BenchContext:
 
     def get_embedder(self) -> Embedder:
         if self.embedder is None:
-            self.embedder = load_embedder(self.settings.embedder)
+            self.embedder = load_embedder(self.settings.embedder, self.settings.cache_dir)
         return self.embedder
 
     def get_generator(self) -> object:
