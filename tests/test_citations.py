@@ -89,3 +89,14 @@ def test_refusal_wording_is_recognised() -> None:
     assert looks_like_refusal("I could not find the answer in the indexed documents.", refusal)
     assert looks_like_refusal("The passages do not mention grapefruit.", refusal)
     assert not looks_like_refusal("Dantrolene relaxes muscles [1].", refusal)
+
+
+def test_sentence_about_a_drug_the_corpus_never_mentions_is_dropped(embedder) -> None:
+    from qa.verification import corpus_terms
+
+    corpus = corpus_terms([e.text for e in EVIDENCE])
+    result = verify_answer(
+        "The common side effects of metformin include dizziness, headache, and constipation [3].",
+        EVIDENCE, embedder, THRESHOLD, corpus=corpus)
+    assert result.citations == ()
+    assert result.checks[0].verdict == "unsupported"

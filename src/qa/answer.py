@@ -29,7 +29,7 @@ from qa.safety import (
     strip_injections,
 )
 from qa.types import Answer, AnswerStatus, Passage, StreamEvent, Timings
-from qa.verification import citation_for, verify_answer
+from qa.verification import citation_for, corpus_terms, verify_answer
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ class Assistant:
         self._prompts_dir = self.settings.prompts_dir or default_prompts_dir()
         self._refusal = self.prompts.text("refusal.txt")
         self._system = self.prompts.render("system.txt", refusal=self._refusal)
+        self._terms = corpus_terms([c.text for c in self.index.chunks])
 
     @classmethod
     def load(
@@ -152,6 +153,7 @@ class Assistant:
             )
         verified = verify_answer(
             raw, evidence, self.embedder, self.settings.answer.support_threshold,
+            min_coverage=self.settings.answer.min_word_coverage, corpus=self._terms,
             allow_doses=triage.kind is not TriageKind.PERSONAL_DOSING,
         )
         if not verified.citations:

@@ -40,7 +40,7 @@ class EmbedderSettings(_Stage):
     )
     batch_size: int = Field(32, ge=1, description="Texts per encoding batch.")
     backend: Literal["torch", "onnx"] = Field(
-        "torch",
+        "onnx",
         description="'onnx' runs an ONNX Runtime export of the same weights (made once, "
         "locally, into the cache); 'torch' runs sentence-transformers as is.",
     )
@@ -109,6 +109,11 @@ class AnswerSettings(_Stage):
     support_threshold: float = Field(
         0.45, ge=0.0, le=1.0,
         description="Minimum support score for an answer sentence to keep a citation.",
+    )
+    min_word_coverage: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="Share of a sentence's content words its excerpt must contain before "
+        "semantic similarity counts at all.",
     )
 
 

@@ -80,6 +80,11 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Word-piece tokens, without the [CLS]/[SEP] specials."""
+        # The splitter calls this ~75 times per document: the Rust tokenizer directly is
+        # ~4x faster than the transformers wrapper around it.
+        fast = getattr(self.tokenizer, "backend_tokenizer", None)
+        if fast is not None:
+            return len(fast.encode(text, add_special_tokens=False).ids)
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from qa import index as store
 from qa.chunking import chunk_document, embedding_text, make_splitter
+from qa.cleaning import CLEANING_VERSION
 from qa.config import ChunkSettings
 from qa.embeddings import Embedder
 from qa.errors import DocumentError, EmptyCorpusError
@@ -70,7 +71,8 @@ def _compatible(previous: dict | None, embedder: Embedder, cfg: ChunkSettings) -
         return False
     built = previous["embedder"]
     same_model = built["name"] == embedder.name and built.get("sha256") == embedder.sha256
-    return same_model and previous.get("chunking") == cfg.model_dump()
+    same_text = previous.get("cleaning") == CLEANING_VERSION
+    return same_model and same_text and previous.get("chunking") == cfg.model_dump()
 
 
 def _reuse(previous: store.Index, doc_id: str, kept: _Kept) -> None:
@@ -162,6 +164,7 @@ def _manifest(embedder: Embedder, cfg: ChunkSettings, kept: _Kept) -> dict:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "embedder": {"name": embedder.name, "sha256": embedder.sha256, "dim": embedder.dim},
         "chunking": cfg.model_dump(),
+        "cleaning": CLEANING_VERSION,
         "faiss": "IndexFlatIP",
         "documents": kept.entries,
         "counts": {"documents": len(kept.documents), "chunks": len(kept.chunks)},

@@ -20,6 +20,7 @@ PROMPT_FILES: dict[str, frozenset[str]] = {
     "passage.txt": frozenset({"n", "title", "section", "text"}),
     "refusal.txt": frozenset(),
     "disclaimer.txt": frozenset(),
+    "pubmedqa.txt": frozenset({"context", "question"}),
 }
 
 

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.citations import MARKER, content_words, lexical_support, split_sentences
+from qa.citations import (
+    MARKER,
+    STOPWORDS,
+    WORD,
+    content_words,
+    lexical_support,
+    split_sentences,
+)
 from qa.embeddings import Embedder
 from qa.evidence import Evidence
 from qa.types import Citation
@@ -43,6 +50,34 @@ class Verified:
     checks: tuple[SentenceCheck, ...]
 
 
+# Words this long are specific enough that the corpus must contain them (after stemming).
+NOVEL_TERM_LEN = 6
+
+
+def _stemmer():  # noqa: ANN202 - a PyStemmer object
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def corpus_terms(texts: list[str]) -> frozenset[str]:
+    """Stems of every word in the indexed text: what the documents can possibly support."""
+    stem = _stemmer().stemWords
+    found: set[str] = set()
+    for text in texts:
+        found.update(stem(WORD.findall(text.lower())))
+    return frozenset(found)
+
+
+def novel_terms(sentence: str, terms: frozenset[str]) -> set[str]:
+    """Specific words of the sentence that appear nowhere in the corpus (e.g. a drug the
+    documents never mention, swapped into a sentence copied from them)."""
+    candidates = [w for w in WORD.findall(MARKER.sub(" ", sentence).lower())
+                  if len(w) >= NOVEL_TERM_LEN and w not in STOPWORDS]
+    stems = _stemmer().stemWords(candidates)
+    return {w for w, s in zip(candidates, stems, strict=True) if s not in terms}
+
+
 def _numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in NUMBER.findall(text)}
 
@@ -60,8 +95,15 @@ def _markers(sentence: str, valid: range) -> tuple[str, list[int]]:
     return body, cited
 
 
-def support_matrix(bodies: list[str], evidence: list[Evidence], embedder: Embedder) -> np.ndarray:
-    """support[i, j] in [0, 1]: how well excerpt j backs sentence i (0 if a number is missing)."""
+def support_matrix(
+    bodies: list[str], evidence: list[Evidence], embedder: Embedder, min_coverage: float
+) -> np.ndarray:
+    """support[i, j] in [0, 1]: how well excerpt j backs sentence i.
+
+    0 if a number is missing; only the lexical half if fewer than ``min_coverage`` of the
+    sentence's words are in the excerpt. MiniLM gives any two sentences about the same drug
+    a high cosine, so on the dev split cosine alone let invented mechanisms through.
+    """
     vectors = embedder.embed(bodies + [e.text for e in evidence])
     cosine = np.clip(vectors[: len(bodies)] @ vectors[len(bodies):].T, 0.0, 1.0)
     support = np.zeros((len(bodies), len(evidence)))
@@ -70,7 +112,9 @@ def support_matrix(bodies: list[str], evidence: list[Evidence], embedder: Embedd
         for j, item in enumerate(evidence):
             if needed - _numbers(item.text):
                 continue  # a number or dose that the excerpt does not state verbatim
-            support[i, j] = 0.5 * lexical_support(body, item.text) + 0.5 * cosine[i, j]
+            coverage = lexical_support(body, item.text)
+            semantic = cosine[i, j] if coverage >= min_coverage else 0.0
+            support[i, j] = 0.5 * coverage + 0.5 * semantic
     return support
 
 
@@ -98,7 +142,8 @@ def _is_filler(body: str) -> bool:
 
 def verify_answer(
     raw: str, evidence: list[Evidence], embedder: Embedder, threshold: float,
-    *, allow_doses: bool = True,
+    *, min_coverage: float = 0.5, allow_doses: bool = True,
+    corpus: frozenset[str] | None = None,
 ) -> Verified:
     """Keep the sentences some excerpt supports, each citing the excerpts that support it.
 
@@ -111,9 +156,14 @@ def verify_answer(
     withheld = {i for i, (body, _) in enumerate(parsed) if not allow_doses and DOSE.search(body)}
     substantive = [i for i, (body, _) in enumerate(parsed)
                    if not _is_filler(body) and i not in withheld]
-    support = (support_matrix([parsed[i][0] for i in substantive], evidence, embedder)
+    bodies = [parsed[i][0] for i in substantive]
+    support = (support_matrix(bodies, evidence, embedder, min_coverage)
                if substantive and evidence else np.zeros((0, len(evidence))))
     rows = dict(zip(substantive, support, strict=True))
+    if corpus is not None:
+        for i in substantive:
+            if novel_terms(parsed[i][0], corpus):
+                rows[i] = np.zeros(len(evidence))  # nothing in the documents can back it
     checks, shown, best_support = [], [], {}
     for i, (body, cited) in enumerate(parsed):
         if i in withheld:

@@ -56,14 +56,18 @@ class BenchContext:
             mode="json", include={"embedder", "llm", "chunking", "retrieval", "answer"}
         )
 
-    def index_for(self, name: str, documents: list[Document]) -> Index:
+    def last_build_seconds(self, name: str) -> float | None:
+        """Seconds the last build of index ``name`` took in this run (None: reused)."""
+        return self._built.get(name)
+
+    def index_for(self, name: str, documents: list[Document], rebuild: bool = False) -> Index:
         """Build (or reuse, when corpus, embedder and chunking are unchanged) a named index."""
         embedder = self.get_embedder()
         index_dir = self.index_root / name
         key = corpus_key(documents, embedder, self.settings)
         key_file = index_dir / "corpus.key"
         fresh = key_file.is_file() and key_file.read_text() == key
-        if not (fresh and current_generation(index_dir)):
+        if rebuild or not (fresh and current_generation(index_dir)):
             report = index_documents(documents, index_dir, embedder, self.settings.chunking,
                                      progress=self.progress)
             self._built[name] = report.seconds

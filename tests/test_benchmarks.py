@@ -1,0 +1,100 @@
+"""Smoke runs of the public benchmarks (`qa bench SUITE --limit N`): reports exist, sane numbers.
+
+Full runs are not tests (they take tens of minutes); these use a few questions each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.benchmarks import BenchContext, suite_runner
+from qa.benchmarks.data import default_data_dir
+from qa.benchmarks.report import write_report
+from tests.conftest import REPO, settings_for
+
+DATA = Path(os.environ.get("QA_BENCH_DATA_DIR") or default_data_dir())
+pytestmark = pytest.mark.skipif(not (DATA / "medicationqa").is_dir(),
+                                reason=f"benchmark datasets not found in {DATA}")
+
+
+def _run(suite: str, tmp_path: Path, embedder, generator=None, limit: int = 3,
+         sample: int = 2) -> dict:
+    ctx = BenchContext(settings=settings_for(tmp_path / "unused"), data_dir=DATA,
+                       index_root=tmp_path / "bench", limit=limit, generate=generator is not None,
+                       generate_sample=sample, embedder=embedder, generator=generator)
+    json_path, md_path = write_report(suite_runner(suite)(ctx), tmp_path / "reports")
+    assert md_path.read_text().startswith(f"# Benchmark: {suite}")
+    assert json_path.with_suffix(".png").stat().st_size > 1000  # the plot was drawn
+    report = json.loads(json_path.read_text())
+    assert report["git_commit"] and report["models"]["embedder"] == "all-MiniLM-L6-v2"
+    assert report["limit"] == limit and report["settings"]["retrieval"]["top_k"] >= 1
+    return report
+
+
+def _in_unit(*values: float) -> bool:
+    return all(0.0 <= v <= 1.0 for v in values)
+
+
+@pytest.mark.slow
+def test_medicationqa_smoke(tmp_path: Path, embedder, generator) -> None:
+    report = _run("medicationqa", tmp_path, embedder, generator)
+    metrics = report["metrics"]
+    for split in metrics["retrieval"]["configured"].values():
+        assert split["hit@10"] >= split["hit@5"] >= split["hit@1"]
+        assert _in_unit(split["hit@1"], split["hit@10"], split["mrr@10"])
+    assert metrics["retrieval"]["configured"]["all"]["n"] == 3
+    assert set(metrics["retrieval"]["ablations"]) >= {"dense only", "bm25 only"}
+    generation = metrics["generation"]
+    assert generation["n"] == 2 and _in_unit(generation["refusal_rate"])
+    assert report["models"]["llm"] == "qwen2.5-coder-0.5b"
+
+
+def test_medquad_smoke(tmp_path: Path, embedder) -> None:
+    metrics = _run("medquad", tmp_path, embedder, limit=2)["metrics"]
+    assert metrics["throughput"]["plain_chunks_per_s"] > 0
+    assert metrics["throughput"]["cosine_to_plain_min"] > 0.95
+    assert metrics["ingest"]["chunks"] >= metrics["ingest"]["documents"] > 40
+    assert metrics["ingest"]["index_mb"] > 0 and metrics["peak_memory_mb"] > 0
+    latency = metrics["retrieval"]["latency"]
+    assert 0 < latency["median_ms"] <= latency["p99_ms"]
+    assert _in_unit(metrics["retrieval"]["faiss"]["hnsw_recall@10"])
+
+
+@pytest.mark.slow
+def test_pubmedqa_smoke(tmp_path: Path, embedder, generator) -> None:
+    metrics = _run("pubmedqa", tmp_path, embedder, generator, limit=2)["metrics"]
+    assert metrics["documents"] == 40 and metrics["n"] == 2
+    assert metrics["retrieval"]["hit@5"] >= metrics["retrieval"]["hit@1"]
+    for setting in ("reasoning_required", "open_retrieval"):
+        assert metrics[setting]["n"] == 2 and _in_unit(metrics[setting]["accuracy"])
+        assert set(metrics[setting]["predicted"]) <= {"yes", "no", "maybe"}
+
+
+def test_bench_cli_writes_reports(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "bench", "medicationqa", "--limit", "2",
+         "--no-generate", "--out", str(tmp_path / "out"), "--index-dir", str(tmp_path / "ix"),
+         "--data-dir", str(DATA)],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("medicationqa: ")
+    names = sorted(p.suffix for p in (tmp_path / "out").iterdir())
+    assert names == [".json", ".md", ".png"]
+
+
+def test_bench_cli_names_a_missing_dataset(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "bench", "pubmedqa", "--limit", "1", "--no-generate",
+         "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert result.returncode == 1
+    assert "Error: dataset file" in result.stderr and "--data-dir" in result.stderr
+    assert "Traceback" not in result.stderr
