@@ -19,6 +19,11 @@ STOPWORDS = frozenset(
     their them then there these they this those to was were what when where which while who
     why will with would you your also other some any each about after before over under
     very often used use using however passage passages according document documents""".split()
+) | frozenset(
+    # How answers refer to their sources ("the article states that…"): not claims to check.
+    """article articles text texts source sources author authors state states stated say says
+    said mention mentions mentioned describe describes described explain explains explained
+    note notes noted report reports reported suggest suggests""".split()
 )
 NEGATION_REFUSALS = (
     "could not find", "couldn't find", "cannot find", "can't find", "not found in",
