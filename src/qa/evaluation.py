@@ -135,6 +135,9 @@ def run_eval(assistant: Assistant, items: Iterable[Question], progress: bool = F
         "questions": len(results),
         "wall_seconds": round(time.time() - started, 1),
         "summary": summarise(results),
+        # Tuning used the dev split only; the test split is the held-out measurement.
+        "by_split": {split: summarise([r for r in results if r.question.split == split])
+                     for split in ("dev", "test")},
         "results": [_row(r) for r in results],
     }
 
@@ -263,11 +266,9 @@ def _fmt(value: object) -> str:
     return "n/a" if value is None else str(value)
 
 
-def render_markdown(report: dict) -> str:
-    """A readable summary: one table of headline metrics, then triage per type."""
-    s = report["summary"]
+def _metric_rows(s: dict) -> list[tuple[str, object]]:
     lat = s["latency_ms"]
-    rows = [
+    return [
         *[(f"retrieval {k}", v) for k, v in s["retrieval"].items()],
         ("key-fact recall (answerable)", s["key_fact_recall"]),
         ("citation validity", s["citation_validity"]),
@@ -282,6 +283,16 @@ def render_markdown(report: dict) -> str:
                                          f"{_fmt(lat['first_token_p90'])}"),
         ("total ms, median / p90", f"{_fmt(lat['total_median'])} / {_fmt(lat['total_p90'])}"),
     ]
+
+
+def render_markdown(report: dict) -> str:
+    """A readable summary: headline metrics for all, dev and test; then triage per type."""
+    s = report["summary"]
+    splits = report.get("by_split", {})
+    columns = [("all", s)] + [(name, splits[name]) for name in ("dev", "test") if name in splits]
+    table = [_metric_rows(summary) for _, summary in columns]
+    header = " | ".join(f"{name} ({summary['counts']['questions']})"
+                        for name, summary in columns)
     lines = [
         f"# qa eval {report['created']}",
         "",
@@ -289,9 +300,10 @@ def render_markdown(report: dict) -> str:
         f"`{report['embedder']}` · commit `{report['git_commit']}` · "
         f"settings `{report['settings_hash']}` · {report['wall_seconds']} s",
         "",
-        "| metric | value |",
-        "|---|---|",
-        *[f"| {name} | {_fmt(value)} |" for name, value in rows],
+        f"| metric | {header} |",
+        "|---|" + "---|" * len(columns),
+        *[f"| {rows[0][0]} | " + " | ".join(_fmt(col[i][1]) for col in table) + " |"
+          for i, rows in enumerate(zip(*table, strict=True))],
         "",
         "| triage | precision | recall | support |",
         "|---|---|---|---|",
