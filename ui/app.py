@@ -26,6 +26,7 @@ INTRO = (
     "with numbered citations; the sources panel shows the exact passages. "
     "This is not medical advice."
 )
+DRAFT_NOTE = "*Draft, being checked against the sources…*"
 CSS = """
 .source { border-left: 3px solid #2b6cb0; padding: 4px 10px; margin: 8px 0; }
 .source .meta { font-size: 0.85em; color: #555; }
@@ -93,12 +94,15 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         history = [*history, {"role": "user", "content": question},
                    {"role": "assistant", "content": ""}]
         yield "", history, "<i>Searching the documents…</i>"
+        draft = ""
         try:
             for event in assistant.stream(question):
                 if event.kind == "evidence":
                     yield "", history, render_evidence(event.passages)
                 elif event.kind == "token":
-                    history[-1]["content"] += event.text
+                    # Tokens are the model's unverified draft; the checked answer replaces it.
+                    draft += event.text
+                    history[-1]["content"] = f"{DRAFT_NOTE}\n\n{draft}"
                     yield "", history, gr.update()
                 else:
                     history[-1]["content"] = event.answer.answer
