@@ -79,3 +79,10 @@ def test_onnx_backend_matches_the_float_model(embedder) -> None:
     assert np.allclose(fast[0], fast[2])  # duplicates embedded once, scattered back
     assert float(np.min(np.sum(fast * plain, axis=1))) > 0.98
     assert embedder.sha256.endswith("+onnx-int8") and embedder.name == "all-MiniLM-L6-v2"
+
+
+def test_token_counts_do_not_change_after_a_batch_is_embedded(embedder) -> None:
+    text = "Take metformin with meals to reduce stomach upset. " * 30
+    before = embedder.count_tokens(text)
+    embedder.embed(["short", "a somewhat longer text to pad the batch"])
+    assert embedder.count_tokens(text) == before > 256  # no padding, no truncation

@@ -42,6 +42,8 @@ class KeywordIndex:
         import bm25s
         from bm25s.stopwords import STOPWORDS_EN
 
+        # bm25s sets its own logger to DEBUG, which floods any CLI run with "Building index".
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         stop = set(STOPWORDS_EN)
         stemmer = _stemmer() if self.stem else None
 

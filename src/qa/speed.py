@@ -27,12 +27,15 @@ SETUPS = {
 class Sample:
     evidence_ms: float
     first_token_ms: float
+    last_token_ms: float
     total_ms: float
     tokens: int
 
     @property
     def decode_tps(self) -> float | None:
-        seconds = (self.total_ms - self.first_token_ms) / 1000
+        """Tokens after the first over the time between first and last token (verification,
+        which runs after the last token, is not decoding)."""
+        seconds = (self.last_token_ms - self.first_token_ms) / 1000
         return (self.tokens - 1) / seconds if self.tokens > 1 and seconds > 0 else None
 
 
@@ -52,19 +55,21 @@ def measure(base: Settings, questions: list[str], setup: dict) -> list[Sample]:
     samples = []
     for question in questions:
         started = time.perf_counter()
-        evidence_ms = first_ms = None
+        evidence_ms = first_ms = last_ms = None
         for event in assistant.stream(question):
             now = (time.perf_counter() - started) * 1000
             if event.kind == "evidence" and evidence_ms is None:
                 evidence_ms = now
-            elif event.kind == "token" and first_ms is None:
-                first_ms = now
+            elif event.kind == "token":
+                first_ms = first_ms if first_ms is not None else now
+                last_ms = now
             elif event.kind == "answer":
                 answer = event.answer
         if first_ms is None:  # refused before the model ran: no generation to time
             continue
         tokens = assistant.generator.count_tokens(answer.raw_answer)
-        samples.append(Sample(evidence_ms or 0.0, first_ms, answer.timings.total_ms, tokens))
+        samples.append(Sample(evidence_ms or 0.0, first_ms, last_ms, answer.timings.total_ms,
+                              tokens))
     return samples
 
 
