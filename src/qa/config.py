@@ -102,7 +102,7 @@ class RetrievalSettings(_Stage):
 class AnswerSettings(_Stage):
     max_passages: int = Field(5, ge=1, description="Top passages whose sentences may be shown.")
     evidence_tokens: int = Field(
-        280, ge=20,
+        600, ge=20,
         description="Budget (approx. tokens) of evidence sentences in the prompt; prefill "
         "costs ~16 ms per token on a 2-core CPU, so this sets first-token latency.",
     )
