@@ -78,7 +78,9 @@ class BenchContext:
 def corpus_key(documents: list[Document], embedder: Embedder, settings: Settings) -> str:
     """Hash of what an index depends on: documents, embedder, chunking, FAISS threshold."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([embedder.name, embedder.sha256,
+    # The token count of a fixed probe catches a changed tokenizer (chunk boundaries move).
+    probe = embedder.count_tokens("Metformin 500 mg: take with meals, twice daily. " * 8)
+    digest.update(json.dumps([embedder.name, embedder.sha256, probe,
                               settings.chunking.model_dump(mode="json")]).encode())
     for doc in documents:
         digest.update(f"{doc.doc_id}\x00{doc.title}\x00{doc.sha256}\x00{doc.sections}".encode())
