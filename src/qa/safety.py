@@ -313,6 +313,24 @@ INJECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
+# Requests to produce a drug: no leaflet or article answers them, and instructions would be
+# dangerous whatever the documents say, so they are declined before retrieval. A verb of
+# production alone is not enough ("how to make memantine work better"): it needs a
+# synthesis word or a do-it-yourself setting.
+_MANUFACTURE = re.compile(
+    r"\b(?:synthesi[sz]e|synthesi[sz]ing|chemically produce)\b"
+    r"|\b(?:make|making|cook|cooking|manufacture|manufacturing|brew|brewing|extract"
+    r"|extracting|produce|producing|grow|growing)\b(?: \w+){1,5}? (?:at home|in (?:a|my|your"
+    r"|the) (?:lab|laboratory|kitchen|garage|basement|bathroom)|from scratch"
+    r"|(?:by )?(?:myself|yourself))\b"
+)
+
+
+def requests_manufacture(question: str) -> bool:
+    """True for "how do I make ketamine at home", "synthesize dantrolene" and the like."""
+    return bool(_MANUFACTURE.search(normalise(question)))
+
+
 # Correctly spelled safety keywords that fuzzy matching may restore ("siezure" -> "seizure").
 _KEYWORDS = (
     "overdosed", "overdose", "overdosing", "suicide", "suicidal", "seizure", "seizures",
