@@ -7,7 +7,7 @@ import pytest
 from qa.citations import looks_like_refusal, split_sentences
 from qa.evidence import Evidence
 from qa.types import Chunk
-from qa.verification import verify_answer
+from qa.verification import corpus_terms, unmentioned_focus, verify_answer
 
 THRESHOLD = 0.45
 
@@ -73,6 +73,11 @@ def test_answer_with_no_supported_sentence_has_no_citations(verify) -> None:
     assert result.citations == () and result.text == ""
 
 
+def test_empty_list_items_left_by_the_model_are_not_shown(verify) -> None:
+    result = verify("1. 2. Common side effects of memantine include dizziness [3]. 3.\n- \n4.")
+    assert result.text == "Common side effects of memantine include dizziness [3]."
+
+
 def test_grouped_and_fullwidth_markers_are_understood(verify) -> None:
     result = verify("Memantine blocks NMDA receptors 【2】. Its side effects include dizziness "
                     "and headache [2, 3].")
@@ -100,3 +105,17 @@ def test_sentence_about_a_drug_the_corpus_never_mentions_is_dropped(embedder) ->
         EVIDENCE, embedder, THRESHOLD, corpus=corpus)
     assert result.citations == ()
     assert result.checks[0].verdict == "unsupported"
+
+
+TERMS = corpus_terms([e.text for e in EVIDENCE])
+
+
+@pytest.mark.parametrize(("question", "missing"), [
+    ("Does memantine block NMDA receptors in pregnancy?", ["pregnancy"]),
+    ("does dantrolene reduce the effects of grapefruit juice", ["grapefruit", "juice"]),
+    ("Are headaches common with memantine?", []),  # a plural of "headache"
+    ("Does memantine reduce glutamate-driven effects?", ["driven"]),  # hyphen parts checked
+    ("What is the half-life of memantine?", []),  # not yes/no: the model must answer it
+])
+def test_yes_no_question_names_the_words_the_documents_never_use(question, missing) -> None:
+    assert unmentioned_focus(question, TERMS) == missing

@@ -15,7 +15,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?])((?:\s*\[\d+(?:,\s*\d+)*\])*)\s+(?=[A-Z0-9
 WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 STOPWORDS = frozenset(
     """a an and are as at be been but by can could did do does for from had has have how i if
-    in into is it its may might more most no not of on or our should so such than that the
+    in into is it its may might more most no not yes of on or our should so such than that the
     their them then there these they this those to was were what when where which while who
     why will with would you your also other some any each about after before over under
     very often used use using however passage passages according document documents""".split()

@@ -30,6 +30,9 @@ NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 DOSE = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:mg|mcg|µg|g|ml|milligrams?|micrograms?|units?|iu"
                   r"|tablets?|pills?|capsules?|drops?|puffs?|doses?)\b", re.IGNORECASE)
 FILLER_WORDS = frozenset({"yes", "no", "not", "it", "does", "do", "is", "are", "can", "the"})
+# A list item with nothing after its number or bullet ("1.", "2)", "-"): left behind when the
+# model starts a list it cannot fill, and meaningless on its own.
+BARE_LIST_MARK = re.compile(r"[(\[]?\d{1,2}[.)\]]?|[-*•]+")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,38 @@ def novel_terms(sentence: str, terms: frozenset[str]) -> set[str]:
                   if len(w) >= NOVEL_TERM_LEN and w not in STOPWORDS]
     stems = _stemmer().stemWords(candidates)
     return {w for w, s in zip(candidates, stems, strict=True) if s not in terms}
+
+
+# A question opening with one of these is answered "yes" or "no" (after any leading "so,").
+POLAR_OPENERS = frozenset(
+    "is are am was were does do did can could should shall will would may might has have had"
+    .split()
+)
+FOCUS_TERM_LEN = 4
+PRONOUNS = frozenset("myself yourself himself herself itself ourselves themselves".split())
+
+
+def unmentioned_focus(question: str, terms: frozenset[str]) -> list[str]:
+    """For a yes/no question, the words of its subject the documents never use.
+
+    "Is ketamine safe during pregnancy?" over documents that never say "pregnancy": the "Yes"
+    or "No" is the whole answer and verification cannot check it (it has no content words),
+    so a small model's guess would pass as a grounded answer. Such a question is refused.
+    Pass the question after spelling correction (``Retriever.rewrite``).
+    """
+    tokens = WORD.findall(question.lower())
+    if not tokens or tokens[0] not in POLAR_OPENERS:
+        return []
+    stem = _stemmer().stemWord
+    missing: list[str] = []
+    for token in dict.fromkeys(tokens[1:]):
+        if stem(token) in terms:  # "anti-inflammatory" as a whole
+            continue
+        missing += [part for part in token.split("-")  # "add-on": "add" is known
+                    if len(part) >= FOCUS_TERM_LEN and part.isalpha()
+                    and part not in STOPWORDS and part not in PRONOUNS
+                    and stem(part) not in terms]
+    return missing
 
 
 def _numbers(text: str) -> set[str]:
@@ -142,7 +177,7 @@ def _is_filler(body: str) -> bool:
 
 def verify_answer(
     raw: str, evidence: list[Evidence], embedder: Embedder, threshold: float,
-    *, min_coverage: float = 0.5, allow_doses: bool = True,
+    *, min_coverage: float = 0.6, allow_doses: bool = True,
     corpus: frozenset[str] | None = None,
 ) -> Verified:
     """Keep the sentences some excerpt supports, each citing the excerpts that support it.
@@ -152,7 +187,8 @@ def verify_answer(
     """
     valid = range(1, len(evidence) + 1)
     parsed = [_markers(s, valid) for s in split_sentences(raw.strip())]
-    parsed = [(body, cited) for body, cited in parsed if body]
+    parsed = [(body, cited) for body, cited in parsed
+              if body and not BARE_LIST_MARK.fullmatch(body)]
     withheld = {i for i, (body, _) in enumerate(parsed) if not allow_doses and DOSE.search(body)}
     substantive = [i for i, (body, _) in enumerate(parsed)
                    if not _is_filler(body) and i not in withheld]
