@@ -26,10 +26,11 @@ from qa.safety import (
     classify,
     disclaimer_for,
     load_triage_text,
+    requests_manufacture,
     strip_injections,
 )
 from qa.types import Answer, AnswerStatus, Passage, StreamEvent, Timings
-from qa.verification import citation_for, corpus_terms, verify_answer
+from qa.verification import citation_for, corpus_terms, unmentioned_focus, verify_answer
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,9 @@ class Assistant:
         self._refusal = self.prompts.text("refusal.txt")
         self._system = self.prompts.render("system.txt", refusal=self._refusal)
         self._terms = corpus_terms([c.text for c in self.index.chunks])
+        escaped = self._refusal.replace("\\", "\\\\").replace('"', '\\"')
+        self._grammar = (self.prompts.render("cited_answer.gbnf", refusal=escaped)
+                         if self.settings.answer.constrained else None)
 
     @classmethod
     def load(
@@ -107,6 +111,17 @@ class Assistant:
             return
         # Instructions inside a question are not followed: they never reach the model.
         asked = strip_injections(question)
+        if requests_manufacture(asked):  # never instructions to produce a drug
+            yield StreamEvent("answer", answer=self._refusal_answer(
+                question, triage, Timings(total_ms=_ms(started)), AnswerStatus.OUT_OF_SCOPE))
+            return
+        missing = unmentioned_focus(self.retriever.rewrite(asked), self._terms) if asked else []
+        if missing:  # a yes/no about something the documents never mention
+            note = f"{self._refusal} They never mention {', '.join(map(repr, missing))}."
+            yield StreamEvent("answer", answer=self._refusal_answer(
+                question, triage, Timings(total_ms=_ms(started)),
+                AnswerStatus.INSUFFICIENT_EVIDENCE, text=note))
+            return
         passages = self.retriever.retrieve(asked) if asked else []
         retrieve_ms = _ms(started)
         relevant = [
@@ -116,7 +131,7 @@ class Assistant:
         if not relevant:
             yield StreamEvent("answer", answer=self._refusal_answer(
                 question, triage, Timings(retrieve_ms=retrieve_ms, total_ms=_ms(started)),
-                status=AnswerStatus.INSUFFICIENT_EVIDENCE, passages=passages))
+                status=AnswerStatus.INSUFFICIENT_EVIDENCE, passages=tuple(passages)))
             return
         yield StreamEvent("evidence", passages=tuple(relevant))
         shown = select_evidence(asked, relevant, self.embedder, self.settings.answer)
@@ -139,7 +154,7 @@ class Assistant:
             for e in evidence
         ]
         user = self.prompts.render("answer.txt", passages="\n\n".join(blocks), question=question)
-        return ChatPrompt(system=self._system, user=user)
+        return ChatPrompt(system=self._system, user=user, grammar=self._grammar)
 
     def _finish(
         self, question: str, triage: Triage, raw: str, evidence: list[Evidence],
@@ -148,8 +163,8 @@ class Assistant:
         excerpts = tuple(citation_for(e) for e in evidence)
         if self._opens_with_refusal(raw):
             return self._refusal_answer(
-                question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE, passages, raw,
-                excerpts=excerpts,
+                question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE,
+                passages=tuple(passages), raw_answer=raw, excerpts=excerpts,
             )
         verified = verify_answer(
             raw, evidence, self.embedder, self.settings.answer.support_threshold,
@@ -158,8 +173,9 @@ class Assistant:
         )
         if not verified.citations:
             return self._refusal_answer(
-                question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE, passages, raw,
-                checks=verified.checks, excerpts=excerpts,
+                question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE,
+                passages=tuple(passages), raw_answer=raw, checks=verified.checks,
+                excerpts=excerpts,
             )
         text = verified.text
         if triage.kind is TriageKind.PERSONAL_DOSING:
@@ -181,15 +197,18 @@ class Assistant:
 
     def _refusal_answer(
         self, question: str, triage: Triage, timings: Timings, status: AnswerStatus,
-        passages: list[Passage] | tuple = (), raw: str = "", checks: tuple = (),
-        excerpts: tuple = (),
+        text: str | None = None, **found: object,
     ) -> Answer:
+        """The refusal; ``found`` keeps what was seen on the way (passages, raw_answer,
+        checks, excerpts) so the eval and the UI can show why."""
+        text = text or self._refusal
+        if triage.kind is TriageKind.PERSONAL_DOSING:  # still: ask the prescriber
+            text = f"{text}\n\n{load_triage_text(triage.kind, self._prompts_dir)}"
         return Answer(
-            question=question, answer=self._refusal, refused=True, citations=(),
-            disclaimer="", model=self.model_name, timings=timings, status=status,
-            triage=triage.kind.value if triage.kind else None, raw_answer=raw,
-            passages=tuple(passages), settings_hash=self.settings.fingerprint(), checks=checks,
-            excerpts=excerpts,
+            question=question, answer=text, refused=True, citations=(), disclaimer="",
+            model=self.model_name, timings=timings, status=status,
+            triage=triage.kind.value if triage.kind else None,
+            settings_hash=self.settings.fingerprint(), **found,
         )
 
     def _redirect(self, question: str, triage: Triage, started: float) -> Answer:

@@ -22,6 +22,7 @@ class ChatPrompt:
 
     system: str
     user: str
+    grammar: str | None = None  # a llama.cpp GBNF grammar the reply must follow
 
 
 class ChatMLFormat:
@@ -92,10 +93,22 @@ class LlamaCppGenerator:
         self._llama.reset()
         self._llama.eval(tokens)
 
+    def _grammar(self, text: str | None):  # noqa: ANN202 - LlamaGrammar, imported lazily
+        """The compiled grammar, parsed once per distinct text."""
+        if text is None:
+            return None
+        cache = self.__dict__.setdefault("_grammars", {})
+        if text not in cache:
+            from llama_cpp import LlamaGrammar
+
+            cache[text] = LlamaGrammar.from_string(text, verbose=False)
+        return cache[text]
+
     def generate(self, prompt: ChatPrompt) -> Iterator[str]:
         """Stream text pieces; greedy by default so the same question gives the same answer."""
         stream = self._llama.create_completion(
             self.chat.render(prompt),
+            grammar=self._grammar(prompt.grammar),
             max_tokens=self.cfg.max_tokens,
             temperature=self.cfg.temperature,
             seed=self.cfg.seed,

@@ -21,6 +21,7 @@ PROMPT_FILES: dict[str, frozenset[str]] = {
     "refusal.txt": frozenset(),
     "disclaimer.txt": frozenset(),
     "pubmedqa.txt": frozenset({"context", "question"}),
+    "cited_answer.gbnf": frozenset({"refusal"}),  # llama.cpp grammar (answer.constrained)
 }
 
 
