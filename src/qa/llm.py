@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -92,6 +92,47 @@ class LlamaCppGenerator:
         tokens = self._llama.tokenize(prefix.encode("utf-8"), add_bos=False, special=True)
         self._llama.reset()
         self._llama.eval(tokens)
+
+    def label_logprobs(self, prompt: ChatPrompt, labels: Sequence[str],
+                       prefill: str = "") -> dict[str, float]:
+        """Log-probability of each label as the next word of the answer, from one forward pass.
+
+        The assistant turn starts with ``prefill`` (e.g. "Answer:"); a label scores the
+        log-sum-exp over its first token in four spellings ("yes", "Yes", " yes", " Yes"), so
+        the result does not hinge on casing or spacing. No text is generated.
+        """
+        import numpy as np
+
+        variants = {label: self._first_tokens(label) for label in labels}
+        shared = set.intersection(*variants.values()) if len(variants) > 1 else set()
+        if shared:
+            raise ValueError(f"labels {list(labels)} share a first token: {shared}")
+        logits = self._next_logits(self.chat.render(prompt) + prefill)
+        top = float(logits.max())
+        logprobs = logits - (top + np.log(np.exp(logits - top).sum()))
+        return {label: float(np.logaddexp.reduce(logprobs[sorted(ids)]))
+                for label, ids in variants.items()}
+
+    def _first_tokens(self, label: str) -> set[int]:
+        spellings = {label, label.capitalize(), f" {label}", f" {label.capitalize()}"}
+        return {self._llama.tokenize(s.encode("utf-8"), add_bos=False, special=False)[0]
+                for s in spellings}
+
+    def _next_logits(self, text: str):  # noqa: ANN202 - numpy array, numpy imported lazily
+        """Logits after ``text``, reusing the KV cache of the longest common token prefix."""
+        import numpy as np
+
+        llama = self._llama
+        tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        cached = 0
+        for a, b in zip(llama.input_ids[: llama.n_tokens], tokens, strict=False):
+            if a != b:
+                break
+            cached += 1
+        llama.n_tokens = min(cached, len(tokens) - 1)  # eval at least one token for its logits
+        llama.eval(tokens[llama.n_tokens :])  # drops the stale KV cache beyond n_tokens
+        row = llama._ctx.get_logits_ith(-1)  # only the last position kept its logits
+        return np.ctypeslib.as_array(row, shape=(llama.n_vocab(),)).copy()
 
     def _grammar(self, text: str | None):  # noqa: ANN202 - LlamaGrammar, imported lazily
         """The compiled grammar, parsed once per distinct text."""

@@ -1,0 +1,45 @@
+"""The llama-cpp backend's label scoring (real 0.5B GGUF): one forward pass, no decoding."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from qa.llm import ChatPrompt
+
+pytestmark = pytest.mark.slow
+SYSTEM = "You are a careful assistant."
+LABELS = ("yes", "no", "maybe")
+
+
+def _ask(question: str) -> ChatPrompt:
+    return ChatPrompt(SYSTEM, f"{question} Reply with one word: yes, no or maybe.")
+
+
+def test_label_logprobs_are_log_probabilities_of_every_label(generator) -> None:
+    scores = generator.label_logprobs(_ask("Is water wet?"), LABELS, prefill="Answer:")
+    assert list(scores) == list(LABELS)
+    assert all(v < 0 for v in scores.values())
+    assert math.fsum(math.exp(v) for v in scores.values()) <= 1.0 + 1e-6
+
+
+def test_label_logprobs_follow_the_question(generator) -> None:
+    true = generator.label_logprobs(_ask("Is Paris the capital of France?"), LABELS)
+    false = generator.label_logprobs(_ask("Is Paris the capital of Germany?"), LABELS)
+    assert true["yes"] - true["no"] > false["yes"] - false["no"]
+
+
+def test_label_logprobs_leave_generation_unchanged(generator) -> None:
+    """Scoring reuses and trims llama.cpp's KV cache; a later answer must not see stale state."""
+    prompt = _ask("Is aspirin a drug?")
+    before = "".join(generator.generate(prompt))
+    first = generator.label_logprobs(prompt, LABELS, prefill="Answer:")
+    again = generator.label_logprobs(prompt, LABELS, prefill="Answer:")  # fully cached prompt
+    assert "".join(generator.generate(prompt)) == before
+    assert all(abs(first[k] - again[k]) < 0.05 for k in LABELS)
+
+
+def test_labels_sharing_a_first_token_are_refused(generator) -> None:
+    with pytest.raises(ValueError, match="share a first token"):
+        generator.label_logprobs(_ask("Is it?"), ("yes", "Yes"))
