@@ -74,6 +74,25 @@ def test_pubmedqa_smoke(tmp_path: Path, embedder, generator) -> None:
     for setting in ("reasoning_required", "open_retrieval"):
         assert metrics[setting]["n"] == 2 and _in_unit(metrics[setting]["accuracy"])
         assert set(metrics[setting]["predicted"]) <= {"yes", "no", "maybe"}
+        assert _in_unit(metrics[setting]["uncalibrated"]["accuracy"])
+        assert metrics[setting]["seconds_per_q"] > 0
+
+
+def test_pubmedqa_label_offsets_move_the_decision() -> None:
+    from qa.benchmarks.pubmedqa import calibrated
+
+    scores = {"yes": -0.2, "no": -2.0, "maybe": -4.0}
+    assert calibrated(scores, {}) == "yes"
+    assert calibrated(scores, {"no": 2.5}) == "no"
+    assert calibrated(scores, {"maybe": 4.0}) == "maybe"
+
+
+def test_pubmedqa_reason_is_cut_at_the_answer_marker() -> None:
+    from qa.benchmarks.pubmedqa import reason_prefill
+
+    assert reason_prefill("Rates fell. Answer: yes") == "Rates fell. Answer:"
+    assert reason_prefill("Rates fell.\nanswer:") == "Rates fell.\nAnswer:"
+    assert reason_prefill("Rates fell. ") == "Rates fell.\nAnswer:"
 
 
 def test_bench_cli_writes_reports(tmp_path: Path) -> None:

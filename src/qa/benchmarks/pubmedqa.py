@@ -8,13 +8,17 @@ All 1,000 abstracts (conclusions removed) are indexed. Two settings are scored o
 * open retrieval: the model sees what ``assistant.retriever`` finds for the question.
 
 Both go through the Assistant's retriever and generator with the prompt in
-prompts/pubmedqa.txt. The context is cut to the sentences that matter most (prefill costs
-~16 ms per token on the target CPU), and generation stops at the first decision word.
+prompts/pubmedqa.txt: the model writes one sentence with the key result, then the decision is
+read from its next-token log-probabilities of the three labels after "Answer:" (no parsing of
+free text), shifted by per-label offsets fitted on the dev split (the model alone says "yes"
+~85% of the time; gold is yes 55 / no 34 / maybe 11%).
 """
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -29,12 +33,31 @@ LABELS = ("yes", "no", "maybe")
 ANCHORS = {"majority (always yes)": (0.552, 0.2371), "paper best (BioBERT)": (0.681, 0.5272),
            "single human": (0.780, 0.7219)}
 SYSTEM = "You are a careful biomedical research assistant."
-PROMPT_STYLE = "answer"  # the prompt asks for a short reason, then "Answer: <label>"
-MAX_CHARS = 400  # ~100 tokens: a reason sentence and the label, then stop
-# ~225 tokens. On 60 dev questions (1.5B) 900 key sentences beat the whole abstract
-# (0.67 vs 0.62 accuracy) at less than half the time (3.0 vs 6.8 s per question).
+REASON_CHARS = 400  # ~100 tokens at most for the key-result sentence before "Answer:"
+# Added to each label's log-probability before the argmax. Fitted (grid search, yes fixed at 0)
+# on 200 seeded dev questions (random.Random(0) shuffle of split=="dev", first 200) with the
+# 1.5B model: dev accuracy 0.615 uncalibrated -> 0.660 (5-fold cross-validated 0.645).
+BIAS = {"yes": 0.0, "no": 4.2, "maybe": 0.0}
+# Dev-split variants (labels scored after "Answer:"; "whole" = the full abstract).
+DEV_VARIANTS = [
+    {"variant": "key sentences 900 chars, answer at once", "n": 111, "uncalibrated": 0.586,
+     "cal": 0.622, "cv5": 0.568, "s/q": 1.8},
+    {"variant": "whole abstract, answer at once", "n": 200, "uncalibrated": 0.565,
+     "cal": 0.645, "cv5": 0.605, "s/q": 2.7},
+    {"variant": "whole abstract, plainer prompt", "n": 120, "uncalibrated": 0.525,
+     "cal": 0.642, "cv5": 0.575, "s/q": 2.5},
+    {"variant": "whole abstract, 4 dev examples first", "n": 120, "uncalibrated": 0.583,
+     "cal": 0.633, "cv5": 0.558, "s/q": 2.9},
+    {"variant": "whole abstract, one-sentence reason first (chosen)", "n": 200,
+     "uncalibrated": 0.615, "cal": 0.660, "cv5": 0.645, "s/q": 3.4},
+    {"variant": "sum of the two whole-abstract scores above", "n": 200, "uncalibrated": 0.620,
+     "cal": 0.665, "cv5": 0.630, "s/q": 6.1},
+]
+# Open retrieval: key sentences of the retrieved passages, ~225 tokens.
 CONTEXT_CHARS = 900
-DECISION = re.compile(r"\b(yes|no|maybe)\b", re.IGNORECASE)
+# Open retrieval costs another ~2.5 s per question; a seeded sample keeps a full run < 1 h.
+OPEN_SAMPLE = 200
+SEED = 20190825
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 # Words that mark a sentence reporting a finding rather than describing the method.
 FINDING = re.compile(r"\b(significant\w*|associated|p\s*[<=>]|increase\w*|decrease\w*|"
@@ -62,40 +85,68 @@ def key_sentences(question: str, texts: list[str], budget: int | None = None) ->
     return " ".join(sentences[i] for i in sorted(chosen))
 
 
-def parse_decision(text: str) -> str | None:
-    """The label after "Answer:" when the model reasons first, else the first label word."""
-    marker = text.lower().rfind("answer:")
-    if marker < 0 and "answer" in PROMPT_STYLE:
-        return None
-    match = DECISION.search(text[marker + 1 :] if marker >= 0 else text)
-    return match.group(1).lower() if match else None
+@dataclass(frozen=True)
+class Decision:
+    """One yes/no/maybe decision: the calibrated label, the model's own, and their scores."""
+
+    label: str
+    raw_label: str
+    logprobs: dict[str, float]
+    reason: str
+    seconds: float
+
+
+def calibrated(logprobs: dict[str, float], bias: dict[str, float] | None = None) -> str:
+    """The label with the highest log-probability after adding its offset."""
+    bias = BIAS if bias is None else bias
+    return max(LABELS, key=lambda label: logprobs[label] + bias.get(label, 0.0))
+
+
+def reason_prefill(text: str) -> str:
+    """The model's reason up to "Answer:", ending in "Answer:" (the labels are scored next)."""
+    marker = text.lower().find("answer:")
+    return (text[:marker] if marker >= 0 else text.rstrip() + "\n") + "Answer:"
 
 
 @dataclass
 class Decider:
-    """Prompt -> yes/no/maybe with the Assistant's generator, stopping at the first label."""
+    """Prompt -> a short reason -> label log-probabilities after "Answer:" -> calibrated label."""
 
     assistant: object
 
-    def decide(self, question: str, context: str) -> tuple[str, str]:
+    def decide(self, question: str, context: str) -> Decision:
+        start = time.perf_counter()
         user = self.assistant.prompts.render("pubmedqa.txt", context=context, question=question)
+        prompt = ChatPrompt(system=SYSTEM, user=user)
+        generator = self.assistant.generator
         raw = ""
-        for piece in self.assistant.generator.generate(ChatPrompt(system=SYSTEM, user=user)):
+        for piece in generator.generate(prompt):
             raw += piece
-            if parse_decision(raw) or len(raw) > MAX_CHARS:
-                break  # closing the stream stops llama.cpp: no tokens after the decision
-        return parse_decision(raw) or "yes", raw  # unparsable: the majority label
+            if "answer:" in raw.lower() or len(raw) > REASON_CHARS:
+                break  # closing the stream stops llama.cpp; the labels are scored instead
+        prefill = reason_prefill(raw)
+        logprobs = generator.label_logprobs(prompt, LABELS, prefill=prefill)
+        return Decision(label=calibrated(logprobs), raw_label=calibrated(logprobs, {}),
+                        logprobs=logprobs, reason=prefill, seconds=time.perf_counter() - start)
 
 
-def _score(gold: list[str], pred: list[str]) -> dict:
+def _score(gold: list[str], decisions: list[Decision]) -> dict:
+    pred = [d.label for d in decisions]
+    raw = [d.raw_label for d in decisions]
     return {"n": len(gold), "accuracy": accuracy(gold, pred),
-            "macro_f1": macro_f1(gold, pred, LABELS), "predicted": dict(Counter(pred))}
+            "macro_f1": macro_f1(gold, pred, LABELS), "predicted": dict(Counter(pred)),
+            "uncalibrated": {"accuracy": accuracy(gold, raw),
+                             "macro_f1": macro_f1(gold, raw, LABELS),
+                             "predicted": dict(Counter(raw))},
+            "seconds_per_q": sum(d.seconds for d in decisions) / max(1, len(decisions))}
 
 
 def evaluate(ctx: BenchContext, assistant: object, rows: list[PubMedRow]) -> dict:
-    """Retrieval hit@k of the own abstract, then decisions in both settings."""
+    """Retrieval hit@k of the own abstract, then decisions in both settings (open retrieval
+    on a seeded sample of at most OPEN_SAMPLE of the rows)."""
     from tqdm import tqdm
 
+    opened_ids = {r.id for r in random.Random(SEED).sample(rows, min(OPEN_SAMPLE, len(rows)))}
     ranks, own, opened = [], [], []
     decider = Decider(assistant)
     for row in tqdm(rows, desc="pubmedqa", unit="q", disable=not ctx.progress):
@@ -104,15 +155,16 @@ def evaluate(ctx: BenchContext, assistant: object, rows: list[PubMedRow]) -> dic
         ranks.append(first_hit(sources, {row.source}))
         if not ctx.generate:
             continue
-        own.append(decider.decide(row.question, key_sentences(row.question,
-                                                              list(row.contexts)))[0])
-        shown = [p.chunk.text for p in passages[: ctx.settings.answer.max_passages]]
-        opened.append(decider.decide(row.question, key_sentences(row.question, shown))[0])
+        own.append(decider.decide(row.question, " ".join(row.contexts)))  # the whole abstract
+        if row.id in opened_ids:
+            shown = [p.chunk.text for p in passages[: ctx.settings.answer.max_passages]]
+            opened.append((row, decider.decide(row.question, key_sentences(row.question, shown))))
     out = {"retrieval": ranking_metrics(ranks, (1, 5, 10)), "n": len(rows)}
     if ctx.generate:
-        gold = [r.final_decision for r in rows]
-        out["reasoning_required"] = _score(gold, own)
-        out["open_retrieval"] = _score(gold, opened)
+        out["reasoning_required"] = _score([r.final_decision for r in rows], own)
+        out["open_retrieval"] = _score([r.final_decision for r, _ in opened],
+                                       [d for _, d in opened])
+        out["open_retrieval"]["sample"] = f"seeded (random.Random({SEED})), n={len(opened)}"
     return out
 
 
@@ -133,7 +185,8 @@ def run(ctx: BenchContext) -> BenchReport:
     metrics = {"split": "test", "documents": len(rows), "chunks": len(index.chunks),
                **evaluate(ctx, assistant, test[:n])}
     return BenchReport(suite="pubmedqa", metrics=metrics, settings={
-        **ctx.settings_dump(), "context_chars": CONTEXT_CHARS}, models=ctx.models(ctx.generate),
+        **ctx.settings_dump(), "context_chars": CONTEXT_CHARS, "bias": BIAS,
+        "open_sample": OPEN_SAMPLE}, models=ctx.models(ctx.generate),
         limit=ctx.limit, markdown=render(metrics), plots=[_plot(metrics)])
 
 
@@ -164,11 +217,19 @@ def render(m: dict) -> str:
     for setting in ("reasoning_required", "open_retrieval"):
         if setting in m:
             s = m[setting]
-            rows.append({"system": f"this model, {setting.replace('_', ' ')}",
-                         "accuracy": s["accuracy"], "macro_f1": s["macro_f1"], "n": s["n"],
-                         "predicted": s["predicted"]})
+            name = f"this model, {setting.replace('_', ' ')}"
+            rows.append({"system": name, "accuracy": s["accuracy"], "macro_f1": s["macro_f1"],
+                         "n": s["n"], "predicted": s["predicted"], "s/q": s["seconds_per_q"]})
+            u = s["uncalibrated"]
+            rows.append({"system": f"{name}, no label offsets", **u, "n": s["n"]})
     lines += ["## Decisions (yes / no / maybe)", "",
-              table(rows, ["system", "n", "accuracy", "macro_f1", "predicted"]), "",
+              table(rows, ["system", "n", "accuracy", "macro_f1", "predicted", "s/q"]), "",
               "Published anchors are on all 500 test questions in the reasoning-required "
-              "setting; the open-retrieval setting is not directly comparable."]
+              "setting; the open-retrieval setting is not directly comparable"
+              + (f" and is scored on a {m['open_retrieval']['sample']}." if "open_retrieval" in m
+                 else "."), "",
+              f"Label offsets {BIAS} were fitted on the dev split only. "
+              "Variants tried on dev (1.5B, seeded dev questions; cal = with fitted offsets, "
+              "cv5 = offsets fitted on 4/5 and scored on the held-out 1/5):", "",
+              table(DEV_VARIANTS, ["variant", "n", "uncalibrated", "cal", "cv5", "s/q"])]
     return "\n".join(lines)
