@@ -81,7 +81,7 @@ def novel_terms(sentence: str, terms: frozenset[str]) -> set[str]:
     return {w for w, s in zip(candidates, stems, strict=True) if s not in terms}
 
 
-# A question opening with one of these is answered "yes" or "no" (after any leading "so,").
+# A question opening with one of these asks for "yes" or "no".
 POLAR_OPENERS = frozenset(
     "is are am was were does do did can could should shall will would may might has have had"
     .split()
