@@ -16,7 +16,8 @@ from qa.config import Settings
 from qa.evaluation import _git_commit, _percentile
 
 SETUPS = {
-    # Four whole chunks in the prompt: what the pipeline did before evidence selection.
+    # The top passages whole (max_passages of them): what the pipeline did before evidence
+    # selection.
     "whole_passages": {"answer": {"evidence_tokens": 2000}, "llm": {"prompt_lookup": False}},
     "selected_evidence": {"answer": {}, "llm": {"prompt_lookup": False}},
     "selected_evidence+prompt_lookup": {"answer": {}, "llm": {"prompt_lookup": True}},
