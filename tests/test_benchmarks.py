@@ -68,7 +68,8 @@ def test_medquad_smoke(tmp_path: Path, embedder) -> None:
 
 @pytest.mark.slow
 def test_pubmedqa_smoke(tmp_path: Path, embedder, generator) -> None:
-    metrics = _run("pubmedqa", tmp_path, embedder, generator, limit=2)["metrics"]
+    report = _run("pubmedqa", tmp_path, embedder, generator, limit=2)
+    metrics = report["metrics"]
     assert metrics["documents"] == 40 and metrics["n"] == 2
     assert metrics["retrieval"]["hit@5"] >= metrics["retrieval"]["hit@1"]
     for setting in ("reasoning_required", "open_retrieval"):
@@ -76,6 +77,30 @@ def test_pubmedqa_smoke(tmp_path: Path, embedder, generator) -> None:
         assert set(metrics[setting]["predicted"]) <= {"yes", "no", "maybe"}
         assert _in_unit(metrics[setting]["uncalibrated"]["accuracy"])
         assert metrics[setting]["seconds_per_q"] > 0
+    # every question keeps its label log-probabilities, so offsets can be refitted offline
+    questions = report["details"]["questions"]
+    assert len(questions) == 2 and all(q["gold"] in {"yes", "no", "maybe"} for q in questions)
+    assert all(set(q["open_retrieval"]["logprobs"]) == {"yes", "no", "maybe"} for q in questions)
+
+
+def test_pubmedqa_offsets_fitted_on_dev_undo_a_yes_bias() -> None:
+    from qa.benchmarks.pubmedqa import calibrated, dev_fit
+
+    # The model prefers "yes" everywhere, but by less when the gold answer is "no".
+    scores = ([{"yes": -0.1, "no": -1.1, "maybe": -5.0}] * 30
+              + [{"yes": -0.1, "no": -3.1, "maybe": -5.0}] * 30)
+    gold = ["no"] * 30 + ["yes"] * 30
+    fit = dev_fit(scores, gold)
+    assert 1.0 < fit["offsets"]["no"] < 3.0
+    assert fit["fitted"] == fit["cv5"] == 1.0 and fit["uncalibrated"] == 0.5 and fit["use"]
+    assert [calibrated(s, fit["offsets"]) for s in scores] == gold
+
+
+def test_pubmedqa_offsets_are_not_used_when_the_scores_carry_no_signal() -> None:
+    from qa.benchmarks.pubmedqa import dev_fit
+
+    fit = dev_fit([{"yes": -0.3, "no": -1.5, "maybe": -2.5}] * 40, ["yes"] * 25 + ["no"] * 15)
+    assert fit["uncalibrated"] == 0.625 and not fit["use"]
 
 
 def test_pubmedqa_label_offsets_move_the_decision() -> None:

@@ -216,7 +216,7 @@ def models_list() -> None:
         state = "ready" if path.exists() else "not provisioned"
         click.echo(f"llm       {spec.name:22} {state:16} {spec.description}")
     for spec in EMBEDDERS.values():
-        click.echo(f"embedder  {spec.name:22} {'package':16} {spec.package}")
+        click.echo(f"embedder  {spec.name:22} {'package':16} {' '.join(spec.packages())}")
 
 
 @models.command("pull")
@@ -247,9 +247,11 @@ def models_pull(names: tuple[str, ...]) -> None:
 @click.option("--no-generate", is_flag=True, help="Retrieval only: never load the LLM.")
 @click.option("--sample", "generate_sample", type=int, default=100, show_default=True,
               help="Questions answered by the LLM (MedicationQA, PubMedQA per setting).")
+@click.option("--split", type=click.Choice(["test", "dev"]), default="test", show_default=True,
+              help="PubMedQA split to score; 'dev' also fits the yes/no/maybe label offsets.")
 @_fail_cleanly
 def bench(suite: str, limit: int | None, out: Path, index_dir: Path, data_dir: Path | None,
-          no_generate: bool, generate_sample: int) -> None:
+          no_generate: bool, generate_sample: int, split: str) -> None:
     """Run a public benchmark SUITE and write eval/reports/bench-SUITE-<time>.{json,md,png}."""
     from qa.benchmarks import SUITES, BenchContext, suite_runner
     from qa.benchmarks.data import default_data_dir
@@ -258,7 +260,7 @@ def bench(suite: str, limit: int | None, out: Path, index_dir: Path, data_dir: P
     ctx = BenchContext(
         settings=_settings(), data_dir=data_dir or default_data_dir(), index_root=index_dir,
         limit=limit, progress=sys.stderr.isatty(), generate=not no_generate,
-        generate_sample=generate_sample,
+        generate_sample=generate_sample, split=split,
     )
     for name in SUITES if suite == "all" else (suite,):
         report = suite_runner(name)(ctx)

@@ -1,7 +1,7 @@
 """PubMedQA PQA-L: yes/no/maybe decisions over research abstracts, with published anchors.
 
 All 1,000 abstracts (conclusions removed) are indexed. Two settings are scored on the
-``test`` split:
+``test`` split (``--split dev`` to tune), each question in both:
 
 * reasoning-required: the model sees the instance's own contexts (the paper's setting,
   comparable to its numbers);
@@ -10,8 +10,12 @@ All 1,000 abstracts (conclusions removed) are indexed. Two settings are scored o
 Both go through the Assistant's retriever and generator with the prompt in
 prompts/pubmedqa.txt: the model writes one sentence with the key result, then the decision is
 read from its next-token log-probabilities of the three labels after "Answer:" (no parsing of
-free text), shifted by per-label offsets fitted on the dev split (the model alone says "yes"
-~85% of the time; gold is yes 55 / no 34 / maybe 11%).
+free text), optionally shifted by per-label offsets (the model alone says "yes" ~85% of the
+time; gold is yes 55 / no 34 / maybe 11%).
+
+Offsets are fitted per setting by ``qa bench pubmedqa --split dev``: a grid search whose
+accuracy surface is smoothed first (a narrow peak does not transfer), kept only when
+5-fold cross-validation on dev beats no offsets by at least MIN_CV_GAIN.
 """
 
 from __future__ import annotations
@@ -34,11 +38,17 @@ ANCHORS = {"majority (always yes)": (0.552, 0.2371), "paper best (BioBERT)": (0.
            "single human": (0.780, 0.7219)}
 SYSTEM = "You are a careful biomedical research assistant."
 REASON_CHARS = 400  # ~100 tokens at most for the key-result sentence before "Answer:"
-# Added to each label's log-probability before the argmax. Fitted (grid search, yes fixed at 0)
-# on 200 seeded dev questions (random.Random(0) shuffle of split=="dev", first 200) with the
-# 1.5B model: dev accuracy 0.615 uncalibrated -> 0.660 (5-fold cross-validated 0.645).
-BIAS = {"yes": 0.0, "no": 4.2, "maybe": 0.0}
-# Dev-split variants (labels scored after "Answer:"; "whole" = the full abstract).
+SETTINGS = ("reasoning_required", "open_retrieval")
+# Added to each label's log-probability before the argmax, per setting; copied from the
+# "fitted offsets" of the dev report named in OFFSETS_SOURCE (empty: the model's own argmax).
+OFFSETS: dict[str, dict[str, float]] = {"reasoning_required": {}, "open_retrieval": {}}
+OFFSETS_SOURCE = "not fitted yet"
+MIN_CV_GAIN = 0.01
+OFFSET_GRID = [round(-6.0 + 0.1 * i, 1) for i in range(121)]
+SMOOTH = 5  # grid steps each side (+-0.5 in log-probability) averaged before the argmax
+# Dev-split variants tried on the reasoning-required prompt (labels scored after "Answer:";
+# "whole" = the full abstract; cal = offsets fitted on the same questions, cv5 = fitted on
+# 4/5 and scored on the held-out 1/5).
 DEV_VARIANTS = [
     {"variant": "key sentences 900 chars, answer at once", "n": 111, "uncalibrated": 0.586,
      "cal": 0.622, "cv5": 0.568, "s/q": 1.8},
@@ -55,9 +65,6 @@ DEV_VARIANTS = [
 ]
 # Open retrieval: key sentences of the retrieved passages, ~225 tokens.
 CONTEXT_CHARS = 900
-# Open retrieval costs another ~2.5 s per question; a seeded sample keeps a full run < 1 h.
-OPEN_SAMPLE = 200
-SEED = 20190825
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 # Words that mark a sentence reporting a finding rather than describing the method.
 FINDING = re.compile(r"\b(significant\w*|associated|p\s*[<=>]|increase\w*|decrease\w*|"
@@ -87,19 +94,57 @@ def key_sentences(question: str, texts: list[str], budget: int | None = None) ->
 
 @dataclass(frozen=True)
 class Decision:
-    """One yes/no/maybe decision: the calibrated label, the model's own, and their scores."""
+    """One question's label log-probabilities (before any offsets) and the reason shown."""
 
-    label: str
-    raw_label: str
     logprobs: dict[str, float]
     reason: str
     seconds: float
 
 
-def calibrated(logprobs: dict[str, float], bias: dict[str, float] | None = None) -> str:
+def calibrated(logprobs: dict[str, float], offsets: dict[str, float]) -> str:
     """The label with the highest log-probability after adding its offset."""
-    bias = BIAS if bias is None else bias
-    return max(LABELS, key=lambda label: logprobs[label] + bias.get(label, 0.0))
+    return max(LABELS, key=lambda label: logprobs[label] + offsets.get(label, 0.0))
+
+
+def fit_offsets(logprobs: list[dict[str, float]], gold: list[str]) -> dict[str, float]:
+    """Offsets for "no" and "maybe" ("yes" stays 0) at the best point of the accuracy surface
+    after averaging it over +-SMOOTH grid steps, so that a lone spike is not chosen."""
+    import numpy as np
+    from scipy.ndimage import uniform_filter
+
+    x = np.array([[lp[label] for label in LABELS] for lp in logprobs])
+    y = np.array([LABELS.index(g) for g in gold])
+    grid = np.array(OFFSET_GRID)
+    scores = np.stack(np.broadcast_arrays(x[:, 0, None, None],  # question x b_no x b_maybe
+                                          x[:, 1, None, None] + grid[None, :, None],
+                                          x[:, 2, None, None] + grid[None, None, :]), axis=-1)
+    surface = (scores.argmax(-1) == y[:, None, None]).mean(0)
+    smooth = uniform_filter(surface, size=2 * SMOOTH + 1, mode="nearest")
+    smooth -= 1e-6 * (np.abs(grid)[:, None] + np.abs(grid)[None, :])  # ties: smaller shifts
+    i, j = np.unravel_index(int(smooth.argmax()), smooth.shape)
+    return {"yes": 0.0, "no": float(grid[i]), "maybe": float(grid[j])}
+
+
+def cross_validated(logprobs: list[dict[str, float]], gold: list[str], folds: int = 5) -> float:
+    """Accuracy when each fold is decided with offsets fitted on the other folds."""
+    order = random.Random(0).sample(range(len(gold)), len(gold))
+    right = 0
+    for k in range(folds):
+        held = set(order[k::folds])
+        train = [i for i in range(len(gold)) if i not in held]
+        offsets = fit_offsets([logprobs[i] for i in train], [gold[i] for i in train])
+        right += sum(calibrated(logprobs[i], offsets) == gold[i] for i in held)
+    return right / max(1, len(gold))
+
+
+def dev_fit(logprobs: list[dict[str, float]], gold: list[str]) -> dict:
+    """The offsets one setting should use, and the dev evidence for or against them."""
+    offsets = fit_offsets(logprobs, gold)
+    plain = accuracy(gold, [calibrated(lp, {}) for lp in logprobs])
+    cv5 = cross_validated(logprobs, gold)
+    return {"offsets": offsets, "uncalibrated": plain, "fitted": accuracy(
+        gold, [calibrated(lp, offsets) for lp in logprobs]), "cv5": cv5,
+        "use": cv5 >= plain + MIN_CV_GAIN}
 
 
 def reason_prefill(text: str) -> str:
@@ -110,7 +155,7 @@ def reason_prefill(text: str) -> str:
 
 @dataclass
 class Decider:
-    """Prompt -> a short reason -> label log-probabilities after "Answer:" -> calibrated label."""
+    """Prompt -> a short reason -> label log-probabilities after "Answer:"."""
 
     assistant: object
 
@@ -126,14 +171,13 @@ class Decider:
                 break  # closing the stream stops llama.cpp; the labels are scored instead
         prefill = reason_prefill(raw)
         logprobs = generator.label_logprobs(prompt, LABELS, prefill=prefill)
-        return Decision(label=calibrated(logprobs), raw_label=calibrated(logprobs, {}),
-                        logprobs=logprobs, reason=prefill, seconds=time.perf_counter() - start)
+        return Decision(logprobs=logprobs, reason=prefill, seconds=time.perf_counter() - start)
 
 
-def _score(gold: list[str], decisions: list[Decision]) -> dict:
-    pred = [d.label for d in decisions]
-    raw = [d.raw_label for d in decisions]
-    return {"n": len(gold), "accuracy": accuracy(gold, pred),
+def _score(gold: list[str], decisions: list[Decision], offsets: dict[str, float]) -> dict:
+    pred = [calibrated(d.logprobs, offsets) for d in decisions]
+    raw = [calibrated(d.logprobs, {}) for d in decisions]
+    return {"n": len(gold), "offsets": offsets, "accuracy": accuracy(gold, pred),
             "macro_f1": macro_f1(gold, pred, LABELS), "predicted": dict(Counter(pred)),
             "uncalibrated": {"accuracy": accuracy(gold, raw),
                              "macro_f1": macro_f1(gold, raw, LABELS),
@@ -141,13 +185,12 @@ def _score(gold: list[str], decisions: list[Decision]) -> dict:
             "seconds_per_q": sum(d.seconds for d in decisions) / max(1, len(decisions))}
 
 
-def evaluate(ctx: BenchContext, assistant: object, rows: list[PubMedRow]) -> dict:
-    """Retrieval hit@k of the own abstract, then decisions in both settings (open retrieval
-    on a seeded sample of at most OPEN_SAMPLE of the rows)."""
+def evaluate(ctx: BenchContext, assistant: object, rows: list[PubMedRow]) -> tuple[dict, list]:
+    """Retrieval hit@k of the own abstract, then a decision per row in both settings.
+    Returns the metrics and one detail record per row (log-probabilities and reasons)."""
     from tqdm import tqdm
 
-    opened_ids = {r.id for r in random.Random(SEED).sample(rows, min(OPEN_SAMPLE, len(rows)))}
-    ranks, own, opened = [], [], []
+    ranks, decided, details = [], {s: [] for s in SETTINGS}, []
     decider = Decider(assistant)
     for row in tqdm(rows, desc="pubmedqa", unit="q", disable=not ctx.progress):
         passages = assistant.retriever.retrieve(row.question, top_k=15)
@@ -155,39 +198,46 @@ def evaluate(ctx: BenchContext, assistant: object, rows: list[PubMedRow]) -> dic
         ranks.append(first_hit(sources, {row.source}))
         if not ctx.generate:
             continue
-        own.append(decider.decide(row.question, " ".join(row.contexts)))  # the whole abstract
-        if row.id in opened_ids:
-            shown = [p.chunk.text for p in passages[: ctx.settings.answer.max_passages]]
-            opened.append((row, decider.decide(row.question, key_sentences(row.question, shown))))
+        shown = [p.chunk.text for p in passages[: ctx.settings.answer.max_passages]]
+        contexts = {"reasoning_required": " ".join(row.contexts),  # the whole own abstract
+                    "open_retrieval": key_sentences(row.question, shown)}
+        record = {"id": row.id, "gold": row.final_decision}
+        for setting in SETTINGS:
+            decision = decider.decide(row.question, contexts[setting])
+            decided[setting].append(decision)
+            record[setting] = {"logprobs": decision.logprobs, "reason": decision.reason}
+        details.append(record)
     out = {"retrieval": ranking_metrics(ranks, (1, 5, 10)), "n": len(rows)}
-    if ctx.generate:
-        out["reasoning_required"] = _score([r.final_decision for r in rows], own)
-        out["open_retrieval"] = _score([r.final_decision for r, _ in opened],
-                                       [d for _, d in opened])
-        out["open_retrieval"]["sample"] = f"seeded (random.Random({SEED})), n={len(opened)}"
-    return out
+    gold = [r.final_decision for r in rows]
+    for setting in SETTINGS if ctx.generate else ():
+        out[setting] = _score(gold, decided[setting], OFFSETS[setting])
+        if ctx.split == "dev":
+            out[setting]["dev_fit"] = dev_fit([d.logprobs for d in decided[setting]], gold)
+    return out, details
 
 
 def run(ctx: BenchContext) -> BenchReport:
-    """Index every abstract; score the test split (``--sample`` caps the generated n)."""
+    """Index every abstract; score ``ctx.split`` (``--sample`` caps the generated n)."""
     from qa.answer import Assistant
     from qa.prompts import load_prompts
 
     rows = load_pubmedqa(ctx.data_dir)
-    if ctx.limit:  # a smoke run indexes a slice: its test questions plus distractors
+    if ctx.limit:  # a smoke run indexes a slice: its questions plus distractors
         rows = rows[: max(40, 20 * ctx.limit)]
     index = ctx.index_for("pubmedqa", [pubmed_document(r) for r in rows])
-    test = [r for r in rows if r.split == "test"]
-    n = min(ctx.limit or len(test), ctx.generate_sample if ctx.generate else len(test))
+    scored = [r for r in rows if r.split == ctx.split]
+    n = min(ctx.limit or len(scored), ctx.generate_sample if ctx.generate else len(scored))
     generator = ctx.get_generator() if ctx.generate else _NoGenerator()
     assistant = Assistant(ctx.settings, index, ctx.get_embedder(), generator,
                           load_prompts(ctx.settings.prompts_dir))
-    metrics = {"split": "test", "documents": len(rows), "chunks": len(index.chunks),
-               **evaluate(ctx, assistant, test[:n])}
+    found, details = evaluate(ctx, assistant, scored[:n])
+    metrics = {"split": ctx.split, "documents": len(rows), "chunks": len(index.chunks),
+               **found}
     return BenchReport(suite="pubmedqa", metrics=metrics, settings={
-        **ctx.settings_dump(), "context_chars": CONTEXT_CHARS, "bias": BIAS,
-        "open_sample": OPEN_SAMPLE}, models=ctx.models(ctx.generate),
-        limit=ctx.limit, markdown=render(metrics), plots=[_plot(metrics)])
+        **ctx.settings_dump(), "context_chars": CONTEXT_CHARS, "offsets": OFFSETS,
+        "offsets_source": OFFSETS_SOURCE}, models=ctx.models(ctx.generate),
+        limit=ctx.limit, markdown=render(metrics), plots=[_plot(metrics)],
+        details={"questions": details})
 
 
 class _NoGenerator:
@@ -210,26 +260,33 @@ def _plot(m: dict) -> Plot:
 
 def render(m: dict) -> str:
     r = m["retrieval"]
-    lines = [f"## Retrieval of the question's own abstract (test, n={m['n']})", "",
+    lines = [f"## Retrieval of the question's own abstract ({m['split']}, n={m['n']})", "",
              table([r], list(r)), ""]
     rows = [{"system": name, "accuracy": acc, "macro_f1": f1, "n": 500}
             for name, (acc, f1) in ANCHORS.items()]
-    for setting in ("reasoning_required", "open_retrieval"):
+    for setting in SETTINGS:
         if setting in m:
             s = m[setting]
             name = f"this model, {setting.replace('_', ' ')}"
-            rows.append({"system": name, "accuracy": s["accuracy"], "macro_f1": s["macro_f1"],
-                         "n": s["n"], "predicted": s["predicted"], "s/q": s["seconds_per_q"]})
-            u = s["uncalibrated"]
-            rows.append({"system": f"{name}, no label offsets", **u, "n": s["n"]})
-    lines += ["## Decisions (yes / no / maybe)", "",
+            if s["offsets"]:
+                rows.append({"system": f"{name}, label offsets {s['offsets']}",
+                             "accuracy": s["accuracy"], "macro_f1": s["macro_f1"],
+                             "n": s["n"], "predicted": s["predicted"]})
+            rows.append({"system": f"{name}, no label offsets", **s["uncalibrated"],
+                         "n": s["n"], "s/q": s["seconds_per_q"]})
+    lines += [f"## Decisions (yes / no / maybe, {m['split']} split)", "",
               table(rows, ["system", "n", "accuracy", "macro_f1", "predicted", "s/q"]), "",
               "Published anchors are on all 500 test questions in the reasoning-required "
-              "setting; the open-retrieval setting is not directly comparable"
-              + (f" and is scored on a {m['open_retrieval']['sample']}." if "open_retrieval" in m
-                 else "."), "",
-              f"Label offsets {BIAS} were fitted on the dev split only. "
-              "Variants tried on dev (1.5B, seeded dev questions; cal = with fitted offsets, "
-              "cv5 = offsets fitted on 4/5 and scored on the held-out 1/5):", "",
+              "setting (the model sees the question's own abstract). In the open-retrieval "
+              "setting it sees only key sentences of what the retriever found for the "
+              "question, which is harder and not directly comparable.", "",
+              f"Label offsets come from {OFFSETS_SOURCE}.", ""]
+    fits = [{"setting": s, **m[s]["dev_fit"]} for s in SETTINGS if "dev_fit" in m.get(s, {})]
+    if fits:
+        lines += ["## Label offsets fitted on this run (dev)", "",
+                  table(fits, ["setting", "offsets", "uncalibrated", "fitted", "cv5", "use"]),
+                  "", f"Offsets are used only when 5-fold cross-validated accuracy beats no "
+                  f"offsets by at least {MIN_CV_GAIN}.", ""]
+    lines += ["Variants of the reasoning-required prompt tried on dev (1.5B model):", "",
               table(DEV_VARIANTS, ["variant", "n", "uncalibrated", "cal", "cv5", "s/q"])]
     return "\n".join(lines)

@@ -28,6 +28,7 @@ class BenchContext:
     progress: bool = False
     generate: bool = True
     generate_sample: int = 100
+    split: str = "test"  # PubMedQA: the split scored ("dev" also fits the label offsets)
     embedder: Embedder | None = None
     generator: object | None = None
     _built: dict[str, float] = field(default_factory=dict, repr=False)
