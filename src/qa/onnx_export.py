@@ -6,6 +6,7 @@ sentence-transformers, so nothing is downloaded; the file is cached by weight ch
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import tempfile
@@ -24,11 +25,13 @@ def _export(model: object, target: Path) -> None:
         def __init__(self, transformer: torch.nn.Module) -> None:
             super().__init__()
             self.transformer = transformer
+            # BERT-style models (MiniLM) take segment ids; MPNet has none (the unused input
+            # is then dropped from the graph, and the embedder feeds only ids and mask).
+            self.types = "token_type_ids" in inspect.signature(transformer.forward).parameters
 
         def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor):  # noqa: ANN202
-            hidden = self.transformer(
-                input_ids=ids, attention_mask=mask, token_type_ids=types
-            ).last_hidden_state
+            extra = {"token_type_ids": types} if self.types else {}
+            hidden = self.transformer(input_ids=ids, attention_mask=mask, **extra).last_hidden_state
             weights = mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, dim=-1)
