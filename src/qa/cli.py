@@ -245,13 +245,17 @@ def models_pull(names: tuple[str, ...]) -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               envvar="QA_BENCH_DATA_DIR", help="Datasets folder (default: ../shared/data).")
 @click.option("--no-generate", is_flag=True, help="Retrieval only: never load the LLM.")
+@click.option("--compare", is_flag=True,
+              help="MedicationQA: also score embedder, chunking and second-pass variants.")
 @click.option("--sample", "generate_sample", type=int, default=100, show_default=True,
               help="Questions answered by the LLM (MedicationQA, PubMedQA per setting).")
 @click.option("--split", type=click.Choice(["test", "dev"]), default="test", show_default=True,
               help="PubMedQA split to score; 'dev' also fits the yes/no/maybe label offsets.")
 @_fail_cleanly
-def bench(suite: str, limit: int | None, out: Path, index_dir: Path, data_dir: Path | None,
-          no_generate: bool, generate_sample: int, split: str) -> None:
+def bench(  # noqa: PLR0913 - one parameter per click option
+    suite: str, limit: int | None, out: Path, index_dir: Path, data_dir: Path | None,
+    no_generate: bool, generate_sample: int, split: str, compare: bool,
+) -> None:
     """Run a public benchmark SUITE and write eval/reports/bench-SUITE-<time>.{json,md,png}."""
     from qa.benchmarks import SUITES, BenchContext, suite_runner
     from qa.benchmarks.data import default_data_dir
@@ -260,7 +264,7 @@ def bench(suite: str, limit: int | None, out: Path, index_dir: Path, data_dir: P
     ctx = BenchContext(
         settings=_settings(), data_dir=data_dir or default_data_dir(), index_root=index_dir,
         limit=limit, progress=sys.stderr.isatty(), generate=not no_generate,
-        generate_sample=generate_sample, split=split,
+        generate_sample=generate_sample, split=split, compare=compare,
     )
     for name in SUITES if suite == "all" else (suite,):
         report = suite_runner(name)(ctx)

@@ -126,6 +126,12 @@ def run(ctx: BenchContext) -> BenchReport:
                           "placeholder_rows_dropped": sum(r.is_placeholder for r in rows),
                           "questions": len(queries)},
                "retrieval": retrieval}
+    plots = [_plot(retrieval)]
+    if ctx.compare:
+        from qa.benchmarks import comparison
+
+        metrics["variants"] = comparison.compare(ctx, documents, queries)
+        plots.append(comparison.plot(metrics["variants"]))
     if ctx.generate:
         by_source = {r.source: r for r in rows}
         sample = random.Random(SEED).sample(queries, min(ctx.generate_sample, len(queries)))
@@ -133,7 +139,7 @@ def run(ctx: BenchContext) -> BenchReport:
     return BenchReport(
         suite="medicationqa", metrics=metrics, settings=ctx.settings_dump(),
         models=ctx.models(ctx.generate), limit=ctx.limit, markdown=render(metrics),
-        plots=[_plot(retrieval)],
+        plots=plots,
     )
 
 
@@ -162,6 +168,10 @@ def render(metrics: dict) -> str:
     for name, m in r["ablations"].items():
         rows += [{"retriever": name, **m[s], "split": s} for s in ("dev", "test")]
     lines.append(table(rows, ["retriever", *cols]))
+    if "variants" in metrics:
+        from qa.benchmarks import comparison
+
+        lines += ["", comparison.render(metrics["variants"])]
     if "generation" in metrics:
         g = metrics["generation"]
         lines += ["", f"## Generated answers (seeded sample, n={g['n']})", "",

@@ -28,6 +28,7 @@ class BenchContext:
     progress: bool = False
     generate: bool = True
     generate_sample: int = 100
+    compare: bool = False  # MedicationQA: also score the retrieval variants (comparison.py)
     split: str = "test"  # PubMedQA: the split scored ("dev" also fits the label offsets)
     embedder: Embedder | None = None
     generator: object | None = None
@@ -61,6 +62,15 @@ class BenchContext:
         """Seconds the last build of index ``name`` took in this run (None: reused)."""
         return self._built.get(name)
 
+    def build_seconds(self, name: str) -> float | None:
+        """Seconds the last build of index ``name`` took, in this run or an earlier one."""
+        if name in self._built:
+            return self._built[name]
+        try:
+            return float((self.index_root / name / "build.seconds").read_text())
+        except (OSError, ValueError):
+            return None
+
     def index_for(self, name: str, documents: list[Document], rebuild: bool = False) -> Index:
         """Build (or reuse, when corpus, embedder and chunking are unchanged) a named index."""
         embedder = self.get_embedder()
@@ -72,6 +82,7 @@ class BenchContext:
             report = index_documents(documents, index_dir, embedder, self.settings.chunking,
                                      progress=self.progress)
             self._built[name] = report.seconds
+            (index_dir / "build.seconds").write_text(f"{report.seconds:.3f}\n")
             key_file.write_text(key)
         return open_index(index_dir, embedder.name, embedder.sha256)
 
