@@ -169,9 +169,10 @@ def render(results: list[dict]) -> str:
     return "\n".join([
         "## Retrieval variants (dev half)", "",
         table(rows, cols), "",
-        "ms: retrieval per query (query encoding included), all 638 queries, 2 shared CPU "
-        "cores. Ingest s: index build, plus the second embedder's chunk vectors for the "
-        "second-pass variants (a reused cached index shows the time of its last build).",
+        f"ms: retrieval per query (query encoding included) over all {results[0]['all']['n']} "
+        "queries, 2 shared CPU cores. Ingest s: index build, plus the second embedder's "
+        "chunk vectors for the second-pass variants (a reused cached index shows the time "
+        "of its last build).",
         "", f"Dev winner by MRR@10: **{winner['name']}**.", "",
         "## Held-out test half (configured and dev winner only)", "",
         table(test_rows, ["variant", "n", "hit@1", "hit@5", "hit@10", "mrr@10"]),
