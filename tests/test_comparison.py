@@ -33,3 +33,14 @@ def test_each_variant_changes_only_its_own_settings() -> None:
             assert changed.embedder == base.embedder
         if not variant.chunking:
             assert changed.chunking == base.chunking
+
+
+def test_dev_winner_respects_the_latency_budget() -> None:
+    from qa.benchmarks.comparison import dev_winner
+
+    def result(name: str, mrr: float, p99: float) -> dict:
+        return {"name": name, "dev": {"mrr@10": mrr, "hit@5": 0.9}, "latency": {"p99_ms": p99}}
+
+    fast, slow = result("configured", 0.81, 4.0), result("mpnet float", 0.83, 72.0)
+    assert dev_winner([fast, slow])["name"] == "configured"
+    assert dev_winner([fast, slow], budget_ms=None)["name"] == "mpnet float"

@@ -151,9 +151,14 @@ def compare(ctx: BenchContext, documents: list[Document], queries: Sequence) -> 
     return [run_variant(ctx, v, documents, queries, cache) for v in variants()]
 
 
-def dev_winner(results: list[dict]) -> dict:
-    """Best dev MRR@10 (then hit@5)."""
-    return max(results, key=lambda r: (round(r["dev"]["mrr@10"], 6), r["dev"]["hit@5"]))
+P99_BUDGET_MS = 50.0  # the retrieval latency target (issue 4), here on a far smaller index
+
+
+def dev_winner(results: list[dict], budget_ms: float | None = P99_BUDGET_MS) -> dict:
+    """Best dev MRR@10 (then hit@5) among the variants whose p99 latency is within budget."""
+    allowed = [r for r in results
+               if budget_ms is None or r["latency"]["p99_ms"] < budget_ms] or results
+    return max(allowed, key=lambda r: (round(r["dev"]["mrr@10"], 6), r["dev"]["hit@5"]))
 
 
 def render(results: list[dict]) -> str:
@@ -163,8 +168,9 @@ def render(results: list[dict]) -> str:
              "ingest s": r["ingest_seconds"]} for r in results]
     cols = ["variant", "n", "hit@1", "hit@5", "hit@10", "mrr@10", "ms median", "ms p99",
             "ingest s", "chunks"]
-    winner = dev_winner(results)
-    held_out = [r for r in results if r["name"] in ("configured", winner["name"])]
+    winner, unbounded = dev_winner(results), dev_winner(results, budget_ms=None)
+    held_out = [r for r in results
+                if r["name"] in ("configured", winner["name"], unbounded["name"])]
     test_rows = [{"variant": r["name"], **r["test"]} for r in held_out]
     return "\n".join([
         "## Retrieval variants (dev half)", "",
@@ -173,8 +179,10 @@ def render(results: list[dict]) -> str:
         "queries, 2 shared CPU cores. Ingest s: index build, plus the second embedder's "
         "chunk vectors for the second-pass variants (a reused cached index shows the time "
         "of its last build).",
-        "", f"Dev winner by MRR@10: **{winner['name']}**.", "",
-        "## Held-out test half (configured and dev winner only)", "",
+        "", f"Dev winner by MRR@10 with p99 under {P99_BUDGET_MS:.0f} ms: **{winner['name']}**"
+        + ("." if unbounded is winner else f"; ignoring latency: {unbounded['name']} "
+           f"(p99 {unbounded['latency']['p99_ms']:.0f} ms)."), "",
+        "## Held-out test half (configured and dev winners only)", "",
         table(test_rows, ["variant", "n", "hit@1", "hit@5", "hit@10", "mrr@10"]),
     ])
 
