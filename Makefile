@@ -9,9 +9,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 QA_CACHE ?= $(HOME)/.cache/qa
 LLAMA_CPP_VERSION := 0.3.36
-# llama.cpp compiles for this CPU (-march=native): key the cached wheel by the CPU's flags
-# so a machine with another CPU builds its own instead of crashing on illegal instructions.
-CPU_TAG := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | md5sum | cut -c1-10)
+# llama.cpp compiles for this CPU (-march=native), but without Intel AMX: virtual machines
+# advertise amx_tile yet fault on ggml's first tile load (ldtilecfg, a general protection
+# fault in every multi-token decode), and AMX is not needed on an ordinary CPU.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=ON -DCMAKE_C_FLAGS=-mno-amx-tile\ -mno-amx-int8\ -mno-amx-bf16 \
+  -DCMAKE_CXX_FLAGS=-mno-amx-tile\ -mno-amx-int8\ -mno-amx-bf16
+# Key the cached wheel by the CPU's flags and the build options, so a machine with another
+# CPU builds its own instead of crashing on illegal instructions.
+CPU_TAG := $(shell (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null; echo '$(LLAMA_CMAKE_ARGS)') \
+  | md5sum | cut -c1-10)
 WHEELS := $(QA_CACHE)/wheels/$(CPU_TAG)
 STAMP := $(VENV)/.installed
 TEST_LLM := qwen2.5-coder-0.5b
@@ -35,7 +41,8 @@ $(STAMP): pyproject.toml Makefile
 	if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then
 	  echo "Building llama-cpp-python $(LLAMA_CPP_VERSION) once (~7 min); cached in $(WHEELS)"
 	  mkdir -p $(WHEELS)
-	  $(BIN)/pip wheel --quiet --no-deps --no-binary llama-cpp-python -w $(WHEELS) \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --quiet --no-deps --no-cache-dir \
+	    --no-binary llama-cpp-python -w $(WHEELS) \
 	    llama-cpp-python==$(LLAMA_CPP_VERSION)
 	fi
 	$(BIN)/pip install --quiet --find-links $(WHEELS) -e '.[dev]'
