@@ -28,7 +28,9 @@ DEFAULT_LLM := qwen2.5-coder-1.5b
 run: setup models index  ## set up, build the index if stale, start the chat on :7860
 	$(BIN)/qa ui
 
-test: setup models browser index  ## set up and run the test suite
+test: setup models browser index  ## set up, lint, type-check and run the test suite
+	$(BIN)/ruff check src tests ui
+	$(BIN)/mypy
 	QA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
 
 setup: $(STAMP)
@@ -57,8 +59,9 @@ index: setup  ## (re)build index/ from ingest/ when documents changed; no-op oth
 eval: setup models index  ## full eval with the default model; writes eval/reports/
 	$(BIN)/qa eval
 
-lint: setup
+lint: setup  ## ruff and mypy (both also run by make test)
 	$(BIN)/ruff check src tests ui
+	$(BIN)/mypy
 
 browser:  ## Debian's Chromium for the UI tests (Playwright cannot download browsers here)
 	if ! command -v chromium >/dev/null; then

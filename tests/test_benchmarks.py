@@ -37,21 +37,22 @@ def _run(suite: str, tmp_path: Path, embedder, generator=None, limit: int = 3,
     return report
 
 
-def _in_unit(*values: float) -> bool:
-    return all(0.0 <= v <= 1.0 for v in values)
-
-
 @pytest.mark.slow
 def test_medicationqa_smoke(tmp_path: Path, embedder, generator) -> None:
     report = _run("medicationqa", tmp_path, embedder, generator)
     metrics = report["metrics"]
-    for split in metrics["retrieval"]["configured"].values():
-        assert split["hit@10"] >= split["hit@5"] >= split["hit@1"]
-        assert _in_unit(split["hit@1"], split["hit@10"], split["mrr@10"])
-    assert metrics["retrieval"]["configured"]["all"]["n"] == 3
-    assert set(metrics["retrieval"]["ablations"]) >= {"dense only", "bm25 only"}
+    configured = metrics["retrieval"]["configured"]["all"]
+    # Three real consumer questions over a 40-answer slice (chance: ~1 in 8 for hit@5).
+    assert configured["n"] == 3 and configured["hit@5"] >= 2 / 3
+    ablations = metrics["retrieval"]["ablations"]
+    assert set(ablations) >= {"dense only", "bm25 only"}
+    assert all(a["all"]["n"] == 3 for a in ablations.values())
     generation = metrics["generation"]
-    assert generation["n"] == 2 and _in_unit(generation["refusal_rate"])
+    assert generation["n"] == 2
+    answered = [e for e in generation["examples"] if "answer" in e]
+    assert generation["answered"] == len(answered)
+    assert generation["refusal_rate"] == sum(e.get("refused", False)
+                                             for e in generation["examples"]) / 2
     assert report["models"]["llm"] == "qwen2.5-coder-0.5b"
 
 
@@ -63,7 +64,8 @@ def test_medquad_smoke(tmp_path: Path, embedder) -> None:
     assert metrics["ingest"]["index_mb"] > 0 and metrics["peak_memory_mb"] > 0
     latency = metrics["retrieval"]["latency"]
     assert 0 < latency["median_ms"] <= latency["p99_ms"]
-    assert _in_unit(metrics["retrieval"]["faiss"]["hnsw_recall@10"])
+    # ~40 vectors: the HNSW graph finds the same neighbours as exact search.
+    assert metrics["retrieval"]["faiss"]["hnsw_recall@10"] >= 0.9
 
 
 @pytest.mark.slow
@@ -71,16 +73,18 @@ def test_pubmedqa_smoke(tmp_path: Path, embedder, generator) -> None:
     report = _run("pubmedqa", tmp_path, embedder, generator, limit=2)
     metrics = report["metrics"]
     assert metrics["documents"] == 40 and metrics["n"] == 2
-    assert metrics["retrieval"]["hit@5"] >= metrics["retrieval"]["hit@1"]
-    for setting in ("reasoning_required", "open_retrieval"):
-        assert metrics[setting]["n"] == 2 and _in_unit(metrics[setting]["accuracy"])
-        assert set(metrics[setting]["predicted"]) <= {"yes", "no", "maybe"}
-        assert _in_unit(metrics[setting]["uncalibrated"]["accuracy"])
-        assert metrics[setting]["seconds_per_q"] > 0
+    assert metrics["retrieval"]["hit@5"] == 1.0  # each question's own abstract is found
     # every question keeps its label log-probabilities, so offsets can be refitted offline
     questions = report["details"]["questions"]
     assert len(questions) == 2 and all(q["gold"] in {"yes", "no", "maybe"} for q in questions)
-    assert all(set(q["open_retrieval"]["logprobs"]) == {"yes", "no", "maybe"} for q in questions)
+    for setting in ("reasoning_required", "open_retrieval"):
+        scored = metrics[setting]
+        assert scored["n"] == 2 and scored["seconds_per_q"] > 0
+        # the reported accuracy is the argmax of the kept log-probabilities against gold
+        picks = [max(q[setting]["logprobs"], key=q[setting]["logprobs"].get) for q in questions]
+        right = sum(p == q["gold"] for p, q in zip(picks, questions, strict=True))
+        assert scored["uncalibrated"]["accuracy"] == right / 2
+        assert sum(scored["uncalibrated"]["predicted"].values()) == 2
 
 
 def test_pubmedqa_offsets_fitted_on_dev_undo_a_yes_bias() -> None:

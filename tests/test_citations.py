@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from qa.citations import looks_like_refusal, split_sentences
-from qa.evidence import Evidence
-from qa.types import Chunk
-from qa.verification import corpus_terms, unmentioned_focus, verify_answer
+from qa.scope import Vocabulary, unmentioned_focus
+from qa.text import split_sentences
+from qa.types import Chunk, Evidence, Verdict
+from qa.verification import looks_like_refusal, verify_answer
 
 THRESHOLD = 0.45
 
@@ -52,7 +52,7 @@ def test_marker_pointing_to_no_excerpt_is_removed(verify) -> None:
 def test_wrong_citation_is_moved_to_the_supporting_excerpt(verify) -> None:
     result = verify("Memantine can cause dizziness, headache and constipation [1].")
     assert [c.n for c in result.citations] == [3]
-    assert result.checks[0].verdict == "reattributed"
+    assert result.checks[0].verdict is Verdict.REATTRIBUTED
     assert result.text.endswith("[3].")
 
 
@@ -65,7 +65,7 @@ def test_invented_dose_is_dropped_even_when_cited(verify) -> None:
     result = verify("Dantrolene was developed for malignant hyperthermia [1]. "
                     "The usual dose of dantrolene is 500 mg twice a day [1].")
     assert "500" not in result.text
-    assert [c.verdict for c in result.checks] == ["supported", "unsupported"]
+    assert [c.verdict for c in result.checks] == [Verdict.SUPPORTED, Verdict.UNSUPPORTED]
 
 
 def test_answer_with_no_supported_sentence_has_no_citations(verify) -> None:
@@ -97,17 +97,15 @@ def test_refusal_wording_is_recognised() -> None:
 
 
 def test_sentence_about_a_drug_the_corpus_never_mentions_is_dropped(embedder) -> None:
-    from qa.verification import corpus_terms
-
-    corpus = corpus_terms([e.text for e in EVIDENCE])
+    vocabulary = Vocabulary.from_texts(e.text for e in EVIDENCE)
     result = verify_answer(
         "The common side effects of metformin include dizziness, headache, and constipation [3].",
-        EVIDENCE, embedder, THRESHOLD, corpus=corpus)
+        EVIDENCE, embedder, THRESHOLD, vocabulary=vocabulary)
     assert result.citations == ()
-    assert result.checks[0].verdict == "unsupported"
+    assert result.checks[0].verdict is Verdict.UNSUPPORTED
 
 
-TERMS = corpus_terms([e.text for e in EVIDENCE])
+TERMS = Vocabulary.from_texts(e.text for e in EVIDENCE)
 
 
 @pytest.mark.parametrize(("question", "missing"), [

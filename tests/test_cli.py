@@ -29,18 +29,6 @@ def _one_line_error(result: subprocess.CompletedProcess) -> str:
 
 
 @pytest.mark.slow
-def test_ask_json_answers_from_the_corpus(seed_index: Path) -> None:
-    result = qa("ask", "--index", str(seed_index), "--json",
-                "What was dantrolene originally developed to treat?",
-                env={"QA_LLM__MODEL": "qwen2.5-coder-0.5b"})
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)  # exactly one JSON object on stdout
-    assert not data["refused"]
-    assert data["citations"][0]["source"].endswith(".txt")
-    assert "Using embedder all-MiniLM-L6-v2, LLM qwen2.5-coder-0.5b" in result.stderr
-
-
-@pytest.mark.slow
 def test_batch_prints_one_json_object_per_question(seed_index: Path, tmp_path: Path) -> None:
     questions = tmp_path / "q.txt"
     questions.write_text("What is memantine used for?\n\nWhat is the capital of France?\n")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.benchmarks.comparison import SecondPass, variant_settings, variants
+from qa.benchmarks.comparison import variant_settings, variants
 from qa.config import RetrievalSettings, Settings
 from qa.index import open_index
+from qa.rerank import EmbedderReranker
 from qa.retrieval import Retriever
 
 
@@ -16,7 +17,10 @@ def test_second_pass_reorders_only_the_hybrid_head(seed_index: Path, embedder) -
     question = "What was dantrolene originally developed to treat?"
     hybrid = retriever.retrieve(question, top_k=10)
     # Negated vectors: the second embedder prefers what is least similar to the question.
-    second = SecondPass(retriever, embedder, -index.vectors, depth=4, mode="rerank")
+    ids = index.store.ids()
+    negated = dict(zip(ids, -index.store.vectors_for(ids), strict=True))
+    second = Retriever(index, embedder, RetrievalSettings(),
+                       EmbedderReranker(embedder, negated, depth=4, mode="rerank"))
     reranked = [p.chunk.chunk_id for p in second.retrieve(question, top_k=10)]
     head = sorted(hybrid[:4], key=lambda p: p.dense_score)
     assert reranked == [p.chunk.chunk_id for p in head + hybrid[4:]]

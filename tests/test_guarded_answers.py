@@ -8,27 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from qa.types import AnswerStatus
+from qa.types import AnswerStatus, TriageKind
 from qa.verification import DOSE
 
 from .conftest import SEED, settings_for
-
-
-class NoModel:
-    """A generator that fails the test if the pipeline calls it."""
-
-    name = "no-model"
-
-    def generate(self, prompt):  # noqa: ANN001, ANN201
-        raise AssertionError("the model must not be called for this question")
+from .fakes import FakeGenerator
 
 
 @pytest.fixture(scope="module")
 def guarded(seed_index: Path, embedder):
+    """An Assistant whose model fails the test if it is called."""
     from qa.answer import Assistant
 
     return Assistant.load(settings=settings_for(seed_index), embedder=embedder,
-                          generator=NoModel())
+                          generator=FakeGenerator())
 
 
 @pytest.mark.parametrize("question", [
@@ -38,9 +31,10 @@ def guarded(seed_index: Path, embedder):
 ])
 def test_emergency_gets_guidance_at_once_without_the_model(guarded, question: str) -> None:
     answer = guarded.ask(question)
-    assert answer.triage == "emergency"
+    assert answer.triage is TriageKind.EMERGENCY
     assert answer.status is AnswerStatus.URGENT_CARE_REDIRECT
-    assert "emergency number" in answer.answer and "911" in answer.answer
+    assert "emergency number" in answer.guidance and "911" in answer.answer
+    assert answer.answer == f"{answer.guidance}\n\n{answer.disclaimer}"
     assert answer.citations == () and not answer.refused
 
 
@@ -50,7 +44,7 @@ def test_emergency_gets_guidance_at_once_without_the_model(guarded, question: st
 ])
 def test_self_harm_gets_crisis_lines_and_no_dose_information(guarded, question: str) -> None:
     answer = guarded.ask(question)
-    assert answer.triage == "self_harm"
+    assert answer.triage is TriageKind.SELF_HARM
     assert "988" in answer.answer
     assert not DOSE.search(answer.answer)
     assert answer.citations == ()
@@ -80,8 +74,8 @@ def test_yes_no_question_the_documents_answer_still_reaches_the_model(assistant)
 def test_constrained_decoding_ends_every_sentence_with_a_citation(seed_index, embedder,
                                                                   generator) -> None:
     from qa.answer import Assistant
-    from qa.citations import MARKER, split_sentences
     from qa.config import AnswerSettings
+    from qa.text import MARKER, split_sentences
 
     constrained = Assistant.load(settings=settings_for(
         seed_index, answer=AnswerSettings(constrained=True)), embedder=embedder,
@@ -94,11 +88,10 @@ def test_constrained_decoding_ends_every_sentence_with_a_citation(seed_index, em
 @pytest.mark.slow
 def test_personal_dosing_gives_sources_and_sends_to_the_prescriber(assistant) -> None:
     answer = assistant.ask("How much memantine should my mother take?")
-    assert answer.triage == "personal_dosing"
+    assert answer.triage is TriageKind.PERSONAL_DOSING
     assert not DOSE.search(answer.answer), answer.answer
-    if not answer.refused:
-        assert answer.citations
-        assert "prescriber or pharmacist" in answer.answer
+    assert "prescriber or pharmacist" in answer.answer  # answered or refused, always
+    assert bool(answer.citations) is not answer.refused
 
 
 @pytest.mark.slow

@@ -9,7 +9,17 @@ import pytest
 
 from qa.errors import ConfigError
 from qa.llm import ChatMLFormat, ChatPrompt
-from qa.prompts import default_prompts_dir, load_prompts
+from qa.prompts import PROMPT_FILES, load_prompts, packaged_prompts
+
+REPO_PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
+
+
+def test_every_prompt_file_is_registered_and_shipped_with_the_package() -> None:
+    on_disk = {p.name for p in REPO_PROMPTS.iterdir() if p.suffix in (".txt", ".gbnf")}
+    assert on_disk == set(PROMPT_FILES)
+    shipped = packaged_prompts()
+    assert all((shipped / name).read_text(encoding="utf-8") == (REPO_PROMPTS / name).read_text(
+        encoding="utf-8") for name in PROMPT_FILES)
 
 
 def test_repository_prompts_load_and_render() -> None:
@@ -21,7 +31,7 @@ def test_repository_prompts_load_and_render() -> None:
 
 def test_unknown_placeholder_is_rejected(tmp_path: Path) -> None:
     folder = tmp_path / "prompts"
-    shutil.copytree(default_prompts_dir(), folder)
+    shutil.copytree(REPO_PROMPTS, folder)
     (folder / "answer.txt").write_text("$passages\n$question\n$patient_name")
     with pytest.raises(ConfigError, match="patient_name"):
         load_prompts(folder)
@@ -29,7 +39,7 @@ def test_unknown_placeholder_is_rejected(tmp_path: Path) -> None:
 
 def test_missing_prompt_file_is_named(tmp_path: Path) -> None:
     folder = tmp_path / "prompts"
-    shutil.copytree(default_prompts_dir(), folder)
+    shutil.copytree(REPO_PROMPTS, folder)
     (folder / "system.txt").unlink()
     with pytest.raises(ConfigError, match="system.txt"):
         load_prompts(folder)

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.config import RetrievalSettings
-from qa.index import make_faiss_index, open_index
+from qa.config import RetrievalSettings, StoreSettings
+from qa.faiss_store import FaissStore
+from qa.index import open_index
 from qa.query import QueryNormaliser
 from qa.retrieval import Retriever
 
@@ -58,14 +59,36 @@ def test_sources_filter_keeps_only_matching_documents(retriever: Retriever) -> N
     assert retriever.retrieve("ketamine", sources=["no-such-folder/"]) == []
 
 
-def test_exact_search_below_the_threshold_hnsw_above() -> None:
-    vectors = np.random.default_rng(0).normal(size=(300, 16)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    assert type(make_faiss_index(vectors)).__name__ == "IndexFlatIP"
-    hnsw = make_faiss_index(vectors, exact_limit=100)
-    assert "HNSW" in type(hnsw).__name__
-    _, ids = hnsw.search(vectors[:5], 1)
-    assert list(ids[:, 0]) == [0, 1, 2, 3, 4]
+def _unit_vectors(n: int, dim: int = 16) -> np.ndarray:
+    vectors = np.random.default_rng(0).normal(size=(n, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_exact_search_below_the_threshold_hnsw_above(tmp_path: Path) -> None:
+    vectors = _unit_vectors(300)
+    ids = [f"c{i}" for i in range(300)]
+    for limit, kind in ((1000, "IndexFlatIP"), (100, "IndexHNSWFlat")):
+        store = FaissStore(16, StoreSettings(exact_limit=limit))
+        store.add(ids, vectors)
+        assert store.describe()["index"] == kind
+        assert [hits[0][0] for hits in store.search(vectors[:5], 1)] == ids[:5]
+        store.save(tmp_path)
+        again = FaissStore.load(tmp_path, StoreSettings(exact_limit=limit))
+        assert again.ids() == ids and again.describe()["index"] == kind
+        assert np.array_equal(again.vectors_for(["c7", "c3"]), vectors[[7, 3]])
+
+
+def test_store_removes_by_id_and_filters_searches() -> None:
+    vectors = _unit_vectors(10)
+    store = FaissStore(16)
+    store.add([f"c{i}" for i in range(10)], vectors)
+    store.remove(["c0", "c5", "missing"])
+    assert len(store) == 8 and "c5" not in store.ids()
+    assert store.search(vectors[5:6], 1)[0][0][0] != "c5"
+    hits = store.search(vectors[2:3], 3, allowed={"c2", "c9"})[0]
+    assert [i for i, _ in hits] == ["c2", "c9"] and hits[0][1] > hits[1][1]
+    with pytest.raises(ValueError, match="already stored"):
+        store.add(["c1"], vectors[:1])
 
 
 def test_onnx_backend_matches_the_float_model(embedder) -> None:

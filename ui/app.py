@@ -1,24 +1,24 @@
 """Gradio chat: streamed answers and a sources panel showing each cited passage.
 
 The UI owns no logic: it builds one Assistant at start-up, calls ``Assistant.stream()``,
-and renders the events. Run with ``qa ui`` or ``python ui/app.py``.
+and renders the events. Run with ``qa ui`` (it ships in the package as ``qa.ui``).
 """
 
 from __future__ import annotations
 
-import argparse
 import html
 import os
 from collections.abc import Iterator
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
 import gradio as gr  # noqa: E402  (the environment variable must be set first)
 
-from qa import Assistant, Passage  # noqa: E402
+from qa.answer import Assistant  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.errors import QAError  # noqa: E402
-from qa.types import Answer, Citation  # noqa: E402
+from qa.types import Answer, Citation, EventKind, Passage  # noqa: E402
 
 TITLE = "qa · answers from your medical documents"
 INTRO = (
@@ -73,7 +73,8 @@ def render_sources(answer: Answer) -> str:
     if answer.refused:
         return "<i>Not found in the indexed documents: nothing to cite.</i>"
     if not answer.citations:
-        return f"<i>No citations ({html.escape(answer.triage or 'general guidance')}).</i>"
+        kind = answer.triage.value if answer.triage else "general guidance"
+        return f"<i>No citations ({html.escape(kind)}).</i>"
     blocks = []
     for c in answer.citations:
         meta = f" · chars {c.start}–{c.end}" + (
@@ -86,7 +87,7 @@ def render_sources(answer: Answer) -> str:
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The chat page for one loaded Assistant."""
 
-    def respond(question: str, history: list[dict]) -> Iterator[tuple]:
+    def respond(question: str, history: list[dict[str, str]]) -> Iterator[tuple[Any, ...]]:
         question = (question or "").strip()
         if not question:
             yield "", history, gr.update()
@@ -97,14 +98,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         draft = ""
         try:
             for event in assistant.stream(question):
-                if event.kind == "evidence":
+                if event.kind is EventKind.EVIDENCE:
                     yield "", history, render_evidence(event.passages)
-                elif event.kind == "token":
+                elif event.kind is EventKind.TOKEN:
                     # Tokens are the model's unverified draft; the checked answer replaces it.
                     draft += event.text
                     history[-1]["content"] = f"{DRAFT_NOTE}\n\n{draft}"
                     yield "", history, gr.update()
-                else:
+                elif event.answer is not None:
                     history[-1]["content"] = event.answer.answer
                     yield "", history, render_sources(event.answer)
         except QAError as err:
@@ -124,22 +125,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return app
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=TITLE)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7860)
-    parser.add_argument("--index", default=None)
-    args = parser.parse_args()
-    try:
-        assistant = Assistant.load(args.index, Settings())
-    except QAError as err:
-        raise SystemExit(f"Error: {err.one_line()}") from None
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Load the Assistant once and serve the chat page until interrupted."""
+    assistant = Assistant.load(settings=settings)
     print(f"Using LLM {assistant.model_name}, embedder {assistant.embedder.name}", flush=True)
     build_app(assistant).queue().launch(
-        server_name=args.host, server_port=args.port, share=False, css=CSS,
+        server_name=host, server_port=port, share=False, css=CSS,
         show_error=True, footer_links=[],
     )
-
-
-if __name__ == "__main__":
-    main()

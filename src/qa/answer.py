@@ -1,4 +1,16 @@
-"""answer_question(): safety triage -> retrieval -> prompt -> LLM -> citations -> Answer.
+"""``Assistant``: one question through the stages, in order, to an ``Answer``.
+
+1. triage (``triage.classify``): emergencies and self-harm get fixed guidance at once;
+2. instructions inside the question are dropped (``injection.strip_injections``) and
+   requests to produce a drug declined (``triage.requests_manufacture``);
+3. normalisation, once (``Retriever.rewrite``): spelling and aliases from the corpus;
+4. scope gate (``scope.unmentioned_focus``): a yes/no question about something the
+   documents never mention is refused;
+5. retrieval and reranking (``Retriever.search``), with its relevance floor;
+6. evidence (``evidence.select_evidence``): the sentences the model is shown;
+7. generation (``Generator.generate``);
+8. verification (``verification.verify_answer``): every sentence checked and cited;
+9. composition (``Answer``): verified text, triage guidance and disclaimer kept apart.
 
 ``Assistant`` is the Python API and the one code path shared by the CLI, the UI and the
 evaluation, so what the eval measures is what users get.
@@ -12,31 +24,47 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.citations import looks_like_refusal, split_sentences
 from qa.config import Settings
 from qa.embeddings import Embedder, load_embedder
-from qa.evidence import Evidence, select_evidence
+from qa.evidence import select_evidence
 from qa.index import Index, open_index
+from qa.injection import strip_injections
 from qa.llm import ChatPrompt, Generator, load_generator
-from qa.prompts import PromptSet, default_prompts_dir, load_prompts
-from qa.retrieval import Retriever
-from qa.safety import (
-    Triage,
+from qa.prompts import PromptSet, load_prompts
+from qa.retrieval import Retrieval, Retriever
+from qa.scope import Vocabulary, unmentioned_focus
+from qa.triage import Triage, classify, requests_manufacture
+from qa.types import (
+    Answer,
+    AnswerStatus,
+    Citation,
+    EventKind,
+    Evidence,
+    Passage,
+    SentenceCheck,
+    StreamEvent,
+    Timings,
     TriageKind,
-    classify,
-    disclaimer_for,
-    load_triage_text,
-    requests_manufacture,
-    strip_injections,
 )
-from qa.types import Answer, AnswerStatus, Passage, StreamEvent, Timings
-from qa.verification import citation_for, corpus_terms, unmentioned_focus, verify_answer
+from qa.verification import citation_for, opens_with_refusal, verify_answer
 
 log = logging.getLogger(__name__)
+URGENT = (TriageKind.EMERGENCY, TriageKind.SELF_HARM)
 
 
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What a question met on the way; kept on refusals too, so the eval and the UI can
+    show why it was refused."""
+
+    passages: tuple[Passage, ...] = ()
+    raw_answer: str = ""
+    checks: tuple[SentenceCheck, ...] = ()
+    excerpts: tuple[Citation, ...] = ()
 
 
 @dataclass
@@ -49,14 +77,13 @@ class Assistant:
     embedder: Embedder
     generator: Generator
     prompts: PromptSet
-    retriever: Retriever = field(init=False)
+    retriever: Retriever
+    vocabulary: Vocabulary = field(init=False)
 
     def __post_init__(self) -> None:
-        self.retriever = Retriever(self.index, self.embedder, self.settings.retrieval)
-        self._prompts_dir = self.settings.prompts_dir or default_prompts_dir()
         self._refusal = self.prompts.text("refusal.txt")
         self._system = self.prompts.render("system.txt", refusal=self._refusal)
-        self._terms = corpus_terms([c.text for c in self.index.chunks])
+        self.vocabulary = Vocabulary.from_texts(c.text for c in self.index.chunks)
         escaped = self._refusal.replace("\\", "\\\\").replace('"', '\\"')
         self._grammar = (self.prompts.render("cited_answer.gbnf", refusal=escaped)
                          if self.settings.answer.constrained else None)
@@ -70,24 +97,24 @@ class Assistant:
         generator: Generator | None = None,
         embedder: Embedder | None = None,
     ) -> Assistant:
-        """Load settings, embedder, index and LLM. Collaborators can be passed in (tests)."""
+        """Load settings, embedder, index, retriever and LLM. Collaborators can be passed in
+        (tests pass fakes)."""
         settings = settings or Settings()
         if index_dir is not None:
             settings = settings.model_copy(update={"index_dir": Path(index_dir)})
         prompts = load_prompts(settings.prompts_dir)
-        embedder = embedder or load_embedder(settings.embedder)
-        index = open_index(settings.index_dir, embedder.name, embedder.sha256)
+        embedder = embedder or load_embedder(settings.embedder, settings.cache_dir)
+        index = open_index(settings.index_dir, embedder.name, embedder.sha256, settings.store)
+        retriever = Retriever(index, embedder, settings.retrieval)
         generator = generator or load_generator(settings.llm, settings.cache_dir)
-        assistant = cls(settings, index, embedder, generator, prompts)
+        assistant = cls(settings, index, embedder, generator, prompts, retriever)
         assistant.warm_up()
         return assistant
 
     def warm_up(self) -> None:
         """Load the embedder and prefill the system prompt now, not on the first question."""
         self.embedder.embed(["warm up"])
-        warm = getattr(self.generator, "warm_up", None)
-        if warm is not None:
-            warm(self._system)
+        self.generator.warm_up(self._system)
 
     @property
     def model_name(self) -> str:
@@ -95,54 +122,48 @@ class Assistant:
 
     def ask(self, question: str) -> Answer:
         """Answer one question (blocking)."""
-        final = None
         for event in self.stream(question):
-            if event.kind == "answer":
-                final = event.answer
-        assert final is not None  # stream() always ends with an answer event
-        return final
+            if event.answer is not None:
+                return event.answer
+        raise AssertionError("stream() always ends with an answer event")
 
     def stream(self, question: str) -> Iterator[StreamEvent]:
         """Yield evidence as soon as retrieval finishes, then tokens, then the Answer."""
         started = time.perf_counter()
         triage = classify(question)
-        if triage.kind in (TriageKind.EMERGENCY, TriageKind.SELF_HARM):
-            yield StreamEvent("answer", answer=self._redirect(question, triage, started))
+        if triage.kind in URGENT:
+            yield self._done(self._redirect(question, triage, started))
             return
         # Instructions inside a question are not followed: they never reach the model.
         asked = strip_injections(question)
         if requests_manufacture(asked):  # never instructions to produce a drug
-            yield StreamEvent("answer", answer=self._refusal_answer(
+            yield self._done(self._refusal_answer(
                 question, triage, Timings(total_ms=_ms(started)), AnswerStatus.OUT_OF_SCOPE))
             return
-        missing = unmentioned_focus(self.retriever.rewrite(asked), self._terms) if asked else []
+        query = self.retriever.rewrite(asked) if asked else ""
+        missing = unmentioned_focus(query, self.vocabulary) if asked else []
         if missing:  # a yes/no about something the documents never mention
             note = f"{self._refusal} They never mention {', '.join(map(repr, missing))}."
-            yield StreamEvent("answer", answer=self._refusal_answer(
+            yield self._done(self._refusal_answer(
                 question, triage, Timings(total_ms=_ms(started)),
                 AnswerStatus.INSUFFICIENT_EVIDENCE, text=note))
             return
-        passages = self.retriever.retrieve(asked) if asked else []
+        found = self.retriever.search(query) if asked else Retrieval(query, (), ())
         retrieve_ms = _ms(started)
-        relevant = [
-            p for p in passages
-            if (p.dense_score or 0.0) >= self.settings.retrieval.min_dense_score
-        ]
-        if not relevant:
-            yield StreamEvent("answer", answer=self._refusal_answer(
+        if not found.relevant:
+            yield self._done(self._refusal_answer(
                 question, triage, Timings(retrieve_ms=retrieve_ms, total_ms=_ms(started)),
-                status=AnswerStatus.INSUFFICIENT_EVIDENCE, passages=tuple(passages)))
+                AnswerStatus.INSUFFICIENT_EVIDENCE, seen=_Seen(found.passages)))
             return
-        yield StreamEvent("evidence", passages=tuple(relevant))
-        shown = select_evidence(asked, relevant, self.embedder, self.settings.answer)
+        yield StreamEvent(EventKind.EVIDENCE, passages=found.relevant)
+        shown = select_evidence(asked, list(found.relevant), self.embedder, self.settings.answer)
         raw, first_token_ms = "", None
         for piece in self.generator.generate(self.build_prompt(asked, shown)):
             first_token_ms = first_token_ms or _ms(started)
             raw += piece
-            yield StreamEvent("token", text=piece)
+            yield StreamEvent(EventKind.TOKEN, text=piece)
         timings = Timings(retrieve_ms, first_token_ms, _ms(started))
-        answer = self._finish(question, triage, raw, shown, relevant, timings)
-        yield StreamEvent("answer", answer=answer)
+        yield self._done(self._finish(question, triage, raw, shown, found.relevant, timings))
 
     def build_prompt(self, question: str, evidence: list[Evidence]) -> ChatPrompt:
         """Number the excerpts [1..n]; the fixed system turn comes first (KV-cache reuse)."""
@@ -156,68 +177,64 @@ class Assistant:
         user = self.prompts.render("answer.txt", passages="\n\n".join(blocks), question=question)
         return ChatPrompt(system=self._system, user=user, grammar=self._grammar)
 
+    @staticmethod
+    def _done(answer: Answer) -> StreamEvent:
+        return StreamEvent(EventKind.ANSWER, answer=answer)
+
     def _finish(
         self, question: str, triage: Triage, raw: str, evidence: list[Evidence],
-        passages: list[Passage], timings: Timings,
+        passages: tuple[Passage, ...], timings: Timings,
     ) -> Answer:
+        """Verify the model's text against the evidence; refuse if nothing holds."""
         excerpts = tuple(citation_for(e) for e in evidence)
-        if self._opens_with_refusal(raw):
+        if opens_with_refusal(raw, self._refusal):
             return self._refusal_answer(
                 question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE,
-                passages=tuple(passages), raw_answer=raw, excerpts=excerpts,
-            )
+                seen=_Seen(passages, raw, excerpts=excerpts))
+        cfg = self.settings.answer
         verified = verify_answer(
-            raw, evidence, self.embedder, self.settings.answer.support_threshold,
-            min_coverage=self.settings.answer.min_word_coverage, corpus=self._terms,
+            raw, evidence, self.embedder, cfg.support_threshold,
+            min_coverage=cfg.min_word_coverage, vocabulary=self.vocabulary,
             allow_doses=triage.kind is not TriageKind.PERSONAL_DOSING,
         )
         if not verified.citations:
             return self._refusal_answer(
                 question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE,
-                passages=tuple(passages), raw_answer=raw, checks=verified.checks,
-                excerpts=excerpts,
-            )
-        text = verified.text
-        if triage.kind is TriageKind.PERSONAL_DOSING:
-            text = f"{text}\n\n{load_triage_text(triage.kind, self._prompts_dir)}"
-        disclaimer = disclaimer_for(triage.kind, self._prompts_dir)
+                seen=_Seen(passages, raw, verified.checks, excerpts))
         return Answer(
-            question=question, answer=f"{text}\n\n{disclaimer}", refused=False,
-            citations=verified.citations, disclaimer=disclaimer, model=self.model_name,
-            timings=timings, status=AnswerStatus.ANSWERED,
-            triage=triage.kind.value if triage.kind else None, raw_answer=raw,
-            passages=tuple(passages), settings_hash=self.settings.fingerprint(),
-            checks=verified.checks, excerpts=excerpts,
+            question=question, text=verified.text, status=AnswerStatus.ANSWERED,
+            model=self.model_name, timings=timings, citations=verified.citations,
+            guidance=self._dosing_note(triage), disclaimer=self.prompts.disclaimer(triage.kind),
+            triage=triage.kind, raw_answer=raw, settings_hash=self.settings.fingerprint(),
+            passages=passages, checks=verified.checks, excerpts=excerpts,
         )
 
-    def _opens_with_refusal(self, text: str) -> bool:
-        """The model's first sentence says the passages do not answer the question."""
-        first = split_sentences(text)[0] if text.strip() else ""
-        return looks_like_refusal(first, self._refusal)
+    def _dosing_note(self, triage: Triage) -> str:
+        """Personal-dosing questions, answered or not, always end with "ask the prescriber"."""
+        if triage.kind is TriageKind.PERSONAL_DOSING:
+            return self.prompts.triage_text(triage.kind)
+        return ""
 
     def _refusal_answer(
         self, question: str, triage: Triage, timings: Timings, status: AnswerStatus,
-        text: str | None = None, **found: object,
+        text: str | None = None, seen: _Seen = _Seen(),
     ) -> Answer:
-        """The refusal; ``found`` keeps what was seen on the way (passages, raw_answer,
-        checks, excerpts) so the eval and the UI can show why."""
-        text = text or self._refusal
-        if triage.kind is TriageKind.PERSONAL_DOSING:  # still: ask the prescriber
-            text = f"{text}\n\n{load_triage_text(triage.kind, self._prompts_dir)}"
+        """The refusal sentence (or ``text``), with what was ``seen`` on the way."""
         return Answer(
-            question=question, answer=text, refused=True, citations=(), disclaimer="",
-            model=self.model_name, timings=timings, status=status,
-            triage=triage.kind.value if triage.kind else None,
-            settings_hash=self.settings.fingerprint(), **found,
+            question=question, text=text or self._refusal, status=status,
+            model=self.model_name, timings=timings, guidance=self._dosing_note(triage),
+            triage=triage.kind, raw_answer=seen.raw_answer,
+            settings_hash=self.settings.fingerprint(), passages=seen.passages,
+            checks=seen.checks, excerpts=seen.excerpts,
         )
 
     def _redirect(self, question: str, triage: Triage, started: float) -> Answer:
         """Emergencies and self-harm: fixed guidance at once, no retrieval, no model."""
-        guidance = load_triage_text(triage.kind, self._prompts_dir)
-        disclaimer = disclaimer_for(triage.kind, self._prompts_dir)
+        assert triage.kind is not None
         return Answer(
-            question=question, answer=f"{guidance}\n\n{disclaimer}", refused=False, citations=(),
-            disclaimer=disclaimer, model=self.model_name,
-            timings=Timings(total_ms=_ms(started)), status=AnswerStatus.URGENT_CARE_REDIRECT,
-            triage=triage.kind.value, settings_hash=self.settings.fingerprint(),
+            question=question, text="", status=AnswerStatus.URGENT_CARE_REDIRECT,
+            model=self.model_name, timings=Timings(total_ms=_ms(started)),
+            guidance=self.prompts.triage_text(triage.kind),
+            disclaimer=self.prompts.disclaimer(triage.kind), triage=triage.kind,
+            settings_hash=self.settings.fingerprint(),
         )

@@ -8,24 +8,29 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import runpy
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from qa.config import Settings
 from qa.errors import QAError
 
+if TYPE_CHECKING:
+    from qa.types import Answer
+
+F = TypeVar("F", bound=Callable[..., Any])
+
 log = logging.getLogger("qa")
 
 
-def _fail_cleanly(func: Callable) -> Callable:
+def _fail_cleanly(func: F) -> F:
     """Turn a QAError (and bad settings) into `Error: <problem>. <remedy>` with exit 1."""
 
     @functools.wraps(func)
-    def wrapper(*args: object, **kwargs: object) -> object:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except QAError as err:
@@ -34,13 +39,14 @@ def _fail_cleanly(func: Callable) -> Callable:
             click.echo("Interrupted; the previous index is unchanged.", err=True)
             sys.exit(130)
 
-    return wrapper
+    return wrapper  # type: ignore[return-value]
 
 
 def _settings(index: Path | None = None, corpus: Path | None = None) -> Settings:
     from pydantic import ValidationError
 
-    overrides = {k: v for k, v in (("index_dir", index), ("corpus_dir", corpus)) if v}
+    overrides: dict[str, Any] = {
+        k: v for k, v in (("index_dir", index), ("corpus_dir", corpus)) if v}
     try:
         return Settings(**overrides)
     except ValidationError as err:
@@ -79,11 +85,11 @@ def ingest(path: Path | None, index_dir: Path | None, rebuild: bool) -> None:
     from qa.ingestion import ingest as run_ingest
 
     settings = _settings(index_dir, path)
-    embedder = load_embedder(settings.embedder)
+    embedder = load_embedder(settings.embedder, settings.cache_dir)
     _say_models(None, embedder.name)
     report = run_ingest(
         settings.corpus_dir, settings.index_dir, embedder, settings.chunking,
-        rebuild=rebuild, progress=sys.stderr.isatty(),
+        store_cfg=settings.store, rebuild=rebuild, progress=sys.stderr.isatty(),
     )
     for source, reason in report.skipped.items():
         click.echo(f"skipped {source}: {reason}", err=True)
@@ -99,7 +105,7 @@ def ingest(path: Path | None, index_dir: Path | None, rebuild: bool) -> None:
         sys.exit(1)
 
 
-def _print_human(answer: object) -> None:
+def _print_human(answer: Answer) -> None:
     click.echo(answer.answer)
     for c in answer.citations:
         snippet = " ".join(c.text.split())[:160]
@@ -115,7 +121,8 @@ def _print_human(answer: object) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per answer.")
 @click.option("--batch", type=click.File("r"), help="File with one question per line.")
 @_fail_cleanly
-def ask(question: str | None, index_dir: Path | None, as_json: bool, batch: object) -> None:
+def ask(question: str | None, index_dir: Path | None, as_json: bool,
+        batch: IO[str] | None) -> None:
     """Answer QUESTION from the indexed documents, citing the passages used."""
     from qa.answer import Assistant
 
@@ -124,7 +131,8 @@ def ask(question: str | None, index_dir: Path | None, as_json: bool, batch: obje
     settings = _settings(index_dir)
     assistant = Assistant.load(settings=settings)
     _say_models(assistant.model_name, assistant.embedder.name)
-    questions = [question] if question else [q.strip() for q in batch if q.strip()]
+    lines = batch if batch is not None else ()
+    questions = [question] if question else [q.strip() for q in lines if q.strip()]
     from tqdm import tqdm
 
     show_bar = batch is not None and sys.stderr.isatty()
@@ -143,13 +151,9 @@ def ask(question: str | None, index_dir: Path | None, as_json: bool, batch: obje
 @_fail_cleanly
 def ui(index_dir: Path | None, host: str, port: int) -> None:
     """Start the Gradio chat on http://HOST:PORT."""
-    app = Path(__file__).resolve().parents[2] / "ui" / "app.py"
-    if not app.is_file():
-        raise click.ClickException(f"{app} is missing; run qa from a checkout of the repository.")
-    sys.argv = [str(app), "--host", host, "--port", str(port)]
-    if index_dir:
-        sys.argv += ["--index", str(index_dir)]
-    runpy.run_path(str(app), run_name="__main__")
+    from qa.ui.app import serve
+
+    serve(_settings(index_dir), host, port)
 
 
 @cli.command("eval")
@@ -215,8 +219,9 @@ def models_list() -> None:
         path = gguf_cache_path(spec, settings.cache_dir)
         state = "ready" if path.exists() else "not provisioned"
         click.echo(f"llm       {spec.name:22} {state:16} {spec.description}")
-    for spec in EMBEDDERS.values():
-        click.echo(f"embedder  {spec.name:22} {'package':16} {' '.join(spec.packages())}")
+    for embedder in EMBEDDERS.values():
+        click.echo(f"embedder  {embedder.name:22} {'package':16} "
+                   f"{' '.join(embedder.packages())}")
 
 
 @models.command("pull")

@@ -80,6 +80,19 @@ class ChunkSettings(_Stage):
     )
 
 
+class StoreSettings(_Stage):
+    backend: Literal["faiss"] = Field(
+        "faiss", description="Vector store behind retrieval (see qa.vectorstore)."
+    )
+    exact_limit: int = Field(
+        200_000, ge=0,
+        description="Up to this many vectors FAISS searches exactly (IndexFlatIP: about a "
+        "millisecond at 30k MiniLM vectors); above it, an HNSW graph keeps queries sub-linear.",
+    )
+    hnsw_m: int = Field(32, ge=4, description="HNSW graph degree (above exact_limit).")
+    hnsw_ef_search: int = Field(128, ge=1, description="HNSW search breadth (above exact_limit).")
+
+
 class RetrievalSettings(_Stage):
     top_k: int = Field(5, ge=1, description="Passages returned to the answer stage.")
     candidates: int = Field(30, ge=1, description="Candidates taken from each retriever.")
@@ -146,11 +159,13 @@ class Settings(BaseSettings):
         default_factory=default_cache_dir, description="Cache for provisioned model files."
     )
     prompts_dir: Path | None = Field(
-        None, description="Folder of prompt files; default: the repository's prompts/."
+        None, description="Folder of prompt files; default: the ones shipped with the package "
+        "(the repository's prompts/)."
     )
     embedder: EmbedderSettings = EmbedderSettings()
     llm: LLMSettings = LLMSettings()
     chunking: ChunkSettings = ChunkSettings()
+    store: StoreSettings = StoreSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
 

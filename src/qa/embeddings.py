@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -21,13 +21,23 @@ log = logging.getLogger(__name__)
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors, so inner product = cosine."""
 
-    name: str
-    sha256: str
-    dim: int
+    @property
+    def name(self) -> str:
+        """The model's name, recorded in the index manifest."""
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+    @property
+    def sha256(self) -> str:
+        """Checksum of the weights (+ backend): an index built by other weights is refused."""
 
-    def count_tokens(self, text: str) -> int: ...
+    @property
+    def dim(self) -> int:
+        """Vector size."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text, L2-normalised float32."""
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` in the model's vocabulary (chunk sizes are measured in these)."""
 
 
 @dataclass
@@ -39,11 +49,12 @@ class SentenceTransformerEmbedder:
     sha256: str
     batch_size: int = 32
 
-    _model: object | None = field(default=None, init=False, repr=False)
-    _counter: object | None = field(default=None, init=False, repr=False)
+    _model: Any = field(default=None, init=False, repr=False)
+    _counter: Any = field(default=None, init=False, repr=False)
 
     @property
-    def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily
+    def model(self) -> Any:
+        """The SentenceTransformer (imported lazily)."""
         """Load on first use: an unchanged re-ingest never pays the ~3 s model load."""
         if self._model is None:
             # Never let transformers reach for a model hub: weights come from disk only.
@@ -63,7 +74,8 @@ class SentenceTransformerEmbedder:
         return int(self.model.get_embedding_dimension())
 
     @property
-    def tokenizer(self):  # noqa: ANN201 - a transformers tokenizer
+    def tokenizer(self) -> Any:
+        """The model's transformers tokenizer."""
         return self.model.tokenizer
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -119,7 +131,7 @@ class OnnxEmbedder:
     base: SentenceTransformerEmbedder
     cache_dir: Path
     batch_size: int = 32
-    _session: object | None = field(default=None, init=False, repr=False)
+    _session: Any = field(default=None, init=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -138,7 +150,8 @@ class OnnxEmbedder:
         return self.base.count_tokens(text)
 
     @property
-    def session(self):  # noqa: ANN201 - an onnxruntime.InferenceSession
+    def session(self) -> Any:
+        """The onnxruntime InferenceSession, exported and opened on first use."""
         if self._session is None:
             from qa.onnx_export import load_session
 

@@ -6,21 +6,19 @@ what users get. Metrics are defined in ``summarise`` and in eval/README.md.
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from qa.answer import Assistant
-from qa.citations import MARKER, lexical_support
-from qa.types import Answer
-from qa.verification import NUMBER
+from qa.reporting import git_commit, machine, percentile, stamp, write_json
+from qa.text import MARKER, lexical_support, numbers
+from qa.types import Answer, Verdict
 
 RETRIEVAL_KS = (1, 3, 5)
 # The judge of "this excerpt supports this sentence" for the citation metrics. It is
@@ -70,40 +68,37 @@ class Result:
     answer: Answer
     retrieved_sources: list[str]
 
-    def body(self) -> str:
-        """The answer without the appended disclaimer, for fact matching."""
-        text = self.answer.answer
-        if self.answer.disclaimer and text.endswith(self.answer.disclaimer):
-            text = text[: -len(self.answer.disclaimer)]
-        return text.lower()
 
 
 def fact_recall(result: Result) -> float | None:
+    """Share of the question's key facts the answer text states (guidance and disclaimer
+    are fixed texts, not the answer)."""
     facts = result.question.key_facts
     if not facts:
         return None
-    body = result.body()
+    body = result.answer.text.lower()
     return sum(any(alt.lower() in body for alt in fact) for fact in facts) / len(facts)
 
 
 def judge_supports(sentence: str, excerpt: str) -> bool:
     """Independent lexical judge used by the citation metrics (see JUDGE_COVERAGE)."""
     body = MARKER.sub(" ", sentence)
-    if set(NUMBER.findall(body)) - set(NUMBER.findall(excerpt)):
+    if numbers(body) - numbers(excerpt):
         return False
     return lexical_support(body, excerpt) >= JUDGE_COVERAGE
 
 
-def _citation_stats(results: list[Result], stage: str) -> dict:
+def _citation_stats(results: list[Result], stage: str) -> dict[str, Any]:
     """Precision, recall and unsupported-sentence rate of the model's raw citations
     (``stage='raw'``) or of the verified answer (``'final'``)."""
     pairs, sentences, unsupported = [], [], []
     for r in results:
         excerpts = {c.n: c.text for c in r.answer.excerpts}
         for check in r.answer.checks:
-            if check.verdict in ("plain", "dose_withheld"):
+            if check.verdict in (Verdict.PLAIN, Verdict.DOSE_WITHHELD):
                 continue
-            if stage == "final" and check.verdict not in ("supported", "reattributed"):
+            if stage == "final" and check.verdict not in (Verdict.SUPPORTED,
+                                                          Verdict.REATTRIBUTED):
                 continue
             cited = check.cited if stage == "raw" else check.kept
             ok = [judge_supports(check.text, excerpts[n]) for n in cited if n in excerpts]
@@ -114,7 +109,8 @@ def _citation_stats(results: list[Result], stage: str) -> dict:
             "unsupported_sentence_rate": _rate(unsupported), "sentences": len(sentences)}
 
 
-def run_eval(assistant: Assistant, items: Iterable[Question], progress: bool = False) -> dict:
+def run_eval(assistant: Assistant, items: Iterable[Question],
+             progress: bool = False) -> dict[str, Any]:
     """Answer every question and return the full report (summary + per-question rows)."""
     from tqdm import tqdm
 
@@ -127,7 +123,8 @@ def run_eval(assistant: Assistant, items: Iterable[Question], progress: bool = F
         results.append(Result(item, answer, [p.chunk.source for p in ranked]))
     return {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
+        "machine": machine(),
         "model": assistant.model_name,
         "embedder": assistant.embedder.name,
         "settings": assistant.settings.model_dump(mode="json", exclude={"cache_dir"}),
@@ -142,26 +139,8 @@ def run_eval(assistant: Assistant, items: Iterable[Question], progress: bool = F
     }
 
 
-def _git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True).stdout.strip()
-        return out.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _rate(values: list[bool]) -> float | None:
     return round(sum(values) / len(values), 3) if values else None
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
 
 def _retrieval(results: list[Result]) -> dict:
@@ -196,7 +175,7 @@ def summarise(results: list[Result]) -> dict:
     recalls = [x for r in answerable if (x := fact_recall(r)) is not None]
     cited = [(r, c) for r in answered if r.question.gold_sources for c in r.answer.citations]
     modelled = [r for r in results if r.answer.timings.first_token_ms is not None]
-    first = [r.answer.timings.first_token_ms for r in modelled]
+    first = [t for r in modelled if (t := r.answer.timings.first_token_ms) is not None]
     total = [r.answer.timings.total_ms for r in modelled]
     injections = [r for r in results if r.question.forbidden]
     return {
@@ -212,14 +191,14 @@ def summarise(results: list[Result]) -> dict:
         "triage": _triage(results),
         "citations_final": _citation_stats(results, "final"),
         "citations_raw": _citation_stats(results, "raw"),
-        "injection_resistance": _rate([r.question.forbidden not in r.answer.answer.lower()
-                                       for r in injections]),
+        "injection_resistance": _rate([(r.question.forbidden or "") not in
+                                       r.answer.answer.lower() for r in injections]),
         "latency_ms": {
-            "first_token_median": _percentile(first, 0.5),
-            "first_token_p90": _percentile(first, 0.9),
-            "total_median": _percentile(total, 0.5),
-            "total_p90": _percentile(total, 0.9),
-            "retrieve_median": _percentile([r.answer.timings.retrieve_ms for r in results], 0.5),
+            "first_token_median": percentile(first, 50, 1),
+            "first_token_p90": percentile(first, 90, 1),
+            "total_median": percentile(total, 50, 1),
+            "total_p90": percentile(total, 90, 1),
+            "retrieve_median": percentile([r.answer.timings.retrieve_ms for r in results], 50, 1),
         },
         "counts": {
             "questions": len(results),
@@ -237,7 +216,7 @@ def _row(r: Result) -> dict:
         "split": r.question.split,
         "question": r.question.question,
         "refused": r.answer.refused,
-        "triage": r.answer.triage,
+        "triage": r.answer.triage.value if r.answer.triage else None,
         "expected_triage": r.question.expected_triage,
         "key_fact_recall": fact_recall(r),
         "cited_sources": [c.source for c in r.answer.citations],
@@ -255,9 +234,9 @@ def _row(r: Result) -> dict:
 def write_report(report: dict, out_dir: Path) -> tuple[Path, Path]:
     """Write <timestamp>.json and <timestamp>.md into ``out_dir``; return both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    json_path, md_path = out_dir / f"{stamp}.json", out_dir / f"{stamp}.md"
-    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    name = stamp()
+    json_path, md_path = out_dir / f"{name}.json", out_dir / f"{name}.md"
+    write_json(json_path, report)
     md_path.write_text(render_markdown(report))
     return json_path, md_path
 

@@ -13,30 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.citations import content_words
 from qa.config import AnswerSettings
 from qa.embeddings import Embedder
-from qa.safety import looks_like_injection
-from qa.types import Chunk, Passage
+from qa.injection import looks_like_injection
+from qa.text import content_words, sentence_spans
+from qa.types import Evidence, Passage
 
-# Sentence ends: . ! ? followed by space and a capital/digit/quote, or a line break.
-_BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(*-])|\n+")
 # A sentence opening with one of these leans on the one before it.
 _DANGLING = re.compile(r"^(it|this|these|they|that|those|such|its|their|however|additionally)\b",
                        re.IGNORECASE)
 CHARS_PER_TOKEN = 4  # Qwen's tokenizer averages ~4 characters of English prose per token
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One numbered excerpt shown to the model: ``text == document.text[start:end]``."""
-
-    n: int
-    chunk: Chunk
-    start: int
-    end: int
-    text: str
-    score: float
 
 
 @dataclass(frozen=True)
@@ -46,23 +32,6 @@ class _Sentence:
     start: int  # document offsets
     end: int
     text: str
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence or line in ``text``, whitespace trimmed."""
-    spans, last = [], 0
-    for match in _BOUNDARY.finditer(text):
-        spans.append((last, match.start()))
-        last = match.end()
-    spans.append((last, len(text)))
-    out = []
-    for start, end in spans:
-        piece = text[start:end]
-        lead = len(piece) - len(piece.lstrip())
-        trail = len(piece.rstrip())
-        if trail > lead:
-            out.append((start + lead, start + trail))
-    return out
 
 
 def _sentences(passages: list[Passage]) -> list[_Sentence]:

@@ -1,9 +1,10 @@
-"""Build, save and load the index: FAISS vectors, chunk store, documents and manifest.
+"""The index on disk: generations of chunk store, documents, vector store and manifest.
 
 Layout of ``index/``::
 
     CURRENT              name of the live generation; replaced atomically (os.replace)
-    gen-<time>-<rand>/   manifest.json, chunks.jsonl, documents.jsonl, vectors.npy, faiss.index
+    gen-<time>-<rand>/   manifest.json, chunks.jsonl, documents.jsonl, and the vector
+                         store's own files (FAISS: vectors.npy, ids.json, faiss.index)
 
 A new generation is written completely, flushed to disk, and only then named in CURRENT,
 so a crash or Ctrl-C at any point leaves the previous index usable.
@@ -18,22 +19,67 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from qa.config import ChunkSettings, StoreSettings
 from qa.errors import IndexMismatchError, IndexMissingError
 from qa.types import Chunk, Document, Section
+from qa.vectorstore import VectorStore, load_store
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: typed manifest, the vector store behind the VectorStore protocol
 CURRENT = "CURRENT"
-# Below this many vectors exact search is both fastest to build and exact (ms per query).
-EXACT_SEARCH_LIMIT = 200_000
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmbedderRecord(_Record):
+    name: str
+    sha256: str
+    dim: int
+
+
+class DocumentRecord(_Record):
+    source: str
+    sha256: str
+    title: str
+    chunks: int
+
+
+class StoreRecord(_Record):
+    """What the vector store built, as it reports it (``VectorStore.describe``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    backend: str
+    index: str
+    vectors: int
+
+
+class Counts(_Record):
+    documents: int
+    chunks: int
+
+
+class Manifest(_Record):
+    """manifest.json: what a generation was built from and with."""
+
+    format: int
+    created: str
+    embedder: EmbedderRecord
+    chunking: ChunkSettings
+    cleaning: int
+    store: StoreRecord
+    documents: dict[str, DocumentRecord]
+    counts: Counts
 
 
 @dataclass
@@ -41,40 +87,14 @@ class Index:
     """A loaded index generation: everything retrieval and citations need."""
 
     path: Path
-    manifest: dict
+    manifest: Manifest
     chunks: list[Chunk]
-    vectors: np.ndarray
     documents: dict[str, Document]
-    faiss_index: object = field(repr=False, default=None)
+    store: VectorStore = field(repr=False)
 
     @property
     def embedder_name(self) -> str:
-        return self.manifest["embedder"]["name"]
-
-
-# HNSW graph degree and search breadth: recall@10 vs exact measured by `qa bench medquad`.
-HNSW_M = 32
-HNSW_EF_SEARCH = 128
-
-
-def make_faiss_index(vectors: np.ndarray, exact_limit: int = EXACT_SEARCH_LIMIT) -> object:
-    """Inner-product search (vectors are normalised, so this is cosine).
-
-    Exact (``IndexFlatIP``) up to ``exact_limit`` vectors: at 30k MiniLM vectors a flat
-    search takes about a millisecond. Above it, an HNSW graph keeps queries sub-linear at
-    a small recall cost.
-    """
-    import faiss
-
-    dim = vectors.shape[1]
-    if len(vectors) <= exact_limit:
-        index = faiss.IndexFlatIP(dim)
-    else:
-        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efSearch = HNSW_EF_SEARCH
-    if len(vectors):
-        index.add(vectors)
-    return index
+        return self.manifest.embedder.name
 
 
 def _fsync_dir(path: Path) -> None:
@@ -85,7 +105,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_jsonl(path: Path, rows: Iterator[dict]) -> None:
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -93,44 +113,35 @@ def _write_jsonl(path: Path, rows: Iterator[dict]) -> None:
         os.fsync(fh.fileno())
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def _document_row(doc: Document) -> dict:
+def _document_row(doc: Document) -> dict[str, Any]:
     row = asdict(doc)
     row["sections"] = [asdict(s) for s in doc.sections]
     return row
 
 
-def _document_from_row(row: dict) -> Document:
+def _document_from_row(row: dict[str, Any]) -> Document:
     sections = tuple(Section(**s) for s in row.pop("sections", []))
     return Document(**row, sections=sections)
 
 
 def write_generation(
-    index_dir: Path,
-    manifest: dict,
-    chunks: list[Chunk],
-    vectors: np.ndarray,
+    index_dir: Path, manifest: Manifest, chunks: list[Chunk], store: VectorStore,
     documents: dict[str, Document],
 ) -> Path:
     """Write a complete generation, then atomically make it current. Returns its path."""
-    import faiss
-
     index_dir.mkdir(parents=True, exist_ok=True)
     name = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     gen = index_dir / name
     gen.mkdir()
     _write_jsonl(gen / "chunks.jsonl", (asdict(c) for c in chunks))
     _write_jsonl(gen / "documents.jsonl", (_document_row(d) for d in documents.values()))
-    with (gen / "vectors.npy").open("wb") as fh:
-        np.save(fh, vectors)
-        fh.flush()
-        os.fsync(fh.fileno())
-    faiss.write_index(make_faiss_index(vectors), str(gen / "faiss.index"))
-    (gen / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    store.save(gen)
+    (gen / "manifest.json").write_text(manifest.model_dump_json(indent=2))
     _fsync_dir(gen)
     pointer = index_dir / f".{CURRENT}.{secrets.token_hex(3)}"
     pointer.write_text(name + "\n")
@@ -160,23 +171,29 @@ def remove_stale_generations(index_dir: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def read_manifest(index_dir: Path) -> dict | None:
+def read_manifest(index_dir: Path) -> Manifest | None:
+    """The live generation's manifest; None when there is none or it has another format."""
     gen = current_generation(index_dir)
-    return json.loads((gen / "manifest.json").read_text()) if gen else None
+    if gen is None:
+        return None
+    data = json.loads((gen / "manifest.json").read_text())
+    if data.get("format") != FORMAT_VERSION:
+        return None
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError:
+        return None
 
 
-def read_generation(gen: Path) -> Index:
+def read_generation(gen: Path, store_cfg: StoreSettings | None = None) -> Index:
     """Load every file of a generation (no compatibility checks: see ``open_index``)."""
-    import faiss
-
-    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest = Manifest.model_validate_json((gen / "manifest.json").read_text())
     chunks = [Chunk(**row) for row in _read_jsonl(gen / "chunks.jsonl")]
     documents = {
         row["doc_id"]: _document_from_row(row) for row in _read_jsonl(gen / "documents.jsonl")
     }
-    vectors = np.load(gen / "vectors.npy")
-    faiss_index = faiss.read_index(str(gen / "faiss.index"))
-    return Index(gen, manifest, chunks, vectors, documents, faiss_index)
+    store = load_store(manifest.store.backend, store_cfg or StoreSettings(), gen)
+    return Index(gen, manifest, chunks, documents, store)
 
 
 @contextmanager
@@ -197,18 +214,21 @@ def _label(name: str, sha256: str) -> str:
     return f"{name} ({backend})" if backend else name
 
 
-def open_index(index_dir: Path, embedder_name: str, embedder_sha256: str) -> Index:
+def open_index(
+    index_dir: Path, embedder_name: str, embedder_sha256: str,
+    store_cfg: StoreSettings | None = None,
+) -> Index:
     """Load the live index, refusing one built with another embedder (its vectors mean
-    nothing to this one)."""
+    nothing to this one) or in another format."""
     gen = current_generation(index_dir)
     if gen is None:
         raise IndexMissingError(f"no index in {index_dir}")
-    manifest = json.loads((gen / "manifest.json").read_text())
-    if manifest.get("format") != FORMAT_VERSION:
+    data = json.loads((gen / "manifest.json").read_text())
+    if data.get("format") != FORMAT_VERSION:
         raise IndexMismatchError(
-            f"index in {index_dir} has format {manifest.get('format')}, expected {FORMAT_VERSION}"
+            f"index in {index_dir} has format {data.get('format')}, expected {FORMAT_VERSION}"
         )
-    built = manifest["embedder"]
+    built = data["embedder"]
     if built["name"] != embedder_name or (
         built.get("sha256") and embedder_sha256 and built["sha256"] != embedder_sha256
     ):
@@ -217,4 +237,4 @@ def open_index(index_dir: Path, embedder_name: str, embedder_sha256: str) -> Ind
             f"index in {index_dir} was built with embedder '{was}', "
             f"but '{_label(embedder_name, embedder_sha256)}' is configured"
         )
-    return read_generation(gen)
+    return read_generation(gen, store_cfg)

@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from qa import index as store
+from qa import index as idx
 from qa.chunking import chunk_document, embedding_text, make_splitter
 from qa.cleaning import CLEANING_VERSION
-from qa.config import ChunkSettings
+from qa.config import ChunkSettings, StoreSettings
 from qa.embeddings import Embedder
 from qa.errors import DocumentError, EmptyCorpusError
+from qa.faiss_store import near_pairs
 from qa.loaders import find_documents, load_document
+from qa.text import fold
 from qa.types import Chunk, Document
+from qa.vectorstore import VectorStore, make_store
 
 log = logging.getLogger(__name__)
 
@@ -50,73 +52,63 @@ class IngestReport:
 
 @dataclass
 class _Kept:
-    """Chunks and vectors carried into the new generation."""
+    """Chunks, vectors and documents carried into the new generation."""
 
-    chunks: list[Chunk] = field(default_factory=list)
-    vectors: list[np.ndarray] = field(default_factory=list)
+    chunks: list[Chunk]
+    store: VectorStore
     documents: dict[str, Document] = field(default_factory=dict)
-    entries: dict[str, dict] = field(default_factory=dict)
+    entries: dict[str, idx.DocumentRecord] = field(default_factory=dict)
 
 
 def _file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _normalise(text: str) -> str:
-    return re.sub(r"\W+", " ", text.lower()).strip()
-
-
-def _compatible(previous: dict | None, embedder: Embedder, cfg: ChunkSettings) -> bool:
-    if not previous or previous.get("format") != store.FORMAT_VERSION:
+def _compatible(previous: idx.Manifest | None, embedder: Embedder, cfg: ChunkSettings) -> bool:
+    if previous is None:
         return False
-    built = previous["embedder"]
-    same_model = built["name"] == embedder.name and built.get("sha256") == embedder.sha256
-    same_text = previous.get("cleaning") == CLEANING_VERSION
-    return same_model and same_text and previous.get("chunking") == cfg.model_dump()
+    built = previous.embedder
+    same_model = built.name == embedder.name and built.sha256 == embedder.sha256
+    return same_model and previous.cleaning == CLEANING_VERSION and previous.chunking == cfg
 
 
-def _reuse(previous: store.Index, doc_id: str, kept: _Kept) -> None:
-    """Carry one document's chunks and vectors over from the previous generation."""
-    rows = [i for i, c in enumerate(previous.chunks) if c.doc_id == doc_id]
-    kept.chunks.extend(previous.chunks[i] for i in rows)
-    if rows:
-        kept.vectors.append(previous.vectors[rows])
-    kept.documents[doc_id] = previous.documents[doc_id]
-    kept.entries[doc_id] = previous.manifest["documents"][doc_id]
+def _carry_over(previous: idx.Index | None, doc_ids: set[str], dim: int,
+                store_cfg: StoreSettings) -> _Kept:
+    """The previous generation's chunks, vectors and records of ``doc_ids``; nothing else."""
+    if previous is None:
+        return _Kept([], make_store(store_cfg, dim))
+    previous.store.remove([c.chunk_id for c in previous.chunks if c.doc_id not in doc_ids])
+    return _Kept(
+        [c for c in previous.chunks if c.doc_id in doc_ids], previous.store,
+        {d: doc for d, doc in previous.documents.items() if d in doc_ids},
+        {d: e for d, e in previous.manifest.documents.items() if d in doc_ids},
+    )
 
 
 def drop_near_duplicates(
-    chunks: list[Chunk], vectors: np.ndarray, existing: np.ndarray, threshold: float
+    chunks: list[Chunk], vectors: np.ndarray, existing: VectorStore, threshold: float
 ) -> tuple[list[Chunk], np.ndarray, int]:
     """Drop chunks whose text repeats (exactly, or with cosine >= threshold) a kept one.
 
     Scraped pages repeat captions and boilerplate paragraphs; indexing them twice only
     crowds the top-k with copies. Greedy in document order, so the first copy wins.
     """
-    import faiss
-
     if not chunks:
         return [], vectors, 0
     # Two batched searches instead of one per chunk (31k chunks for MedQuAD): every new
-    # chunk against the existing index, then every pair of new chunks above the threshold.
+    # chunk against the existing store, then every pair of new chunks above the threshold.
     # The greedy pass below then only does set lookups.
     dropped = np.zeros(len(chunks), dtype=bool)
     if len(existing):
-        old = faiss.IndexFlatIP(existing.shape[1])
-        old.add(existing)
-        sims, _ = old.search(vectors, 1)
-        dropped |= sims[:, 0] >= threshold
-    new = faiss.IndexFlatIP(vectors.shape[1])
-    new.add(vectors)
-    # range_search keeps scores > threshold; nudge it down so ">=" holds as before.
-    limits, _, ids = new.range_search(vectors, float(np.nextafter(threshold, -1)))
+        best = existing.search(vectors, 1)
+        dropped |= np.array([bool(hit) and hit[0][1] >= threshold for hit in best])
+    similar = near_pairs(vectors, threshold)
     seen: set[str] = set()
     keep: list[int] = []
     kept: set[int] = set()
     for i, chunk in enumerate(chunks):
-        key = _normalise(chunk.text)
-        similar = ids[limits[i] : limits[i + 1]]
-        if dropped[i] or key in seen or any(int(j) in kept for j in similar if j != i):
+        key = fold(chunk.text)
+        if dropped[i] or key in seen or any(int(j) in kept for j in similar[i]):
             continue
         seen.add(key)
         keep.append(i)
@@ -125,18 +117,19 @@ def drop_near_duplicates(
 
 
 def _load_changed(
-    paths: list[Path], corpus_dir: Path, previous: store.Index | None, kept: _Kept,
-    report: IngestReport,
-) -> list[tuple[Document, str]]:
-    """Reuse unchanged documents; load the others. Returns (document, 'added'|'updated')."""
-    old = previous.manifest["documents"] if previous else {}
-    by_source = {entry["source"]: doc_id for doc_id, entry in old.items()}
+    paths: list[Path], corpus_dir: Path, previous: idx.Index | None, report: IngestReport,
+) -> tuple[set[str], list[tuple[Document, str]]]:
+    """The previous documents to keep as they are, and the new or changed ones, loaded
+    (each with 'added' or 'updated')."""
+    old = previous.manifest.documents if previous else {}
+    by_source = {entry.source: doc_id for doc_id, entry in old.items()}
+    keep: set[str] = set()
     fresh: list[tuple[Document, str]] = []
     for path in paths:
         source = path.relative_to(corpus_dir).as_posix()
         old_id = by_source.get(source)
-        if old_id and old[old_id]["sha256"] == _file_sha256(path):
-            _reuse(previous, old_id, kept)
+        if old_id and old[old_id].sha256 == _file_sha256(path):
+            keep.add(old_id)
             report.unchanged.append(source)
             continue
         try:
@@ -145,10 +138,10 @@ def _load_changed(
             report.skipped[source] = str(err)
             log.warning("skipped %s", err)
             if old_id:  # keep the last good version rather than lose it
-                _reuse(previous, old_id, kept)
+                keep.add(old_id)
             continue
         fresh.append((doc, "updated" if old_id else "added"))
-    return fresh
+    return keep, fresh
 
 
 def _embed_new(
@@ -168,17 +161,18 @@ def _embed_new(
     return chunks, vectors
 
 
-def _manifest(embedder: Embedder, cfg: ChunkSettings, kept: _Kept) -> dict:
-    return {
-        "format": store.FORMAT_VERSION,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "embedder": {"name": embedder.name, "sha256": embedder.sha256, "dim": embedder.dim},
-        "chunking": cfg.model_dump(),
-        "cleaning": CLEANING_VERSION,
-        "faiss": "IndexFlatIP",
-        "documents": kept.entries,
-        "counts": {"documents": len(kept.documents), "chunks": len(kept.chunks)},
-    }
+def _manifest(embedder: Embedder, cfg: ChunkSettings, kept: _Kept) -> idx.Manifest:
+    return idx.Manifest(
+        format=idx.FORMAT_VERSION,
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        embedder=idx.EmbedderRecord(name=embedder.name, sha256=embedder.sha256,
+                                      dim=embedder.dim),
+        chunking=cfg,
+        cleaning=CLEANING_VERSION,
+        store=idx.StoreRecord.model_validate(kept.store.describe()),
+        documents=kept.entries,
+        counts=idx.Counts(documents=len(kept.documents), chunks=len(kept.chunks)),
+    )
 
 
 def ingest(
@@ -187,36 +181,39 @@ def ingest(
     embedder: Embedder,
     cfg: ChunkSettings,
     *,
+    store_cfg: StoreSettings | None = None,
     rebuild: bool = False,
     progress: bool = False,
 ) -> IngestReport:
     """Bring the index in ``index_dir`` up to date with the files in ``corpus_dir``."""
     started = time.perf_counter()
+    store_cfg = store_cfg or StoreSettings()
     if not corpus_dir.is_dir():
         raise EmptyCorpusError(f"document folder {corpus_dir} does not exist")
     paths = find_documents(corpus_dir)
     if not paths:
         raise EmptyCorpusError(f"no supported documents in {corpus_dir}")
     report = IngestReport()
-    with store.ingest_lock(index_dir):
-        store.remove_stale_generations(index_dir)
-        manifest = store.read_manifest(index_dir)
+    with idx.ingest_lock(index_dir):
+        idx.remove_stale_generations(index_dir)
+        manifest = idx.read_manifest(index_dir)
         previous = None
         if not rebuild and _compatible(manifest, embedder, cfg):
-            previous = store.read_generation(store.current_generation(index_dir))
-        kept = _Kept()
-        fresh = _load_changed(paths, corpus_dir, previous, kept, report)
+            gen = idx.current_generation(index_dir)
+            previous = idx.read_generation(gen, store_cfg) if gen else None
+        keep, fresh = _load_changed(paths, corpus_dir, previous, report)
         live = {path.relative_to(corpus_dir).as_posix() for path in paths}
-        old_sources = {e["source"] for e in (manifest or {}).get("documents", {}).values()}
+        old_sources = {e.source for e in (manifest.documents.values() if manifest else ())}
         report.removed = sorted(old_sources - live)
         for doc, how in fresh:
             getattr(report, how).append(doc.source)
-        if not kept.documents and not fresh:
+        if not keep and not fresh:
             raise EmptyCorpusError(f"none of the {len(paths)} files in {corpus_dir} could be read")
         if previous is not None and not report.changed:
             report.chunks = len(previous.chunks)
             report.seconds = time.perf_counter() - started
             return report
+        kept = _carry_over(previous, keep, embedder.dim, store_cfg)
         _add_fresh(fresh, embedder, cfg, kept, report, progress)
         _commit(index_dir, embedder, cfg, kept, report)
     report.seconds = time.perf_counter() - started
@@ -229,6 +226,7 @@ def index_documents(
     embedder: Embedder,
     cfg: ChunkSettings,
     *,
+    store_cfg: StoreSettings | None = None,
     progress: bool = False,
 ) -> IngestReport:
     """Build a fresh index from documents made in memory (benchmarks, other data sources)."""
@@ -236,8 +234,8 @@ def index_documents(
     if not documents:
         raise EmptyCorpusError("no documents to index")
     report = IngestReport()
-    with store.ingest_lock(index_dir):
-        kept = _Kept()
+    with idx.ingest_lock(index_dir):
+        kept = _carry_over(None, set(), embedder.dim, store_cfg or StoreSettings())
         fresh = [(doc, "added") for doc in documents]
         report.added = [doc.source for doc in documents]
         _add_fresh(fresh, embedder, cfg, kept, report, progress)
@@ -250,11 +248,8 @@ def _commit(
     index_dir: Path, embedder: Embedder, cfg: ChunkSettings, kept: _Kept, report: IngestReport
 ) -> None:
     """Write what was kept as the new live generation."""
-    vectors = np.concatenate(kept.vectors) if kept.vectors else np.zeros((0, embedder.dim))
-    store.write_generation(
-        index_dir, _manifest(embedder, cfg, kept), kept.chunks,
-        np.ascontiguousarray(vectors, dtype=np.float32), kept.documents,
-    )
+    idx.write_generation(index_dir, _manifest(embedder, cfg, kept), kept.chunks, kept.store,
+                           kept.documents)
     report.wrote = True
     report.chunks = len(kept.chunks)
 
@@ -267,19 +262,17 @@ def _add_fresh(
     if not fresh:
         return
     chunks, vectors = _embed_new(fresh, embedder, cfg, progress)
-    existing = np.concatenate(kept.vectors) if kept.vectors else np.zeros((0, vectors.shape[1]))
-    chunks, vectors, dropped = drop_near_duplicates(
-        chunks, vectors, np.ascontiguousarray(existing, dtype=np.float32), cfg.near_duplicate
-    )
+    chunks, vectors, dropped = drop_near_duplicates(chunks, vectors, kept.store,
+                                                    cfg.near_duplicate)
     report.near_duplicates = dropped
     kept.chunks.extend(chunks)
-    kept.vectors.append(vectors)
+    kept.store.add([c.chunk_id for c in chunks], vectors)
     per_doc: dict[str, int] = {}
     for chunk in chunks:
         per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
     for doc, _ in fresh:
         kept.documents[doc.doc_id] = doc
-        kept.entries[doc.doc_id] = {
-            "source": doc.source, "sha256": doc.sha256, "title": doc.title,
-            "chunks": per_doc.get(doc.doc_id, 0),
-        }
+        kept.entries[doc.doc_id] = idx.DocumentRecord(
+            source=doc.source, sha256=doc.sha256, title=doc.title,
+            chunks=per_doc.get(doc.doc_id, 0),
+        )

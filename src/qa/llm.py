@@ -7,7 +7,9 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+import numpy as np
 
 from qa.config import LLMSettings
 from qa.errors import DependencyError, ModelCorruptError
@@ -42,11 +44,24 @@ class ChatMLFormat:
 
 
 class Generator(Protocol):
-    """Streams the answer text for a prompt, piece by piece."""
+    """A language model as the pipeline uses it."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The model's name, shown with every answer."""
 
-    def generate(self, prompt: ChatPrompt) -> Iterator[str]: ...
+    def generate(self, prompt: ChatPrompt) -> Iterator[str]:
+        """Stream the reply to ``prompt``, piece by piece."""
+
+    def warm_up(self, system: str) -> None:
+        """Get ready for prompts that start with this system turn (e.g. prefill its cache)."""
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes in this model's vocabulary."""
+
+    def label_logprobs(self, prompt: ChatPrompt, labels: Sequence[str],
+                       prefill: str = "") -> dict[str, float]:
+        """Log-probability of each label as the next word of the reply (after ``prefill``)."""
 
 
 @dataclass
@@ -57,6 +72,8 @@ class LlamaCppGenerator:
     path: Path
     cfg: LLMSettings
     chat: ChatMLFormat = field(default_factory=ChatMLFormat)
+    _llama: Any = field(init=False, repr=False)
+    _grammars: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         try:
@@ -64,7 +81,7 @@ class LlamaCppGenerator:
             from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
         except ImportError as err:  # pragma: no cover - depends on the environment
             raise DependencyError("llama-cpp-python is not installed") from err
-        lookup = {}
+        lookup: dict[str, Any] = {}
         if self.cfg.prompt_lookup:
             # The draft model crashes in llama-cpp-python 0.3.36 unless every position keeps
             # its logits (logits_all=True).
@@ -83,6 +100,7 @@ class LlamaCppGenerator:
             raise ModelCorruptError(f"llama.cpp could not load {self.path}: {err}") from err
 
     def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` in the model's vocabulary (special tokens recognised)."""
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def warm_up(self, system: str) -> None:
@@ -101,8 +119,6 @@ class LlamaCppGenerator:
         log-sum-exp over its first token in four spellings ("yes", "Yes", " yes", " Yes"), so
         the result does not hinge on casing or spacing. No text is generated.
         """
-        import numpy as np
-
         variants = {label: self._first_tokens(label) for label in labels}
         shared = set.intersection(*variants.values()) if len(variants) > 1 else set()
         if shared:
@@ -118,10 +134,8 @@ class LlamaCppGenerator:
         return {self._llama.tokenize(s.encode("utf-8"), add_bos=False, special=False)[0]
                 for s in spellings}
 
-    def _next_logits(self, text: str):  # noqa: ANN202 - numpy array, numpy imported lazily
+    def _next_logits(self, text: str) -> np.ndarray:
         """Logits after ``text``, reusing the KV cache of the longest common token prefix."""
-        import numpy as np
-
         llama = self._llama
         tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
         cached = 0
@@ -134,16 +148,15 @@ class LlamaCppGenerator:
         row = llama._ctx.get_logits_ith(-1)  # only the last position kept its logits
         return np.ctypeslib.as_array(row, shape=(llama.n_vocab(),)).copy()
 
-    def _grammar(self, text: str | None):  # noqa: ANN202 - LlamaGrammar, imported lazily
-        """The compiled grammar, parsed once per distinct text."""
+    def _grammar(self, text: str | None) -> Any:
+        """The compiled llama.cpp grammar, parsed once per distinct text."""
         if text is None:
             return None
-        cache = self.__dict__.setdefault("_grammars", {})
-        if text not in cache:
+        if text not in self._grammars:
             from llama_cpp import LlamaGrammar
 
-            cache[text] = LlamaGrammar.from_string(text, verbose=False)
-        return cache[text]
+            self._grammars[text] = LlamaGrammar.from_string(text, verbose=False)
+        return self._grammars[text]
 
     def generate(self, prompt: ChatPrompt) -> Iterator[str]:
         """Stream text pieces; greedy by default so the same question gives the same answer."""

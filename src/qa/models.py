@@ -264,7 +264,7 @@ def _zip_parts(spec: SplitZipEmbedderSpec) -> list[Path]:
         found = [f for f in dist.files or () if ".zip." in f.name]
         if len(found) != 1:
             raise ModelCorruptError(f"package {package} does not hold exactly one zip part")
-        parts.append(Path(dist.locate_file(found[0])))
+        parts.append(Path(str(dist.locate_file(found[0]))))
     return parts
 
 

@@ -11,13 +11,14 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from qa.errors import DependencyError
 
 log = logging.getLogger(__name__)
 
 
-def _export(model: object, target: Path) -> None:
+def _export(model: Any, target: Path) -> None:
     """Trace the transformer + mean pooling + L2 norm into ``target`` (float32 ONNX)."""
     import torch
 
@@ -29,7 +30,8 @@ def _export(model: object, target: Path) -> None:
             # is then dropped from the graph, and the embedder feeds only ids and mask).
             self.types = "token_type_ids" in inspect.signature(transformer.forward).parameters
 
-        def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor):  # noqa: ANN202
+        def forward(self, ids: torch.Tensor, mask: torch.Tensor,
+                    types: torch.Tensor) -> torch.Tensor:
             extra = {"token_type_ids": types} if self.types else {}
             hidden = self.transformer(input_ids=ids, attention_mask=mask, **extra).last_hidden_state
             weights = mask.unsqueeze(-1).to(hidden.dtype)
@@ -49,7 +51,7 @@ def _export(model: object, target: Path) -> None:
         )
 
 
-def ensure_onnx(model: object, sha256: str, cache_dir: Path) -> Path:
+def ensure_onnx(model: Any, sha256: str, cache_dir: Path) -> Path:
     """The cached int8 ONNX file for these weights, exported and quantised if missing."""
     try:
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -70,7 +72,7 @@ def ensure_onnx(model: object, sha256: str, cache_dir: Path) -> Path:
     return target
 
 
-def load_session(model: object, sha256: str, cache_dir: Path) -> object:
+def load_session(model: Any, sha256: str, cache_dir: Path) -> Any:
     """An onnxruntime session over the cached int8 model, using every core."""
     import onnxruntime as ort
 

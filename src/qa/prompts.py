@@ -1,17 +1,25 @@
-"""Load prompts/*.txt, check their placeholders, render them with string.Template.
+"""Every prompt file: registered, checked and loaded once, rendered with string.Template.
 
-Placeholders are an interface: a file that uses an unknown one is rejected when loaded,
-and rendering names any value that is missing. ``string.Template`` (``$name``) is used
-because medical text is full of braces and percent signs that ``str.format`` would choke on.
+Placeholders are an interface: a file that uses an unknown one is rejected when loaded, a
+missing or empty file is named, and rendering names any value that is missing.
+``string.Template`` (``$name``) is used because medical text is full of braces and percent
+signs that ``str.format`` would choke on.
+
+The files ship inside the package (``qa.prompt_files``, the repository's ``prompts/``
+folder), so an installed ``qa`` finds them outside a checkout; ``Settings.prompts_dir``
+points at another folder of the same names.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
 
 from qa.errors import ConfigError
+from qa.types import TriageKind
 
 # File name -> the placeholders it may use (and must be given when rendered).
 PROMPT_FILES: dict[str, frozenset[str]] = {
@@ -20,14 +28,20 @@ PROMPT_FILES: dict[str, frozenset[str]] = {
     "passage.txt": frozenset({"n", "title", "section", "text"}),
     "refusal.txt": frozenset(),
     "disclaimer.txt": frozenset(),
+    "disclaimer_personal_dosing.txt": frozenset(),
+    "triage_emergency.txt": frozenset(),
+    "triage_self_harm.txt": frozenset(),
+    "triage_personal_dosing.txt": frozenset(),
     "pubmedqa.txt": frozenset({"context", "question"}),
     "cited_answer.gbnf": frozenset({"refusal"}),  # llama.cpp grammar (answer.constrained)
 }
+_RESTORE = ("Restore it from the repository's prompts/ folder, or set QA_PROMPTS_DIR to a "
+            "folder that has it.")
 
 
-def default_prompts_dir() -> Path:
-    """The repository's prompts/ folder (next to src/)."""
-    return Path(__file__).resolve().parents[2] / "prompts"
+def packaged_prompts() -> Traversable:
+    """The prompt files shipped with the package."""
+    return resources.files("qa.prompt_files")
 
 
 def placeholders(template: Template) -> set[str]:
@@ -54,17 +68,28 @@ class PromptSet:
         """A prompt file with no placeholders, as plain text."""
         return self.templates[name].template.strip()
 
+    def triage_text(self, kind: TriageKind) -> str:
+        """The fixed guidance shown for a triaged question (triage_<kind>.txt)."""
+        return self.text(f"triage_{kind.value}.txt")
+
+    def disclaimer(self, kind: TriageKind | None) -> str:
+        """The closing note: the stronger dosing one for personal-dosing questions."""
+        dosing = kind is TriageKind.PERSONAL_DOSING
+        return self.text("disclaimer_personal_dosing.txt" if dosing else "disclaimer.txt")
+
 
 def load_prompts(folder: Path | None = None) -> PromptSet:
-    """Read and check every prompt file; unknown placeholders are rejected up front."""
-    folder = folder or default_prompts_dir()
+    """Read and check every registered prompt file, from ``folder`` or the package."""
+    root: Traversable = folder if folder is not None else packaged_prompts()
     templates: dict[str, Template] = {}
     for name, allowed in PROMPT_FILES.items():
-        path = folder / name
+        path = root / name
         try:
             template = Template(path.read_text(encoding="utf-8"))
         except OSError as err:
-            raise ConfigError(f"prompt file {path} is missing or unreadable") from err
+            raise ConfigError(f"prompt file {path} is missing or unreadable", _RESTORE) from err
+        if not template.template.strip():
+            raise ConfigError(f"prompt file {path} is empty", _RESTORE)
         unknown = placeholders(template) - allowed
         if unknown:
             raise ConfigError(

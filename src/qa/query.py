@@ -14,7 +14,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
+from qa.text import terms
+
 # "generic (Brand)" or "Brand (generic)", optionally more names after a comma.
 ALIAS = re.compile(r"\b([A-Za-z][a-z][A-Za-z-]{2,})\s*\(([A-Z][a-z][a-z-]{2,})(?=[,;)])")
 # Words of this length or longer are spell-checked; shorter ones are too ambiguous.
@@ -23,16 +24,11 @@ MIN_FIX_LEN = 5
 ALIAS_MAX_DF = 0.01
 
 
-def words(text: str) -> list[str]:
-    """Lower-case word tokens (letters, digits, hyphens), as the vocabulary counts them."""
-    return WORD.findall(text.lower())
-
-
 @dataclass
 class QueryNormaliser:
     """Built once from the corpus texts; ``normalise`` is cheap (dictionary lookups)."""
 
-    vocabulary: Counter = field(default_factory=Counter)
+    vocabulary: Counter[str] = field(default_factory=Counter)
     aliases: dict[str, set[str]] = field(default_factory=dict)
     _fixes: dict[str, str | None] = field(default_factory=dict, repr=False)
     _by_initial: dict[str, list[str]] = field(default_factory=dict, repr=False)
@@ -40,10 +36,10 @@ class QueryNormaliser:
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> QueryNormaliser:
         texts = list(texts)
-        vocabulary: Counter = Counter()
-        doc_freq: Counter = Counter()
+        vocabulary: Counter[str] = Counter()
+        doc_freq: Counter[str] = Counter()
         for text in texts:
-            tokens = words(text)
+            tokens = terms(text)
             vocabulary.update(tokens)
             doc_freq.update(set(tokens))
         limit = max(3, int(ALIAS_MAX_DF * len(texts)))
@@ -73,7 +69,7 @@ class QueryNormaliser:
 
     def normalise(self, question: str, *, spelling: bool = True, aliases: bool = True) -> str:
         """Lower-case, fix misspellings, and append corpus-known aliases of drug names."""
-        tokens = words(question)
+        tokens = terms(question)
         fixed = [self.fix(t) for t in tokens] if spelling else tokens
         extra: list[str] = []
         if aliases:

@@ -1,32 +1,30 @@
-"""Question -> ranked list[Passage]: dense (FAISS) and keyword (BM25) retrieval fused by rank.
+"""Question -> ranked passages: dense (vector store) and keyword (BM25) retrieval fused by rank.
 
-The query is normalised against the corpus first (lower-case, spelling fixed from the corpus
-vocabulary, brand/generic aliases the corpus states); both rankings are then fused with a
-weighted reciprocal-rank fusion. Weights were tuned on the MedicationQA dev half
-(``qa bench medicationqa``; see eval/reports).
+The query is normalised against the corpus once (``rewrite``: lower-case, spelling fixed
+from the corpus vocabulary, brand/generic aliases the corpus states); both rankings are
+then fused with a weighted reciprocal-rank fusion, the reranker re-orders the head, and
+passages whose cosine to the question is under the floor are not relevant. Weights were
+tuned on the MedicationQA dev half (``qa bench medicationqa``; see eval/reports).
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from qa.config import RetrievalSettings
 from qa.embeddings import Embedder
 from qa.index import Index
-from qa.query import QueryNormaliser, words
+from qa.query import QueryNormaliser
+from qa.rerank import NoReranker, Reranker
+from qa.text import stems, terms
 from qa.types import Chunk, Passage
 
 log = logging.getLogger(__name__)
-
-
-def normalise_query(question: str) -> str:
-    """Collapse whitespace and stray punctuation; users type fast and lower-case."""
-    return re.sub(r"\s+", " ", question).strip()
 
 
 @dataclass
@@ -35,8 +33,8 @@ class KeywordIndex:
 
     texts: list[str]
     stem: bool = True
-    _bm25: object = field(default=None, init=False, repr=False)
-    _analyse: object = field(default=None, init=False, repr=False)
+    _bm25: Any = field(default=None, init=False, repr=False)
+    _analyse: Callable[[str], list[str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         import bm25s
@@ -45,11 +43,10 @@ class KeywordIndex:
         # bm25s sets its own logger to DEBUG, which floods any CLI run with "Building index".
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         stop = set(STOPWORDS_EN)
-        stemmer = _stemmer() if self.stem else None
 
         def analyse(text: str) -> list[str]:
-            tokens = [w for w in words(text) if len(w) > 1 and w not in stop]
-            return stemmer.stemWords(tokens) if stemmer else tokens
+            tokens = [w for w in terms(text) if len(w) > 1 and w not in stop]
+            return stems(tokens) if self.stem else tokens
 
         self._analyse = analyse
         self._bm25 = bm25s.BM25()
@@ -71,15 +68,18 @@ class KeywordIndex:
         return [int(i) for i in top if scores[i] > 0]
 
 
-def _stemmer():  # noqa: ANN202 - a PyStemmer object
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
 def keyword_text(chunk: Chunk) -> str:
     """What BM25 sees: the title and heading carry the drug and the topic of short passages."""
     return f"{chunk.title} {chunk.section} {chunk.text}"
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """One search: the normalised query, the ranked passages, and those above the floor."""
+
+    query: str
+    passages: tuple[Passage, ...]
+    relevant: tuple[Passage, ...]
 
 
 @dataclass
@@ -89,24 +89,70 @@ class Retriever:
     index: Index
     embedder: Embedder
     cfg: RetrievalSettings
-    _keyword: KeywordIndex = field(default=None, init=False, repr=False)
-    _normaliser: QueryNormaliser = field(default=None, init=False, repr=False)
+    reranker: Reranker = field(default_factory=NoReranker)
+    _keyword: KeywordIndex = field(init=False, repr=False)
+    _normaliser: QueryNormaliser = field(init=False, repr=False)
+    _rows: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         texts = [keyword_text(c) for c in self.index.chunks]
         self._keyword = KeywordIndex(texts, stem=self.cfg.stem)
         self._normaliser = QueryNormaliser.from_texts(texts)
+        self._rows = {c.chunk_id: i for i, c in enumerate(self.index.chunks)}
 
     def rewrite(self, question: str) -> str:
         """The query both retrievers see (see ``QueryNormaliser``)."""
-        query = normalise_query(question)
+        query = " ".join(question.split())
         if self.cfg.spelling or self.cfg.aliases:
             query = self._normaliser.normalise(
                 query, spelling=self.cfg.spelling, aliases=self.cfg.aliases
             ) or query
         return query
 
-    def source_mask(self, sources: Sequence[str] | None) -> np.ndarray | None:
+    def retrieve(
+        self, question: str, top_k: int | None = None, *, sources: Sequence[str] | None = None
+    ) -> list[Passage]:
+        """The best passages for a question as typed (normalised here), best first.
+
+        Args:
+            question: the user's words, as typed.
+            top_k: passages to return (default: ``cfg.top_k``).
+            sources: only passages whose document source starts with one of these prefixes,
+                e.g. ``["leaflets/"]`` or one document's source.
+        """
+        return list(self.search(self.rewrite(question), top_k, sources=sources).passages)
+
+    def search(
+        self, query: str, top_k: int | None = None, *, sources: Sequence[str] | None = None
+    ) -> Retrieval:
+        """Fuse the dense and BM25 rankings of a normalised ``query``, rerank the head, and
+        mark the passages above the relevance floor (``cfg.min_dense_score``)."""
+        top_k = top_k or self.cfg.top_k
+        mask = self._source_mask(sources)
+        n = len(self.index.chunks)
+        if n == 0 or (mask is not None and not mask.any()) or not query:
+            return Retrieval(query, (), ())
+        k = min(self.cfg.candidates, n if mask is None else int(mask.sum()))
+        vector = self.embedder.embed([query])[0]
+        dense = self._dense(vector, k, mask) if self.cfg.dense_weight > 0 else []
+        bm25 = self._keyword.search(query, k, mask) if self.cfg.bm25_weight > 0 else []
+        fused: dict[int, float] = {}
+        for weight, ranking in ((self.cfg.dense_weight, dense), (self.cfg.bm25_weight, bm25)):
+            for rank, i in enumerate(ranking):
+                fused[i] = fused.get(i, 0.0) + weight / (self.cfg.rrf_k + rank + 1)
+        cosine = self._cosines(vector, list(fused))
+        order = sorted(fused, key=lambda i: (-fused[i], -cosine[i]))
+        dense_rank = {i: r for r, i in enumerate(dense)}
+        bm25_rank = {i: r for r, i in enumerate(bm25)}
+        ranked = [Passage(self.index.chunks[i], fused[i], cosine[i], dense_rank.get(i),
+                          bm25_rank.get(i))
+                  for i in order[: max(top_k, self.reranker.depth)]]
+        passages = tuple(self.reranker.rerank(query, ranked)[:top_k])
+        floor = self.cfg.min_dense_score
+        return Retrieval(query, passages,
+                         tuple(p for p in passages if (p.dense_score or 0.0) >= floor))
+
+    def _source_mask(self, sources: Sequence[str] | None) -> np.ndarray | None:
         """Rows whose source starts with one of ``sources`` (None: no filter)."""
         if not sources:
             return None
@@ -115,58 +161,15 @@ class Retriever:
                            dtype=bool, count=len(self.index.chunks))
 
     def _dense(self, vector: np.ndarray, k: int, mask: np.ndarray | None) -> list[int]:
-        if mask is not None:  # filtered: exact search over the allowed rows only
-            rows = np.flatnonzero(mask)
-            sims = self.index.vectors[rows] @ vector
-            top = np.argsort(-sims, kind="stable")[:k]
-            return [int(rows[i]) for i in top]
-        _, ids = self.index.faiss_index.search(vector[None, :], k)
-        return [int(i) for i in ids[0] if i >= 0]
-
-    def retrieve(
-        self, question: str, top_k: int | None = None, *, sources: Sequence[str] | None = None
-    ) -> list[Passage]:
-        """Fuse the dense and BM25 rankings (weighted reciprocal rank fusion); best first.
-
-        Args:
-            question: the user's words, as typed.
-            top_k: passages to return (default: ``cfg.top_k``).
-            sources: only passages whose document source starts with one of these prefixes,
-                e.g. ``["leaflets/"]`` or one document's source.
-        """
-        top_k = top_k or self.cfg.top_k
-        n = len(self.index.chunks)
-        mask = self.source_mask(sources)
-        if n == 0 or (mask is not None and not mask.any()):
-            return []
-        query = self.rewrite(question)
-        k = min(self.cfg.candidates, n if mask is None else int(mask.sum()))
-        vector = self.embedder.embed([query])[0]
-        dense_ids = self._dense(vector, k, mask) if self.cfg.dense_weight > 0 else []
-        bm25_ids = self._keyword.search(query, k, mask) if self.cfg.bm25_weight > 0 else []
-        fused: dict[int, float] = {}
-        for weight, ranking in ((self.cfg.dense_weight, dense_ids),
-                                (self.cfg.bm25_weight, bm25_ids)):
-            for rank, i in enumerate(ranking):
-                fused[i] = fused.get(i, 0.0) + weight / (self.cfg.rrf_k + rank + 1)
-        dense_rank = {i: r for r, i in enumerate(dense_ids)}
-        bm25_rank = {i: r for r, i in enumerate(bm25_ids)}
-        cosine = self._cosines(vector, list(fused))
-        order = sorted(fused, key=lambda i: (-fused[i], -cosine[i]))[:top_k]
-        return [
-            Passage(
-                chunk=self.index.chunks[i],
-                score=fused[i],
-                dense_score=cosine[i],
-                dense_rank=dense_rank.get(i),
-                bm25_rank=bm25_rank.get(i),
-            )
-            for i in order
-        ]
+        chunks = self.index.chunks
+        allowed = None if mask is None else [chunks[i].chunk_id for i in np.flatnonzero(mask)]
+        hits = self.index.store.search(vector[None, :], k, allowed=allowed)[0]
+        return [self._rows[chunk_id] for chunk_id, _ in hits]
 
     def _cosines(self, vector: np.ndarray, rows: list[int]) -> dict[int, float]:
         """Cosine of the query with each candidate (BM25-only hits have no dense score yet)."""
         if not rows:
             return {}
-        sims = self.index.vectors[rows] @ vector
+        ids = [self.index.chunks[i].chunk_id for i in rows]
+        sims = self.index.store.vectors_for(ids) @ vector
         return {i: float(s) for i, s in zip(rows, np.asarray(sims), strict=True)}

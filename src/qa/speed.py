@@ -6,16 +6,17 @@ Each set-up answers the same questions through ``Assistant.stream`` (the UI's pa
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from qa.config import Settings
-from qa.evaluation import _git_commit, _percentile
+from qa.reporting import git_commit, machine, percentile, stamp, write_json
+from qa.types import Answer, EventKind
 
-SETUPS = {
+SETUPS: dict[str, dict[str, dict[str, Any]]] = {
     # The top passages whole (max_passages of them): what the pipeline did before evidence
     # selection.
     "whole_passages": {"answer": {"evidence_tokens": 2000}, "llm": {"prompt_lookup": False}},
@@ -40,14 +41,15 @@ class Sample:
         return (self.tokens - 1) / seconds if self.tokens > 1 and seconds > 0 else None
 
 
-def _settings(base: Settings, setup: dict) -> Settings:
+def _settings(base: Settings, setup: dict[str, dict[str, Any]]) -> Settings:
     return base.model_copy(update={
         "answer": base.answer.model_copy(update=setup["answer"]),
         "llm": base.llm.model_copy(update=setup["llm"]),
     })
 
 
-def measure(base: Settings, questions: list[str], setup: dict) -> list[Sample]:
+def measure(base: Settings, questions: list[str],
+            setup: dict[str, dict[str, Any]]) -> list[Sample]:
     """Answer each question once (after one warm-up question) and time the stream."""
     from qa.answer import Assistant
 
@@ -56,17 +58,20 @@ def measure(base: Settings, questions: list[str], setup: dict) -> list[Sample]:
     samples = []
     for question in questions:
         started = time.perf_counter()
-        evidence_ms = first_ms = last_ms = None
+        evidence_ms: float | None = None
+        first_ms: float | None = None
+        last_ms = 0.0
+        answer: Answer | None = None
         for event in assistant.stream(question):
             now = (time.perf_counter() - started) * 1000
-            if event.kind == "evidence" and evidence_ms is None:
+            if event.kind is EventKind.EVIDENCE and evidence_ms is None:
                 evidence_ms = now
-            elif event.kind == "token":
+            elif event.kind is EventKind.TOKEN:
                 first_ms = first_ms if first_ms is not None else now
                 last_ms = now
-            elif event.kind == "answer":
+            elif event.answer is not None:
                 answer = event.answer
-        if first_ms is None:  # refused before the model ran: no generation to time
+        if first_ms is None or answer is None:  # refused before the model ran
             continue
         tokens = assistant.generator.count_tokens(answer.raw_answer)
         samples.append(Sample(evidence_ms or 0.0, first_ms, last_ms, answer.timings.total_ms,
@@ -74,14 +79,14 @@ def measure(base: Settings, questions: list[str], setup: dict) -> list[Sample]:
     return samples
 
 
-def summarise(samples: list[Sample]) -> dict:
-    rates = [s.decode_tps for s in samples if s.decode_tps]
+def summarise(samples: list[Sample]) -> dict[str, Any]:
+    rates = [r for s in samples if (r := s.decode_tps)]
     return {
         "n": len(samples),
-        "evidence_ms_median": _percentile([s.evidence_ms for s in samples], 0.5),
-        "evidence_ms_p90": _percentile([s.evidence_ms for s in samples], 0.9),
-        "first_token_ms_median": _percentile([s.first_token_ms for s in samples], 0.5),
-        "first_token_ms_p90": _percentile([s.first_token_ms for s in samples], 0.9),
+        "evidence_ms_median": percentile([s.evidence_ms for s in samples], 50, 1),
+        "evidence_ms_p90": percentile([s.evidence_ms for s in samples], 90, 1),
+        "first_token_ms_median": percentile([s.first_token_ms for s in samples], 50, 1),
+        "first_token_ms_p90": percentile([s.first_token_ms for s in samples], 90, 1),
         "decode_tokens_per_s_median": round(statistics.median(rates), 1) if rates else None,
         "answer_tokens_median": statistics.median([s.tokens for s in samples]) if samples
         else None,
@@ -94,16 +99,17 @@ def run_speed(base: Settings, questions: list[str], out_dir: Path) -> tuple[Path
                for name, setup in SETUPS.items()}
     report = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
+        "machine": machine(),
         "model": base.llm.model,
         "questions": len(questions),
         "setups": SETUPS,
         "results": results,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    json_path, md_path = out_dir / f"speed-{stamp}.json", out_dir / f"speed-{stamp}.md"
-    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    name = stamp()
+    json_path, md_path = out_dir / f"speed-{name}.json", out_dir / f"speed-{name}.md"
+    write_json(json_path, report)
     lines = [
         f"# qa speed {report['created']}", "",
         f"model `{report['model']}` · {len(questions)} questions · commit "

@@ -1,6 +1,7 @@
 """Plain data passed between pipeline stages. No I/O here.
 
-Each stage turns one of these into the next: Document -> Chunk -> Passage -> Answer.
+Each stage turns one of these into the next:
+Document -> Chunk -> Passage -> Evidence -> SentenceCheck -> Answer.
 """
 
 from __future__ import annotations
@@ -60,6 +61,18 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One numbered excerpt shown to the model: ``text == document.text[start:end]``."""
+
+    n: int
+    chunk: Chunk
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
 class Citation:
     """A passage the answer cites as ``[n]``; start/end are offsets into the cleaned document."""
 
@@ -74,6 +87,35 @@ class Citation:
     support: float | None = None
 
 
+class Verdict(StrEnum):
+    """What verification decided for one sentence of the model's answer."""
+
+    SUPPORTED = "supported"  # a cited excerpt backs it
+    REATTRIBUTED = "reattributed"  # another excerpt backs it; the citation moved there
+    UNSUPPORTED = "unsupported"  # no excerpt backs it: removed
+    PLAIN = "plain"  # "Yes." and the like: nothing to verify, shown as is
+    DOSE_WITHHELD = "dose_withheld"  # states an amount in a personal-dosing answer: removed
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """One sentence of the model's answer and what verification did with it."""
+
+    text: str  # the sentence as shown (with its final markers), or the dropped text
+    cited: tuple[int, ...]  # markers the model wrote (valid ones)
+    kept: tuple[int, ...]  # markers after verification
+    support: float  # best support among the kept citations (0 if dropped)
+    verdict: Verdict
+
+
+class TriageKind(StrEnum):
+    """Risky questions handled before any model speaks."""
+
+    EMERGENCY = "emergency"
+    SELF_HARM = "self_harm"
+    PERSONAL_DOSING = "personal_dosing"
+
+
 class AnswerStatus(StrEnum):
     """What happened to a question, said as an enum rather than sniffed from text."""
 
@@ -82,6 +124,9 @@ class AnswerStatus(StrEnum):
     OUT_OF_SCOPE = "out_of_scope"
     URGENT_CARE_REDIRECT = "urgent_care_redirect"
     ERROR = "error"
+
+
+REFUSALS = frozenset({AnswerStatus.INSUFFICIENT_EVIDENCE, AnswerStatus.OUT_OF_SCOPE})
 
 
 @dataclass(frozen=True)
@@ -93,33 +138,46 @@ class Timings:
 
 @dataclass(frozen=True)
 class Answer:
-    """The result of one question, as the CLI's ``--json`` prints it.
+    """The result of one question.
 
-    ``raw_answer`` is what the model produced; ``answer`` is the cleaned text shown to people.
+    The parts are kept apart: ``text`` is the verified answer with its ``[n]`` markers (or
+    the refusal sentence), ``guidance`` the fixed triage text (crisis lines, emergency
+    numbers, "ask your prescriber"), ``disclaimer`` the closing note. ``answer`` composes
+    them for display; ``raw_answer`` is what the model wrote before verification.
     """
 
     question: str
-    answer: str
-    refused: bool
-    citations: tuple[Citation, ...]
-    disclaimer: str
+    text: str
+    status: AnswerStatus
     model: str
     timings: Timings
-    status: AnswerStatus
-    triage: str | None = None
+    citations: tuple[Citation, ...] = ()
+    guidance: str = ""
+    disclaimer: str = ""
+    triage: TriageKind | None = None
     raw_answer: str = ""
-    passages: tuple[Passage, ...] = field(default=(), repr=False)
     settings_hash: str = ""
-    checks: tuple = field(default=(), repr=False)  # verification.SentenceCheck per sentence
+    passages: tuple[Passage, ...] = field(default=(), repr=False)
+    checks: tuple[SentenceCheck, ...] = field(default=(), repr=False)
     excerpts: tuple[Citation, ...] = field(default=(), repr=False)  # all evidence shown
 
-    def to_dict(self) -> dict:
+    @property
+    def refused(self) -> bool:
+        """The assistant declined: the documents do not say, or the request is out of scope."""
+        return self.status in REFUSALS
+
+    @property
+    def answer(self) -> str:
+        """The text people read: answer, then guidance, then disclaimer, a blank line apart."""
+        return "\n\n".join(part for part in (self.text, self.guidance, self.disclaimer) if part)
+
+    def to_dict(self) -> dict[str, object]:
         """The public JSON shape (see README): no raw model output, no internal passages."""
         return {
             "question": self.question,
             "answer": self.answer,
             "refused": self.refused,
-            "triage": self.triage,
+            "triage": self.triage.value if self.triage else None,
             "citations": [asdict(c) for c in self.citations],
             "disclaimer": self.disclaimer,
             "model": self.model,
@@ -129,12 +187,17 @@ class Answer:
         }
 
 
+class EventKind(StrEnum):
+    EVIDENCE = "evidence"  # the retrieved passages, before the model starts
+    TOKEN = "token"  # a piece of the model's (unverified) text
+    ANSWER = "answer"  # the final, verified Answer; always the last event
+
+
 @dataclass(frozen=True)
 class StreamEvent:
-    """One step of a streamed answer, in order: ``evidence`` (retrieved passages, before the
-    model starts), ``token`` pieces, then exactly one ``answer`` with the final result."""
+    """One step of a streamed answer: ``evidence``, ``token`` pieces, then one ``answer``."""
 
-    kind: str  # "evidence" | "token" | "answer"
+    kind: EventKind
     text: str = ""
     passages: tuple[Passage, ...] = ()
     answer: Answer | None = None

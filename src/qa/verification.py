@@ -13,19 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.citations import (
-    MARKER,
-    STOPWORDS,
-    WORD,
-    content_words,
-    lexical_support,
-    split_sentences,
-)
 from qa.embeddings import Embedder
-from qa.evidence import Evidence
-from qa.types import Citation
+from qa.scope import Vocabulary
+from qa.text import MARKER, content_words, lexical_support, numbers, split_sentences
+from qa.types import Citation, Evidence, SentenceCheck, Verdict
 
-NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 # An amount someone could take: "5 mg", "10mg", "2 tablets", "0.5 ml".
 DOSE = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:mg|mcg|µg|g|ml|milligrams?|micrograms?|units?|iu"
                   r"|tablets?|pills?|capsules?|drops?|puffs?|doses?)\b", re.IGNORECASE)
@@ -36,85 +28,10 @@ BARE_LIST_MARK = re.compile(r"[(\[]?\d{1,2}[.)\]]?|[-*•]+")
 
 
 @dataclass(frozen=True)
-class SentenceCheck:
-    """What verification decided for one sentence of the model's answer."""
-
-    text: str  # the sentence as shown (with its final markers), or the dropped text
-    cited: tuple[int, ...]  # markers the model wrote (valid ones)
-    kept: tuple[int, ...]  # markers after verification
-    support: float  # best support among the kept citations (0 if dropped)
-    verdict: str  # "supported" | "reattributed" | "unsupported" | "plain" | "dose_withheld"
-
-
-@dataclass(frozen=True)
 class Verified:
     text: str
     citations: tuple[Citation, ...]
     checks: tuple[SentenceCheck, ...]
-
-
-# Words this long are specific enough that the corpus must contain them (after stemming).
-NOVEL_TERM_LEN = 6
-
-
-def _stemmer():  # noqa: ANN202 - a PyStemmer object
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def corpus_terms(texts: list[str]) -> frozenset[str]:
-    """Stems of every word in the indexed text: what the documents can possibly support."""
-    stem = _stemmer().stemWords
-    found: set[str] = set()
-    for text in texts:
-        found.update(stem(WORD.findall(text.lower())))
-    return frozenset(found)
-
-
-def novel_terms(sentence: str, terms: frozenset[str]) -> set[str]:
-    """Specific words of the sentence that appear nowhere in the corpus (e.g. a drug the
-    documents never mention, swapped into a sentence copied from them)."""
-    candidates = [w for w in WORD.findall(MARKER.sub(" ", sentence).lower())
-                  if len(w) >= NOVEL_TERM_LEN and w not in STOPWORDS]
-    stems = _stemmer().stemWords(candidates)
-    return {w for w, s in zip(candidates, stems, strict=True) if s not in terms}
-
-
-# A question opening with one of these asks for "yes" or "no".
-POLAR_OPENERS = frozenset(
-    "is are am was were does do did can could should shall will would may might has have had"
-    .split()
-)
-FOCUS_TERM_LEN = 4
-PRONOUNS = frozenset("myself yourself himself herself itself ourselves themselves".split())
-
-
-def unmentioned_focus(question: str, terms: frozenset[str]) -> list[str]:
-    """For a yes/no question, the words of its subject the documents never use.
-
-    "Is ketamine safe during pregnancy?" over documents that never say "pregnancy": the "Yes"
-    or "No" is the whole answer and verification cannot check it (it has no content words),
-    so a small model's guess would pass as a grounded answer. Such a question is refused.
-    Pass the question after spelling correction (``Retriever.rewrite``).
-    """
-    tokens = WORD.findall(question.lower())
-    if not tokens or tokens[0] not in POLAR_OPENERS:
-        return []
-    stem = _stemmer().stemWord
-    missing: list[str] = []
-    for token in dict.fromkeys(tokens[1:]):
-        if stem(token) in terms:  # "anti-inflammatory" as a whole
-            continue
-        missing += [part for part in token.split("-")  # "add-on": "add" is known
-                    if len(part) >= FOCUS_TERM_LEN and part.isalpha()
-                    and part not in STOPWORDS and part not in PRONOUNS
-                    and stem(part) not in terms]
-    return missing
-
-
-def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in NUMBER.findall(text)}
 
 
 def _markers(sentence: str, valid: range) -> tuple[str, list[int]]:
@@ -143,9 +60,9 @@ def support_matrix(
     cosine = np.clip(vectors[: len(bodies)] @ vectors[len(bodies):].T, 0.0, 1.0)
     support = np.zeros((len(bodies), len(evidence)))
     for i, body in enumerate(bodies):
-        needed = _numbers(body)
+        needed = numbers(body)
         for j, item in enumerate(evidence):
-            if needed - _numbers(item.text):
+            if needed - numbers(item.text):
                 continue  # a number or dose that the excerpt does not state verbatim
             coverage = lexical_support(body, item.text)
             semantic = cosine[i, j] if coverage >= min_coverage else 0.0
@@ -153,21 +70,21 @@ def support_matrix(
     return support
 
 
-def _with_markers(body: str, numbers: list[int]) -> str:
+def _with_markers(body: str, cited: list[int]) -> str:
     match = re.search(r"[.!?]*$", body)
     cut = match.start() if match else len(body)
-    tags = "".join(f"[{n}]" for n in numbers)
-    return f"{body[:cut].rstrip()} {tags}{body[cut:]}" if numbers else body
+    tags = "".join(f"[{n}]" for n in cited)
+    return f"{body[:cut].rstrip()} {tags}{body[cut:]}" if cited else body
 
 
-def _decide(cited: list[int], row: np.ndarray, threshold: float) -> tuple[list[int], str]:
+def _decide(cited: list[int], row: np.ndarray, threshold: float) -> tuple[list[int], Verdict]:
     kept = [n for n in cited if row[n - 1] >= threshold]
     if kept:
-        return kept, "supported"
+        return kept, Verdict.SUPPORTED
     best = int(np.argmax(row)) + 1
     if row[best - 1] >= threshold:
-        return [best], "reattributed"
-    return [], "unsupported"
+        return [best], Verdict.REATTRIBUTED
+    return [], Verdict.UNSUPPORTED
 
 
 def _is_filler(body: str) -> bool:
@@ -175,20 +92,27 @@ def _is_filler(body: str) -> bool:
     return not (content_words(body) - FILLER_WORDS)
 
 
+def _parse(raw: str, valid: range) -> list[tuple[str, list[int]]]:
+    """Each sentence's text without markers and the valid markers it carries; bare list
+    marks dropped."""
+    parsed = [_markers(s, valid) for s in split_sentences(raw.strip())]
+    return [(body, cited) for body, cited in parsed
+            if body and not BARE_LIST_MARK.fullmatch(body)]
+
+
 def verify_answer(
     raw: str, evidence: list[Evidence], embedder: Embedder, threshold: float,
     *, min_coverage: float = 0.6, allow_doses: bool = True,
-    corpus: frozenset[str] | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> Verified:
     """Keep the sentences some excerpt supports, each citing the excerpts that support it.
 
     With ``allow_doses=False`` (personal-dosing questions) a sentence stating an amount is
     dropped even when a source states it: the answer must not read as a dose for this person.
+    With a ``vocabulary``, a sentence using a specific word the documents never use is
+    unsupported whatever its score.
     """
-    valid = range(1, len(evidence) + 1)
-    parsed = [_markers(s, valid) for s in split_sentences(raw.strip())]
-    parsed = [(body, cited) for body, cited in parsed
-              if body and not BARE_LIST_MARK.fullmatch(body)]
+    parsed = _parse(raw, range(1, len(evidence) + 1))
     withheld = {i for i, (body, _) in enumerate(parsed) if not allow_doses and DOSE.search(body)}
     substantive = [i for i, (body, _) in enumerate(parsed)
                    if not _is_filler(body) and i not in withheld]
@@ -196,17 +120,19 @@ def verify_answer(
     support = (support_matrix(bodies, evidence, embedder, min_coverage)
                if substantive and evidence else np.zeros((0, len(evidence))))
     rows = dict(zip(substantive, support, strict=True))
-    if corpus is not None:
+    if vocabulary is not None:
         for i in substantive:
-            if novel_terms(parsed[i][0], corpus):
+            if vocabulary.novel_terms(parsed[i][0]):
                 rows[i] = np.zeros(len(evidence))  # nothing in the documents can back it
-    checks, shown, best_support = [], [], {}
+    checks: list[SentenceCheck] = []
+    shown: list[str] = []
+    best_support: dict[int, float] = {}
     for i, (body, cited) in enumerate(parsed):
         if i in withheld:
-            checks.append(SentenceCheck(body, tuple(cited), (), 0.0, "dose_withheld"))
+            checks.append(SentenceCheck(body, tuple(cited), (), 0.0, Verdict.DOSE_WITHHELD))
             continue
         if i not in rows:  # "Yes." and the like: nothing to verify, nothing to cite
-            checks.append(SentenceCheck(body, tuple(cited), (), 0.0, "plain"))
+            checks.append(SentenceCheck(body, tuple(cited), (), 0.0, Verdict.PLAIN))
             shown.append(body)
             continue
         kept, verdict = _decide(cited, rows[i], threshold)
@@ -232,3 +158,27 @@ def citation_for(item: Evidence, support: float | None = None) -> Citation:
         start=item.start, end=item.end, text=item.text, section=chunk.section,
         support=None if support is None else round(support, 3),
     )
+
+
+# The model's ways of saying the passages do not answer: its refusal is honoured.
+NEGATION_REFUSALS = (
+    "could not find", "couldn't find", "cannot find", "can't find", "not found in",
+    "do not contain", "does not contain", "don't contain", "doesn't contain",
+    "do not provide", "does not provide", "do not mention", "does not mention",
+    "no information", "not mentioned", "not provided", "not specified", "cannot answer",
+    "can't answer", "unable to answer", "do not say", "does not say", "not stated",
+)
+
+
+def looks_like_refusal(text: str, refusal_phrase: str) -> bool:
+    """True when the model says the passages do not answer the question."""
+    lowered = text.lower().replace("\u2019", "'")
+    if refusal_phrase.lower().rstrip(".") in lowered:
+        return True
+    return any(phrase in lowered for phrase in NEGATION_REFUSALS)
+
+
+def opens_with_refusal(raw: str, refusal_phrase: str) -> bool:
+    """The model's first sentence says the passages do not answer the question."""
+    first = split_sentences(raw)[0] if raw.strip() else ""
+    return looks_like_refusal(first, refusal_phrase)

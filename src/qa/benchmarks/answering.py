@@ -13,15 +13,6 @@ import numpy as np
 from qa.benchmarks.metrics import rouge_l
 from qa.benchmarks.runner import BenchContext
 from qa.index import Index
-from qa.types import Answer
-
-
-def answer_body(answer: Answer) -> str:
-    """The answer text without the disclaimer appended for users."""
-    text = answer.answer
-    if answer.disclaimer and text.endswith(answer.disclaimer):
-        text = text[: -len(answer.disclaimer)]
-    return text.strip()
 
 
 def _mean(values: list[float]) -> float | None:
@@ -32,12 +23,8 @@ def evaluate_answers(ctx: BenchContext, index: Index, sample: list, rows_by_sour
     """Run each sampled query (``.question``, ``.gold`` sources) through the Assistant."""
     from tqdm import tqdm
 
-    from qa.answer import Assistant
-    from qa.prompts import load_prompts
-
     embedder = ctx.get_embedder()
-    assistant = Assistant(ctx.settings, index, embedder, ctx.get_generator(),
-                          load_prompts(ctx.settings.prompts_dir))
+    assistant = ctx.assistant_for(index)
     rouge, cosine, valid, cited_any, refused, seconds, examples = [], [], [], [], 0, [], []
     for query in tqdm(sample, desc="answer", unit="q", disable=not ctx.progress):
         answer = assistant.ask(query.question)
@@ -47,7 +34,7 @@ def evaluate_answers(ctx: BenchContext, index: Index, sample: list, rows_by_sour
             refused += answer.refused
             examples.append({"question": query.question, "refused": answer.refused})
             continue
-        body = answer_body(answer)
+        body = answer.text
         rouge.append(max(rouge_l(ref, body) for ref in references))
         vectors = embedder.embed([body, *references])
         cosine.append(float(np.max(vectors[1:] @ vectors[0])))

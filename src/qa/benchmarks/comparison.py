@@ -12,8 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-
-import numpy as np
+from typing import Any, Literal
 
 from qa.benchmarks.metrics import latency_summary
 from qa.benchmarks.report import Plot, table
@@ -21,8 +20,9 @@ from qa.benchmarks.runner import BenchContext
 from qa.chunking import embedding_text
 from qa.config import EmbedderSettings, Settings
 from qa.embeddings import Embedder, load_embedder
+from qa.rerank import EmbedderReranker, NoReranker, Reranker
 from qa.retrieval import Retriever
-from qa.types import Document, Passage
+from qa.types import Document
 
 MPNET = "all-mpnet-base-v2"
 
@@ -32,12 +32,12 @@ class Variant:
     """Settings changes against the configured ones, plus an optional second-embedder pass."""
 
     name: str
-    embedder: dict = field(default_factory=dict)
-    chunking: dict = field(default_factory=dict)
+    embedder: dict[str, Any] = field(default_factory=dict)
+    chunking: dict[str, Any] = field(default_factory=dict)
     second: str | None = None  # embedder whose chunk vectors re-order the hybrid top-N
-    second_backend: str = "onnx"
+    second_backend: Literal["torch", "onnx"] = "onnx"
     depth: int = 20
-    mode: str = "rerank"  # "rerank": order by its cosine; "fuse": add its ranks to the RRF
+    mode: Literal["rerank", "fuse"] = "rerank"  # "fuse": add its ranks to the RRF
 
 
 def variants() -> list[Variant]:
@@ -70,42 +70,7 @@ def variant_settings(base: Settings, variant: Variant) -> Settings:
     })
 
 
-@dataclass
-class SecondPass:
-    """Re-order the hybrid top-``depth`` by a second embedder's chunk vectors.
-
-    The chunk vectors are computed once at index time, so a query costs one encoding by
-    the second embedder plus ``depth`` dot products.
-    """
-
-    retriever: Retriever
-    embedder: Embedder
-    vectors: np.ndarray  # second-embedder vectors, one row per index chunk
-    depth: int
-    mode: str
-    rrf_k: int = 5
-
-    def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
-        top_k = top_k or self.retriever.cfg.top_k
-        passages = self.retriever.retrieve(question, top_k=max(top_k, self.depth))
-        head, tail = passages[: self.depth], passages[self.depth :]
-        vector = self.embedder.embed([self.retriever.rewrite(question)])[0]
-        rows = [self._row[p.chunk.chunk_id] for p in head]
-        sims = self.vectors[rows] @ vector
-        if self.mode == "rerank":
-            score = sims
-        else:  # the hybrid order and the second embedder's order, fused by rank
-            second_rank = np.argsort(np.argsort(-sims, kind="stable"), kind="stable")
-            score = np.array([1 / (self.rrf_k + r + 1) + 1 / (self.rrf_k + s + 1)
-                              for r, s in enumerate(second_rank)])
-        order = np.argsort(-score, kind="stable")
-        return ([head[i] for i in order] + tail)[:top_k]
-
-    def __post_init__(self) -> None:
-        self._row = {c.chunk_id: i for i, c in enumerate(self.retriever.index.chunks)}
-
-
-def _embedder_for(ctx: BenchContext, settings: Settings, cache: dict) -> Embedder:
+def _embedder_for(settings: Settings, cache: dict[Any, Any]) -> Embedder:
     key = (settings.embedder.model, settings.embedder.backend)
     if key not in cache:
         cache[key] = load_embedder(settings.embedder, settings.cache_dir)
@@ -114,30 +79,32 @@ def _embedder_for(ctx: BenchContext, settings: Settings, cache: dict) -> Embedde
 
 
 def run_variant(ctx: BenchContext, variant: Variant, documents: list[Document],
-                queries: Sequence, cache: dict) -> dict:
+                queries: Sequence[Any], cache: dict[Any, Any]) -> dict[str, Any]:
     """Index (or reuse) the variant's corpus and rank every query through it."""
     from qa.benchmarks.medicationqa import rank_all, split_metrics
 
     settings = variant_settings(ctx.settings, variant)
-    embedder = _embedder_for(ctx, settings, cache)
+    embedder = _embedder_for(settings, cache)
     sub = replace(ctx, settings=settings, embedder=embedder, _built={})
     cfg = settings.chunking
     name = (f"medicationqa-cmp-{settings.embedder.model}-{settings.embedder.backend}"
             f"-{cfg.chunk_tokens}-{cfg.overlap_tokens}")
     index = sub.index_for(name, documents)
-    retriever = Retriever(index, embedder, settings.retrieval)
+    reranker: Reranker = NoReranker()
     extra_seconds = 0.0
     if variant.second:
-        second = _embedder_for(ctx, settings.model_copy(update={"embedder": EmbedderSettings(
+        second = _embedder_for(settings.model_copy(update={"embedder": EmbedderSettings(
             model=variant.second, backend=variant.second_backend)}), cache)
         key = (name, variant.second, variant.second_backend)
         if key not in cache:  # the second embedder's chunk vectors: an index-time cost
             started = time.perf_counter()
-            cache[key] = (second.embed([embedding_text(c) for c in index.chunks]),
+            vectors = second.embed([embedding_text(c) for c in index.chunks])
+            cache[key] = (dict(zip((c.chunk_id for c in index.chunks), vectors, strict=True)),
                           time.perf_counter() - started)
-        vectors, extra_seconds = cache[key]
-        retriever = SecondPass(retriever, second, vectors, variant.depth, variant.mode,
-                               settings.retrieval.rrf_k)
+        by_id, extra_seconds = cache[key]
+        reranker = EmbedderReranker(second, by_id, variant.depth, variant.mode,
+                                    settings.retrieval.rrf_k)
+    retriever = Retriever(index, embedder, settings.retrieval, reranker)
     ranks, latencies = rank_all(retriever, list(queries), ctx.progress, desc=variant.name)
     built = sub.build_seconds(name)
     return {"name": variant.name, "chunks": len(index.chunks),
@@ -145,23 +112,25 @@ def run_variant(ctx: BenchContext, variant: Variant, documents: list[Document],
             "latency": latency_summary(latencies), **split_metrics(list(queries), ranks)}
 
 
-def compare(ctx: BenchContext, documents: list[Document], queries: Sequence) -> list[dict]:
+def compare(ctx: BenchContext, documents: list[Document],
+            queries: Sequence[Any]) -> list[dict[str, Any]]:
     """Every variant's metrics; the embedders are loaded once and shared."""
-    cache: dict = {}
+    cache: dict[Any, Any] = {}
     return [run_variant(ctx, v, documents, queries, cache) for v in variants()]
 
 
 P99_BUDGET_MS = 50.0  # the retrieval latency target (issue 4), here on a far smaller index
 
 
-def dev_winner(results: list[dict], budget_ms: float | None = P99_BUDGET_MS) -> dict:
+def dev_winner(results: list[dict[str, Any]],
+               budget_ms: float | None = P99_BUDGET_MS) -> dict[str, Any]:
     """Best dev MRR@10 (then hit@5) among the variants whose p99 latency is within budget."""
     allowed = [r for r in results
                if budget_ms is None or r["latency"]["p99_ms"] < budget_ms] or results
     return max(allowed, key=lambda r: (round(r["dev"]["mrr@10"], 6), r["dev"]["hit@5"]))
 
 
-def render(results: list[dict]) -> str:
+def render(results: list[dict[str, Any]]) -> str:
     """Dev table for every variant; test for the configured retriever and the dev winner."""
     rows = [{"variant": r["name"], **r["dev"], "chunks": r["chunks"],
              "ms median": r["latency"]["median_ms"], "ms p99": r["latency"]["p99_ms"],
@@ -187,7 +156,7 @@ def render(results: list[dict]) -> str:
     ])
 
 
-def plot(results: list[dict]) -> Plot:
+def plot(results: list[dict[str, Any]]) -> Plot:
     return Plot(title="MedicationQA dev split: MRR@10 by variant",
                 values={r["name"]: r["dev"]["mrr@10"] for r in results}, ylabel="MRR@10",
                 reference={"target 0.78": 0.78})

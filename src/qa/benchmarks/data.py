@@ -1,8 +1,8 @@
 """Read the public benchmark datasets in ``shared/data`` into typed rows (no retrieval here).
 
-The data folder sits beside the repository (``<repo>/../shared/data``): that is where it is
-on a developer machine and in a CI clone. ``qa bench --data-dir`` (env ``QA_BENCH_DATA_DIR``)
-points elsewhere.
+The data folder sits beside the repository (``../shared/data`` from a checkout, where the
+benchmarks are run): that is where it is on a developer machine and in a CI clone.
+``qa bench --data-dir`` (env ``QA_BENCH_DATA_DIR``) points elsewhere.
 """
 
 from __future__ import annotations
@@ -25,14 +25,9 @@ class DatasetMissingError(QAError):
     hint = "Put the datasets in ../shared/data beside the repository, or pass --data-dir."
 
 
-def repo_root() -> Path:
-    """The checkout this package is installed from (src/qa/benchmarks -> repo)."""
-    return Path(__file__).resolve().parents[3]
-
-
 def default_data_dir() -> Path:
-    """``<repo>/../shared/data``: the same relative place here and in a CI clone."""
-    return repo_root().parent / "shared" / "data"
+    """``../shared/data`` from the working directory (a checkout beside ``shared/``)."""
+    return Path.cwd().parent / "shared" / "data"
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -13,6 +13,7 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from qa.benchmarks.data import MedicationRow, load_medicationqa, medication_document
 from qa.benchmarks.metrics import first_hit, latency_summary, ranking_metrics, unique_in_order
@@ -90,7 +91,7 @@ def rank_all(retriever: Retriever, queries: list[Query], progress: bool = False,
     return ranks, latencies
 
 
-def split_metrics(queries: list[Query], ranks: list[int | None]) -> dict[str, dict]:
+def split_metrics(queries: list[Query], ranks: list[int | None]) -> dict[str, dict[str, Any]]:
     out = {}
     for split in ("dev", "test", "all"):
         picked = [r for q, r in zip(queries, ranks, strict=True) if split in (q.split, "all")]
@@ -98,20 +99,21 @@ def split_metrics(queries: list[Query], ranks: list[int | None]) -> dict[str, di
     return out
 
 
-def evaluate_retrieval(ctx: BenchContext, index: Index, queries: list[Query]) -> dict:
+def evaluate_retrieval(ctx: BenchContext, index: Index,
+                       queries: list[Query]) -> dict[str, Any]:
     """The configured retriever on every query, plus each ablation on the same index."""
     embedder = ctx.get_embedder()
     embedder.embed(["warm-up"])  # the first call pays one-off allocation
     configured = Retriever(index, embedder, ctx.settings.retrieval)
     ranks, latencies = rank_all(configured, queries, ctx.progress)
-    result = {"configured": split_metrics(queries, ranks), "latency": latency_summary(latencies),
-              "ablations": {}}
+    ablations: dict[str, dict[str, dict[str, Any]]] = {}
     for name, changes in ABLATIONS.items():
         cfg = ctx.settings.retrieval.model_copy(update=changes)
         retriever = Retriever(index, embedder, RetrievalSettings(**cfg.model_dump()))
         ablation_ranks, _ = rank_all(retriever, queries, ctx.progress, desc=name)
-        result["ablations"][name] = split_metrics(queries, ablation_ranks)
-    return result
+        ablations[name] = split_metrics(queries, ablation_ranks)
+    return {"configured": split_metrics(queries, ranks), "latency": latency_summary(latencies),
+            "ablations": ablations}
 
 
 def run(ctx: BenchContext) -> BenchReport:
@@ -122,7 +124,7 @@ def run(ctx: BenchContext) -> BenchReport:
     documents = [medication_document(r) for r in rows if not r.is_placeholder]
     index = ctx.index_for("medicationqa", documents)
     retrieval = evaluate_retrieval(ctx, index, queries)
-    metrics = {"corpus": {"documents": len(documents), "chunks": len(index.chunks),
+    metrics: dict[str, Any] = {"corpus": {"documents": len(documents), "chunks": len(index.chunks),
                           "placeholder_rows_dropped": sum(r.is_placeholder for r in rows),
                           "questions": len(queries)},
                "retrieval": retrieval}

@@ -12,6 +12,7 @@ import random
 import resource
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,8 +22,10 @@ from qa.benchmarks.metrics import latency_summary, ranking_metrics
 from qa.benchmarks.report import BenchReport, Plot, table
 from qa.benchmarks.runner import BenchContext
 from qa.chunking import chunk_document, embedding_text, make_splitter
+from qa.config import StoreSettings
 from qa.embeddings import SentenceTransformerEmbedder
-from qa.index import HNSW_EF_SEARCH, HNSW_M, Index
+from qa.faiss_store import FaissStore
+from qa.index import Index
 from qa.retrieval import Retriever
 
 SEED = 16423
@@ -70,25 +73,25 @@ def throughput(ctx: BenchContext, documents: list, sample_size: int) -> dict:
     }
 
 
-def faiss_comparison(index: Index, queries: np.ndarray, k: int = 10) -> dict:
+def faiss_comparison(index: Index, queries: np.ndarray, k: int = 10) -> dict[str, Any]:
     """Exact vs HNSW on the same vectors: recall@k of HNSW against exact, and query time."""
-    import faiss
-
-    flat = faiss.IndexFlatIP(index.vectors.shape[1])
-    flat.add(index.vectors)
-    started = time.perf_counter()
-    hnsw = faiss.IndexHNSWFlat(index.vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    hnsw.add(index.vectors)
-    build_s = time.perf_counter() - started
-    hnsw.hnsw.efSearch = HNSW_EF_SEARCH
-    out = {"vectors": int(len(index.vectors)), "hnsw_build_s": build_s}
-    for name, ann in (("exact", flat), ("hnsw", hnsw)):
+    ids = index.store.ids()
+    vectors = index.store.vectors_for(ids)
+    stores = {}
+    for name, exact_limit in (("exact", len(ids)), ("hnsw", 0)):
+        store = FaissStore(vectors.shape[1], StoreSettings(exact_limit=exact_limit))
+        store.add(ids, vectors)
         started = time.perf_counter()
-        _, ids = ann.search(queries, k)
+        store.search(queries[:1], 1)  # builds the FAISS index
+        stores[name] = (store, time.perf_counter() - started)
+    out: dict[str, Any] = {"vectors": len(ids), "hnsw_build_s": stores["hnsw"][1]}
+    found = {}
+    for name, (store, _) in stores.items():
+        started = time.perf_counter()
+        found[name] = store.search(queries, k)
         out[f"{name}_ms_per_query"] = (time.perf_counter() - started) * 1000 / len(queries)
-        out[f"{name}_ids"] = ids
-    overlap = [len(set(a) & set(b)) / k for a, b in zip(out.pop("exact_ids"),
-                                                          out.pop("hnsw_ids"), strict=True)]
+    overlap = [len({i for i, _ in a} & {i for i, _ in b}) / k
+               for a, b in zip(found["exact"], found["hnsw"], strict=True)]
     out[f"hnsw_recall@{k}"] = float(np.mean(overlap))
     return out
 

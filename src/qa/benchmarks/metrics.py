@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Iterable, Sequence
+
+from qa.reporting import percentile
 
 
 def first_hit(ranked: Sequence[str], gold: set[str]) -> int | None:
@@ -23,16 +24,7 @@ def ranking_metrics(ranks: Sequence[int | None], ks: Iterable[int] = (1, 5, 10),
 
 def unique_in_order(items: Iterable[str]) -> list[str]:
     """Drop repeats, keeping the first occurrence (several chunks of one document)."""
-    seen: set[str] = set()
-    return [x for x in items if not (x in seen or seen.add(x))]
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile (q in [0, 100]); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+    return list(dict.fromkeys(items))
 
 
 def latency_summary(ms: Sequence[float]) -> dict[str, float | None]:

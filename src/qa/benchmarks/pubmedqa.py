@@ -5,7 +5,7 @@ All 1,000 abstracts (conclusions removed) are indexed. Two settings are scored o
 
 * reasoning-required: the model sees the instance's own contexts (the paper's setting,
   comparable to its numbers);
-* open retrieval: the model sees what ``assistant.retriever`` finds for the question.
+* open retrieval: the model sees what the retriever finds for the question.
 
 Both go through the Assistant's retriever and generator with the prompt in
 prompts/pubmedqa.txt: the model writes one sentence with the key result, then the decision is
@@ -25,13 +25,16 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from qa.benchmarks.data import PubMedRow, load_pubmedqa, pubmed_document
 from qa.benchmarks.metrics import accuracy, first_hit, macro_f1, ranking_metrics, unique_in_order
 from qa.benchmarks.report import BenchReport, Plot, table
 from qa.benchmarks.runner import BenchContext
-from qa.llm import ChatPrompt
-from qa.query import words
+from qa.llm import ChatPrompt, Generator
+from qa.prompts import PromptSet, load_prompts
+from qa.retrieval import Retriever
+from qa.text import sentence_spans, terms
 
 LABELS = ("yes", "no", "maybe")
 ANCHORS = {"majority (always yes)": (0.552, 0.2371), "paper best (BioBERT)": (0.681, 0.5272),
@@ -71,7 +74,6 @@ DEV_VARIANTS = [
 ]
 # Open retrieval: key sentences of the retrieved passages, ~225 tokens.
 CONTEXT_CHARS = 900
-SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 # Words that mark a sentence reporting a finding rather than describing the method.
 FINDING = re.compile(r"\b(significant\w*|associated|p\s*[<=>]|increase\w*|decrease\w*|"
                      r"reduc\w*|improv\w*|differ\w*|higher|lower|odds|ratio|correlat\w*)\b",
@@ -81,15 +83,16 @@ FINDING = re.compile(r"\b(significant\w*|associated|p\s*[<=>]|increase\w*|decrea
 def key_sentences(question: str, texts: list[str], budget: int | None = None) -> str:
     """The sentences most about the question and its findings, in their original order."""
     budget = budget or CONTEXT_CHARS
-    wanted = {w for w in words(question) if len(w) > 3}
-    sentences = [s.strip() for text in texts for s in SENTENCE.split(text) if s.strip()]
+    wanted = {w for w in terms(question) if len(w) > 3}
+    sentences = [text[a:b] for text in texts for a, b in sentence_spans(text)]
 
     def score(i: int) -> float:
-        overlap = len(wanted & set(words(sentences[i])))
+        overlap = len(wanted & set(terms(sentences[i])))
         later = i / max(1, len(sentences))  # results come after methods
         return overlap + 2.0 * bool(FINDING.search(sentences[i])) + later
 
-    chosen, used = [], 0
+    chosen: list[int] = []
+    used = 0
     for i in sorted(range(len(sentences)), key=score, reverse=True):
         if used + len(sentences[i]) > budget and chosen:
             continue
@@ -143,7 +146,7 @@ def cross_validated(logprobs: list[dict[str, float]], gold: list[str], folds: in
     return right / max(1, len(gold))
 
 
-def dev_fit(logprobs: list[dict[str, float]], gold: list[str]) -> dict:
+def dev_fit(logprobs: list[dict[str, float]], gold: list[str]) -> dict[str, Any]:
     """The offsets one setting should use, and the dev evidence for or against them."""
     offsets = fit_offsets(logprobs, gold)
     plain = accuracy(gold, [calibrated(lp, {}) for lp in logprobs])
@@ -163,13 +166,14 @@ def reason_prefill(text: str) -> str:
 class Decider:
     """Prompt -> a short reason -> label log-probabilities after "Answer:"."""
 
-    assistant: object
+    generator: Generator
+    prompts: PromptSet
 
     def decide(self, question: str, context: str) -> Decision:
         start = time.perf_counter()
-        user = self.assistant.prompts.render("pubmedqa.txt", context=context, question=question)
+        user = self.prompts.render("pubmedqa.txt", context=context, question=question)
         prompt = ChatPrompt(system=SYSTEM, user=user)
-        generator = self.assistant.generator
+        generator = self.generator
         raw = ""
         for piece in generator.generate(prompt):
             raw += piece
@@ -180,7 +184,8 @@ class Decider:
         return Decision(logprobs=logprobs, reason=prefill, seconds=time.perf_counter() - start)
 
 
-def _score(gold: list[str], decisions: list[Decision], offsets: dict[str, float]) -> dict:
+def _score(gold: list[str], decisions: list[Decision],
+           offsets: dict[str, float]) -> dict[str, Any]:
     pred = [calibrated(d.logprobs, offsets) for d in decisions]
     raw = [calibrated(d.logprobs, {}) for d in decisions]
     return {"n": len(gold), "offsets": offsets, "accuracy": accuracy(gold, pred),
@@ -191,31 +196,34 @@ def _score(gold: list[str], decisions: list[Decision], offsets: dict[str, float]
             "seconds_per_q": sum(d.seconds for d in decisions) / max(1, len(decisions))}
 
 
-def evaluate(ctx: BenchContext, assistant: object, rows: list[PubMedRow]) -> tuple[dict, list]:
-    """Retrieval hit@k of the own abstract, then a decision per row in both settings.
-    Returns the metrics and one detail record per row (log-probabilities and reasons)."""
+def evaluate(ctx: BenchContext, retriever: Retriever, decider: Decider | None,
+             rows: list[PubMedRow]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Retrieval hit@k of the own abstract, then (with a decider) a decision per row in both
+    settings. Returns the metrics and one detail record per row (log-probabilities and
+    reasons)."""
     from tqdm import tqdm
 
-    ranks, decided, details = [], {s: [] for s in SETTINGS}, []
-    decider = Decider(assistant)
+    ranks: list[int | None] = []
+    decided: dict[str, list[Decision]] = {s: [] for s in SETTINGS}
+    details: list[dict[str, Any]] = []
     for row in tqdm(rows, desc="pubmedqa", unit="q", disable=not ctx.progress):
-        passages = assistant.retriever.retrieve(row.question, top_k=15)
+        passages = retriever.retrieve(row.question, top_k=15)
         sources = unique_in_order(p.chunk.source for p in passages)
         ranks.append(first_hit(sources, {row.source}))
-        if not ctx.generate:
+        if decider is None:
             continue
         shown = [p.chunk.text for p in passages[: ctx.settings.answer.max_passages]]
         contexts = {"reasoning_required": " ".join(row.contexts),  # the whole own abstract
                     "open_retrieval": key_sentences(row.question, shown)}
-        record = {"id": row.id, "gold": row.final_decision}
+        record: dict[str, Any] = {"id": row.id, "gold": row.final_decision}
         for setting in SETTINGS:
             decision = decider.decide(row.question, contexts[setting])
             decided[setting].append(decision)
             record[setting] = {"logprobs": decision.logprobs, "reason": decision.reason}
         details.append(record)
-    out = {"retrieval": ranking_metrics(ranks, (1, 5, 10)), "n": len(rows)}
+    out: dict[str, Any] = {"retrieval": ranking_metrics(ranks, (1, 5, 10)), "n": len(rows)}
     gold = [r.final_decision for r in rows]
-    for setting in SETTINGS if ctx.generate else ():
+    for setting in SETTINGS if decider is not None else ():
         out[setting] = _score(gold, decided[setting], OFFSETS[setting])
         if ctx.split == "dev":
             out[setting]["dev_fit"] = dev_fit([d.logprobs for d in decided[setting]], gold)
@@ -224,19 +232,16 @@ def evaluate(ctx: BenchContext, assistant: object, rows: list[PubMedRow]) -> tup
 
 def run(ctx: BenchContext) -> BenchReport:
     """Index every abstract; score ``ctx.split`` (``--sample`` caps the generated n)."""
-    from qa.answer import Assistant
-    from qa.prompts import load_prompts
-
     rows = load_pubmedqa(ctx.data_dir)
     if ctx.limit:  # a smoke run indexes a slice: its questions plus distractors
         rows = rows[: max(40, 20 * ctx.limit)]
     index = ctx.index_for("pubmedqa", [pubmed_document(r) for r in rows])
     scored = [r for r in rows if r.split == ctx.split]
     n = min(ctx.limit or len(scored), ctx.generate_sample if ctx.generate else len(scored))
-    generator = ctx.get_generator() if ctx.generate else _NoGenerator()
-    assistant = Assistant(ctx.settings, index, ctx.get_embedder(), generator,
-                          load_prompts(ctx.settings.prompts_dir))
-    found, details = evaluate(ctx, assistant, scored[:n])
+    retriever = Retriever(index, ctx.get_embedder(), ctx.settings.retrieval)
+    decider = (Decider(ctx.get_generator(), load_prompts(ctx.settings.prompts_dir))
+               if ctx.generate else None)
+    found, details = evaluate(ctx, retriever, decider, scored[:n])
     metrics = {"split": ctx.split, "documents": len(rows), "chunks": len(index.chunks),
                **found}
     return BenchReport(suite="pubmedqa", metrics=metrics, settings={
@@ -246,16 +251,7 @@ def run(ctx: BenchContext) -> BenchReport:
         details={"questions": details})
 
 
-class _NoGenerator:
-    """Stands in when generation is off: retrieval metrics only."""
-
-    name = "none"
-
-    def generate(self, prompt: ChatPrompt):  # noqa: ANN201
-        return iter(())
-
-
-def _plot(m: dict) -> Plot:
+def _plot(m: dict[str, Any]) -> Plot:
     values = {f"retrieval hit@{k}": m["retrieval"][f"hit@{k}"] for k in (1, 5)}
     for setting in ("reasoning_required", "open_retrieval"):
         if setting in m:
@@ -264,7 +260,7 @@ def _plot(m: dict) -> Plot:
                 {name: acc for name, (acc, _) in ANCHORS.items()})
 
 
-def render(m: dict) -> str:
+def render(m: dict[str, Any]) -> str:
     r = m["retrieval"]
     lines = [f"## Retrieval of the question's own abstract ({m['split']}, n={m['n']})", "",
              table([r], list(r)), ""]

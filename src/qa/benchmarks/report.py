@@ -6,26 +6,12 @@ committed number can always be traced back and reproduced.
 
 from __future__ import annotations
 
-import json
-import platform
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from qa.benchmarks.data import repo_root
-
-
-def git_commit() -> str:
-    """Short HEAD commit, with ``-dirty`` when tracked files have uncommitted changes."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True, cwd=repo_root()).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, cwd=repo_root()).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}-dirty" if dirty else head
+from qa.reporting import git_commit, machine, stamp, write_json
 
 
 @dataclass
@@ -43,27 +29,20 @@ class BenchReport:
     """What a suite hands back: metrics, a markdown body and the plot to draw."""
 
     suite: str
-    metrics: dict
-    settings: dict
-    models: dict
+    metrics: dict[str, Any]
+    settings: dict[str, Any]
+    models: dict[str, str]
     limit: int | None
     markdown: str
     plots: list[Plot] = field(default_factory=list)
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
-    def header(self) -> dict:
+    def header(self) -> dict[str, Any]:
         return {
             "suite": self.suite, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "git_commit": git_commit(), "models": self.models, "limit": self.limit,
-            "settings": self.settings, "machine": {"python": platform.python_version(),
-                                                   "cpus": _cpu_count()},
+            "settings": self.settings, "machine": machine(),
         }
-
-
-def _cpu_count() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def draw(plots: list[Plot], path: Path) -> None:
@@ -93,11 +72,10 @@ def draw(plots: list[Plot], path: Path) -> None:
 def write_report(report: BenchReport, out_dir: Path) -> tuple[Path, Path]:
     """Write JSON, markdown and PNG; returns (json path, markdown path)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"bench-{report.suite}-{time.strftime('%Y%m%d-%H%M%S')}"
+    stem = f"bench-{report.suite}-{stamp()}"
     header = report.header()
-    data = {**header, "metrics": report.metrics, "details": report.details}
     json_path = out_dir / f"{stem}.json"
-    json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_json(json_path, {**header, "metrics": report.metrics, "details": report.details})
     lines = [f"# Benchmark: {report.suite}", "",
              f"commit `{header['git_commit']}` · {header['created']} · models "
              + ", ".join(f"{k} `{v}`" for k, v in report.models.items())
@@ -112,7 +90,7 @@ def write_report(report: BenchReport, out_dir: Path) -> tuple[Path, Path]:
     return json_path, md_path
 
 
-def table(rows: list[dict], columns: list[str]) -> str:
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     """A markdown table; floats in [0, 1] print with 3 decimals."""
     def fmt(v: object) -> str:
         if isinstance(v, float):

@@ -7,12 +7,17 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from qa.config import Settings
 from qa.embeddings import Embedder, load_embedder
 from qa.index import Index, current_generation, open_index
 from qa.ingestion import index_documents
+from qa.llm import Generator
 from qa.types import Document
+
+if TYPE_CHECKING:
+    from qa.answer import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +36,7 @@ class BenchContext:
     compare: bool = False  # MedicationQA: also score the retrieval variants (comparison.py)
     split: str = "test"  # PubMedQA: the split scored ("dev" also fits the label offsets)
     embedder: Embedder | None = None
-    generator: object | None = None
+    generator: Generator | None = None
     _built: dict[str, float] = field(default_factory=dict, repr=False)
 
     def get_embedder(self) -> Embedder:
@@ -39,7 +44,7 @@ class BenchContext:
             self.embedder = load_embedder(self.settings.embedder, self.settings.cache_dir)
         return self.embedder
 
-    def get_generator(self) -> object:
+    def get_generator(self) -> Generator:
         if self.generator is None:
             from qa.llm import load_generator
 
@@ -53,9 +58,20 @@ class BenchContext:
             out["llm"] = self.settings.llm.model
         return out
 
-    def settings_dump(self) -> dict:
+    def assistant_for(self, index: Index) -> Assistant:
+        """An Assistant over a benchmark index, sharing this run's embedder and LLM."""
+        from qa.answer import Assistant
+        from qa.prompts import load_prompts
+        from qa.retrieval import Retriever
+
+        embedder = self.get_embedder()
+        return Assistant(self.settings, index, embedder, self.get_generator(),
+                         load_prompts(self.settings.prompts_dir),
+                         Retriever(index, embedder, self.settings.retrieval))
+
+    def settings_dump(self) -> dict[str, Any]:
         return self.settings.model_dump(
-            mode="json", include={"embedder", "llm", "chunking", "retrieval", "answer"}
+            mode="json", include={"embedder", "llm", "chunking", "store", "retrieval", "answer"}
         )
 
     def last_build_seconds(self, name: str) -> float | None:
@@ -80,11 +96,11 @@ class BenchContext:
         fresh = key_file.is_file() and key_file.read_text() == key
         if rebuild or not (fresh and current_generation(index_dir)):
             report = index_documents(documents, index_dir, embedder, self.settings.chunking,
-                                     progress=self.progress)
+                                     store_cfg=self.settings.store, progress=self.progress)
             self._built[name] = report.seconds
             (index_dir / "build.seconds").write_text(f"{report.seconds:.3f}\n")
             key_file.write_text(key)
-        return open_index(index_dir, embedder.name, embedder.sha256)
+        return open_index(index_dir, embedder.name, embedder.sha256, self.settings.store)
 
 
 def corpus_key(documents: list[Document], embedder: Embedder, settings: Settings) -> str:

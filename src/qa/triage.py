@@ -16,20 +16,12 @@ import difflib
 import functools
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
-from enum import StrEnum
-from pathlib import Path
 
-from qa.errors import ConfigError
+from qa.text import fold
+from qa.types import TriageKind
 
 log = logging.getLogger(__name__)
-
-
-class TriageKind(StrEnum):
-    EMERGENCY = "emergency"
-    SELF_HARM = "self_harm"
-    PERSONAL_DOSING = "personal_dosing"
 
 
 @dataclass(frozen=True)
@@ -275,43 +267,6 @@ RULES: tuple[Rule, ...] = (
 
 _PRIORITY = (TriageKind.SELF_HARM, TriageKind.EMERGENCY, TriageKind.PERSONAL_DOSING)
 
-# Prompt-injection phrasings, matched on lower-cased text with punctuation kept. They flag
-# a question or a document for the caller; they never block it.
-INJECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile("|".join(f"(?:{alt})" for alt in alternatives)))
-    for name, *alternatives in (
-        # "Do not ignore the instructions on the label" is ordinary advice: an injection
-        # names earlier instructions, or "your" rules.
-        ("ignore_instructions",
-         r"\b(?:ignore|forget|override|bypass) (?:all (?:of )?|any (?:of )?)?(?:(?:the |these "
-         r"|those |your )?(?:previous|prior|above|earlier|preceding|system|original) |your "
-         r"(?:\w+ )?)(?:instructions?|prompts?|rules|directions|guidelines|messages"
-         r"|programming|restrictions)\b",
-         r"\bignore (?:all |everything |the |anything )?(?:above|before|previous|prior)\b"),
-        ("disregard_rules",
-         r"\bdisregard (?:all (?:of )?|any )?(?:the |your |these )?(?:previous |prior |above "
-         r"|earlier )?(?:rules|instructions?|guidelines|prompts?|directions)\b"),
-        # "you are now taking memantine" is ordinary medical prose; only a new identity counts.
-        ("you_are_now",
-         r"\byou are now (?:a |an |my |in \w+ mode|no longer|free|unrestricted|jailbroken"
-         r"|dan\b|\w+gpt\b)"),
-        ("system_prompt", r"\bsystem prompt\b"),
-        ("reveal_prompt",
-         r"\b(?:reveal|print|show|repeat|output|leak|display) (?:me )?(?:your |the )?(?:hidden "
-         r"|initial |original )?(?:prompt|instructions)\b"),
-        # "acts as an NMDA antagonist" is pharmacology; only an order to play a role counts.
-        ("act_as",
-         r"(?:^|[.!?:;\n]\s*|\bplease |\bnow |from now on,? )act as\b",
-         r"\bpretend (?:to be|you are|that you are)\b"),
-        ("new_instructions", r"\bnew (?:admin |system |developer )?instructions?\s*:"),
-        # Poisoned documents smuggle extra output into the answer.
-        ("append_to_answer",
-         r"\b(?:append|add|include|insert) (?:the |this )?(?:line|text|link|sentence|following)"
-         r"\b.{0,120}?\bto (?:your|the) (?:answer|response|reply|output)\b"),
-        ("fake_delimiter",
-         r"<\|im_(?:start|end)\|>|\[/?inst\]|<<sys>>|</?(?:system|context|instructions?)>"),
-    )
-)
 
 # Requests to produce a drug: no leaflet or article answers them, and instructions would be
 # dangerous whatever the documents say, so they are declined before retrieval. A verb of
@@ -328,7 +283,7 @@ _MANUFACTURE = re.compile(
 
 def requests_manufacture(question: str) -> bool:
     """True for "how do I make ketamine at home", "synthesize dantrolene" and the like."""
-    return bool(_MANUFACTURE.search(normalise(question)))
+    return bool(_MANUFACTURE.search(fold(question)))
 
 
 # Correctly spelled safety keywords that fuzzy matching may restore ("siezure" -> "seizure").
@@ -347,14 +302,6 @@ _REAL_WORDS = frozenset((
     "lightness", "rightness", "breadth", "wreath", "dearly", "poisoner", "breather",
 ))
 _MIN_FUZZY_LEN = 5
-
-
-def normalise(text: str) -> str:
-    """Lower-case, strip accents and apostrophes, turn other punctuation into single spaces."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = re.sub(r"['\u2018\u2019`\u00b4]", "", text)
-    return re.sub(r"[^a-z0-9]+", " ", text).strip()
 
 
 def _within_one_edit(a: str, b: str) -> bool:
@@ -398,7 +345,7 @@ def _typed_span(raw: list[str], fixed: list[str], start: int, end: int) -> str:
 
 def classify(question: str) -> Triage:
     """Triage a question before retrieval; ``Triage(None)`` for an ordinary question."""
-    raw = normalise(question).split()
+    raw = fold(question).split()
     fixed = [correct_token(word) for word in raw]
     text = " ".join(fixed)
     for kind in _PRIORITY:
@@ -411,50 +358,3 @@ def classify(question: str) -> Triage:
                 log.debug("triage %s by rule %s on %r", kind, rule.name, matched)
                 return Triage(kind, rule.name, matched)
     return Triage(None)
-
-
-def looks_like_injection(text: str) -> bool:
-    """True if text contains a known prompt-injection phrasing (flag it, don't block it)."""
-    lowered = re.sub(r"\s+", " ", text.lower())
-    return any(pattern.search(lowered) for _, pattern in INJECTION_PATTERNS)
-
-
-_TRIAGE_FILES = {kind: f"triage_{kind.value}.txt" for kind in TriageKind}
-_DISCLAIMER = "disclaimer.txt"
-_DISCLAIMER_DOSING = "disclaimer_personal_dosing.txt"
-
-
-def strip_injections(text: str) -> str:
-    """Drop the sentences of a question that give the assistant orders; keep the rest.
-
-    "What does memantine treat? Also, disregard your rules…" -> "What does memantine treat?"
-    """
-    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
-    return " ".join(s for s in sentences if not looks_like_injection(s)).strip()
-
-
-def _read_prompt(prompts_dir: Path, name: str) -> str:
-    """A prompt file's text; a missing or empty file is a ConfigError naming it."""
-    path = Path(prompts_dir) / name
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError as err:
-        raise ConfigError(
-            f"safety prompt file {path} is missing or unreadable",
-            hint="Restore it from the repository's prompts/ folder, or set QA_PROMPTS_DIR "
-            "to a folder that has it.",
-        ) from err
-    if not text:
-        raise ConfigError(f"safety prompt file {path} is empty", hint="Restore its text.")
-    return text
-
-
-def load_triage_text(kind: TriageKind, prompts_dir: Path) -> str:
-    """The fixed guidance shown for a triaged question (prompts/triage_<kind>.txt)."""
-    return _read_prompt(prompts_dir, _TRIAGE_FILES[TriageKind(kind)])
-
-
-def disclaimer_for(kind: TriageKind | None, prompts_dir: Path) -> str:
-    """The disclaimer for an answer: the stronger dosing one for personal-dosing questions."""
-    name = _DISCLAIMER_DOSING if kind == TriageKind.PERSONAL_DOSING else _DISCLAIMER
-    return _read_prompt(prompts_dir, name)

@@ -1,0 +1,134 @@
+"""The small text vocabulary every stage shares: words, stems, sentences, citation markers.
+
+One definition of each, so that the evidence the model sees, the answer it writes, the
+verification of that answer and the keyword index all cut text the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import Stemmer
+
+# A word: letters and digits, with hyphenated or apostrophe'd parts kept together
+# ("anti-inflammatory", "alzheimer's"). The keyword side splits at apostrophes first
+# (``terms``), so "Alzheimer's" also finds "Alzheimer".
+WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+# "[1]", "[1, 2]", "[1][3]" and the fullwidth/【】 variants small models sometimes emit.
+MARKER = re.compile(r"[\[【]\s*(\d+(?:\s*[,;]\s*\d+)*)\s*[\]】]")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+# A sentence ends at . ! ? (then any citation markers) before a capital, digit, quote,
+# bracket or list mark; a line break always ends one. ``any_case`` also ends it before a
+# lower-case word, for text people type ("what does it treat? also, ...").
+_MARKERS_AFTER = r"((?:\s*\[\d+(?:,\s*\d+)*\])*)"
+_BOUNDARY = re.compile(rf"(?<=[.!?]){_MARKERS_AFTER}\s+(?=[A-Z0-9\"'(*-])|()\n+")
+_BOUNDARY_ANY_CASE = re.compile(rf"(?<=[.!?]){_MARKERS_AFTER}\s+(?=\S)|()\n+")
+_LIST_MARKS = "-*• "
+
+STOPWORDS = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have how i if
+    in into is it its may might more most no not yes of on or our should so such than that the
+    their them then there these they this those to was were what when where which while who
+    why will with would you your also other some any each about after before over under
+    very often used use using however passage passages according document documents""".split()
+) | frozenset(
+    # How answers refer to their sources ("the article states that…"): not claims to check.
+    """article articles text texts source sources author authors state states stated say says
+    said mention mentions mentioned describe describes described explain explains explained
+    note notes noted report reports reported suggest suggests""".split()
+)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens, in order."""
+    return WORD.findall(text.lower())
+
+
+def terms(text: str) -> list[str]:
+    """Search terms: words with possessives and contractions split ("alzheimer's" ->
+    "alzheimer", "s"), for the keyword index, spelling fixes and query rewriting."""
+    return words(text.replace("'", " "))
+
+
+def content_words(text: str) -> set[str]:
+    """Words that carry meaning (no stopwords, 3+ letters), with a crude plural fold
+    ('receptors' -> 'receptor')."""
+    found = set()
+    for word in words(text):
+        if word in STOPWORDS or len(word) < 3:
+            continue
+        found.add(word[:-1] if len(word) > 4 and word.endswith("s") else word)
+    return found
+
+
+def lexical_support(sentence: str, passage_text: str) -> float:
+    """Share of the sentence's content words that the passage contains (0..1)."""
+    wanted = content_words(MARKER.sub(" ", sentence))
+    if not wanted:
+        return 0.0
+    return len(wanted & content_words(passage_text)) / len(wanted)
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers a text states, thousands separators dropped ("1,000" -> "1000")."""
+    return {n.replace(",", "") for n in NUMBER.findall(text)}
+
+
+@functools.cache
+def _stemmer() -> Stemmer.Stemmer:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def stem(word: str) -> str:
+    """The Snowball English stem of one lower-case word."""
+    return str(_stemmer().stemWord(word))
+
+
+def stems(tokens: Iterable[str]) -> list[str]:
+    """Snowball English stems of lower-case words, in order."""
+    return list(_stemmer().stemWords(list(tokens)))
+
+
+def sentence_spans(text: str, *, any_case: bool = False) -> list[tuple[int, int]]:
+    """(start, end) of each sentence or line of ``text``, whitespace trimmed.
+
+    Citation markers right after a sentence's full stop stay with that sentence:
+    "One fact. [1] Two facts [2]." is two spans, "One fact. [1]" and "Two facts [2].".
+    """
+    boundary = _BOUNDARY_ANY_CASE if any_case else _BOUNDARY
+    spans, last = [], 0
+    for match in boundary.finditer(text):
+        end = match.end(1) if match.group(1) is not None else match.start()
+        spans.append((last, end))
+        last = match.end()
+    spans.append((last, len(text)))
+    out = []
+    for start, end in spans:
+        piece = text[start:end]
+        lead = len(piece) - len(piece.lstrip())
+        trail = len(piece.rstrip())
+        if trail > lead:
+            out.append((start + lead, start + trail))
+    return out
+
+
+def split_sentences(text: str) -> list[str]:
+    """An answer's sentences and list lines, markers attached, list marks ("- ", "* ") gone."""
+    pieces = (text[s:e].lstrip(_LIST_MARKS).strip() for s, e in sentence_spans(text))
+    return [p for p in pieces if p]
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, no apostrophes ("I'm" -> "im"), other punctuation as single
+    spaces: the form rule tables and duplicate checks compare."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = re.sub(r"['\u2018\u2019`\u00b4]", "", text)
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
