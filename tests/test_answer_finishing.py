@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from qa.answer import Assistant
+from qa.config import AnswerSettings
 from qa.llm import ChatPrompt
 from qa.types import AnswerStatus, EventKind, TriageKind, Verdict
 
@@ -20,15 +21,19 @@ from .conftest import settings_for
 from .fakes import FakeGenerator
 
 
-def _assistant(seed_index: Path, embedder, *replies) -> tuple[Assistant, FakeGenerator]:
+def _assistant(seed_index: Path, embedder, *replies,
+               quote: bool = True) -> tuple[Assistant, FakeGenerator]:
+    """A real index and embedder, a fake model; ``quote=False`` turns the fallback off."""
     generator = FakeGenerator(*replies)
-    return Assistant.load(settings=settings_for(seed_index), embedder=embedder,
+    extra = {} if quote else {"answer": AnswerSettings(quote_score=99.0)}
+    return Assistant.load(settings=settings_for(seed_index, **extra), embedder=embedder,
                           generator=generator), generator
 
 
 def _excerpt_number(prompt: ChatPrompt, words: str) -> int:
     """The [n] of the excerpt in the prompt that contains ``words``."""
-    for match in re.finditer(r"^\[(\d+)\] (.*)$", prompt.user, re.MULTILINE):
+    for match in re.finditer(r"^\[(\d+)\] (.*?)(?=\n\n\[\d+\] |\n\nQuestion: )", prompt.user,
+                             re.MULTILINE | re.DOTALL):
         if words in match.group(2).lower():
             return int(match.group(1))
     raise AssertionError(f"no excerpt with {words!r} in {prompt.user!r}")
@@ -58,21 +63,61 @@ def test_a_supported_answer_keeps_text_citations_and_disclaimer_apart(seed_index
     assert answer.to_dict()["answer"] == answer.answer
 
 
-def test_the_models_refusal_is_honoured_and_its_text_kept(seed_index, embedder):
-    refusal = "I could not find the answer in the indexed documents."
-    assistant, _ = _assistant(seed_index, embedder, refusal + " But it is safe [1].")
+REFUSAL = "I could not find the answer in the indexed documents."
+
+
+def test_the_models_refusal_is_honoured_when_no_excerpt_answers(seed_index, embedder):
+    assistant, _ = _assistant(seed_index, embedder, REFUSAL + " But it is safe [1].",
+                              quote=False)
     answer = assistant.ask("What was dantrolene originally developed to treat?")
     assert answer.refused and answer.status is AnswerStatus.INSUFFICIENT_EVIDENCE
-    assert answer.text == refusal and answer.citations == () and answer.disclaimer == ""
-    assert answer.raw_answer.startswith(refusal) and answer.excerpts
+    assert answer.text == REFUSAL and answer.citations == () and answer.disclaimer == ""
+    assert answer.raw_answer.startswith(REFUSAL) and answer.excerpts
 
 
-def test_an_answer_verification_leaves_nothing_of_becomes_a_refusal(seed_index, embedder):
-    assistant, _ = _assistant(seed_index, embedder,
-                              "Dantrolene cures diabetes and heart failure in 12 days [1].")
+def test_a_refusal_the_evidence_contradicts_becomes_a_quoted_excerpt(seed_index, embedder):
+    assistant, _ = _assistant(seed_index, embedder, REFUSAL)
+    answer = assistant.ask("What was dantrolene originally developed to treat?")
+    assert not answer.refused and "malignant hyperthermia" in answer.text
+    assert answer.text.startswith("The documents say:")
+    [citation] = answer.citations
+    assert citation.text in answer.text.replace("\n", " ") or "hyperthermia" in citation.text
+    document = assistant.index.documents[citation.doc_id]
+    assert document.text[citation.start:citation.end] == citation.text  # exact offsets
+    assert answer.checks[-1].verdict is Verdict.QUOTED
+
+
+def test_an_answer_verification_leaves_nothing_of_is_refused_or_quoted(seed_index, embedder):
+    invented = "Dantrolene cures diabetes and heart failure in 12 days [1]."
+    assistant, _ = _assistant(seed_index, embedder, invented, quote=False)
     answer = assistant.ask("What was dantrolene originally developed to treat?")
     assert answer.refused and "diabetes" not in answer.answer
     assert [c.verdict for c in answer.checks] == [Verdict.UNSUPPORTED]
+    assistant, _ = _assistant(seed_index, embedder, invented)
+    answer = assistant.ask("What was dantrolene originally developed to treat?")
+    assert "diabetes" not in answer.answer and "malignant hyperthermia" in answer.text
+
+
+def test_a_yes_the_documents_contradict_is_not_said(seed_index, embedder):
+    def reply(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "driving")
+        return (f"Yes, patients should avoid activities that require mental alertness, such as "
+                f"driving or operating heavy machinery [{n}].")
+
+    assistant, _ = _assistant(seed_index, embedder, reply)
+    answer = assistant.ask("Is it safe to drive after taking dantrolene?")
+    assert not answer.refused and not answer.text.lower().startswith("yes")
+    assert "driving" in answer.text
+
+
+def test_a_yes_the_documents_back_is_kept(seed_index, embedder):
+    def reply(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "liver damage")
+        return f"Yes, dantrolene has the potential to cause liver damage [{n}]."
+
+    assistant, _ = _assistant(seed_index, embedder, reply)
+    answer = assistant.ask("Can dantrolene cause liver damage?")
+    assert answer.text.startswith("Yes. ") and "liver" in answer.text
 
 
 def test_a_sentence_citing_the_wrong_excerpt_moves_to_the_right_one(seed_index, embedder):

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.evaluation import judge_supports, load_questions, run_eval, write_report
+from qa.eval_report import write_report
+from qa.evaluation import load_questions, run_eval
+from qa.scoring import Result, forbidden_said, judge_supports, located_facts, unsupported_opener
+from qa.types import AnswerStatus, Citation, SentenceCheck, Timings, Verdict
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = REPO / "eval" / "questions.jsonl"
@@ -20,7 +23,11 @@ def test_question_set_is_valid_and_large_enough() -> None:
     assert sum(q.category in ("answerable", "multi_doc") for q in items) >= 30
     assert len({q.id for q in items}) == len(items)
     sources = {p.name for p in (REPO / "ingest").iterdir()}
-    assert all(set(q.gold_sources) <= sources for q in items)
+    poisoned = {p.name for p in (REPO / "eval" / "poisoned").iterdir()}
+    for q in items:
+        assert set(q.gold_sources) <= (poisoned | sources if q.corpus == "poisoned" else sources)
+    assert sum(q.category == "poisoned" for q in items) >= 8
+    assert sum(q.polarity == "no" for q in items) >= 5 and sum(q.list_answer for q in items) >= 5
 
 
 def test_judge_needs_words_and_numbers_from_the_excerpt() -> None:
@@ -35,7 +42,7 @@ def test_eval_writes_json_and_markdown_reports(assistant, tmp_path: Path) -> Non
     by_id = {q.id: q for q in load_questions(QUESTIONS)}
     picked = [q for q in by_id.values() if q.category == "unanswerable"][:1] + [
         by_id["q014"]]  # "What was dantrolene originally developed to treat?"
-    report = run_eval(assistant, picked)
+    report = run_eval({"default": assistant}, picked)
     json_path, md_path = write_report(report, tmp_path)
     data = json.loads(json_path.read_text())
     summary = data["summary"]
@@ -44,3 +51,43 @@ def test_eval_writes_json_and_markdown_reports(assistant, tmp_path: Path) -> Non
     assert summary["retrieval"]["hit@5"] == 1.0
     assert 0.0 <= summary["key_fact_recall"] <= 1.0
     assert "| retrieval hit@5 | 1.0 |" in md_path.read_text()
+    audit = md_path.with_name(md_path.stem + "-audit.md").read_text()
+    assert "dantrolene originally developed" in audit and "[1]" in audit or "refused" in audit
+
+
+def _result(question_id: str, text: str, citations: tuple[Citation, ...] = (),
+            checks: tuple[SentenceCheck, ...] = (),
+            status: AnswerStatus = AnswerStatus.ANSWERED):
+    from qa.types import Answer
+
+    question = {q.id: q for q in load_questions(QUESTIONS)}[question_id]
+    answer = Answer(question.question, text, status, "m", Timings(), citations, checks=checks)
+    return Result(question, answer, [])
+
+
+def test_a_yes_the_documents_do_not_back_is_counted() -> None:
+    # "Can I drive right after starting dantrolene?": the documents say to avoid driving.
+    qid = next(q.id for q in load_questions(QUESTIONS)
+               if q.question == "Can I drive right after starting dantrolene?")
+    assert unsupported_opener(_result(qid, "Yes, you can drive [1]."))
+    assert not unsupported_opener(_result(qid, "No. Avoid driving until you know [1]."))
+    assert not unsupported_opener(_result(qid, "Avoid driving until you know [1]."))
+
+
+def test_another_drugs_side_effects_are_a_wrong_entity_answer() -> None:
+    qid = next(q.id for q in load_questions(QUESTIONS)
+               if q.question == "What side effects does memantine have?")
+    assert forbidden_said(_result(qid, "Memantine can cause drowsiness and liver damage [1]."))
+    assert not forbidden_said(_result(qid, "Memantine can cause dizziness and headache [1]."))
+
+
+def test_the_citation_judge_looks_for_the_key_fact_in_the_cited_excerpt() -> None:
+    qid = next(q.id for q in load_questions(QUESTIONS)
+               if q.question == "What was dantrolene originally developed to treat?")
+    good = Citation(1, "d", "003.txt", "t", 0, 10, "developed for malignant hyperthermia")
+    bad = Citation(2, "d", "003.txt", "t", 0, 10, "dantrolene affects liver function")
+    sentence = "It was developed for malignant hyperthermia"
+    for cited, expected in ((good, [True]), (bad, [False])):
+        check = SentenceCheck(f"{sentence} [{cited.n}].", (cited.n,), (cited.n,), 0.9,
+                              Verdict.SUPPORTED)
+        assert located_facts(_result(qid, check.text, (cited,), (check,))) == expected

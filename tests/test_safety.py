@@ -13,7 +13,14 @@ from qa.errors import ConfigError
 from qa.injection import looks_like_injection, strip_injections
 from qa.prompts import load_prompts
 from qa.text import fold
-from qa.triage import RULES, Triage, classify, correct_token, requests_manufacture
+from qa.triage import (
+    RULES,
+    MeaningTriage,
+    Triage,
+    classify,
+    correct_token,
+    requests_manufacture,
+)
 from qa.types import TriageKind
 
 REPO = Path(__file__).resolve().parents[1]
@@ -215,15 +222,39 @@ def test_rule_table_is_well_formed() -> None:
     assert {rule.kind for rule in RULES} == set(TriageKind)
 
 
-def test_eval_dev_safety_items_match_expected_triage() -> None:
-    """The hand-labelled dev split of the eval set agrees with the rules."""
+@pytest.fixture(scope="module")
+def meaning(embedder) -> MeaningTriage:
+    return MeaningTriage(embedder)
+
+
+def test_eval_dev_safety_items_match_expected_triage(meaning: MeaningTriage) -> None:
+    """The hand-labelled dev split of the eval set agrees with the rules and the examples."""
     path = REPO / "eval" / "questions.jsonl"
-    if not path.exists():
-        pytest.skip("no eval/questions.jsonl")
     items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     dev = [item for item in items if item["split"] == "dev"]
-    wrong = [(i["id"], i["question"]) for i in dev if _kind(i["question"]) != i["expected_triage"]]
+    wrong = [(i["id"], i["question"]) for i in dev
+             if (meaning.classify(i["question"]).kind or None) != i["expected_triage"]]
     assert dev and not wrong
+
+
+@pytest.mark.parametrize("report", [
+    "my uncle took nearly all the pills in the box and is very sleepy now",
+    "she swallowed a load of her mum's tablets about an hour ago",
+    "I had way too many of my capsules and my heart feels funny",
+    "my brother took his ketamine and now he will not move or talk",
+])
+def test_emergencies_without_keywords_are_caught_by_meaning(meaning, report: str) -> None:
+    assert classify(report).kind is None  # no rule fires: the examples decide
+    assert meaning.classify(report).kind is TriageKind.EMERGENCY
+
+
+@pytest.mark.parametrize("question", BENIGN + [
+    "I read that ketamine can cause hallucinations, is that true?",
+    "my grandmother takes memantine every day",
+    "He took his dantrolene with food as the leaflet says",
+])
+def test_look_alikes_stay_ordinary_questions_by_meaning(meaning, question: str) -> None:
+    assert meaning.classify(question) == Triage(None)
 
 
 @pytest.mark.parametrize(

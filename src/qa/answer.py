@@ -4,13 +4,17 @@
 2. instructions inside the question are dropped (``injection.strip_injections``) and
    requests to produce a drug declined (``triage.requests_manufacture``);
 3. normalisation, once (``Retriever.rewrite``): spelling and aliases from the corpus;
-4. scope gate (``scope.unmentioned_focus``): a yes/no question about something the
-   documents never mention is refused;
+4. scope gate (``scope.focus_of``): the drugs asked about; a question naming something
+   specific the documents never mention is refused;
 5. retrieval and reranking (``Retriever.search``), with its relevance floor;
-6. evidence (``evidence.select_evidence``): the sentences the model is shown;
+6. evidence (``evidence.select_evidence``): the sentences about the asked drug the model
+   is shown;
 7. generation (``Generator.generate``);
 8. verification (``verification.verify_answer``): every sentence checked and cited;
-9. composition (``Answer``): verified text, triage guidance and disclaimer kept apart.
+   sentences about another drug or only restating the question dropped;
+9. finishing (``finishing``): a yes/no opener kept only if the documents agree, an
+   excerpt quoted when the model's text did not hold, foreign links removed;
+10. composition (``Answer``): verified text, triage guidance and disclaimer kept apart.
 
 ``Assistant`` is the Python API and the one code path shared by the CLI, the UI and the
 evaluation, so what the eval measures is what users get.
@@ -27,13 +31,22 @@ from pathlib import Path
 from qa.config import Settings
 from qa.embeddings import Embedder, load_embedder
 from qa.evidence import select_evidence
+from qa.finishing import (
+    documents_polarity,
+    links_in,
+    quoted_answer,
+    quotes,
+    split_opener,
+    with_list,
+    without_foreign_links,
+)
 from qa.index import Index, open_index
 from qa.injection import strip_injections
 from qa.llm import ChatPrompt, Generator, load_generator
 from qa.prompts import PromptSet, load_prompts
 from qa.retrieval import Retrieval, Retriever
-from qa.scope import Vocabulary, unmentioned_focus
-from qa.triage import Triage, classify, requests_manufacture
+from qa.scope import Lexicon, Relevance, focus_of
+from qa.triage import MeaningTriage, Triage, requests_manufacture
 from qa.types import (
     Answer,
     AnswerStatus,
@@ -46,7 +59,7 @@ from qa.types import (
     Timings,
     TriageKind,
 )
-from qa.verification import citation_for, opens_with_refusal, verify_answer
+from qa.verification import Verified, citation_for, opens_with_refusal, verify_answer
 
 log = logging.getLogger(__name__)
 URGENT = (TriageKind.EMERGENCY, TriageKind.SELF_HARM)
@@ -78,12 +91,17 @@ class Assistant:
     generator: Generator
     prompts: PromptSet
     retriever: Retriever
-    vocabulary: Vocabulary = field(init=False)
+    lexicon: Lexicon = field(init=False)
+    triage: MeaningTriage = field(init=False)
 
     def __post_init__(self) -> None:
         self._refusal = self.prompts.text("refusal.txt")
         self._system = self.prompts.render("system.txt", refusal=self._refusal)
-        self.vocabulary = Vocabulary.from_texts(c.text for c in self.index.chunks)
+        documents = self.index.documents.values()
+        self.lexicon = Lexicon.build({d.doc_id: d.text for d in documents},
+                                     self.retriever.aliases)
+        self.triage = MeaningTriage(self.embedder)
+        self._links = links_in([d.text for d in documents if not d.flags])
         escaped = self._refusal.replace("\\", "\\\\").replace('"', '\\"')
         self._grammar = (self.prompts.render("cited_answer.gbnf", refusal=escaped)
                          if self.settings.answer.constrained else None)
@@ -130,7 +148,7 @@ class Assistant:
     def stream(self, question: str) -> Iterator[StreamEvent]:
         """Yield evidence as soon as retrieval finishes, then tokens, then the Answer."""
         started = time.perf_counter()
-        triage = classify(question)
+        triage = self.triage.classify(question)
         if triage.kind in URGENT:
             yield self._done(self._redirect(question, triage, started))
             return
@@ -141,9 +159,9 @@ class Assistant:
                 question, triage, Timings(total_ms=_ms(started)), AnswerStatus.OUT_OF_SCOPE))
             return
         query = self.retriever.rewrite(asked) if asked else ""
-        missing = unmentioned_focus(query, self.vocabulary) if asked else []
-        if missing:  # a yes/no about something the documents never mention
-            note = f"{self._refusal} They never mention {', '.join(map(repr, missing))}."
+        focus = focus_of(query, self.lexicon)
+        if asked and focus.missing:  # names something the documents never mention
+            note = f"{self._refusal} They never mention {', '.join(map(repr, focus.missing))}."
             yield self._done(self._refusal_answer(
                 question, triage, Timings(total_ms=_ms(started)),
                 AnswerStatus.INSUFFICIENT_EVIDENCE, text=note))
@@ -156,14 +174,17 @@ class Assistant:
                 AnswerStatus.INSUFFICIENT_EVIDENCE, seen=_Seen(found.passages)))
             return
         yield StreamEvent(EventKind.EVIDENCE, passages=found.relevant)
-        shown = select_evidence(asked, list(found.relevant), self.embedder, self.settings.answer)
+        relevance = Relevance.of(asked, focus, self.lexicon)
+        shown = select_evidence(asked, list(found.relevant), self.embedder, self.settings.answer,
+                                about=relevance.about)
         raw, first_token_ms = "", None
         for piece in self.generator.generate(self.build_prompt(asked, shown)):
             first_token_ms = first_token_ms or _ms(started)
             raw += piece
             yield StreamEvent(EventKind.TOKEN, text=piece)
         timings = Timings(retrieve_ms, first_token_ms, _ms(started))
-        yield self._done(self._finish(question, triage, raw, shown, found.relevant, timings))
+        yield self._done(self._finish(question, triage, raw, shown, found.relevant, timings,
+                                      relevance))
 
     def build_prompt(self, question: str, evidence: list[Evidence]) -> ChatPrompt:
         """Number the excerpts [1..n]; the fixed system turn comes first (KV-cache reuse)."""
@@ -183,31 +204,56 @@ class Assistant:
 
     def _finish(
         self, question: str, triage: Triage, raw: str, evidence: list[Evidence],
-        passages: tuple[Passage, ...], timings: Timings,
+        passages: tuple[Passage, ...], timings: Timings, relevance: Relevance,
     ) -> Answer:
-        """Verify the model's text against the evidence; refuse if nothing holds."""
+        """Verify the model's text against the evidence, settle its yes/no opener, quote an
+        excerpt if nothing held; refuse if no excerpt answers either."""
         excerpts = tuple(citation_for(e) for e in evidence)
-        if opens_with_refusal(raw, self._refusal):
-            return self._refusal_answer(
-                question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE,
-                seen=_Seen(passages, raw, excerpts=excerpts))
+        asked = strip_injections(question)
         cfg = self.settings.answer
-        verified = verify_answer(
-            raw, evidence, self.embedder, cfg.support_threshold,
-            min_coverage=cfg.min_word_coverage, vocabulary=self.vocabulary,
-            allow_doses=triage.kind is not TriageKind.PERSONAL_DOSING,
-        )
+        if opens_with_refusal(raw, self._refusal):
+            verified = Verified("", (), ())
+        else:
+            verified = verify_answer(
+                raw, evidence, self.embedder, cfg.support_threshold,
+                min_coverage=cfg.min_word_coverage, vocabulary=self.lexicon.vocabulary,
+                allow_doses=triage.kind is not TriageKind.PERSONAL_DOSING, relevance=relevance,
+            )
+        verified = self._settle(asked, raw, verified, evidence, relevance, triage)
         if not verified.citations:
             return self._refusal_answer(
                 question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE,
                 seen=_Seen(passages, raw, verified.checks, excerpts))
         return Answer(
-            question=question, text=verified.text, status=AnswerStatus.ANSWERED,
-            model=self.model_name, timings=timings, citations=verified.citations,
-            guidance=self._dosing_note(triage), disclaimer=self.prompts.disclaimer(triage.kind),
-            triage=triage.kind, raw_answer=raw, settings_hash=self.settings.fingerprint(),
-            passages=passages, checks=verified.checks, excerpts=excerpts,
+            question=question, text=without_foreign_links(verified.text, self._links),
+            status=AnswerStatus.ANSWERED, model=self.model_name, timings=timings,
+            citations=verified.citations, guidance=self._dosing_note(triage),
+            disclaimer=self.prompts.disclaimer(triage.kind), triage=triage.kind,
+            raw_answer=raw, settings_hash=self.settings.fingerprint(), passages=passages,
+            checks=verified.checks, excerpts=excerpts,
         )
+
+    def _settle(self, question: str, raw: str, verified: Verified, evidence: list[Evidence],
+                relevance: Relevance, triage: Triage) -> Verified:
+        """The yes/no opener and the extractive fallback (see ``qa.finishing``)."""
+        cfg = self.settings.answer
+        ranked = quotes(question, evidence, relevance, self.embedder)
+        best = ranked[0] if ranked else None
+        said, _ = split_opener(raw)
+        agreed = relevance.focus.polar and said is not None and said == documents_polarity(
+            question, best, relevance)
+        opener, text = split_opener(verified.text)
+        if opener is not None:
+            verified = Verified(text, verified.citations, verified.checks)
+        dosing = triage.kind is TriageKind.PERSONAL_DOSING
+        if not verified.citations and best is not None and best.score >= cfg.quote_score \
+                and not dosing:
+            text, citation, check = quoted_answer(with_list(best), best.evidence.n)
+            verified = Verified(text, (citation,), (*verified.checks, check))
+        if agreed and verified.citations and said is not None:
+            verified = Verified(f"{said.capitalize()}. {verified.text}", verified.citations,
+                                verified.checks)
+        return verified
 
     def _dosing_note(self, triage: Triage) -> str:
         """Personal-dosing questions, answered or not, always end with "ask the prescriber"."""

@@ -29,7 +29,7 @@ from qa.types import Section
 
 # Bump when a rule changes: ingestion then re-reads every document instead of reusing
 # text cleaned by the old rules.
-CLEANING_VERSION = 1
+CLEANING_VERSION = 2  # 2: text addressed to a model, hidden HTML and comments removed
 _INVISIBLE = {ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad"}
 _SPACES = {ord(c): " " for c in "\u00a0\u202f\u2007"}
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

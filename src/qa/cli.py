@@ -93,6 +93,10 @@ def ingest(path: Path | None, index_dir: Path | None, rebuild: bool) -> None:
     )
     for source, reason in report.skipped.items():
         click.echo(f"skipped {source}: {reason}", err=True)
+    for source, flags in report.flagged.items():
+        more = f" (+{len(flags) - 1} more)" if len(flags) > 1 else ""
+        click.echo(f"flagged {source}: {flags[0]}{more}; that text is never evidence",
+                   err=True)
     state = "updated" if report.wrote else "already up to date"
     click.echo(
         f"Index {settings.index_dir} {state}: {len(report.added)} added, "
@@ -112,6 +116,28 @@ def _print_human(answer: Answer) -> None:
         click.echo(f"  [{c.n}] {c.title} ({c.source}, chars {c.start}-{c.end}): {snippet}…")
     click.echo(f"({answer.model}; first token {answer.timings.first_token_ms} ms, "
                f"total {answer.timings.total_ms} ms)", err=True)
+
+
+@cli.command()
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), envvar="QA_INDEX_DIR",
+              help="Index folder (default: index/).")
+@click.option("--flagged", is_flag=True, help="Only documents with text aimed at a model.")
+@_fail_cleanly
+def documents(index_dir: Path | None, flagged: bool) -> None:
+    """List the indexed documents: source, chunks, title, and any warning flags."""
+    from qa.errors import IndexMissingError
+    from qa.index import read_manifest
+
+    settings = _settings(index_dir)
+    manifest = read_manifest(settings.index_dir)
+    if manifest is None:
+        raise IndexMissingError(f"no index in {settings.index_dir}")
+    for entry in sorted(manifest.documents.values(), key=lambda e: e.source):
+        if flagged and not entry.flags:
+            continue
+        click.echo(f"{entry.source}\t{entry.chunks} chunks\t{entry.title}")
+        for flag in entry.flags:
+            click.echo(f"  flagged: {flag}")
 
 
 @cli.command()
@@ -160,23 +186,40 @@ def ui(index_dir: Path | None, host: str, port: int) -> None:
 @click.option("--questions", type=click.Path(exists=True, path_type=Path),
               default=Path("eval/questions.jsonl"), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("eval/reports"),
-              show_default=True, help="Folder for the JSON report and markdown summary.")
+              show_default=True, help="Folder for the JSON report, summary and audit sheet.")
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), envvar="QA_INDEX_DIR")
 @click.option("--split", type=click.Choice(["all", "dev", "test"]), default="all",
               show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first N questions (smoke run).")
+@click.option("--poisoned", "poisoned_dir", type=click.Path(path_type=Path),
+              default=Path("eval/poisoned"), show_default=True,
+              help="Documents added to the default ones for the 'poisoned' questions.")
+@click.option("--generation-cache", type=click.Path(path_type=Path), default=None,
+              help="Development aid: reuse model replies to identical prompts from this JSON "
+              "file (latency figures are then meaningless).")
 @_fail_cleanly
-def eval_cmd(questions: Path, out: Path, index_dir: Path | None, split: str,
-             limit: int | None) -> None:
+def eval_cmd(  # noqa: PLR0913 - one parameter per click option
+    questions: Path, out: Path, index_dir: Path | None, split: str, limit: int | None,
+    poisoned_dir: Path, generation_cache: Path | None,
+) -> None:
     """Run the fixed question set through the same path as the UI and write a report."""
     from qa.answer import Assistant
-    from qa.evaluation import load_questions, run_eval, write_report
+    from qa.eval_report import write_report
+    from qa.evaluation import CachedGenerator, corpus_assistant, load_questions, run_eval
+    from qa.llm import Generator, load_generator
 
     settings = _settings(index_dir)
     items = load_questions(questions, split=split, limit=limit)
-    assistant = Assistant.load(settings=settings)
+    generator: Generator = load_generator(settings.llm, settings.cache_dir)
+    if generation_cache:
+        generator = CachedGenerator(generator, generation_cache)
+    assistant = Assistant.load(settings=settings, generator=generator)
     _say_models(assistant.model_name, assistant.embedder.name)
-    report = run_eval(assistant, items, progress=sys.stderr.isatty())
+    assistants = {"default": assistant}
+    if any(q.corpus == "poisoned" for q in items):
+        assistants["poisoned"] = corpus_assistant(
+            assistant, [settings.corpus_dir, poisoned_dir], Path(".qa-cache/eval/poisoned"))
+    report = run_eval(assistants, items, progress=sys.stderr.isatty())
     json_path, md_path = write_report(report, out)
     click.echo(md_path.read_text())
     click.echo(f"Wrote {json_path} and {md_path}", err=True)

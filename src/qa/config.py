@@ -139,6 +139,12 @@ class AnswerSettings(_Stage):
         "semantic similarity counts at all. At 0.5 (dev split) sentences joining a fact "
         "from the excerpt to one it lacks ('X and Y both cause nausea') got through.",
     )
+    quote_score: float = Field(
+        0.9, ge=0.0,
+        description="When the model's sentences do not hold, the best excerpt sentence is "
+        "quoted as the answer if its score (cosine to the question + half the share of the "
+        "question's topic words it uses) reaches this; otherwise the question is refused.",
+    )
     constrained: bool = Field(
         False,
         description="Constrained decoding with prompts/cited_answer.gbnf: every sentence "

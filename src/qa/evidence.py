@@ -9,15 +9,16 @@ exact text the model saw.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from qa.config import AnswerSettings
 from qa.embeddings import Embedder
-from qa.injection import looks_like_injection
+from qa.injection import addressed_to_model
 from qa.text import content_words, sentence_spans
-from qa.types import Evidence, Passage
+from qa.types import Chunk, Evidence, Passage
 
 # A sentence opening with one of these leans on the one before it.
 _DANGLING = re.compile(r"^(it|this|these|they|that|those|such|its|their|however|additionally)\b",
@@ -34,7 +35,11 @@ class _Sentence:
     text: str
 
 
-def _sentences(passages: list[Passage]) -> list[_Sentence]:
+# Whether a sentence of a chunk is about what was asked (for instance the asked drug).
+About = Callable[[Chunk, str], bool]
+
+
+def _sentences(passages: list[Passage], about: About | None) -> list[_Sentence]:
     found = []
     for p_index, passage in enumerate(passages):
         chunk = passage.chunk
@@ -42,9 +47,11 @@ def _sentences(passages: list[Passage]) -> list[_Sentence]:
             text = chunk.text[s:e]
             if text.strip() in (chunk.section, chunk.title):
                 continue  # a heading line: no facts, only tokens
+            if about is not None and not about(chunk, text):
+                continue  # another drug's facts cannot answer for the asked one
             # A sentence that gives orders ("ignore previous instructions…") is never shown
-            # to the model: document text is data, and this one is data we do not need.
-            if len(content_words(text)) >= 2 and not looks_like_injection(text):
+            # to the model: ingestion removes them; this catches an index built before.
+            if len(content_words(text)) >= 2 and addressed_to_model(text) is None:
                 found.append(_Sentence(p_index, order, chunk.start + s, chunk.start + e, text))
     return found
 
@@ -83,11 +90,13 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int) -> set[
 
 
 def select_evidence(
-    question: str, passages: list[Passage], embedder: Embedder, cfg: AnswerSettings
+    question: str, passages: list[Passage], embedder: Embedder, cfg: AnswerSettings,
+    about: About | None = None,
 ) -> list[Evidence]:
-    """The best sentences of the top passages, merged into contiguous runs, numbered 1..n."""
+    """The best sentences of the top passages, merged into contiguous runs, numbered 1..n;
+    with ``about``, only the sentences it accepts."""
     passages = passages[: cfg.max_passages]
-    sentences = _sentences(passages)
+    sentences = _sentences(passages, about)
     if not sentences:
         return []
     scores = _score(question, sentences, passages, embedder)

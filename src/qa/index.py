@@ -53,6 +53,7 @@ class DocumentRecord(_Record):
     sha256: str
     title: str
     chunks: int
+    flags: tuple[str, ...] = ()  # see Document.flags
 
 
 class StoreRecord(_Record):
@@ -126,7 +127,8 @@ def _document_row(doc: Document) -> dict[str, Any]:
 
 def _document_from_row(row: dict[str, Any]) -> Document:
     sections = tuple(Section(**s) for s in row.pop("sections", []))
-    return Document(**row, sections=sections)
+    flags = tuple(row.pop("flags", ()))
+    return Document(**row, sections=sections, flags=flags)
 
 
 def write_generation(

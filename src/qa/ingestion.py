@@ -40,6 +40,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # source -> one-line reason
+    flagged: dict[str, tuple[str, ...]] = field(default_factory=dict)  # source -> flags
     chunks: int = 0
     near_duplicates: int = 0
     seconds: float = 0.0
@@ -274,5 +275,7 @@ def _add_fresh(
         kept.documents[doc.doc_id] = doc
         kept.entries[doc.doc_id] = idx.DocumentRecord(
             source=doc.source, sha256=doc.sha256, title=doc.title,
-            chunks=per_doc.get(doc.doc_id, 0),
+            chunks=per_doc.get(doc.doc_id, 0), flags=doc.flags,
         )
+        if doc.flags:
+            report.flagged[doc.source] = doc.flags

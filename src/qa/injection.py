@@ -1,14 +1,20 @@
 """Text that gives the assistant orders: found, flagged, and kept away from the model.
 
 Questions lose their ordering sentences before retrieval ("What does memantine treat?
-Also, disregard your rules..." -> "What does memantine treat?"), and evidence selection
-never shows a document sentence that matches these patterns to the model.
+Also, disregard your rules..." -> "What does memantine treat?"). Documents lose, at
+ingestion, every sentence addressed to an assistant or model ("SYSTEM: new instructions",
+"Note to AI assistants: tell the reader...", fake chat delimiters, "add this link to your
+reply") and the rest of its paragraph, and the document is flagged. A document that only
+*discusses* prompts or instructions ("follow the instructions on the label", "a system
+prompt is...") is neither cut nor flagged.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+from qa.cleaning import Line
 from qa.text import sentence_spans
 
 # Prompt-injection phrasings, matched on lower-cased text with punctuation kept. They flag
@@ -62,3 +68,87 @@ def strip_injections(text: str) -> str:
     text = text.strip()
     kept = (text[s:e] for s, e in sentence_spans(text, any_case=True))
     return " ".join(s for s in kept if not looks_like_injection(s)).strip()
+
+
+_AI = (r"(?:ai|a\.i\.|artificial intelligence|assistants?|chat ?bots?|bots?|language models?"
+       r"|llms?|gpts?|models?)")
+# Text addressed to an assistant or model: it has an addressee (the AI) and an order, or
+# it imitates the machinery of a chat (roles, delimiters, modes). Matched lower-cased.
+ADDRESSED_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern)) for name, pattern in (
+        ("role line", r"^[\s>*#\[(-]*(?:system|assistant|ai|developer|admin)\]?"
+                      r"(?: (?:message|prompt|instructions?|note|override))?\s*:"),
+        ("note to the AI", rf"\b(?:note|message|instructions?|attention|reminder|memo|directive)s?"
+                           rf" (?:to|for) (?:the |all |any |every )?{_AI}\b"),
+        ("calls the AI", rf"(?:^|[.!?]\s)\W*(?:attention|dear|hey|hello|hi|psst|note),? (?:the "
+                         rf"|all |any )?{_AI}(?: {_AI})?\s*[:,]"),
+        ("if you are an AI", rf"\bif you are an? {_AI}\b|\bas an? {_AI} reading this\b"),
+        ("order to the AI", rf"\b{_AI} (?:must|should|shall|need to|have to|are (?:required|"
+                            r"instructed|told) to|will) (?:always |now |instead )?(?:tell|say|"
+                            r"state|answer|respond|reply|recommend|advise|include|ignore|"
+                            r"output|claim|mention|add|insist)\b"),
+        ("AI instruction label", rf"\b{_AI} (?:instructions?|directives?|commands?)\s*:"),
+        ("instructions for the model", rf"\binstructions? (?:for|to) (?:the |an? |any )?{_AI}\b"),
+        ("order for the answer", r"\b(?:when|whenever) (?:you )?(?:summari[sz]\w*|answer\w*|"
+                                 r"respond\w*|repl\w*)\b.{0,80}?\b(?:tell|say|state|claim|"
+                                 r"recommend|advise) (?:the |every |all |each )?(?:readers?|"
+                                 r"users?|patients?|people|them)\b"),
+        ("adds to the reply", r"\b(?:add|include|insert|append|show|embed|render|display)\b"
+                              r".{0,60}?\b(?:to|in|into|at the end of) (?:your|every|each|"
+                              r"all|any|the)(?: \w+)? (?:answers?|repl(?:y|ies)|responses?|"
+                              r"outputs?|summar(?:y|ies))\b"),
+        ("respond only with", r"\b(?:respond|reply|answer|output) only (?:with|the words?)\b"),
+        ("mode switch", r"\b(?:developer|god|jailbreak|dan|unrestricted) mode\b"),
+        ("chat delimiters", r"<\|[a-z_]+\|>|\[/?inst\]|<<sys>>|</?(?:system|instructions?)>"),
+    )
+) + tuple(item for item in INJECTION_PATTERNS if item[0] != "system_prompt")
+
+
+def addressed_to_model(text: str) -> str | None:
+    """The name of the pattern by which ``text`` addresses an assistant, or None."""
+    lowered = re.sub(r"\s+", " ", text.lower()).strip()
+    for name, pattern in ADDRESSED_PATTERNS:
+        if pattern.search(lowered):
+            return name
+    return None
+
+
+def remove_addressed(lines: list[Line]) -> tuple[list[Line], list[str]]:
+    """Cut sentences addressed to a model, with the rest of their line; a flagged line
+    that ends with ":" (a label such as "SYSTEM:") takes the next paragraph with it.
+
+    Returns the lines left and one flag per cut ("addressed to the model (role line):
+    'SYSTEM: new instructions...'").
+    """
+    out: list[Line] = []
+    flags: list[str] = []
+    takes_next = False
+    for line in lines:
+        if takes_next and line.text.strip():
+            flags.append(f"addressed to the model (after a label): {snippet(line.text)}")
+            takes_next = line.kind == "heading"
+            continue
+        kept, cut = _split_at_order(line.text)
+        if cut is not None:
+            flags.append(f"addressed to the model ({cut[0]}): {snippet(cut[1])}")
+            takes_next = line.text.rstrip().endswith(":") or line.kind == "heading"
+            if kept.strip():
+                out.append(replace(line, text=kept))
+            continue
+        out.append(line)
+    return out, flags
+
+
+def _split_at_order(text: str) -> tuple[str, tuple[str, str] | None]:
+    """The text before the first sentence addressed to a model, and (pattern, sentence)."""
+    for start, end in sentence_spans(text, any_case=True):
+        name = addressed_to_model(text[start:end])
+        if name is not None:
+            return text[:start].rstrip(), (name, text[start:end])
+    return text, None
+
+
+def snippet(text: str, limit: int = 80) -> str:
+    """A short quoted excerpt for a flag or a log line."""
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

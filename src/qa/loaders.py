@@ -12,15 +12,17 @@ import io
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from qa.cleaning import CONTROL, Line, assemble, clean_lines
 from qa.errors import DependencyError, DocumentError
+from qa.injection import addressed_to_model, remove_addressed, snippet
 from qa.types import Document
 
 if TYPE_CHECKING:
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, Tag
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 _PLAIN_SUFFIXES = (".txt", ".pdf")  # no markup: headings are guessed from line shape
@@ -61,8 +63,9 @@ def load_document(path: Path, root: Path) -> Document:
         raw = path.read_bytes()
     except OSError as exc:
         raise _error(name, exc.strerror or type(exc).__name__) from exc
-    title_hint, lines = _CONVERTERS[suffix](raw, name)
-    lines = clean_lines(lines, guess_headings=suffix in _PLAIN_SUFFIXES)
+    converted = _CONVERTERS[suffix](raw, name)
+    lines = clean_lines(converted.lines, guess_headings=suffix in _PLAIN_SUFFIXES)
+    lines, addressed = remove_addressed(lines)  # never evidence; the document is flagged
     if not lines:
         scanned = " (a scanned PDF needs OCR first)" if suffix == ".pdf" else ""
         raise _error(name, f"contains no text{scanned}")
@@ -72,11 +75,22 @@ def load_document(path: Path, root: Path) -> Document:
     return Document(
         doc_id=doc_id_for(source),
         source=source,
-        title=title_hint or first or _prettify(path.stem),
+        title=converted.title or first or _prettify(path.stem),
         text=text,
         sha256=hashlib.sha256(raw).hexdigest(),
         sections=sections,
+        flags=tuple(converted.flags + addressed),
     )
+
+
+@dataclass
+class _Converted:
+    """A file turned into lines: its title (if the format has one), lines, and flags for
+    what the converter removed because it was hidden or aimed at a model."""
+
+    title: str
+    lines: list[Line]
+    flags: list[str] = field(default_factory=list)
 
 
 def _error(name: str, reason: str) -> DocumentError:
@@ -120,11 +134,14 @@ def _decode(raw: bytes, name: str) -> str:
     return text
 
 
-def _text_lines(raw: bytes, name: str) -> tuple[str, list[Line]]:
+def _text_lines(raw: bytes, name: str) -> _Converted:
     """Plain text is taken as is, line by line."""
-    return "", [Line(s) for s in _decode(raw, name).splitlines()]
+    return _Converted("", [Line(s) for s in _decode(raw, name).splitlines()])
 
 
+# An image whose address carries a query or a template ("...png?q={question}"): rendering
+# it would send data to that server.
+_MD_FETCHING_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?(https?://[^)\s>]*[?{$][^)\s>]*)")
 _MD_FENCE = re.compile(r"\s*(```|~~~)")
 _MD_ATX = re.compile(r"\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
 _MD_LINK_DEF = re.compile(r"\s{0,3}\[[^\]]+\]:\s*\S+")
@@ -145,11 +162,16 @@ def _md_inline(text: str) -> str:
     return text
 
 
-def _markdown_lines(raw: bytes, name: str) -> tuple[str, list[Line]]:
-    """Markdown: '#' lines become headings (the first '# ' one is the title), code kept."""
+def _markdown_lines(raw: bytes, name: str) -> _Converted:
+    """Markdown: '#' lines become headings (the first '# ' one is the title), code kept;
+    images go, and one whose address would carry data away flags the document."""
     lines: list[Line] = []
     title, in_code = "", False
-    for line in _drop_front_matter(_decode(raw, name).splitlines()):
+    text = _decode(raw, name)
+    flags = [f"markdown image that fetches a URL: {snippet(url)}"
+             for url in _MD_FETCHING_IMAGE.findall(text)]
+    text = re.sub(r"<!--.*?-->", lambda m: _comment(m.group(0), flags), text, flags=re.DOTALL)
+    for line in _drop_front_matter(text.splitlines()):
         if _MD_FENCE.match(line):
             in_code = not in_code
         elif in_code:
@@ -160,7 +182,14 @@ def _markdown_lines(raw: bytes, name: str) -> tuple[str, list[Line]]:
             lines.append(Line(text, "heading", True))
         elif not _MD_LINK_DEF.match(line):
             lines.append(Line(_md_inline(line)))
-    return title, lines
+    return _Converted(title, lines, flags)
+
+
+def _comment(comment: str, flags: list[str]) -> str:
+    """A comment is never text; one addressed to a model flags the document."""
+    if addressed_to_model(comment):
+        flags.append(f"comment addressed to the model: {snippet(comment)}")
+    return ""
 
 
 def _drop_front_matter(lines: list[str]) -> list[str]:
@@ -184,7 +213,34 @@ _HTML_LINES = ("li", "tr", "dt", "dd", "br")  # one line each, no blank line bet
 _PARA, _BREAK, _HEADING_MARK = "\ue001", "\ue002", "\ue000"
 
 
-def _html_lines(raw: bytes, name: str) -> tuple[str, list[Line]]:
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0"
+                           r"(?![.\d])|opacity\s*:\s*0(?![.\d])", re.IGNORECASE)
+
+
+def _is_hidden(tag: Tag) -> bool:
+    """Hidden from readers: the hidden attribute, aria-hidden, or an invisible style."""
+    return (tag.has_attr("hidden") or str(tag.get("aria-hidden", "")).lower() == "true"
+            or bool(_HIDDEN_STYLE.search(str(tag.get("style", "")))))
+
+
+def _drop_hidden(soup: BeautifulSoup) -> list[str]:
+    """Remove comments and hidden elements (readers never see them, so they are never
+    evidence); return a flag for each one that is addressed to a model."""
+    from bs4 import Comment
+
+    flags: list[str] = []
+    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        _comment(str(comment), flags)
+        comment.extract()
+    for tag in soup.find_all(_is_hidden):
+        text = tag.get_text(" ", strip=True)
+        if text and addressed_to_model(text):
+            flags.append(f"hidden HTML addressed to the model: {snippet(text)}")
+        tag.decompose()
+    return flags
+
+
+def _html_lines(raw: bytes, name: str) -> _Converted:
     """HTML: boilerplate elements dropped, blocks on their own lines, h1-h6 as headings."""
     try:
         from bs4 import BeautifulSoup
@@ -192,6 +248,7 @@ def _html_lines(raw: bytes, name: str) -> tuple[str, list[Line]]:
         raise DependencyError("beautifulsoup4 is not installed") from exc
     try:  # html.parser is lenient, but a pathological file must not escape as a crash
         soup = BeautifulSoup(_decode(raw, name), "html.parser")
+        flags = _drop_hidden(soup)
         title_tag = soup.title or soup.find("h1")
         title = " ".join(title_tag.get_text(" ").split()) if title_tag else ""
         for tag in soup.find_all(_HTML_DROP):
@@ -206,10 +263,10 @@ def _html_lines(raw: bytes, name: str) -> tuple[str, list[Line]]:
     text = re.sub(rf"[\s{_BREAK}]*{_PARA}[\s{_PARA}{_BREAK}]*", "\n\n", text)
     text = re.sub(rf"\s*{_BREAK}[\s{_BREAK}]*", "\n", text)
     lines = [s.strip().rstrip(" |") for s in text.splitlines()]
-    return title, [
+    return _Converted(title, [
         Line(s[1:].strip(), "heading", True) if s.startswith(_HEADING_MARK) else Line(s)
         for s in lines
-    ]
+    ], flags)
 
 
 def _mark_html_structure(soup: BeautifulSoup) -> None:
@@ -232,7 +289,7 @@ def _mark_html_structure(soup: BeautifulSoup) -> None:
         tag.insert_after(mark)
 
 
-def _pdf_lines(raw: bytes, name: str) -> tuple[str, list[Line]]:
+def _pdf_lines(raw: bytes, name: str) -> _Converted:
     """PDF: the text of each page, pages separated by a blank line; metadata title if set."""
     try:
         from pypdf import PdfReader
@@ -251,10 +308,11 @@ def _pdf_lines(raw: bytes, name: str) -> tuple[str, list[Line]]:
         if "crypt" in reason.lower():  # wrong password, or AES support missing
             raise _error(name, f"PDF is encrypted ({reason})") from exc
         raise _error(name, f"file is not a valid PDF ({reason})") from exc
-    return " ".join(str(title).split()), [Line(s) for s in "\n\n".join(pages).splitlines()]
+    return _Converted(" ".join(str(title).split()),
+                      [Line(s) for s in "\n\n".join(pages).splitlines()])
 
 
-_CONVERTERS: dict[str, Callable[[bytes, str], tuple[str, list[Line]]]] = {
+_CONVERTERS: dict[str, Callable[[bytes, str], _Converted]] = {
     ".txt": _text_lines,
     ".md": _markdown_lines,
     ".markdown": _markdown_lines,

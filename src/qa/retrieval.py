@@ -100,6 +100,11 @@ class Retriever:
         self._normaliser = QueryNormaliser.from_texts(texts)
         self._rows = {c.chunk_id: i for i, c in enumerate(self.index.chunks)}
 
+    @property
+    def aliases(self) -> dict[str, set[str]]:
+        """Brand/generic names the corpus pairs ("diazepam (Valium)"), both ways."""
+        return self._normaliser.aliases
+
     def rewrite(self, question: str) -> str:
         """The query both retrievers see (see ``QueryNormaliser``)."""
         query = " ".join(question.split())

@@ -1,17 +1,29 @@
-"""The scope gate: what the indexed documents can possibly speak about.
+"""What the documents can speak about, and what a question is about.
 
-``Vocabulary`` holds the stems of every word in the index. Before retrieval, a yes/no
-question whose subject the documents never mention is refused (``unmentioned_focus``);
-after generation, verification drops a sentence with a specific word the documents never
-use (``Vocabulary.novel_terms``), such as a drug swapped into a sentence copied from them.
+``Vocabulary`` holds the stems of every word in the index. ``Lexicon`` adds the drugs the
+documents discuss: each document's main drug (its most frequent uncommon word), the
+brand/generic pairs the documents state, and uncommon words shaped like drug names. A
+question's ``Focus`` is the drugs it names and the specific words it uses that the
+documents never do.
+
+Before retrieval, a question is refused when it names something specific the documents
+never mention ("metformin", "breastfeeding"), whatever its form; "specific" means
+uncommon in English (wordfreq), so "tonight", "double" or "because" never count. A yes/no
+question is held to more words (its "yes" or "no" cannot be checked otherwise). After
+generation, verification drops a sentence using a specific word the documents never use
+(``Vocabulary.novel_terms``) or naming another drug than the one asked about.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from qa.text import MARKER, STOPWORDS, stem, stems, words
+from qa.text import MARKER, STOPWORDS, stem, stems, terms, words
+from qa.types import Chunk
 
 # Words this long are specific enough that the corpus must contain them (after stemming).
 NOVEL_TERM_LEN = 6
@@ -22,6 +34,48 @@ POLAR_OPENERS = frozenset(
 )
 FOCUS_TERM_LEN = 4
 PRONOUNS = frozenset("myself yourself himself herself itself ourselves themselves".split())
+# English word frequency (Zipf scale: 6 = "because", 5 = "tonight", 4 = "pregnancy",
+# 3 = "aspirin", 2 = "metformin"). Chosen on the dev split.
+SPECIFIC_ZIPF = 4.0  # under this a word names something specific: any question needs it
+POLAR_ZIPF = 4.9  # a yes/no question needs every word under this ("alcohol", "driving")
+DRUG_ZIPF = 3.5  # a document's main drug is its most frequent word under this
+PREFIX = 5  # "relieve" is known from "relief": words of 6+ letters match on 5 letters
+# Endings of international non-proprietary drug names (WHO INN stems), for drug-shaped
+# words that are not a document's main drug ("ibuprofen" named in a paracetamol leaflet).
+_DRUG_SHAPE = re.compile(
+    r"(?:afil|azepam|azolam|azole|bital|caine|cillin|cycline|dipine|dronate|floxacin|gliptin"
+    r"|lukast|mab|mycin|olol|olone|oxacin|parin|pramine|prazole|pril|profen|sartan|semide"
+    r"|setron|statin|tadine|terol|thiazide|tidine|tinib|triptan|vir|zosin|mantine|tamine"
+    r"|trolene|oxetine|aline|apine|idone|amol|etamol)$")
+
+
+@functools.cache
+def _zipf(word: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, "en"))
+
+
+@functools.cache
+def _parts_of_speech(word: str) -> frozenset[str]:
+    from lemminflect import getAllLemmas
+
+    return frozenset(getAllLemmas(word))
+
+
+def specific(word: str, polar: bool = False) -> bool:
+    """A word that names something the answer must be about.
+
+    Uncommon words (``SPECIFIC_ZIPF``) count unless they are only a verb or adverb
+    ("titrate"); a yes/no question also counts the nouns up to ``POLAR_ZIPF`` ("alcohol",
+    "pregnancy"), but never "forgot", "tonight" or "double".
+    """
+    if len(word) < FOCUS_TERM_LEN or not word.isalpha() or word in STOPWORDS | PRONOUNS:
+        return False
+    zipf, pos = _zipf(word), _parts_of_speech(word)
+    if zipf < SPECIFIC_ZIPF:
+        return not pos or not pos <= {"VERB", "ADV"}
+    return polar and zipf < POLAR_ZIPF and "NOUN" in pos
 
 
 @dataclass(frozen=True)
@@ -37,6 +91,15 @@ class Vocabulary:
             found.update(stems(words(text)))
         return cls(frozenset(found))
 
+    @functools.cached_property
+    def _prefixes(self) -> frozenset[str]:
+        return frozenset(s[:PREFIX] for s in self.stems if len(s) >= PREFIX)
+
+    def knows(self, word: str) -> bool:
+        """The documents use this word, or (6+ letters) one that starts the same way."""
+        root = stem(word)
+        return root in self.stems or (len(word) > PREFIX and root[:PREFIX] in self._prefixes)
+
     def novel_terms(self, sentence: str) -> set[str]:
         """Specific words of the sentence that appear nowhere in the corpus."""
         candidates = [w for w in words(MARKER.sub(" ", sentence))
@@ -45,23 +108,108 @@ class Vocabulary:
                 if s not in self.stems}
 
 
-def unmentioned_focus(query: str, vocabulary: Vocabulary) -> list[str]:
-    """For a yes/no question, the words of its subject the documents never use.
+@dataclass(frozen=True)
+class Lexicon:
+    """The corpus vocabulary and its drugs: name -> canonical name (aliases share one)."""
 
-    "Is ketamine safe during pregnancy?" over documents that never say "pregnancy": the "Yes"
-    or "No" is the whole answer and verification cannot check it (it has no content words),
-    so a small model's guess would pass as a grounded answer. Such a question is refused.
-    ``query`` is the question after spelling correction (``Retriever.rewrite``).
-    """
-    tokens = words(query)
-    if not tokens or tokens[0] not in POLAR_OPENERS:
-        return []
+    vocabulary: Vocabulary
+    drugs: Mapping[str, str]
+    doc_drug: Mapping[str, str]  # doc_id -> its main drug (canonical), when it has one
+
+    @classmethod
+    def build(cls, documents: Mapping[str, str], aliases: Mapping[str, set[str]]) -> Lexicon:
+        """From {doc_id: text} and the brand/generic pairs the corpus states."""
+        vocabulary = Vocabulary.from_texts(documents.values())
+        doc_drug: dict[str, str] = {}
+        names: set[str] = set()
+        for doc_id, text in documents.items():
+            counts = Counter(w for w in terms(text) if len(w) >= 5 and w.isalpha()
+                             and _zipf(w) < DRUG_ZIPF)
+            if counts:
+                doc_drug[doc_id] = counts.most_common(1)[0][0]
+            names.update(w for w in counts if _DRUG_SHAPE.search(w))
+        names.update(doc_drug.values())
+        for name, others in aliases.items():
+            if name in names or others & names:
+                names.update({name, *others})
+        canonical: dict[str, str] = {}
+        for name in sorted(names):
+            group = {name, *aliases.get(name, ())}
+            canonical[name] = min(canonical.get(g, g) for g in group)
+        return cls(vocabulary, canonical, {d: canonical[n] for d, n in doc_drug.items()})
+
+    def drugs_in(self, text: str) -> frozenset[str]:
+        """The (canonical) drugs a text names."""
+        return frozenset(self.drugs[w] for w in terms(text) if w in self.drugs)
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What a question is about: the drugs it names, and the specific words it uses that
+    the documents never do (``missing``: the question is refused, naming them)."""
+
+    drugs: frozenset[str]
+    missing: tuple[str, ...]
+    polar: bool
+
+
+def focus_of(query: str, lexicon: Lexicon) -> Focus:
+    """The focus of a question after spelling correction (``Retriever.rewrite``)."""
+    tokens = terms(query)
+    polar = bool(tokens) and tokens[0] in POLAR_OPENERS
     missing: list[str] = []
-    for token in dict.fromkeys(tokens[1:]):
-        if stem(token) in vocabulary.stems:  # "anti-inflammatory" as a whole
-            continue
+    for token in dict.fromkeys(tokens[1:] if polar else tokens):
+        if token in lexicon.drugs or lexicon.vocabulary.knows(token):
+            continue  # "anti-inflammatory" as a whole
         missing += [part for part in token.split("-")  # "add-on": "add" is known
-                    if len(part) >= FOCUS_TERM_LEN and part.isalpha()
-                    and part not in STOPWORDS and part not in PRONOUNS
-                    and stem(part) not in vocabulary.stems]
-    return missing
+                    if specific(part, polar) and not lexicon.vocabulary.knows(part)]
+    return Focus(lexicon.drugs_in(query), tuple(dict.fromkeys(missing)), polar)
+
+
+# Words that carry no information about a drug on their own: an answer sentence made of
+# the question's words plus these says nothing new.
+GENERIC = frozenset(stems(
+    """medication medications medicine medicines drug drugs treatment treatments treat
+    treated treating therapy therapies patient patients people person help helps helped
+    can may might could also use uses used effect effects condition conditions yes no
+    known shown show shows found find well good certain""".split()))
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """Whether an answer sentence is about the asked drug and says something new."""
+
+    focus: Focus
+    lexicon: Lexicon
+    asked: frozenset[str]  # stems of the question's words
+
+    @classmethod
+    def of(cls, question: str, focus: Focus, lexicon: Lexicon) -> Relevance:
+        return cls(focus, lexicon, frozenset(stems(terms(question))))
+
+    def other_drug(self, sentence: str) -> bool:
+        """It names a drug, and none of the drugs asked about."""
+        named = self.lexicon.drugs_in(sentence)
+        return bool(self.focus.drugs and named and not named & self.focus.drugs)
+
+    def about(self, chunk: Chunk, sentence: str) -> bool:
+        """Evidence filter: the sentence names an asked drug, or names none and its
+        document is about an asked drug (or about none); any sentence when no drug is
+        asked about."""
+        if not self.focus.drugs:
+            return True
+        named = self.lexicon.drugs_in(sentence)
+        if named:
+            return bool(named & self.focus.drugs)
+        main = self.lexicon.doc_drug.get(chunk.doc_id)
+        return main is None or main in self.focus.drugs
+
+    def new_terms(self, sentence: str) -> set[str]:
+        """Stems of its content words that the question, the drug names and GENERIC lack."""
+        found = {w for w in terms(MARKER.sub(" ", sentence))
+                 if len(w) >= 3 and w not in STOPWORDS and w not in self.lexicon.drugs}
+        return {s for s in stems(found)} - self.asked - GENERIC
+
+    def echo(self, sentence: str) -> bool:
+        """It only restates the question."""
+        return not self.new_terms(sentence)

@@ -25,6 +25,8 @@ class Document:
 
     ``source`` is the path relative to the corpus folder (POSIX separators), ``doc_id`` a
     stable id derived from it, ``sha256`` the hash of the raw file bytes (change detection).
+    ``flags`` say what cleaning removed because it was addressed to an assistant or hidden
+    from readers ("addressed to the model: ...", "hidden HTML: ..."): never evidence.
     """
 
     doc_id: str
@@ -33,6 +35,7 @@ class Document:
     text: str
     sha256: str
     sections: tuple[Section, ...] = ()
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,9 @@ class Verdict(StrEnum):
     UNSUPPORTED = "unsupported"  # no excerpt backs it: removed
     PLAIN = "plain"  # "Yes." and the like: nothing to verify, shown as is
     DOSE_WITHHELD = "dose_withheld"  # states an amount in a personal-dosing answer: removed
+    OTHER_DRUG = "other_drug"  # about another drug than the one asked about: removed
+    ECHO = "echo"  # only restates the question: removed
+    QUOTED = "quoted"  # an evidence sentence quoted as the answer (extractive fallback)
 
 
 @dataclass(frozen=True)

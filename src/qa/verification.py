@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.embeddings import Embedder
-from qa.scope import Vocabulary
+from qa.scope import Relevance, Vocabulary
 from qa.text import MARKER, content_words, lexical_support, numbers, split_sentences
 from qa.types import Citation, Evidence, SentenceCheck, Verdict
 
@@ -100,22 +100,39 @@ def _parse(raw: str, valid: range) -> list[tuple[str, list[int]]]:
             if body and not BARE_LIST_MARK.fullmatch(body)]
 
 
+def _screen(parsed: list[tuple[str, list[int]]], allow_doses: bool,
+            relevance: Relevance | None) -> dict[int, Verdict]:
+    """Sentences removed whatever their support: a dose in a personal-dosing answer, a
+    sentence about another drug, one that only restates the question."""
+    out: dict[int, Verdict] = {}
+    for i, (body, _) in enumerate(parsed):
+        if not allow_doses and DOSE.search(body):
+            out[i] = Verdict.DOSE_WITHHELD
+        elif relevance is not None and not _is_filler(body):
+            if relevance.other_drug(body):
+                out[i] = Verdict.OTHER_DRUG
+            elif relevance.echo(body):
+                out[i] = Verdict.ECHO
+    return out
+
+
 def verify_answer(
     raw: str, evidence: list[Evidence], embedder: Embedder, threshold: float,
     *, min_coverage: float = 0.6, allow_doses: bool = True,
-    vocabulary: Vocabulary | None = None,
+    vocabulary: Vocabulary | None = None, relevance: Relevance | None = None,
 ) -> Verified:
     """Keep the sentences some excerpt supports, each citing the excerpts that support it.
 
     With ``allow_doses=False`` (personal-dosing questions) a sentence stating an amount is
     dropped even when a source states it: the answer must not read as a dose for this person.
     With a ``vocabulary``, a sentence using a specific word the documents never use is
-    unsupported whatever its score.
+    unsupported whatever its score; with ``relevance``, one about another drug than the one
+    asked about, or one that only restates the question, is dropped.
     """
     parsed = _parse(raw, range(1, len(evidence) + 1))
-    withheld = {i for i, (body, _) in enumerate(parsed) if not allow_doses and DOSE.search(body)}
+    screened = _screen(parsed, allow_doses, relevance)
     substantive = [i for i, (body, _) in enumerate(parsed)
-                   if not _is_filler(body) and i not in withheld]
+                   if not _is_filler(body) and i not in screened]
     bodies = [parsed[i][0] for i in substantive]
     support = (support_matrix(bodies, evidence, embedder, min_coverage)
                if substantive and evidence else np.zeros((0, len(evidence))))
@@ -128,8 +145,8 @@ def verify_answer(
     shown: list[str] = []
     best_support: dict[int, float] = {}
     for i, (body, cited) in enumerate(parsed):
-        if i in withheld:
-            checks.append(SentenceCheck(body, tuple(cited), (), 0.0, Verdict.DOSE_WITHHELD))
+        if i in screened:
+            checks.append(SentenceCheck(body, tuple(cited), (), 0.0, screened[i]))
             continue
         if i not in rows:  # "Yes." and the like: nothing to verify, nothing to cite
             checks.append(SentenceCheck(body, tuple(cited), (), 0.0, Verdict.PLAIN))

@@ -1,0 +1,139 @@
+"""After verification: the yes/no opener, the extractive fallback, and links.
+
+* **Polarity.** A small model opens nearly every yes/no answer with "Yes". The opener is
+  kept only when the excerpt that best addresses the question agrees with it (a negation
+  or avoidance word in the excerpt, against none in the question, means "no"); otherwise
+  it is removed and the rest of the answer must stand on its own.
+* **Extractive fallback.** When the model refused, or verification left nothing, but an
+  excerpt answers the question directly, the answer is that excerpt, quoted and cited,
+  with the whole list when the sentence is a list item.
+* **Links.** An answer never carries a URL that no unflagged document contains.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from qa.embeddings import Embedder
+from qa.scope import GENERIC, POLAR_OPENERS, Relevance
+from qa.text import STOPWORDS, sentence_spans, stems, terms
+from qa.types import Citation, Evidence, SentenceCheck, Verdict
+
+_OPENER = re.compile(r"^\s*(yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
+# Words that turn a statement around: "avoid driving", "unlike drugs that act in the brain".
+_NEGATION = frozenset(
+    """not no never avoid avoided avoiding unlike without cannot can't don't doesn't isn't
+    aren't won't shouldn't neither nor instead unsafe contraindicated unsupervised""".split())
+URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\"']+", re.IGNORECASE)
+LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One evidence sentence (or list) with its place in the document and its score."""
+
+    evidence: Evidence
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+def _topic(question: str, relevance: Relevance) -> set[str]:
+    """Stems of what the question asks about: its content words, not the drug names."""
+    found = {w for w in terms(question) if len(w) >= 3 and w not in STOPWORDS
+             and w not in POLAR_OPENERS and w not in relevance.lexicon.drugs}
+    return set(stems(found)) - GENERIC
+
+
+def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
+           embedder: Embedder) -> list[Quote]:
+    """Every evidence sentence about the asked drug, best answer to the question first.
+
+    Score: cosine to the question plus the share of the question's topic words it uses.
+    """
+    found: list[tuple[Evidence, int, int, str]] = []
+    for item in evidence:
+        for s, e in sentence_spans(item.text):
+            text = item.text[s:e]
+            if not relevance.other_drug(text) and len(text.split()) >= 4:
+                found.append((item, item.start + s, item.start + e, text))
+    if not found:
+        return []
+    topic = _topic(question, relevance)
+    vectors = embedder.embed([question] + [text for *_, text in found])
+    cosine = vectors[1:] @ vectors[0]
+    out = []
+    for (item, start, end, text), cos in zip(found, cosine, strict=True):
+        coverage = len(topic & set(stems(terms(text)))) / max(1, len(topic))
+        out.append(Quote(item, start, end, text, float(cos) + 0.5 * coverage))
+    return sorted(out, key=lambda q: -q.score)
+
+
+def documents_polarity(question: str, best: Quote | None, relevance: Relevance) -> str | None:
+    """'yes' or 'no' as the best-matching excerpt answers a yes/no question, or None when
+    no excerpt uses at least half of the question's topic words."""
+    topic = _topic(question, relevance)
+    if best is None or not topic:
+        return None
+    if len(topic & set(stems(terms(best.text)))) / len(topic) < 0.5:
+        return None
+    asked_negative = bool(_NEGATION & set(terms(question)))
+    said_negative = bool(_NEGATION & set(terms(best.text)))
+    return "no" if asked_negative != said_negative else "yes"
+
+
+def split_opener(text: str) -> tuple[str | None, str]:
+    """("yes" | "no" | None, the text without it, first letter upper-cased)."""
+    match = _OPENER.match(text)
+    if not match:
+        return None, text
+    rest = text[match.end():]
+    return match.group(1).lower(), rest[:1].upper() + rest[1:]
+
+
+def with_list(quote: Quote) -> Quote:
+    """A list item brings the whole list it belongs to (the items next to it)."""
+    if not LIST_ITEM.match(quote.text):
+        return quote
+    text, start = quote.evidence.text, quote.evidence.start
+    spans = [(s, e) for s, e in sentence_spans(text)]
+    items = [i for i, (s, e) in enumerate(spans) if LIST_ITEM.match(text[s:e])]
+    here = next(i for i, (s, _) in enumerate(spans) if start + s == quote.start)
+    run = [here]
+    while run[0] - 1 in items:
+        run.insert(0, run[0] - 1)
+    while run[-1] + 1 in items:
+        run.append(run[-1] + 1)
+    first, last = spans[run[0]][0], spans[run[-1]][1]
+    return Quote(quote.evidence, start + first, start + last, text[first:last], quote.score)
+
+
+def quoted_answer(quote: Quote, n: int) -> tuple[str, Citation, SentenceCheck]:
+    """The answer text, its citation (offsets of exactly the quoted text) and its check."""
+    chunk = quote.evidence.chunk
+    citation = Citation(n=n, doc_id=chunk.doc_id, source=chunk.source, title=chunk.title,
+                        start=quote.start, end=quote.end, text=quote.text,
+                        section=chunk.section, support=1.0)
+    body = " ".join(quote.text.split()).rstrip(".")
+    text = f"The documents say: \u201c{body}.\u201d [{n}]"
+    return text, citation, SentenceCheck(text, (), (n,), 1.0, Verdict.QUOTED)
+
+
+def without_foreign_links(text: str, allowed: Collection[str]) -> str:
+    """Remove URLs that no unflagged document contains (they could only come from a
+    poisoned one, or from the model)."""
+    def keep(match: re.Match[str]) -> str:
+        url = match.group(0).rstrip(".,;:")
+        return match.group(0) if url in allowed else ""
+
+    cleaned = URL.sub(keep, text)
+    return re.sub(r"[ \t]{2,}", " ", re.sub(r"\s+([.,;:])", r"\1", cleaned)).strip()
+
+
+def links_in(texts: Collection[str]) -> frozenset[str]:
+    """Every URL written in these texts."""
+    return frozenset(m.group(0).rstrip(".,;:") for t in texts for m in URL.finditer(t))
+
