@@ -2,7 +2,8 @@
 
 from qa.types import Answer, AnswerStatus, Citation, Passage, StreamEvent
 
-__all__ = ["Answer", "AnswerStatus", "Assistant", "Citation", "Passage", "StreamEvent"]
+__all__ = ["Answer", "AnswerStatus", "Assistant", "Citation", "Conversation", "Passage",
+           "StreamEvent", "Turn"]
 
 
 def __getattr__(name: str) -> object:
@@ -11,4 +12,8 @@ def __getattr__(name: str) -> object:
         from qa.answer import Assistant
 
         return Assistant
+    if name in ("Conversation", "Turn"):
+        from qa import conversation
+
+        return getattr(conversation, name)
     raise AttributeError(name)

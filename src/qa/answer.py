@@ -24,16 +24,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qa.config import Settings
+from qa.conversation import Turn, standalone_questions
 from qa.embeddings import Embedder, load_embedder
+from qa.errors import QAError
 from qa.evidence import select_evidence
 from qa.finishing import (
+    asks_for_list,
     documents_polarity,
     links_in,
+    list_items,
     quoted_answer,
     quotes,
     split_opener,
@@ -46,6 +50,7 @@ from qa.llm import ChatPrompt, Generator, load_generator
 from qa.prompts import PromptSet, load_prompts
 from qa.retrieval import Retrieval, Retriever
 from qa.scope import Lexicon, Relevance, focus_of
+from qa.text import split_sentences
 from qa.triage import MeaningTriage, Triage, requests_manufacture
 from qa.types import (
     Answer,
@@ -145,15 +150,46 @@ class Assistant:
                 return event.answer
         raise AssertionError("stream() always ends with an answer event")
 
-    def stream(self, question: str) -> Iterator[StreamEvent]:
-        """Yield evidence as soon as retrieval finishes, then tokens, then the Answer."""
+    def chat(self, messages: Sequence[Turn]) -> Answer:
+        """Answer the last user message of a conversation (blocking)."""
+        for event in self.chat_stream(messages):
+            if event.answer is not None:
+                return event.answer
+        raise AssertionError("chat_stream() always ends with an answer event")
+
+    def chat_stream(self, messages: Sequence[Turn]) -> Iterator[StreamEvent]:
+        """Stream the answer to the last user message, made to stand on its own first
+        ("What about its side effects?" -> "What about memantine's side effects?")."""
+        forms = standalone_questions(messages, self.lexicon)
+        if not forms:
+            raise QAError("the conversation has no user message",
+                          hint="Send at least one message with the role 'user'.")
+        last = next(t.content for t in reversed(messages) if t.role == "user")
+        yield from self.stream(last, standalone=forms[-1])
+
+    def stream(self, question: str, standalone: str | None = None) -> Iterator[StreamEvent]:
+        """Yield evidence as soon as retrieval finishes, then tokens, then the Answer.
+
+        ``standalone`` is what to search for when ``question`` is a follow-up in a
+        conversation; triage reads both.
+        """
+        searched = standalone or question
+        for event in self._stream(question, searched):
+            if event.answer is not None:
+                event = StreamEvent(EventKind.ANSWER, answer=replace(
+                    event.answer, standalone_question=searched))
+            yield event
+
+    def _stream(self, question: str, searched: str) -> Iterator[StreamEvent]:
         started = time.perf_counter()
         triage = self.triage.classify(question)
+        if triage.kind is None and searched != question:
+            triage = self.triage.classify(searched)  # "too many of them" after a drug turn
         if triage.kind in URGENT:
             yield self._done(self._redirect(question, triage, started))
             return
         # Instructions inside a question are not followed: they never reach the model.
-        asked = strip_injections(question)
+        asked = strip_injections(searched)
         if requests_manufacture(asked):  # never instructions to produce a drug
             yield self._done(self._refusal_answer(
                 question, triage, Timings(total_ms=_ms(started)), AnswerStatus.OUT_OF_SCOPE))
@@ -209,7 +245,6 @@ class Assistant:
         """Verify the model's text against the evidence, settle its yes/no opener, quote an
         excerpt if nothing held; refuse if no excerpt answers either."""
         excerpts = tuple(citation_for(e) for e in evidence)
-        asked = strip_injections(question)
         cfg = self.settings.answer
         if opens_with_refusal(raw, self._refusal):
             verified = Verified("", (), ())
@@ -219,7 +254,7 @@ class Assistant:
                 min_coverage=cfg.min_word_coverage, vocabulary=self.lexicon.vocabulary,
                 allow_doses=triage.kind is not TriageKind.PERSONAL_DOSING, relevance=relevance,
             )
-        verified = self._settle(asked, raw, verified, evidence, relevance, triage)
+        verified = self._settle(relevance.question, raw, verified, evidence, relevance, triage)
         if not verified.citations:
             return self._refusal_answer(
                 question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE,
@@ -235,22 +270,26 @@ class Assistant:
 
     def _settle(self, question: str, raw: str, verified: Verified, evidence: list[Evidence],
                 relevance: Relevance, triage: Triage) -> Verified:
-        """The yes/no opener and the extractive fallback (see ``qa.finishing``)."""
-        cfg = self.settings.answer
+        """The yes/no opener and the extractive fallback (see ``qa.finishing``): an excerpt
+        is quoted when nothing held, or when a yes/no answer only restates the question."""
         ranked = quotes(question, evidence, relevance, self.embedder)
         best = ranked[0] if ranked else None
-        said, _ = split_opener(raw)
-        agreed = relevance.focus.polar and said is not None and said == documents_polarity(
-            question, best, relevance)
+        said = split_opener(raw)[0] if relevance.focus.polar else None
+        agreed = said is not None and said == documents_polarity(question, best, relevance)
         opener, text = split_opener(verified.text)
         if opener is not None:
             verified = Verified(text, verified.citations, verified.checks)
-        dosing = triage.kind is TriageKind.PERSONAL_DOSING
-        if not verified.citations and best is not None and best.score >= cfg.quote_score \
-                and not dosing:
-            text, citation, check = quoted_answer(with_list(best), best.evidence.n)
+        quotable = (best is not None and best.score >= self.settings.answer.quote_score
+                    and triage.kind is not TriageKind.PERSONAL_DOSING)
+        restates = relevance.focus.polar and relevance.echo(verified.text)
+        whole = with_list(best) if best is not None else None
+        short_list = (whole is not None and asks_for_list(question)
+                      and list_items(whole) > len(split_sentences(verified.text)))
+        if whole is not None and quotable and (not verified.citations or restates
+                                               or short_list):
+            text, citation, check = quoted_answer(whole, whole.evidence.n)
             verified = Verified(text, (citation,), (*verified.checks, check))
-        if agreed and verified.citations and said is not None:
+        if agreed and said is not None and verified.citations:
             verified = Verified(f"{said.capitalize()}. {verified.text}", verified.citations,
                                 verified.checks)
         return verified

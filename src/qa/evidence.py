@@ -17,7 +17,7 @@ import numpy as np
 from qa.config import AnswerSettings
 from qa.embeddings import Embedder
 from qa.injection import addressed_to_model
-from qa.text import content_words, sentence_spans
+from qa.text import LIST_ITEM, content_words, sentence_spans
 from qa.types import Chunk, Evidence, Passage
 
 # A sentence opening with one of these leans on the one before it.
@@ -68,8 +68,27 @@ def _score(question: str, sentences: list[_Sentence], passages: list[Passage],
     return cosine + 0.3 * overlap + 0.05 * rank
 
 
+def _cost(sentence: _Sentence) -> int:
+    return len(sentence.text) // CHARS_PER_TOKEN + 1
+
+
+def _list_of(i: int, sentences: list[_Sentence], by_key: dict[tuple[int, int], int]) -> list[int]:
+    """The items of the list sentence ``i`` belongs to (itself when it is no list item)."""
+    if not LIST_ITEM.search(sentences[i].text):
+        return [i]
+    run = [i]
+    for step in (-1, 1):
+        j = by_key.get((sentences[i].passage, sentences[i].order + step))
+        while j is not None and LIST_ITEM.search(sentences[j].text):
+            run = [j, *run] if step < 0 else [*run, j]
+            j = by_key.get((sentences[j].passage, sentences[j].order + step))
+    return run
+
+
 def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int) -> set[int]:
-    """Greedy by score within the budget; a sentence that leans on the one before brings it."""
+    """Greedy by score within the budget; a sentence that leans on the one before brings it,
+    and a list item brings its whole list (up to half a budget more): a list answer cut
+    after "1." is worse than a longer prompt."""
     by_key = {(s.passage, s.order): i for i, s in enumerate(sentences)}
     chosen: set[int] = set()
     used = 0
@@ -78,12 +97,16 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int) -> set[
         prev = by_key.get((sentences[i].passage, sentences[i].order - 1))
         if prev is not None and prev not in chosen and _DANGLING.match(sentences[i].text):
             wanted.insert(0, prev)
-        cost = sum(len(sentences[j].text) // CHARS_PER_TOKEN + 1 for j in wanted
-                   if j not in chosen)
+        items = _list_of(int(i), sentences, by_key)
+        cost = sum(_cost(sentences[j]) for j in wanted if j not in chosen)
         if chosen and used + cost > budget:
             continue
         chosen.update(wanted)
         used += cost
+        extra = [j for j in items if j not in chosen]
+        if extra and used + sum(_cost(sentences[j]) for j in extra) <= 1.5 * budget:
+            chosen.update(extra)
+            used += sum(_cost(sentences[j]) for j in extra)
         if used >= budget:
             break
     return chosen

@@ -17,8 +17,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from qa.embeddings import Embedder
-from qa.scope import GENERIC, POLAR_OPENERS, Relevance
-from qa.text import STOPWORDS, sentence_spans, stems, terms
+from qa.scope import GENERIC, POLAR_OPENERS, Relevance, weight
+from qa.text import LIST_ITEM, STOPWORDS, sentence_spans, stems, terms
 from qa.types import Citation, Evidence, SentenceCheck, Verdict
 
 _OPENER = re.compile(r"^\s*(yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
@@ -27,7 +27,6 @@ _NEGATION = frozenset(
     """not no never avoid avoided avoiding unlike without cannot can't don't doesn't isn't
     aren't won't shouldn't neither nor instead unsafe contraindicated unsupervised""".split())
 URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\"']+", re.IGNORECASE)
-LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 
 
 @dataclass(frozen=True)
@@ -41,11 +40,30 @@ class Quote:
     score: float
 
 
-def _topic(question: str, relevance: Relevance) -> set[str]:
-    """Stems of what the question asks about: its content words, not the drug names."""
-    found = {w for w in terms(question) if len(w) >= 3 and w not in STOPWORDS
-             and w not in POLAR_OPENERS and w not in relevance.lexicon.drugs}
-    return set(stems(found)) - GENERIC
+def _topic(question: str, relevance: Relevance) -> dict[str, float]:
+    """Stems of what the question asks about (its content words, not the drug names), each
+    with its weight (rarer words say more about what is asked)."""
+    found = [w for w in dict.fromkeys(terms(question)) if len(w) >= 3 and w not in STOPWORDS
+             and w not in POLAR_OPENERS and w not in relevance.lexicon.drugs]
+    return {s: weight(w) for w, s in zip(found, stems(found), strict=True)
+            if s not in _TOPIC_GENERIC}
+
+
+def _coverage(topic: dict[str, float], text: str) -> float:
+    """Weighted share of the topic stems a text uses."""
+    used = set(stems(terms(text)))
+    return sum(w for s, w in topic.items() if s in used) / sum(topic.values())
+
+
+# A question asking for an amount ("how much", "mg/kg", "maximum dose", "half-life") is
+# answered only by a sentence that states a number.
+# Words that do not say what is asked ("what conditions can this medicine help"); unlike
+# GENERIC (the echo test), "use" and "effect" stay: they are what "used for" and "side
+# effects" ask about.
+_TOPIC_GENERIC = GENERIC - set(stems("use used uses effect effects".split()))
+_QUANTITY = re.compile(r"\b(?:how (?:much|many|long|often)|mg|mcg|ml|kg|milligrams?|dose per"
+                       r"|maximum (?:daily )?dose|half-life|half life|percent|cost|price)\b",
+                       re.IGNORECASE)
 
 
 def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
@@ -53,11 +71,15 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     """Every evidence sentence about the asked drug, best answer to the question first.
 
     Score: cosine to the question plus the share of the question's topic words it uses.
+    A question asking for an amount only gets sentences that state a number.
     """
+    needs_number = bool(_QUANTITY.search(question))
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
         for s, e in sentence_spans(item.text):
             text = item.text[s:e]
+            if needs_number and not re.search(r"\d", text):
+                continue
             if not relevance.other_drug(text) and len(text.split()) >= 4:
                 found.append((item, item.start + s, item.start + e, text))
     if not found:
@@ -67,7 +89,8 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     cosine = vectors[1:] @ vectors[0]
     out = []
     for (item, start, end, text), cos in zip(found, cosine, strict=True):
-        coverage = len(topic & set(stems(terms(text)))) / max(1, len(topic))
+        # "What is X used for?" has no topic word beyond the drug: half credit for all.
+        coverage = _coverage(topic, text) if topic else 0.5
         out.append(Quote(item, start, end, text, float(cos) + 0.5 * coverage))
     return sorted(out, key=lambda q: -q.score)
 
@@ -76,9 +99,7 @@ def documents_polarity(question: str, best: Quote | None, relevance: Relevance) 
     """'yes' or 'no' as the best-matching excerpt answers a yes/no question, or None when
     no excerpt uses at least half of the question's topic words."""
     topic = _topic(question, relevance)
-    if best is None or not topic:
-        return None
-    if len(topic & set(stems(terms(best.text)))) / len(topic) < 0.5:
+    if best is None or not topic or _coverage(topic, best.text) < 0.5:
         return None
     asked_negative = bool(_NEGATION & set(terms(question)))
     said_negative = bool(_NEGATION & set(terms(best.text)))
@@ -96,11 +117,11 @@ def split_opener(text: str) -> tuple[str | None, str]:
 
 def with_list(quote: Quote) -> Quote:
     """A list item brings the whole list it belongs to (the items next to it)."""
-    if not LIST_ITEM.match(quote.text):
+    if not LIST_ITEM.search(quote.text):
         return quote
     text, start = quote.evidence.text, quote.evidence.start
     spans = [(s, e) for s, e in sentence_spans(text)]
-    items = [i for i, (s, e) in enumerate(spans) if LIST_ITEM.match(text[s:e])]
+    items = [i for i, (s, e) in enumerate(spans) if LIST_ITEM.search(text[s:e])]
     here = next(i for i, (s, _) in enumerate(spans) if start + s == quote.start)
     run = [here]
     while run[0] - 1 in items:
@@ -109,6 +130,21 @@ def with_list(quote: Quote) -> Quote:
         run.append(run[-1] + 1)
     first, last = spans[run[0]][0], spans[run[-1]][1]
     return Quote(quote.evidence, start + first, start + last, text[first:last], quote.score)
+
+
+# "List the steps...", "What are all the side effects...", "Name the ..."
+_ASKS_FOR_LIST = re.compile(r"^\W*(?:list|name|enumerate|give me all)\b|\b(?:all the|what are "
+                            r"(?:all|the steps)|which steps|steps (?:to|for|of))\b",
+                            re.IGNORECASE)
+
+
+def asks_for_list(question: str) -> bool:
+    return bool(_ASKS_FOR_LIST.search(question))
+
+
+def list_items(quote: Quote) -> int:
+    """How many list items a quote holds (0: not a list)."""
+    return sum(bool(LIST_ITEM.search(quote.text[s:e])) for s, e in sentence_spans(quote.text))
 
 
 def quoted_answer(quote: Quote, n: int) -> tuple[str, Citation, SentenceCheck]:

@@ -26,9 +26,15 @@ NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 # bracket or list mark; a line break always ends one. ``any_case`` also ends it before a
 # lower-case word, for text people type ("what does it treat? also, ...").
 _MARKERS_AFTER = r"((?:\s*\[\d+(?:,\s*\d+)*\])*)"
-_BOUNDARY = re.compile(rf"(?<=[.!?]){_MARKERS_AFTER}\s+(?=[A-Z0-9\"'(*-])|()\n+")
-_BOUNDARY_ANY_CASE = re.compile(rf"(?<=[.!?]){_MARKERS_AFTER}\s+(?=\S)|()\n+")
+# The "2." of an inline numbered list ("... is crucial. 2. **Dosing:** ...") starts the
+# next item: it is not the end of a sentence.
+_NOT_A_LIST_NUMBER = r"(?<!\s\d\.)(?<!\s\d\d\.)(?<!^\d\.)(?<!^\d\d\.)"
+_BOUNDARY = re.compile(
+    rf"(?<=[.!?]){_NOT_A_LIST_NUMBER}{_MARKERS_AFTER}\s+(?=[A-Z0-9\"'(*-])|()\n+")
+_BOUNDARY_ANY_CASE = re.compile(rf"(?<=[.!?]){_NOT_A_LIST_NUMBER}{_MARKERS_AFTER}\s+(?=\S)|()\n+")
 _LIST_MARKS = "-*• "
+# A list item ("- x", "* x", "2. x", "3) x"), or the sentence that opens a numbered list.
+LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+|:\s+1[.)]\s")
 
 STOPWORDS = frozenset(
     """a an and are as at be been but by can could did do does for from had has have how i if

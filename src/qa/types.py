@@ -163,6 +163,7 @@ class Answer:
     triage: TriageKind | None = None
     raw_answer: str = ""
     settings_hash: str = ""
+    standalone_question: str = ""  # what was searched for (a follow-up, made to stand alone)
     passages: tuple[Passage, ...] = field(default=(), repr=False)
     checks: tuple[SentenceCheck, ...] = field(default=(), repr=False)
     excerpts: tuple[Citation, ...] = field(default=(), repr=False)  # all evidence shown
@@ -190,6 +191,7 @@ class Answer:
             "timings": asdict(self.timings),
             "status": self.status.value,
             "settings_hash": self.settings_hash,
+            "standalone_question": self.standalone_question or self.question,
         }
 
 

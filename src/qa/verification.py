@@ -25,6 +25,13 @@ FILLER_WORDS = frozenset({"yes", "no", "not", "it", "does", "do", "is", "are", "
 # A list item with nothing after its number or bullet ("1.", "2)", "-"): left behind when the
 # model starts a list it cannot fill, and meaningless on its own.
 BARE_LIST_MARK = re.compile(r"[(\[]?\d{1,2}[.)\]]?|[-*•]+")
+# List numbering is not a claim: "1. 2. Side effects include dizziness. 3." states no number.
+_LIST_NUMBERING = re.compile(r"^(?:\s*(?:[(\[]?\d{1,2}[.)\]]|[-*•]+)(?=\s))+|\s\d{1,2}[.)]$")
+
+
+def claimed_numbers(body: str) -> set[str]:
+    """The numbers a sentence states, its list numbering left out."""
+    return numbers(_LIST_NUMBERING.sub(" ", body))
 
 
 @dataclass(frozen=True)
@@ -48,23 +55,26 @@ def _markers(sentence: str, valid: range) -> tuple[str, list[int]]:
 
 
 def support_matrix(
-    bodies: list[str], evidence: list[Evidence], embedder: Embedder, min_coverage: float
+    bodies: list[str], evidence: list[Evidence], embedder: Embedder, min_coverage: float,
+    context: list[str] | None = None,
 ) -> np.ndarray:
     """support[i, j] in [0, 1]: how well excerpt j backs sentence i.
 
     0 if a number is missing; only the lexical half if fewer than ``min_coverage`` of the
-    sentence's words are in the excerpt. MiniLM gives any two sentences about the same drug
-    a high cosine, so on the dev split cosine alone let invented mechanisms through.
+    sentence's words are in the excerpt (with ``context[j]``: words the excerpt means
+    without saying, such as the drug its "it" stands for). MiniLM gives any two sentences
+    about the same drug a high cosine, so on the dev split cosine alone let invented
+    mechanisms through.
     """
     vectors = embedder.embed(bodies + [e.text for e in evidence])
     cosine = np.clip(vectors[: len(bodies)] @ vectors[len(bodies):].T, 0.0, 1.0)
     support = np.zeros((len(bodies), len(evidence)))
     for i, body in enumerate(bodies):
-        needed = numbers(body)
+        needed = claimed_numbers(body)
         for j, item in enumerate(evidence):
             if needed - numbers(item.text):
                 continue  # a number or dose that the excerpt does not state verbatim
-            coverage = lexical_support(body, item.text)
+            coverage = lexical_support(body, f"{item.text} {context[j] if context else ''}")
             semantic = cosine[i, j] if coverage >= min_coverage else 0.0
             support[i, j] = 0.5 * coverage + 0.5 * semantic
     return support
@@ -75,6 +85,23 @@ def _with_markers(body: str, cited: list[int]) -> str:
     cut = match.start() if match else len(body)
     tags = "".join(f"[{n}]" for n in cited)
     return f"{body[:cut].rstrip()} {tags}{body[cut:]}" if cited else body
+
+
+# A sentence joining facts from two or more excerpts it cites: together they must hold
+# this share of its words, and each must hold a part of them.
+JOINT_COVERAGE = 0.8
+JOINT_PART = 0.3
+
+
+def _jointly_supported(body: str, cited: list[Evidence]) -> list[int]:
+    """The cited excerpts that together state the sentence (numbers included), each holding
+    a part of it; empty when they do not."""
+    parts = [e for e in cited if lexical_support(body, e.text) >= JOINT_PART]
+    if len(parts) < 2 or claimed_numbers(body) - numbers(" ".join(e.text for e in parts)):
+        return []
+    if lexical_support(body, " ".join(e.text for e in parts)) < JOINT_COVERAGE:
+        return []
+    return [e.n for e in parts]
 
 
 def _decide(cited: list[int], row: np.ndarray, threshold: float) -> tuple[list[int], Verdict]:
@@ -96,6 +123,9 @@ def _parse(raw: str, valid: range) -> list[tuple[str, list[int]]]:
     """Each sentence's text without markers and the valid markers it carries; bare list
     marks dropped."""
     parsed = [_markers(s, valid) for s in split_sentences(raw.strip())]
+    # The model's own numbering goes, as it did when its sentences were split at "2."; a
+    # sentence then reads the same whether the model wrote a list or prose.
+    parsed = [(_LIST_NUMBERING.sub("", body).strip(), cited) for body, cited in parsed]
     return [(body, cited) for body, cited in parsed
             if body and not BARE_LIST_MARK.fullmatch(body)]
 
@@ -111,9 +141,47 @@ def _screen(parsed: list[tuple[str, list[int]]], allow_doses: bool,
         elif relevance is not None and not _is_filler(body):
             if relevance.other_drug(body):
                 out[i] = Verdict.OTHER_DRUG
-            elif relevance.echo(body):
+            elif not relevance.focus.polar and relevance.echo(body):
+                # A yes/no question is answered by restating it ("Yes, X does Y"): that
+                # restatement is checked for support, and its opener by finishing.py.
                 out[i] = Verdict.ECHO
     return out
+
+
+def _support_rows(
+    parsed: list[tuple[str, list[int]]], substantive: list[int], evidence: list[Evidence],
+    embedder: Embedder, min_coverage: float, vocabulary: Vocabulary | None,
+    relevance: Relevance | None,
+) -> dict[int, np.ndarray]:
+    """For each substantive sentence, its support by every excerpt (see support_matrix),
+    zeroed for excerpts about another drug and for sentences with words the documents
+    never use."""
+    bodies = [parsed[i][0] for i in substantive]
+    context = ([" ".join(relevance.excerpt_drugs(e.chunk, e.text)) for e in evidence]
+               if relevance is not None else None)
+    support = (support_matrix(bodies, evidence, embedder, min_coverage, context)
+               if substantive and evidence else np.zeros((0, len(evidence))))
+    rows = dict(zip(substantive, support, strict=True))
+    for i in substantive:
+        body = parsed[i][0]
+        if relevance is not None:  # a claim about one drug needs an excerpt about that drug
+            rows[i] = rows[i] * relevance.same_drug_mask(body, evidence)
+        if vocabulary is not None and vocabulary.novel_terms(body):
+            rows[i] = np.zeros(len(evidence))  # nothing in the documents can back it
+    return rows
+
+
+def _judge(body: str, cited: list[int], row: np.ndarray, evidence: list[Evidence],
+           threshold: float) -> tuple[list[int], Verdict, np.ndarray]:
+    """Which excerpts keep the sentence: its own citations, another excerpt, or its cited
+    excerpts together; the row gains the joint support."""
+    kept, verdict = _decide(cited, row, threshold)
+    joint = [] if kept else _jointly_supported(body, [evidence[n - 1] for n in cited])
+    if joint:  # "A does x [1], while B does y [2]"
+        row = np.maximum(row, [threshold if n in joint else 0.0
+                               for n in range(1, len(evidence) + 1)])
+        return joint, Verdict.SUPPORTED, row
+    return kept, verdict, row
 
 
 def verify_answer(
@@ -133,14 +201,8 @@ def verify_answer(
     screened = _screen(parsed, allow_doses, relevance)
     substantive = [i for i, (body, _) in enumerate(parsed)
                    if not _is_filler(body) and i not in screened]
-    bodies = [parsed[i][0] for i in substantive]
-    support = (support_matrix(bodies, evidence, embedder, min_coverage)
-               if substantive and evidence else np.zeros((0, len(evidence))))
-    rows = dict(zip(substantive, support, strict=True))
-    if vocabulary is not None:
-        for i in substantive:
-            if vocabulary.novel_terms(parsed[i][0]):
-                rows[i] = np.zeros(len(evidence))  # nothing in the documents can back it
+    rows = _support_rows(parsed, substantive, evidence, embedder, min_coverage, vocabulary,
+                         relevance)
     checks: list[SentenceCheck] = []
     shown: list[str] = []
     best_support: dict[int, float] = {}
@@ -152,21 +214,19 @@ def verify_answer(
             checks.append(SentenceCheck(body, tuple(cited), (), 0.0, Verdict.PLAIN))
             shown.append(body)
             continue
-        kept, verdict = _decide(cited, rows[i], threshold)
-        score = max((float(rows[i][n - 1]) for n in kept), default=0.0)
+        kept, verdict, row = _judge(body, cited, rows[i], evidence, threshold)
+        score = max((float(row[n - 1]) for n in kept), default=0.0)
         text = _with_markers(body, kept) if kept else body
         checks.append(SentenceCheck(text, tuple(cited), tuple(kept), round(score, 3), verdict))
         if kept:
             shown.append(text)
             for n in kept:
-                best_support[n] = max(best_support.get(n, 0.0), float(rows[i][n - 1]))
+                best_support[n] = max(best_support.get(n, 0.0), float(row[n - 1]))
     if not best_support:  # nothing substantive survived: no answer, only filler
         return Verified("", (), tuple(checks))
     citations = tuple(citation_for(evidence[n - 1], best_support[n])
                       for n in sorted(best_support))
     return Verified(" ".join(shown).strip(), citations, tuple(checks))
-
-
 def citation_for(item: Evidence, support: float | None = None) -> Citation:
     """The public form of an excerpt: where it is in its document, and how well it held."""
     chunk = item.chunk

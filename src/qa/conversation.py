@@ -1,0 +1,149 @@
+"""Follow-up questions made to stand on their own, by rules over the earlier turns.
+
+"How does memantine work?" then "What about its side effects?" becomes "What about
+memantine's side effects?"; "and for ketamine?" becomes the previous question about
+ketamine; a message naming a drug starts a new topic and carries nothing along. Only the
+standalone question (never the earlier answers) reaches retrieval and the model, so the
+prompt stays as short as for a first question. No model call: a few microseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from qa.scope import Lexicon, specific
+from qa.text import terms
+
+if TYPE_CHECKING:
+    from qa.answer import Assistant
+    from qa.types import Answer, StreamEvent
+
+Role = Literal["user", "assistant"]
+# "and for ketamine?", "what about dantrolene", "same for memantine", "also the dose?"
+_ELLIPSIS = re.compile(r"^\W*(?:and|also|plus|what about|how about|and what about|what of"
+                       r"|same for|same question for|and for|and with|how is it for)\b[\s,]*",
+                       re.IGNORECASE)
+# Words that stand for the drug of the conversation.
+_DRUG_REFERENCE = re.compile(
+    r"\b(?:this|that|the|these|those) (?:drug|drugs|medicine|medicines|medication|"
+    r"medications|tablets?|pills?|capsules?|treatment)\b|\b(?:its|it's|it|they|them|their)\b",
+    re.IGNORECASE)
+# Short follow-ups that name an aspect but no drug: "What are the side effects?"
+_ASPECT = re.compile(r"\b(?:side effects?|dose|doses|dosage|dosing|interact\w*|mechanism|work"
+                     r"|works|risks?|benefits?|warnings?|used for|uses?|taken|take|monitor\w*"
+                     r"|stored?|storage|safe|safety|contraindicat\w*|overdose)\b", re.IGNORECASE)
+_SHORT = 8  # words
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of a conversation, in the OpenAI chat roles."""
+
+    role: Role
+    content: str
+
+
+def _drug_words(text: str, lexicon: Lexicon) -> list[str]:
+    """Drugs the text names: the corpus's, and specific words it has never seen (so that
+    "and for metformin?" asks about metformin, and is refused as such)."""
+    return [w for w in dict.fromkeys(terms(text))
+            if w in lexicon.drugs or (specific(w) and not lexicon.vocabulary.knows(w))]
+
+
+def _swap(question: str, old: Sequence[str], new: str) -> str:
+    """The question with every drug in ``old`` replaced by ``new`` (or ``new`` added)."""
+    if not old:
+        return f"{question.rstrip(' ?.')} for {new}?"
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, old)) + r")\b", re.IGNORECASE)
+    return pattern.sub(new, question)
+
+
+# "Is it safe to ...": this "it" stands for nothing.
+_EXPLETIVE = re.compile(r"\b(?:is|was|isn't|wasn't|would|will) it (?:\w+ )?(?:safe|ok|okay|"
+                        r"possible|true|normal|common|dangerous|fine|bad|better|wise|risky|"
+                        r"advisable|likely)\b", re.IGNORECASE)
+
+
+def _refer(message: str, drug: str) -> str:
+    """Pronouns and "this medicine" replaced by the drug's name ("its" -> "drug's")."""
+    expletive = {m.start() + m.group(0).lower().index(" it ") + 1
+                 for m in _EXPLETIVE.finditer(message)}
+
+    def name(match: re.Match[str]) -> str:
+        word = match.group(0).lower()
+        if match.start() in expletive:
+            return match.group(0)
+        return f"{drug}'s" if word in ("its", "their") else drug
+
+    return _DRUG_REFERENCE.sub(name, message)
+
+
+def _capitalised(text: str) -> str:
+    text = " ".join(text.split())
+    return text[:1].upper() + text[1:]
+
+
+def standalone(previous: str | None, message: str, lexicon: Lexicon) -> str:
+    """The latest message as a question of its own, given the previous standalone one."""
+    message = " ".join(message.split())
+    if not previous:
+        return message
+    named = _drug_words(message, lexicon)
+    before = _drug_words(previous, lexicon)
+    if named and _ELLIPSIS.match(message) and len(message.split()) <= _SHORT - 2:
+        return _capitalised(_swap(previous, before, named[0]))  # "and for ketamine?"
+    if named or not before:
+        return message  # a new topic, or nothing to carry
+    drug = before[0]
+    referred = _refer(message, drug)
+    if referred != message:
+        return _capitalised(referred)
+    short = len(message.split()) <= _SHORT
+    if _ELLIPSIS.match(message) or (short and _ASPECT.search(message)):
+        return _capitalised(f"{message.rstrip(' ?.')} of {drug}?")
+    return message
+
+
+def standalone_questions(turns: Sequence[Turn], lexicon: Lexicon) -> list[str]:
+    """The standalone form of every user turn, in order (each builds on the one before)."""
+    out: list[str] = []
+    for turn in turns:
+        if turn.role == "user":
+            out.append(standalone(out[-1] if out else None, turn.content, lexicon))
+    return out
+
+
+@dataclass
+class Conversation:
+    """A chat with one Assistant: keeps the turns, answers each message in their light.
+
+    >>> chat = Conversation(assistant)
+    >>> chat.ask("How does memantine work?")
+    >>> chat.ask("What about its side effects?").standalone_question
+    "What about memantine's side effects?"
+    """
+
+    assistant: Assistant
+    turns: list[Turn] = field(default_factory=list)
+
+    def ask(self, message: str) -> Answer:
+        """Answer the next message (blocking) and remember both turns."""
+        for event in self.stream(message):
+            if event.answer is not None:
+                return event.answer
+        raise AssertionError("a stream always ends with an answer")
+
+    def stream(self, message: str) -> Iterator[StreamEvent]:
+        """Stream the answer to the next message; the turns are kept when it is done."""
+        turns = [*self.turns, Turn("user", message)]
+        for event in self.assistant.chat_stream(turns):
+            if event.answer is not None:
+                self.turns = [*turns, Turn("assistant", event.answer.answer)]
+            yield event
+
+    def reset(self) -> None:
+        """Start a new conversation."""
+        self.turns = []
