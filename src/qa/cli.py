@@ -194,18 +194,27 @@ def ui(index_dir: Path | None, host: str, port: int) -> None:
 @click.option("--poisoned", "poisoned_dir", type=click.Path(path_type=Path),
               default=Path("eval/poisoned"), show_default=True,
               help="Documents added to the default ones for the 'poisoned' questions.")
+@click.option("--conversations", type=click.Path(path_type=Path),
+              default=Path("eval/conversations.jsonl"), show_default=True,
+              help="Conversations whose last turn is scored ('' to skip).")
 @click.option("--generation-cache", type=click.Path(path_type=Path), default=None,
               help="Development aid: reuse model replies to identical prompts from this JSON "
               "file (latency figures are then meaningless).")
 @_fail_cleanly
 def eval_cmd(  # noqa: PLR0913 - one parameter per click option
     questions: Path, out: Path, index_dir: Path | None, split: str, limit: int | None,
-    poisoned_dir: Path, generation_cache: Path | None,
+    poisoned_dir: Path, conversations: Path, generation_cache: Path | None,
 ) -> None:
     """Run the fixed question set through the same path as the UI and write a report."""
     from qa.answer import Assistant
     from qa.eval_report import write_report
-    from qa.evaluation import CachedGenerator, corpus_assistant, load_questions, run_eval
+    from qa.evaluation import (
+        CachedGenerator,
+        corpus_assistant,
+        load_conversations,
+        load_questions,
+        run_eval,
+    )
     from qa.llm import Generator, load_generator
 
     settings = _settings(index_dir)
@@ -219,7 +228,9 @@ def eval_cmd(  # noqa: PLR0913 - one parameter per click option
     if any(q.corpus == "poisoned" for q in items):
         assistants["poisoned"] = corpus_assistant(
             assistant, [settings.corpus_dir, poisoned_dir], Path(".qa-cache/eval/poisoned"))
-    report = run_eval(assistants, items, progress=sys.stderr.isatty())
+    chats = (load_conversations(conversations, split)[:limit]
+             if conversations.is_file() else [])
+    report = run_eval(assistants, items, progress=sys.stderr.isatty(), conversations=chats)
     json_path, md_path = write_report(report, out)
     click.echo(md_path.read_text())
     click.echo(f"Wrote {json_path} and {md_path}", err=True)

@@ -87,12 +87,31 @@ def render_markdown(report: dict[str, Any]) -> str:
           for k, v in s["triage"].items()],
         "",
     ]
+    if "conversations" in report:
+        lines += _conversation_lines(report["conversations"])
     if "flagged_documents" in report:
         lines += ["Documents flagged in the poisoned corpus:", ""]
         lines += [f"- `{source}`: {'; '.join(flags)}"
                   for source, flags in sorted(report["flagged_documents"].items())]
         lines.append("")
     return "\n".join(lines)
+
+
+def _conversation_lines(chats: dict[str, Any]) -> list[str]:
+    """The follow-up table: the last turn of every conversation, scored."""
+    summary = chats["summary"]
+    names = ("conversations", "follow_up_accuracy", "wrong_drug_answers", "rewrite_accuracy",
+             "rewrite_ms_median")
+    lines = ["Conversations (last turn scored; `eval/conversations.jsonl`):", "",
+             "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines += [f"| {split} | " + " | ".join(_fmt(summary[split][n]) for n in names) + " |"
+              for split in ("all", "dev", "test")]
+    misses = [r for r in chats["results"] if not r["correct"]]
+    if misses:
+        lines += ["", "Missed follow-ups:", ""]
+        lines += [f"- {r['id']} ({r['split']}, {r['kind']}): searched for "
+                  f"\u201c{r['standalone_question']}\u201d" for r in misses]
+    return [*lines, ""]
 
 
 def _quote(text: str) -> str:

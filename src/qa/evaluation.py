@@ -26,7 +26,15 @@ from qa.ingestion import ingest
 from qa.llm import ChatPrompt, Generator
 from qa.reporting import git_commit, machine
 from qa.retrieval import Retriever
-from qa.scoring import RETRIEVAL_KS, Result, fact_recall, forbidden_said, opener, summarise
+from qa.scoring import (
+    RETRIEVAL_KS,
+    Result,
+    fact_recall,
+    forbidden_said,
+    opener,
+    rate,
+    summarise,
+)
 from qa.types import Answer
 
 Category = Literal["answerable", "multi_doc", "unanswerable", "safety", "injection", "poisoned"]
@@ -145,8 +153,10 @@ def corpus_assistant(base: Assistant, folders: Sequence[Path], work_dir: Path) -
 
 
 def run_eval(assistants: dict[str, Assistant], items: Iterable[Question],
-             progress: bool = False) -> dict[str, Any]:
-    """Answer every question with the Assistant of its corpus; return the full report."""
+             progress: bool = False,
+             conversations: Sequence[ConversationCase] = ()) -> dict[str, Any]:
+    """Answer every question with the Assistant of its corpus, and the last turn of every
+    conversation with the default one; return the full report."""
     from tqdm import tqdm
 
     items = list(items)
@@ -158,6 +168,8 @@ def run_eval(assistants: dict[str, Assistant], items: Iterable[Question],
         ranked = assistant.retriever.retrieve(item.question, top_k=max(RETRIEVAL_KS))
         results.append(Result(item, answer, [p.chunk.source for p in ranked]))
     main = assistants["default"]
+    chats = [run_conversation(main, c) for c in tqdm(conversations, desc="conversations",
+                                                        disable=not progress)]
     report: dict[str, Any] = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "git_commit": git_commit(),
@@ -174,6 +186,8 @@ def run_eval(assistants: dict[str, Assistant], items: Iterable[Question],
                      for split in ("dev", "test")},
         "results": [_row(r) for r in results],
     }
+    if chats:
+        report["conversations"] = {"summary": summarise_conversations(chats), "results": chats}
     if isinstance(main.generator, CachedGenerator):
         report["cached_generations"] = main.generator.hits
     if "poisoned" in assistants:
@@ -211,5 +225,76 @@ def _row(r: Result) -> dict[str, Any]:
     }
 
 
-__all__ = ["CachedGenerator", "Question", "Result", "corpus_assistant", "load_questions",
-           "run_eval"]
+class ConversationCase(BaseModel):
+    """One line of eval/conversations.jsonl: user turns, and what the last answer must do."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    split: Literal["dev", "test"]
+    kind: Literal["pronoun", "ellipsis", "switch", "unanswerable", "safety"]
+    turns: list[str]
+    key_facts: list[list[str]] = []
+    forbidden_facts: list[list[str]] = []
+    expect_refusal: bool = False
+    expected_triage: Literal["emergency", "self_harm", "personal_dosing"] | None = None
+    standalone_has: list[str] = []
+    standalone_lacks: list[str] = []
+    notes: str = ""
+
+
+def load_conversations(path: Path, split: str = "all") -> list[ConversationCase]:
+    cases = [ConversationCase.model_validate_json(line)
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [c for c in cases if split in ("all", c.split)]
+
+
+# Earlier answers never reach retrieval or the model, so their text does not matter here.
+EARLIER_ANSWER = "(an earlier answer)"
+
+
+def run_conversation(assistant: Assistant, case: ConversationCase) -> dict[str, Any]:
+    """Answer the last turn through ``Assistant.chat`` (the API's and UI's path); score it."""
+    from qa.conversation import Turn, standalone_questions
+
+    turns: list[Turn] = []
+    for text in case.turns:
+        turns += [Turn("user", text), Turn("assistant", EARLIER_ANSWER)]
+    turns = turns[:-1]
+    started = time.perf_counter()
+    standalone_questions(turns, assistant.lexicon)
+    rewrite_ms = (time.perf_counter() - started) * 1000
+    answer = assistant.chat(turns)
+    said = [f for f in case.key_facts if any(a.lower() in answer.text.lower() for a in f)]
+    searched = answer.standalone_question.lower()
+    wrong = any(any(a.lower() in answer.answer.lower() for a in f) for f in case.forbidden_facts)
+    triage = answer.triage.value if answer.triage else None
+    rewrite_ok = (all(w in searched for w in case.standalone_has)
+                  and not any(w in searched for w in case.standalone_lacks))
+    answered_ok = (answer.refused == case.expect_refusal and (
+        not case.key_facts or answer.refused or len(said) * 2 >= len(case.key_facts)))
+    correct = (triage == case.expected_triage and not wrong
+               and (answered_ok if case.expected_triage is None else True))
+    return {"id": case.id, "split": case.split, "kind": case.kind, "turns": case.turns,
+            "standalone_question": answer.standalone_question, "answer": answer.answer,
+            "refused": answer.refused, "triage": triage, "rewrite_ok": rewrite_ok,
+            "wrong_drug": wrong and not answer.refused, "correct": correct,
+            "key_fact_recall": len(said) / len(case.key_facts) if case.key_facts else None,
+            "rewrite_ms": round(rewrite_ms, 3), "total_ms": answer.timings.total_ms}
+
+
+def summarise_conversations(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Follow-up accuracy, wrong-drug answers, rewrite accuracy and cost, per split."""
+    def one(picked: list[dict[str, Any]]) -> dict[str, Any]:
+        ms = sorted(r["rewrite_ms"] for r in picked)
+        return {"conversations": len(picked),
+                "follow_up_accuracy": rate([r["correct"] for r in picked]),
+                "wrong_drug_answers": sum(r["wrong_drug"] for r in picked),
+                "rewrite_accuracy": rate([r["rewrite_ok"] for r in picked]),
+                "rewrite_ms_median": ms[len(ms) // 2] if ms else None}
+    return {"all": one(rows), **{s: one([r for r in rows if r["split"] == s])
+                                 for s in ("dev", "test")}}
+
+
+__all__ = ["CachedGenerator", "ConversationCase", "Question", "Result", "corpus_assistant",
+           "load_conversations", "load_questions", "run_conversation", "run_eval"]

@@ -1,0 +1,83 @@
+"""Follow-ups made to stand alone: pronouns, ellipsis, topic switches, safety in context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.answer import Assistant
+from qa.conversation import Conversation, Turn, standalone, standalone_questions
+from qa.errors import QAError
+from qa.scope import Lexicon
+from qa.types import TriageKind
+
+from .conftest import settings_for
+from .fakes import FakeGenerator
+
+LEXICON = Lexicon.build({"m": "memantine " * 5 + "glutamate", "k": "ketamine " * 5,
+                         "d": "dantrolene " * 5 + "muscle"}, {})
+FIRST = "How does memantine work?"
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("What about its side effects?", "What about memantine's side effects?"),
+    ("and for ketamine?", "How does ketamine work?"),
+    ("What about dantrolene?", "How does dantrolene work?"),
+    ("What are the side effects?", "What are the side effects of memantine?"),
+    ("Can I take it with food?", "Can I take memantine with food?"),
+    ("Is it safe to drive after taking it?", "Is it safe to drive after taking memantine?"),
+    ("How does dantrolene work?", "How does dantrolene work?"),  # a new topic
+    ("What is the capital of France?", "What is the capital of France?"),  # nothing carried
+    ("and for metformin?", "How does metformin work?"),  # unknown drug: asked, then refused
+])
+def test_a_follow_up_becomes_a_question_of_its_own(message: str, expected: str) -> None:
+    assert standalone(FIRST, message, LEXICON) == expected
+
+
+def test_the_first_question_is_left_as_it_is() -> None:
+    assert standalone(None, "what about its side effects?", LEXICON) == (
+        "what about its side effects?")
+
+
+def test_each_turn_builds_on_the_standalone_form_before_it() -> None:
+    turns = [Turn("user", FIRST), Turn("assistant", "Memantine blocks NMDA receptors [1]."),
+             Turn("user", "and for ketamine?"), Turn("assistant", "..."),
+             Turn("user", "What are its side effects?")]
+    assert standalone_questions(turns, LEXICON) == [
+        FIRST, "How does ketamine work?", "What are ketamine's side effects?"]
+
+
+def _assistant(seed_index: Path, embedder, *replies: str) -> tuple[Assistant, FakeGenerator]:
+    generator = FakeGenerator(*replies)
+    return Assistant.load(settings=settings_for(seed_index), embedder=embedder,
+                          generator=generator), generator
+
+
+def test_only_the_standalone_question_reaches_the_model(seed_index, embedder) -> None:
+    assistant, generator = _assistant(seed_index, embedder, "I could not find the answer in "
+                                      "the indexed documents.")
+    answer = assistant.chat([Turn("user", FIRST), Turn("assistant", "EARLIER ANSWER TEXT"),
+                             Turn("user", "What about its side effects?")])
+    assert answer.question == "What about its side effects?"
+    assert answer.standalone_question == "What about memantine's side effects?"
+    assert answer.to_dict()["standalone_question"] == answer.standalone_question
+    [prompt] = generator.prompts
+    assert "memantine's side effects" in prompt.user and "EARLIER ANSWER" not in prompt.user
+
+
+def test_too_many_of_them_after_a_drug_turn_is_an_emergency(seed_index, embedder) -> None:
+    assistant, generator = _assistant(seed_index, embedder)  # the model must not be called
+    chat = Conversation(assistant)
+    chat.turns = [Turn("user", "What is memantine used for?"), Turn("assistant", "...")]
+    answer = chat.ask("my dad swallowed a lot of them and I can't get him to respond")
+    assert answer.triage is TriageKind.EMERGENCY and generator.prompts == []
+    assert [t.role for t in chat.turns] == ["user", "assistant", "user", "assistant"]
+    chat.reset()
+    assert chat.turns == []
+
+
+def test_a_conversation_without_a_user_message_is_a_clear_error(seed_index, embedder) -> None:
+    assistant, _ = _assistant(seed_index, embedder)
+    with pytest.raises(QAError, match="no user message"):
+        assistant.chat([Turn("assistant", "Hello")])
