@@ -34,24 +34,25 @@ def test_off_topic_question_is_refused_without_a_guess(assistant) -> None:
     assert "could not find" in answer.answer
 
 
-def test_evidence_arrives_before_the_first_token(assistant) -> None:
+def test_evidence_arrives_before_the_first_verified_sentence(assistant) -> None:
     kinds = [e.kind for e in assistant.stream("How does memantine work?")]
     assert kinds[0] == "evidence"
-    assert "token" in kinds and kinds.index("token") > 0
+    assert "token" not in kinds  # people see verified sentences, not the draft
     assert kinds[-1] == "answer" and kinds.count("answer") == 1
 
 
-def test_streamed_tokens_add_up_to_the_raw_answer(assistant) -> None:
+def test_streamed_sentences_are_the_answer(assistant) -> None:
     events = list(assistant.stream("What are common side effects of ketamine therapy?"))
-    streamed = "".join(e.text for e in events if e.kind == "token")
-    assert streamed == events[-1].answer.raw_answer
+    sent = " ".join(e.text for e in events if e.kind == "sentence")
+    assert sent == events[-1].answer.text
 
 
 def test_json_shape_matches_the_documented_contract(assistant) -> None:
     data = assistant.ask("What are the side effects of memantine?").to_dict()
     assert set(data) >= {"question", "answer", "refused", "triage", "citations",
                          "disclaimer", "model", "timings"}
-    assert set(data["timings"]) == {"retrieve_ms", "first_token_ms", "total_ms"}
+    assert set(data["timings"]) == {"retrieve_ms", "first_token_ms", "first_sentence_ms",
+                                    "total_ms"}
     for citation in data["citations"]:
         assert set(citation) >= {"n", "doc_id", "source", "title", "start", "end", "text"}
     assert data["model"] == "qwen2.5-coder-0.5b"

@@ -26,7 +26,7 @@ INTRO = (
     "with numbered citations; the sources panel shows the exact passages. "
     "This is not medical advice."
 )
-DRAFT_NOTE = "*Draft, being checked against the sources…*"
+CHECKING = "*Checking the answer against the sources…*"
 CSS = """
 .source { border-left: 3px solid #2b6cb0; padding: 4px 10px; margin: 8px 0; }
 .source .meta { font-size: 0.85em; color: #555; }
@@ -95,15 +95,16 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         history = [*history, {"role": "user", "content": question},
                    {"role": "assistant", "content": ""}]
         yield "", history, "<i>Searching the documents…</i>"
-        draft = ""
+        verified: list[str] = []
         try:
             for event in assistant.stream(question):
                 if event.kind is EventKind.EVIDENCE:
+                    history[-1]["content"] = CHECKING
                     yield "", history, render_evidence(event.passages)
-                elif event.kind is EventKind.TOKEN:
-                    # Tokens are the model's unverified draft; the checked answer replaces it.
-                    draft += event.text
-                    history[-1]["content"] = f"{DRAFT_NOTE}\n\n{draft}"
+                elif event.kind is EventKind.SENTENCE:
+                    # Only verified sentences are shown, and none is taken back later.
+                    verified.append(event.text)
+                    history[-1]["content"] = " ".join(verified)
                     yield "", history, gr.update()
                 elif event.answer is not None:
                     history[-1]["content"] = event.answer.answer

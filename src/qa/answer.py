@@ -28,29 +28,20 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from qa.composing import Composer
 from qa.config import Settings
 from qa.conversation import Turn, standalone_questions
 from qa.embeddings import Embedder, load_embedder
 from qa.errors import QAError
 from qa.evidence import select_evidence
-from qa.finishing import (
-    asks_for_list,
-    documents_polarity,
-    links_in,
-    list_items,
-    quoted_answer,
-    quotes,
-    split_opener,
-    with_list,
-    without_foreign_links,
-)
+from qa.finishing import links_in, quotes
 from qa.index import Index, open_index
 from qa.injection import strip_injections
 from qa.llm import ChatPrompt, Generator, load_generator
 from qa.prompts import PromptSet, load_prompts
 from qa.retrieval import Retrieval, Retriever
 from qa.scope import Lexicon, Relevance, focus_of
-from qa.text import split_sentences
+from qa.text import SentenceStream
 from qa.triage import MeaningTriage, Triage, requests_manufacture
 from qa.types import (
     Answer,
@@ -64,7 +55,7 @@ from qa.types import (
     Timings,
     TriageKind,
 )
-from qa.verification import Verified, citation_for, opens_with_refusal, verify_answer
+from qa.verification import SentenceVerifier, Verified, citation_for
 
 log = logging.getLogger(__name__)
 URGENT = (TriageKind.EMERGENCY, TriageKind.SELF_HARM)
@@ -72,6 +63,26 @@ URGENT = (TriageKind.EMERGENCY, TriageKind.SELF_HARM)
 
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
+
+
+@dataclass
+class _Times:
+    """When the first token and the first verified sentence came."""
+
+    started: float
+    retrieve_ms: float
+    first_token_ms: float | None = None
+    first_sentence_ms: float | None = None
+
+    def token(self) -> None:
+        self.first_token_ms = self.first_token_ms or _ms(self.started)
+
+    def sentence(self) -> None:
+        self.first_sentence_ms = self.first_sentence_ms or _ms(self.started)
+
+    def timings(self) -> Timings:
+        return Timings(self.retrieve_ms, self.first_token_ms, _ms(self.started),
+                       self.first_sentence_ms)
 
 
 @dataclass(frozen=True)
@@ -167,20 +178,23 @@ class Assistant:
         last = next(t.content for t in reversed(messages) if t.role == "user")
         yield from self.stream(last, standalone=forms[-1])
 
-    def stream(self, question: str, standalone: str | None = None) -> Iterator[StreamEvent]:
-        """Yield evidence as soon as retrieval finishes, then tokens, then the Answer.
+    def stream(self, question: str, standalone: str | None = None, *,
+               drafts: bool = False) -> Iterator[StreamEvent]:
+        """Yield evidence as soon as retrieval finishes, then each verified sentence as soon
+        as it holds, then the Answer (whose text is those sentences).
 
         ``standalone`` is what to search for when ``question`` is a follow-up in a
-        conversation; triage reads both.
+        conversation; triage reads both. ``drafts`` also yields the model's raw tokens
+        (benchmarks time them; people should not see them).
         """
         searched = standalone or question
-        for event in self._stream(question, searched):
+        for event in self._stream(question, searched, drafts):
             if event.answer is not None:
                 event = StreamEvent(EventKind.ANSWER, answer=replace(
                     event.answer, standalone_question=searched))
             yield event
 
-    def _stream(self, question: str, searched: str) -> Iterator[StreamEvent]:
+    def _stream(self, question: str, searched: str, drafts: bool) -> Iterator[StreamEvent]:
         started = time.perf_counter()
         triage = self.triage.classify(question)
         if triage.kind is None and searched != question:
@@ -213,14 +227,28 @@ class Assistant:
         relevance = Relevance.of(asked, focus, self.lexicon)
         shown = select_evidence(asked, list(found.relevant), self.embedder, self.settings.answer,
                                 about=relevance.about)
-        raw, first_token_ms = "", None
+        composer = self._composer(asked, shown, relevance, triage)
+        raw, times = "", _Times(started, retrieve_ms)
+        sentences = SentenceStream()
         for piece in self.generator.generate(self.build_prompt(asked, shown)):
-            first_token_ms = first_token_ms or _ms(started)
+            times.token()
             raw += piece
-            yield StreamEvent(EventKind.TOKEN, text=piece)
-        timings = Timings(retrieve_ms, first_token_ms, _ms(started))
-        yield self._done(self._finish(question, triage, raw, shown, found.relevant, timings,
-                                      relevance))
+            if drafts:
+                yield StreamEvent(EventKind.TOKEN, text=piece)
+            for text in (t for done in sentences.feed(piece) for t in composer.feed(done)):
+                times.sentence()
+                yield StreamEvent(EventKind.SENTENCE, text=text)
+            if composer.stopped:
+                break  # the answer is complete (a quote): no need to hear the model out
+        for text in (t for done in sentences.flush() for t in composer.feed(done)):
+            times.sentence()
+            yield StreamEvent(EventKind.SENTENCE, text=text)
+        verified, held = composer.finish()
+        for text in held:
+            times.sentence()
+            yield StreamEvent(EventKind.SENTENCE, text=text)
+        yield self._done(self._final(question, triage, raw, verified, shown, found.relevant,
+                                     times.timings()))
 
     def build_prompt(self, question: str, evidence: list[Evidence]) -> ChatPrompt:
         """Number the excerpts [1..n]; the fixed system turn comes first (KV-cache reuse)."""
@@ -238,61 +266,37 @@ class Assistant:
     def _done(answer: Answer) -> StreamEvent:
         return StreamEvent(EventKind.ANSWER, answer=answer)
 
-    def _finish(
-        self, question: str, triage: Triage, raw: str, evidence: list[Evidence],
-        passages: tuple[Passage, ...], timings: Timings, relevance: Relevance,
-    ) -> Answer:
-        """Verify the model's text against the evidence, settle its yes/no opener, quote an
-        excerpt if nothing held; refuse if no excerpt answers either."""
-        excerpts = tuple(citation_for(e) for e in evidence)
+    def _composer(self, question: str, evidence: list[Evidence], relevance: Relevance,
+                  triage: Triage) -> Composer:
+        """The streamed answer's composer: verifier, best excerpt, whether it may be quoted."""
         cfg = self.settings.answer
-        if opens_with_refusal(raw, self._refusal):
-            verified = Verified("", (), ())
-        else:
-            verified = verify_answer(
-                raw, evidence, self.embedder, cfg.support_threshold,
-                min_coverage=cfg.min_word_coverage, vocabulary=self.lexicon.vocabulary,
-                allow_doses=triage.kind is not TriageKind.PERSONAL_DOSING, relevance=relevance,
-            )
-        verified = self._settle(relevance.question, raw, verified, evidence, relevance, triage)
+        verifier = SentenceVerifier(
+            evidence, self.embedder, cfg.support_threshold, cfg.min_word_coverage,
+            allow_doses=triage.kind is not TriageKind.PERSONAL_DOSING,
+            vocabulary=self.lexicon.vocabulary, relevance=relevance)
+        ranked = quotes(question, evidence, relevance, self.embedder)
+        best = ranked[0] if ranked else None
+        quotable = (best is not None and best.score >= cfg.quote_score
+                    and triage.kind is not TriageKind.PERSONAL_DOSING)
+        return Composer(question, verifier, relevance, best, quotable, self._refusal,
+                        self._links)
+
+    def _final(self, question: str, triage: Triage, raw: str, verified: Verified,
+               evidence: list[Evidence], passages: tuple[Passage, ...],
+               timings: Timings) -> Answer:
+        """The Answer: what was sent, with its citations; a refusal when nothing held."""
+        excerpts = tuple(citation_for(e) for e in evidence)
         if not verified.citations:
             return self._refusal_answer(
                 question, triage, timings, AnswerStatus.INSUFFICIENT_EVIDENCE,
                 seen=_Seen(passages, raw, verified.checks, excerpts))
         return Answer(
-            question=question, text=without_foreign_links(verified.text, self._links),
-            status=AnswerStatus.ANSWERED, model=self.model_name, timings=timings,
-            citations=verified.citations, guidance=self._dosing_note(triage),
-            disclaimer=self.prompts.disclaimer(triage.kind), triage=triage.kind,
-            raw_answer=raw, settings_hash=self.settings.fingerprint(), passages=passages,
-            checks=verified.checks, excerpts=excerpts,
+            question=question, text=verified.text, status=AnswerStatus.ANSWERED,
+            model=self.model_name, timings=timings, citations=verified.citations,
+            guidance=self._dosing_note(triage), disclaimer=self.prompts.disclaimer(triage.kind),
+            triage=triage.kind, raw_answer=raw, settings_hash=self.settings.fingerprint(),
+            passages=passages, checks=verified.checks, excerpts=excerpts,
         )
-
-    def _settle(self, question: str, raw: str, verified: Verified, evidence: list[Evidence],
-                relevance: Relevance, triage: Triage) -> Verified:
-        """The yes/no opener and the extractive fallback (see ``qa.finishing``): an excerpt
-        is quoted when nothing held, or when a yes/no answer only restates the question."""
-        ranked = quotes(question, evidence, relevance, self.embedder)
-        best = ranked[0] if ranked else None
-        said = split_opener(raw)[0] if relevance.focus.polar else None
-        agreed = said is not None and said == documents_polarity(question, best, relevance)
-        opener, text = split_opener(verified.text)
-        if opener is not None:
-            verified = Verified(text, verified.citations, verified.checks)
-        quotable = (best is not None and best.score >= self.settings.answer.quote_score
-                    and triage.kind is not TriageKind.PERSONAL_DOSING)
-        restates = relevance.focus.polar and relevance.echo(verified.text)
-        whole = with_list(best) if best is not None else None
-        short_list = (whole is not None and asks_for_list(question)
-                      and list_items(whole) > len(split_sentences(verified.text)))
-        if whole is not None and quotable and (not verified.citations or restates
-                                               or short_list):
-            text, citation, check = quoted_answer(whole, whole.evidence.n)
-            verified = Verified(text, (citation,), (*verified.checks, check))
-        if agreed and said is not None and verified.citations:
-            verified = Verified(f"{said.capitalize()}. {verified.text}", verified.citations,
-                                verified.checks)
-        return verified
 
     def _dosing_note(self, triage: Triage) -> str:
         """Personal-dosing questions, answered or not, always end with "ask the prescriber"."""

@@ -62,7 +62,7 @@ def measure(base: Settings, questions: list[str],
         first_ms: float | None = None
         last_ms = 0.0
         answer: Answer | None = None
-        for event in assistant.stream(question):
+        for event in assistant.stream(question, drafts=True):
             now = (time.perf_counter() - started) * 1000
             if event.kind is EventKind.EVIDENCE and evidence_ms is None:
                 evidence_ms = now

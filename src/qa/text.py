@@ -138,3 +138,26 @@ def fold(text: str) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
     text = re.sub(r"['\u2018\u2019`\u00b4]", "", text)
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+class SentenceStream:
+    """Complete sentences out of streamed text: a sentence is complete once the next one
+    has begun (its citation markers have arrived by then), or when the text ends."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+
+    def feed(self, piece: str) -> list[str]:
+        """The sentences ``piece`` completed, in order."""
+        self._buffer += piece
+        spans = sentence_spans(self._buffer)
+        if len(spans) < 2:
+            return []
+        done = [self._buffer[s:e] for s, e in spans[:-1]]
+        self._buffer = self._buffer[spans[-1][0]:]
+        return done
+
+    def flush(self) -> list[str]:
+        """The last sentence, once the text is complete."""
+        rest, self._buffer = self._buffer.strip(), ""
+        return [rest] if rest else []

@@ -140,6 +140,7 @@ class Timings:
     retrieve_ms: float = 0.0
     first_token_ms: float | None = None
     total_ms: float = 0.0
+    first_sentence_ms: float | None = None  # the first verified sentence sent
 
 
 @dataclass(frozen=True)
@@ -197,13 +198,15 @@ class Answer:
 
 class EventKind(StrEnum):
     EVIDENCE = "evidence"  # the retrieved passages, before the model starts
-    TOKEN = "token"  # a piece of the model's (unverified) text
-    ANSWER = "answer"  # the final, verified Answer; always the last event
+    SENTENCE = "sentence"  # a verified sentence of the answer, final once sent
+    TOKEN = "token"  # a piece of the model's unverified text (only with drafts=True)
+    ANSWER = "answer"  # the final Answer, whose text is the sentences sent; always last
 
 
 @dataclass(frozen=True)
 class StreamEvent:
-    """One step of a streamed answer: ``evidence``, ``token`` pieces, then one ``answer``."""
+    """One step of a streamed answer: ``evidence``, verified ``sentence``s, then one
+    ``answer``."""
 
     kind: EventKind
     text: str = ""

@@ -9,7 +9,7 @@ keeps the citations that support it, moves to the excerpt that does, or is remov
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -54,11 +54,10 @@ def _markers(sentence: str, valid: range) -> tuple[str, list[int]]:
     return body, cited
 
 
-def support_matrix(
-    bodies: list[str], evidence: list[Evidence], embedder: Embedder, min_coverage: float,
-    context: list[str] | None = None,
-) -> np.ndarray:
-    """support[i, j] in [0, 1]: how well excerpt j backs sentence i.
+def support_row(body: str, vector: np.ndarray, evidence: list[Evidence],
+                evidence_vectors: np.ndarray, min_coverage: float,
+                context: list[str] | None = None) -> np.ndarray:
+    """support[j] in [0, 1]: how well excerpt j backs the sentence ``body``.
 
     0 if a number is missing; only the lexical half if fewer than ``min_coverage`` of the
     sentence's words are in the excerpt (with ``context[j]``: words the excerpt means
@@ -66,18 +65,16 @@ def support_matrix(
     about the same drug a high cosine, so on the dev split cosine alone let invented
     mechanisms through.
     """
-    vectors = embedder.embed(bodies + [e.text for e in evidence])
-    cosine = np.clip(vectors[: len(bodies)] @ vectors[len(bodies):].T, 0.0, 1.0)
-    support = np.zeros((len(bodies), len(evidence)))
-    for i, body in enumerate(bodies):
-        needed = claimed_numbers(body)
-        for j, item in enumerate(evidence):
-            if needed - numbers(item.text):
-                continue  # a number or dose that the excerpt does not state verbatim
-            coverage = lexical_support(body, f"{item.text} {context[j] if context else ''}")
-            semantic = cosine[i, j] if coverage >= min_coverage else 0.0
-            support[i, j] = 0.5 * coverage + 0.5 * semantic
-    return support
+    cosine = np.clip(evidence_vectors @ vector, 0.0, 1.0)
+    needed = claimed_numbers(body)
+    row = np.zeros(len(evidence))
+    for j, item in enumerate(evidence):
+        if needed - numbers(item.text):
+            continue  # a number or dose that the excerpt does not state verbatim
+        coverage = lexical_support(body, f"{item.text} {context[j] if context else ''}")
+        semantic = cosine[j] if coverage >= min_coverage else 0.0
+        row[j] = 0.5 * coverage + 0.5 * semantic
+    return row
 
 
 def _with_markers(body: str, cited: list[int]) -> str:
@@ -119,69 +116,112 @@ def _is_filler(body: str) -> bool:
     return not (content_words(body) - FILLER_WORDS)
 
 
-def _parse(raw: str, valid: range) -> list[tuple[str, list[int]]]:
-    """Each sentence's text without markers and the valid markers it carries; bare list
-    marks dropped."""
-    parsed = [_markers(s, valid) for s in split_sentences(raw.strip())]
-    # The model's own numbering goes, as it did when its sentences were split at "2."; a
-    # sentence then reads the same whether the model wrote a list or prose.
-    parsed = [(_LIST_NUMBERING.sub("", body).strip(), cited) for body, cited in parsed]
-    return [(body, cited) for body, cited in parsed
-            if body and not BARE_LIST_MARK.fullmatch(body)]
+@dataclass
+class SentenceVerifier:
+    """Verifies an answer one sentence at a time, as the model writes it.
 
+    Each sentence is final when checked: what ``add`` keeps is what the answer shows, so a
+    stream can send it at once and never take it back. ``verify_answer`` is the same
+    verifier fed a whole text.
 
-def _screen(parsed: list[tuple[str, list[int]]], allow_doses: bool,
-            relevance: Relevance | None) -> dict[int, Verdict]:
-    """Sentences removed whatever their support: a dose in a personal-dosing answer, a
-    sentence about another drug, one that only restates the question."""
-    out: dict[int, Verdict] = {}
-    for i, (body, _) in enumerate(parsed):
-        if not allow_doses and DOSE.search(body):
-            out[i] = Verdict.DOSE_WITHHELD
-        elif relevance is not None and not _is_filler(body):
-            if relevance.other_drug(body):
-                out[i] = Verdict.OTHER_DRUG
-            elif not relevance.focus.polar and relevance.echo(body):
-                # A yes/no question is answered by restating it ("Yes, X does Y"): that
-                # restatement is checked for support, and its opener by finishing.py.
-                out[i] = Verdict.ECHO
-    return out
+    With ``allow_doses=False`` (personal-dosing questions) a sentence stating an amount is
+    dropped even when a source states it: the answer must not read as a dose for this
+    person. With a ``vocabulary``, a sentence using a specific word the documents never use
+    is unsupported whatever its score; with ``relevance``, one about another drug than the
+    one asked about, or (outside yes/no questions) one that only restates the question, is
+    dropped, and a claim about a drug needs an excerpt about that drug.
+    """
 
+    evidence: list[Evidence]
+    embedder: Embedder
+    threshold: float
+    min_coverage: float = 0.6
+    allow_doses: bool = True
+    vocabulary: Vocabulary | None = None
+    relevance: Relevance | None = None
+    checks: list[SentenceCheck] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)
+    best_support: dict[int, float] = field(default_factory=dict)
+    _vectors: np.ndarray | None = field(default=None, repr=False)
 
-def _support_rows(
-    parsed: list[tuple[str, list[int]]], substantive: list[int], evidence: list[Evidence],
-    embedder: Embedder, min_coverage: float, vocabulary: Vocabulary | None,
-    relevance: Relevance | None,
-) -> dict[int, np.ndarray]:
-    """For each substantive sentence, its support by every excerpt (see support_matrix),
-    zeroed for excerpts about another drug and for sentences with words the documents
-    never use."""
-    bodies = [parsed[i][0] for i in substantive]
-    context = ([" ".join(relevance.excerpt_drugs(e.chunk, e.text)) for e in evidence]
-               if relevance is not None else None)
-    support = (support_matrix(bodies, evidence, embedder, min_coverage, context)
-               if substantive and evidence else np.zeros((0, len(evidence))))
-    rows = dict(zip(substantive, support, strict=True))
-    for i in substantive:
-        body = parsed[i][0]
+    def add(self, sentence: str) -> SentenceCheck | None:
+        """Check one sentence (markers attached); None for a bare list mark ("2.")."""
+        body, cited = _markers(sentence, range(1, len(self.evidence) + 1))
+        # The model's own numbering goes; a sentence reads the same in a list or in prose.
+        body = _LIST_NUMBERING.sub("", body).strip()
+        if not body or BARE_LIST_MARK.fullmatch(body):
+            return None
+        screened = self._screened(body)
+        if screened is not None:
+            check = SentenceCheck(body, tuple(cited), (), 0.0, screened)
+        elif _is_filler(body):  # "Yes." and the like: nothing to verify, nothing to cite
+            check = SentenceCheck(body, tuple(cited), (), 0.0, Verdict.PLAIN)
+            self.shown.append(body)
+        else:
+            check = self._supported(body, cited)
+        self.checks.append(check)
+        return check
+
+    def _screened(self, body: str) -> Verdict | None:
+        """Removed whatever its support: a personal dose, another drug, a restatement."""
+        if not self.allow_doses and DOSE.search(body):
+            return Verdict.DOSE_WITHHELD
+        if self.relevance is None or _is_filler(body):
+            return None
+        if self.relevance.other_drug(body):
+            return Verdict.OTHER_DRUG
+        if not self.relevance.focus.polar and self.relevance.echo(body):
+            # A yes/no question is answered by restating it ("Yes, X does Y"): that
+            # restatement is checked for support, and its opener by finishing.py.
+            return Verdict.ECHO
+        return None
+
+    def _row(self, body: str) -> np.ndarray:
+        if not self.evidence:
+            return np.zeros(0)
+        if self._vectors is None:
+            self._vectors = self.embedder.embed([e.text for e in self.evidence])
+        relevance = self.relevance
+        context = ([" ".join(relevance.excerpt_drugs(e.chunk, e.text)) for e in self.evidence]
+                   if relevance is not None else None)
+        row = support_row(body, self.embedder.embed([body])[0], self.evidence, self._vectors,
+                          self.min_coverage, context)
         if relevance is not None:  # a claim about one drug needs an excerpt about that drug
-            rows[i] = rows[i] * relevance.same_drug_mask(body, evidence)
-        if vocabulary is not None and vocabulary.novel_terms(body):
-            rows[i] = np.zeros(len(evidence))  # nothing in the documents can back it
-    return rows
+            row = row * relevance.same_drug_mask(body, self.evidence)
+        if self.vocabulary is not None and self.vocabulary.novel_terms(body):
+            row = np.zeros(len(self.evidence))  # nothing in the documents can back it
+        return row
+
+    def _supported(self, body: str, cited: list[int]) -> SentenceCheck:
+        row = self._row(body)
+        if not len(row):
+            return SentenceCheck(body, tuple(cited), (), 0.0, Verdict.UNSUPPORTED)
+        kept, verdict = _decide(cited, row, self.threshold)
+        joint = [] if kept else _jointly_supported(body, [self.evidence[n - 1] for n in cited])
+        if joint:  # "A does x [1], while B does y [2]"
+            kept, verdict = joint, Verdict.SUPPORTED
+            row = np.maximum(row, [self.threshold if n in joint else 0.0
+                                   for n in range(1, len(self.evidence) + 1)])
+        score = max((float(row[n - 1]) for n in kept), default=0.0)
+        text = _with_markers(body, kept) if kept else body
+        if kept:
+            self.shown.append(text)
+            for n in kept:
+                self.best_support[n] = max(self.best_support.get(n, 0.0), float(row[n - 1]))
+        return SentenceCheck(text, tuple(cited), tuple(kept), round(score, 3), verdict)
+
+    def result(self) -> Verified:
+        """The verified answer so far; no citations when nothing substantive held."""
+        if not self.best_support:
+            return Verified("", (), tuple(self.checks))
+        citations = tuple(citation_for(self.evidence[n - 1], self.best_support[n])
+                          for n in sorted(self.best_support))
+        return Verified(" ".join(self.shown).strip(), citations, tuple(self.checks))
 
 
-def _judge(body: str, cited: list[int], row: np.ndarray, evidence: list[Evidence],
-           threshold: float) -> tuple[list[int], Verdict, np.ndarray]:
-    """Which excerpts keep the sentence: its own citations, another excerpt, or its cited
-    excerpts together; the row gains the joint support."""
-    kept, verdict = _decide(cited, row, threshold)
-    joint = [] if kept else _jointly_supported(body, [evidence[n - 1] for n in cited])
-    if joint:  # "A does x [1], while B does y [2]"
-        row = np.maximum(row, [threshold if n in joint else 0.0
-                               for n in range(1, len(evidence) + 1)])
-        return joint, Verdict.SUPPORTED, row
-    return kept, verdict, row
+def shown(check: SentenceCheck) -> bool:
+    """The check's sentence is part of the answer."""
+    return check.verdict is Verdict.PLAIN or bool(check.kept)
 
 
 def verify_answer(
@@ -189,44 +229,15 @@ def verify_answer(
     *, min_coverage: float = 0.6, allow_doses: bool = True,
     vocabulary: Vocabulary | None = None, relevance: Relevance | None = None,
 ) -> Verified:
-    """Keep the sentences some excerpt supports, each citing the excerpts that support it.
+    """Keep the sentences some excerpt supports, each citing the excerpts that support it
+    (see ``SentenceVerifier``)."""
+    verifier = SentenceVerifier(evidence, embedder, threshold, min_coverage, allow_doses,
+                                vocabulary, relevance)
+    for sentence in split_sentences(raw.strip()):
+        verifier.add(sentence)
+    return verifier.result()
 
-    With ``allow_doses=False`` (personal-dosing questions) a sentence stating an amount is
-    dropped even when a source states it: the answer must not read as a dose for this person.
-    With a ``vocabulary``, a sentence using a specific word the documents never use is
-    unsupported whatever its score; with ``relevance``, one about another drug than the one
-    asked about, or one that only restates the question, is dropped.
-    """
-    parsed = _parse(raw, range(1, len(evidence) + 1))
-    screened = _screen(parsed, allow_doses, relevance)
-    substantive = [i for i, (body, _) in enumerate(parsed)
-                   if not _is_filler(body) and i not in screened]
-    rows = _support_rows(parsed, substantive, evidence, embedder, min_coverage, vocabulary,
-                         relevance)
-    checks: list[SentenceCheck] = []
-    shown: list[str] = []
-    best_support: dict[int, float] = {}
-    for i, (body, cited) in enumerate(parsed):
-        if i in screened:
-            checks.append(SentenceCheck(body, tuple(cited), (), 0.0, screened[i]))
-            continue
-        if i not in rows:  # "Yes." and the like: nothing to verify, nothing to cite
-            checks.append(SentenceCheck(body, tuple(cited), (), 0.0, Verdict.PLAIN))
-            shown.append(body)
-            continue
-        kept, verdict, row = _judge(body, cited, rows[i], evidence, threshold)
-        score = max((float(row[n - 1]) for n in kept), default=0.0)
-        text = _with_markers(body, kept) if kept else body
-        checks.append(SentenceCheck(text, tuple(cited), tuple(kept), round(score, 3), verdict))
-        if kept:
-            shown.append(text)
-            for n in kept:
-                best_support[n] = max(best_support.get(n, 0.0), float(row[n - 1]))
-    if not best_support:  # nothing substantive survived: no answer, only filler
-        return Verified("", (), tuple(checks))
-    citations = tuple(citation_for(evidence[n - 1], best_support[n])
-                      for n in sorted(best_support))
-    return Verified(" ".join(shown).strip(), citations, tuple(checks))
+
 def citation_for(item: Evidence, support: float | None = None) -> Citation:
     """The public form of an excerpt: where it is in its document, and how well it held."""
     chunk = item.chunk
@@ -254,8 +265,3 @@ def looks_like_refusal(text: str, refusal_phrase: str) -> bool:
         return True
     return any(phrase in lowered for phrase in NEGATION_REFUSALS)
 
-
-def opens_with_refusal(raw: str, refusal_phrase: str) -> bool:
-    """The model's first sentence says the passages do not answer the question."""
-    first = split_sentences(raw)[0] if raw.strip() else ""
-    return looks_like_refusal(first, refusal_phrase)

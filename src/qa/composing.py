@@ -1,0 +1,131 @@
+"""The answer as it is streamed: each sentence verified, settled and sent once, never retracted.
+
+``Composer`` takes the model's complete sentences one by one (``text.SentenceStream``),
+verifies each (``verification.SentenceVerifier``) and returns what may be shown now:
+
+* the first sentence settles a yes/no opener (kept only when the documents agree, see
+  ``finishing``); if it only restates the question, or is the model's refusal, the best
+  excerpt is quoted instead and generation can stop;
+* a list question whose evidence holds a whole list waits for the end, then gets the list
+  quoted when the model's answer has fewer items;
+* at the end, when nothing held, the best excerpt is quoted, or the question refused.
+
+What is sent is what the final ``Answer`` says: the answer text is the sent sentences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from qa.finishing import (
+    Quote,
+    asks_for_list,
+    documents_polarity,
+    list_items,
+    quoted_answer,
+    split_opener,
+    with_list,
+    without_foreign_links,
+)
+from qa.scope import Relevance
+from qa.types import Citation, SentenceCheck
+from qa.verification import SentenceVerifier, Verified, looks_like_refusal, shown
+
+
+@dataclass
+class Composer:
+    """One answer in the making; see the module docstring."""
+
+    question: str
+    verifier: SentenceVerifier
+    relevance: Relevance
+    best: Quote | None
+    quotable: bool  # the best excerpt is good enough to be quoted as the answer
+    refusal: str
+    links: frozenset[str]
+    sent: list[str] = field(default_factory=list)
+    stopped: bool = False  # the answer is complete: generation may stop
+    _first: bool = True
+    _opener: str = ""
+    _pending: list[str] = field(default_factory=list)
+    _quote: tuple[Citation, SentenceCheck] | None = None
+    _whole: Quote | None = None
+
+    def __post_init__(self) -> None:
+        whole = with_list(self.best) if self.best is not None else None
+        if whole is not None and self.quotable and asks_for_list(self.question) \
+                and list_items(whole) > 1:
+            self._whole = whole  # wait: the list may come back cut short
+
+    def feed(self, sentence: str) -> list[str]:
+        """Texts to send now for one more complete sentence of the model's."""
+        if self.stopped:
+            return []
+        if not self._first:
+            return self._shown(self.verifier.add(sentence))
+        self._first = False
+        if looks_like_refusal(sentence, self.refusal):
+            self.stopped = True
+            return self._quote_best()
+        said, sentence = split_opener(sentence)
+        if (self.relevance.focus.polar and said is not None
+                and said == documents_polarity(self.question, self.best, self.relevance)):
+            self._opener = f"{said.capitalize()}. "
+        check = self.verifier.add(sentence) if sentence.strip() else None
+        if self.relevance.focus.polar and self.quotable and self.relevance.echo(sentence):
+            self.stopped = True  # "Yes, X does Y": the excerpt says it better
+            return self._quote_best()
+        return self._shown(check)
+
+    def _shown(self, check: SentenceCheck | None) -> list[str]:
+        """A verified sentence to send; "Yes." and the like wait for a sentence that holds
+        (an answer that ends up refused must not have sent them)."""
+        if check is None or not shown(check):
+            return []
+        text = without_foreign_links(check.text, self.links)
+        if not check.kept:
+            self._pending.append(text)
+            return []
+        texts = [*self._pending, text]
+        self._pending = []
+        if not self.sent:
+            texts[0] = self._opener + texts[0]
+        self.sent += texts
+        return [] if self._whole is not None else texts
+
+    def _quote_best(self) -> list[str]:
+        """The best excerpt, quoted and cited, when it is good enough."""
+        if self.best is None or not self.quotable:
+            return []
+        text, citation, check = quoted_answer(with_list(self.best), self.best.evidence.n)
+        self._quote = (citation, check)
+        self.sent = [self._opener + text]
+        return list(self.sent)
+
+    def finish(self) -> tuple[Verified, list[str]]:
+        """The final verified answer, and the texts still to send (held or fallback)."""
+        if self._quote is not None:
+            return self._quoted(), []
+        verified = self.verifier.result()
+        if self._whole is not None:
+            if list_items(self._whole) > len(self.sent):
+                self.best = self._whole
+                return self._replaced(verified)
+            return self._joined(verified), list(self.sent)
+        if not verified.citations:
+            return self._replaced(verified)
+        return self._joined(verified), []
+
+    def _replaced(self, verified: Verified) -> tuple[Verified, list[str]]:
+        texts = self._quote_best()
+        if not texts:
+            return Verified("", (), verified.checks), []
+        return self._quoted(), texts
+
+    def _quoted(self) -> Verified:
+        assert self._quote is not None
+        citation, check = self._quote
+        return Verified(" ".join(self.sent), (citation,), (*self.verifier.checks, check))
+
+    def _joined(self, verified: Verified) -> Verified:
+        return Verified(" ".join(self.sent), verified.citations, verified.checks)
