@@ -109,3 +109,20 @@ def test_token_counts_do_not_change_after_a_batch_is_embedded(embedder) -> None:
     before = embedder.count_tokens(text)
     embedder.embed(["short", "a somewhat longer text to pad the batch"])
     assert embedder.count_tokens(text) == before > 256  # no padding, no truncation
+
+
+def test_the_onnx_embedder_answers_without_loading_torch(embedder) -> None:
+    """Once exported, queries need neither torch nor transformers (memory, start-up)."""
+    import subprocess
+    import sys
+
+    embedder.embed(["make sure the export is cached"])
+    code = ("import sys; from qa.config import EmbedderSettings; "
+            "from qa.embeddings import load_embedder; e = load_embedder(EmbedderSettings()); "
+            "v = e.embed(['Memantine blocks NMDA receptors.']); "
+            "print(v.shape, e.count_tokens('Memantine blocks NMDA receptors.'), "
+            "'torch' in sys.modules, 'transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout.split()
+    assert out[-2:] == ["False", "False"], out
+    assert out[-3] == str(embedder.count_tokens("Memantine blocks NMDA receptors."))

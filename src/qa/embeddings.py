@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -126,12 +128,17 @@ class OnnxEmbedder:
     MedQuAD answers (``qa bench medquad``): about 2.5x the texts per second of plain
     sentence-transformers on 2 CPU cores, with cosine >= 0.99 to the float vectors.
     Texts are de-duplicated and sorted by length so each batch pads little.
+
+    Once exported, neither torch nor transformers is loaded: the model folder's
+    tokenizer.json runs in the Rust ``tokenizers`` library.
     """
 
     base: SentenceTransformerEmbedder
     cache_dir: Path
     batch_size: int = 32
     _session: Any = field(default=None, init=False, repr=False)
+    _tokenizer: Any = field(default=None, init=False, repr=False)
+    _counter: Any = field(default=None, init=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -142,12 +149,34 @@ class OnnxEmbedder:
         # Different vectors from the float model: an index built by one refuses the other.
         return f"{self.base.sha256}+onnx-int8"
 
-    @property
+    @functools.cached_property
     def dim(self) -> int:
-        return self.base.dim
+        return int(json.loads((self.base.path / "config.json").read_text())["hidden_size"])
+
+    @functools.cached_property
+    def max_tokens(self) -> int:
+        """The model's sequence limit (sentence_bert_config.json), as sentence-transformers
+        truncates."""
+        config = self.base.path / "sentence_bert_config.json"
+        return int(json.loads(config.read_text())["max_seq_length"])
+
+    def _tokenizers(self) -> tuple[Any, Any]:
+        """(batch tokenizer: special tokens, truncation; counter: neither)."""
+        if self._tokenizer is None:
+            from tokenizers import Tokenizer
+
+            path = str(self.base.path / "tokenizer.json")
+            self._tokenizer = Tokenizer.from_file(path)
+            self._tokenizer.no_padding()
+            self._tokenizer.enable_truncation(self.max_tokens)
+            self._counter = Tokenizer.from_file(path)
+            self._counter.no_padding()
+            self._counter.no_truncation()
+        return self._tokenizer, self._counter
 
     def count_tokens(self, text: str) -> int:
-        return self.base.count_tokens(text)
+        """Word-piece tokens, without the [CLS]/[SEP] specials."""
+        return len(self._tokenizers()[1].encode(text, add_special_tokens=False).ids)
 
     @property
     def session(self) -> Any:
@@ -155,7 +184,8 @@ class OnnxEmbedder:
         if self._session is None:
             from qa.onnx_export import load_session
 
-            self._session = load_session(self.base.model, self.base.sha256, self.cache_dir)
+            self._session = load_session(lambda: self.base.model, self.base.sha256,
+                                         self.cache_dir)
         return self._session
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -163,16 +193,18 @@ class OnnxEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         distinct, where = unique_texts(texts)
-        tokenizer, limit = self.base.tokenizer, self.base.model.max_seq_length
-        encoded = tokenizer(distinct, truncation=True, max_length=limit)["input_ids"]
+        encoded = [e.ids for e in self._tokenizers()[0].encode_batch(distinct)]
         order = np.argsort([-len(ids) for ids in encoded], kind="stable")
         out = np.zeros((len(distinct), self.dim), dtype=np.float32)
         names = [i.name for i in self.session.get_inputs()]
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
-            batch = tokenizer.pad({"input_ids": [encoded[i] for i in rows]}, return_tensors="np")
-            ids = batch["input_ids"].astype(np.int64)
-            mask = batch["attention_mask"].astype(np.int64)
+            width = max(len(encoded[i]) for i in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)  # [PAD] is id 0
+            mask = np.zeros_like(ids)
+            for r, i in enumerate(rows):
+                ids[r, : len(encoded[i])] = encoded[i]
+                mask[r, : len(encoded[i])] = 1
             feed = dict(zip(names, (ids, mask, np.zeros_like(ids)), strict=False))
             out[rows] = self.session.run(None, feed)[0]
         return np.ascontiguousarray(out[where])
