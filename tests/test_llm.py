@@ -43,3 +43,28 @@ def test_label_logprobs_leave_generation_unchanged(generator) -> None:
 def test_labels_sharing_a_first_token_are_refused(generator) -> None:
     with pytest.raises(ValueError, match="share a first token"):
         generator.label_logprobs(_ask("Is it?"), ("yes", "Yes"))
+
+
+def test_the_system_turn_cache_is_saved_once_and_loaded_after(tmp_path) -> None:
+    """A second start loads the system turn's KV cache instead of computing it; the reply
+    to a prompt is the same either way."""
+    from qa.config import LLMSettings, default_cache_dir
+    from qa.llm import load_generator
+
+    cfg = LLMSettings(model="qwen2.5-coder-0.5b", max_tokens=40)
+    prompt = ChatPrompt(SYSTEM, "Passages:\n[1] Memantine blocks NMDA receptors.\n\n"
+                                "Question: How does memantine work?")
+    replies = []
+    for _ in range(2):
+        generator = load_generator(cfg, default_cache_dir())
+        generator.state_dir = tmp_path
+        generator.warm_up(SYSTEM)
+        assert generator._llama.n_tokens > 10  # the system turn is in the cache
+        replies.append("".join(generator.generate(prompt)))
+    [saved] = list(tmp_path.glob("*.kv"))
+    assert saved.stat().st_size > 100_000 and replies[0] == replies[1]
+    saved.write_bytes(b"not a state")  # a damaged file is recomputed, not trusted
+    generator = load_generator(cfg, default_cache_dir())
+    generator.state_dir = tmp_path
+    generator.warm_up(SYSTEM)
+    assert "".join(generator.generate(prompt)) == replies[0]
