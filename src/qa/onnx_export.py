@@ -55,13 +55,13 @@ def _export(model: Any, target: Path) -> None:
 def ensure_onnx(model: Callable[[], Any], sha256: str, cache_dir: Path) -> Path:
     """The cached int8 ONNX file for these weights, exported and quantised if missing
     (``model()`` loads the sentence-transformers model, and torch, only then)."""
+    target = cache_dir / "onnx" / f"{sha256[:16]}-int8.onnx"
+    if target.is_file():
+        return target  # quantisation (onnx, ml_dtypes: 1.7 s of imports) is not needed
     try:
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise DependencyError("onnxruntime is not installed (needed by backend 'onnx')") from err
-    target = cache_dir / "onnx" / f"{sha256[:16]}-int8.onnx"
-    if target.is_file():
-        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     log.info("exporting the embedder to %s (once)", target)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
