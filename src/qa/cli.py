@@ -19,6 +19,7 @@ from qa.config import Settings
 from qa.errors import QAError
 
 if TYPE_CHECKING:
+    from qa.ingestion import IngestReport
     from qa.types import Answer
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,7 +37,7 @@ def _fail_cleanly(func: F) -> F:
         except QAError as err:
             raise click.ClickException(err.one_line()) from None
         except KeyboardInterrupt:
-            click.echo("Interrupted; the previous index is unchanged.", err=True)
+            click.echo("Interrupted.", err=True)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
@@ -80,33 +81,64 @@ def cli(verbose: int) -> None:
 @click.option("--rebuild", is_flag=True, help="Re-embed every document from scratch.")
 @_fail_cleanly
 def ingest(path: Path | None, index_dir: Path | None, rebuild: bool) -> None:
-    """Index the documents in PATH (default: ingest/); only changed files are re-embedded."""
+    """Index the documents in PATH (default: ingest/); only changed files are re-embedded.
+
+    Prints one line per ignored entry (not a document: hidden, unsupported type, special
+    file, symlink leaving the folder) and per skipped document (could not be read), then
+    a summary. Exit status: 0 when every document was indexed (ignored entries do not
+    count), 1 when a document was skipped (the others are indexed and live) or on an
+    error (nothing changed), 130 on Ctrl-C.
+    """
+    from qa.index import current_generation
+
+    settings = _settings(index_dir, path)
+    before = current_generation(settings.index_dir)
+    try:
+        report = _run_ingest(settings, rebuild)
+    except KeyboardInterrupt:
+        after = current_generation(settings.index_dir)
+        state = ("the new index had already been committed and is live" if after != before
+                 else "the previous index is unchanged")
+        click.echo(f"Interrupted; {state}.", err=True)
+        sys.exit(130)
+    _print_ingest(settings.index_dir, report)
+    if report.skipped:
+        sys.exit(1)
+
+
+def _run_ingest(settings: Settings, rebuild: bool) -> IngestReport:
     from qa.embeddings import load_embedder
     from qa.ingestion import ingest as run_ingest
 
-    settings = _settings(index_dir, path)
     embedder = load_embedder(settings.embedder, settings.cache_dir)
     _say_models(None, embedder.name)
-    report = run_ingest(
+    return run_ingest(
         settings.corpus_dir, settings.index_dir, embedder, settings.chunking,
         store_cfg=settings.store, rebuild=rebuild, progress=sys.stderr.isatty(),
+        limits=settings.ingest,
     )
-    for source, reason in report.skipped.items():
-        click.echo(f"skipped {source}: {reason}", err=True)
+
+
+def _print_ingest(index_dir: Path, report: IngestReport) -> None:
+    """One line per ignored entry, skipped document and flagged document; then the summary."""
+    for source, reason in report.ignored.items():
+        click.echo(f"ignored {source}: {reason}", err=True)
+    for source, message in report.skipped.items():
+        click.echo(f"skipped {source}: {message.removeprefix(f'cannot read {source}: ')}",
+                   err=True)
     for source, flags in report.flagged.items():
         more = f" (+{len(flags) - 1} more)" if len(flags) > 1 else ""
         click.echo(f"flagged {source}: {flags[0]}{more}; that text is never evidence",
                    err=True)
     state = "updated" if report.wrote else "already up to date"
     click.echo(
-        f"Index {settings.index_dir} {state}: {len(report.added)} added, "
+        f"Index {index_dir} {state}: {len(report.added)} added, "
         f"{len(report.updated)} changed, {len(report.removed)} removed, "
-        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped, "
+        f"{len(report.ignored)} ignored; "
         f"{report.chunks} chunks ({report.near_duplicates} near-duplicates dropped) "
         f"in {report.seconds:.1f}s"
     )
-    if report.skipped:
-        sys.exit(1)
 
 
 def _print_human(answer: Answer) -> None:
