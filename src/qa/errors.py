@@ -42,6 +42,11 @@ class IndexMismatchError(QAError):
     hint = "Rebuild it with `qa ingest --rebuild`, or set QA_EMBEDDER__MODEL to the model it used."
 
 
+class IndexLoadError(QAError):
+    hint = ("Run the command again; if it keeps failing, rebuild the index with "
+            "`qa ingest --rebuild`.")
+
+
 class EmptyCorpusError(QAError):
     hint = "Put .txt, .md, .html or .pdf files in the folder and run `qa ingest` again."
 
