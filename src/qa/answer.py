@@ -44,6 +44,7 @@ from qa.index import Index, open_index
 from qa.injection import strip_injections
 from qa.llm import ChatPrompt, Generator, load_generator
 from qa.prompts import PromptSet, load_prompts
+from qa.questions import checked_question
 from qa.retrieval import Retrieval, Retriever
 from qa.scope import Lexicon, Relevance, focus_of
 from qa.triage import MeaningTriage, Triage, requests_manufacture
@@ -148,6 +149,7 @@ class Assistant:
     def stream(self, question: str) -> Iterator[StreamEvent]:
         """Yield evidence as soon as retrieval finishes, then tokens, then the Answer."""
         started = time.perf_counter()
+        question = checked_question(question, self.settings.answer.max_question_chars)
         triage = self.triage.classify(question)
         if triage.kind in URGENT:
             yield self._done(self._redirect(question, triage, started))

@@ -181,7 +181,11 @@ def documents(index_dir: Path | None, flagged: bool) -> None:
 @_fail_cleanly
 def ask(question: str | None, index_dir: Path | None, as_json: bool,
         batch: IO[str] | None) -> None:
-    """Answer QUESTION from the indexed documents, citing the passages used."""
+    """Answer QUESTION from the indexed documents, citing the passages used.
+
+    A question longer than answer.max_question_chars is refused in one line (exit 1); in
+    a --batch run, such a question gets its own "Error:" line and the others are answered.
+    """
     from qa.answer import Assistant
 
     if not question and batch is None:
@@ -194,12 +198,22 @@ def ask(question: str | None, index_dir: Path | None, as_json: bool,
     from tqdm import tqdm
 
     show_bar = batch is not None and sys.stderr.isatty()
-    for q in tqdm(questions, desc="questions", disable=not show_bar):
-        answer = assistant.ask(q)
+    failed = 0
+    for n, q in enumerate(tqdm(questions, desc="questions", disable=not show_bar), start=1):
+        try:
+            answer = assistant.ask(q)
+        except QAError as err:
+            if batch is None:
+                raise
+            failed += 1  # a batch goes on: one line for this question, exit 1 at the end
+            click.echo(f"Error: question {n}: {err.one_line()}", err=True)
+            continue
         if as_json:
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
             _print_human(answer)
+    if failed:
+        sys.exit(1)
 
 
 @cli.command()

@@ -59,3 +59,12 @@ class DocumentError(QAError):
 
 class DependencyError(QAError):
     hint = "Run `make setup` to install the project's dependencies."
+
+
+class QuestionTooLongError(QAError):
+    hint = "Ask a shorter question: one or two sentences about the documents."
+
+
+class PromptTooLongError(QAError):
+    hint = ("Ask a shorter question, or raise QA_LLM__N_CTX (the model's context window) "
+            "or lower QA_ANSWER__EVIDENCE_TOKENS.")

@@ -12,10 +12,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from qa.config import LLMSettings
-from qa.errors import DependencyError, ModelCorruptError
+from qa.errors import DependencyError, ModelCorruptError, PromptTooLongError
 from qa.models import resolve_llm
 
 log = logging.getLogger(__name__)
+# The fewest answer tokens worth generating: a prompt that leaves less is refused.
+MIN_ANSWER_TOKENS = 32
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ class LlamaCppGenerator:
         """Logits after ``text``, reusing the KV cache of the longest common token prefix."""
         llama = self._llama
         tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        self._answer_budget(len(tokens), need=1)
         cached = 0
         for a, b in zip(llama.input_ids[: llama.n_tokens], tokens, strict=False):
             if a != b:
@@ -158,12 +161,29 @@ class LlamaCppGenerator:
             self._grammars[text] = LlamaGrammar.from_string(text, verbose=False)
         return self._grammars[text]
 
+    def _answer_budget(self, prompt_tokens: int, need: int = MIN_ANSWER_TOKENS) -> int:
+        """Tokens left for the answer in the context window; PromptTooLongError (one line)
+        when fewer than ``need`` are, instead of llama.cpp's exception."""
+        left = self.cfg.n_ctx - prompt_tokens
+        if left < need:
+            raise PromptTooLongError(
+                f"the question and its evidence take {prompt_tokens:,} tokens, and the "
+                f"context window (llm.n_ctx) holds {self.cfg.n_ctx:,} with room for an answer")
+        return left
+
     def generate(self, prompt: ChatPrompt) -> Iterator[str]:
-        """Stream text pieces; greedy by default so the same question gives the same answer."""
+        """Stream text pieces; greedy by default so the same question gives the same answer.
+
+        The prompt is counted first: the answer gets what the context window leaves (at
+        most ``max_tokens``), and a prompt that leaves too little is a PromptTooLongError.
+        """
+        text = self.chat.render(prompt)
+        tokens = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        budget = self._answer_budget(len(tokens))
         stream = self._llama.create_completion(
-            self.chat.render(prompt),
+            text,
             grammar=self._grammar(prompt.grammar),
-            max_tokens=self.cfg.max_tokens,
+            max_tokens=min(self.cfg.max_tokens, budget),
             temperature=self.cfg.temperature,
             seed=self.cfg.seed,
             stop=list(self.chat.stop),
