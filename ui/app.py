@@ -7,13 +7,14 @@ and renders the events. Run with ``qa ui`` (it ships in the package as ``qa.ui``
 from __future__ import annotations
 
 import html
-import os
 from collections.abc import Iterator
 from typing import Any
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
+from qa.offline import enforce_offline
 
-import gradio as gr  # noqa: E402  (the environment variable must be set first)
+enforce_offline()  # gradio reads GRADIO_ANALYTICS_ENABLED when imported (see qa.offline)
+
+import gradio as gr  # noqa: E402  (the offline environment must be set first)
 
 from qa.answer import Assistant  # noqa: E402
 from qa.config import Settings  # noqa: E402
