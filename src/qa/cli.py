@@ -222,7 +222,8 @@ def ask(question: str | None, index_dir: Path | None, as_json: bool,
 @click.option("--port", default=7860, show_default=True, type=int)
 @_fail_cleanly
 def ui(index_dir: Path | None, host: str, port: int) -> None:
-    """Start the Gradio chat on http://HOST:PORT."""
+    """Start the Gradio chat on http://HOST:PORT (any HOST but 127.0.0.1 needs a login:
+    set QA_UI__PASSWORD)."""
     from qa.ui.app import serve
 
     serve(_settings(index_dir), host, port)
