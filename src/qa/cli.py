@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -72,6 +73,8 @@ def cli(verbose: int) -> None:
     logging.basicConfig(
         level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
     )
+    if not verbose:  # libraries' deprecation notes are not for users; -v shows them
+        warnings.simplefilter("ignore")
 
 
 @cli.command()
