@@ -333,7 +333,8 @@ def models_pull(names: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.argument("suite", type=click.Choice(["medicationqa", "pubmedqa", "medquad", "all"]))
+@click.argument("suite", type=click.Choice(["medicationqa", "pubmedqa", "medquad", "reliability",
+                                            "all"]))
 @click.option("--limit", type=int, default=None, help="Only N questions (a quick smoke run).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("eval/reports"),
               show_default=True, help="Folder for the JSON report, markdown and plot.")
@@ -354,8 +355,12 @@ def bench(  # noqa: PLR0913 - one parameter per click option
     suite: str, limit: int | None, out: Path, index_dir: Path, data_dir: Path | None,
     no_generate: bool, generate_sample: int, split: str, compare: bool,
 ) -> None:
-    """Run a public benchmark SUITE and write eval/reports/bench-SUITE-<time>.{json,md,png}."""
-    from qa.benchmarks import SUITES, BenchContext, suite_runner
+    """Run a benchmark SUITE and write eval/reports/bench-SUITE-<time>.{json,md,png}.
+
+    'all' runs the public datasets; 'reliability' attacks ingestion, the index, questions
+    and the network boundary (run it with QA_LLM__MODEL=qwen2.5-coder-0.5b).
+    """
+    from qa.benchmarks import PUBLIC, BenchContext, suite_runner
     from qa.benchmarks.data import default_data_dir
     from qa.benchmarks.report import write_report
 
@@ -364,7 +369,7 @@ def bench(  # noqa: PLR0913 - one parameter per click option
         limit=limit, progress=sys.stderr.isatty(), generate=not no_generate,
         generate_sample=generate_sample, split=split, compare=compare,
     )
-    for name in SUITES if suite == "all" else (suite,):
+    for name in PUBLIC if suite == "all" else (suite,):
         report = suite_runner(name)(ctx)
         json_path, md_path = write_report(report, out)
         click.echo(f"{name}: {json_path} and {md_path}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,9 @@ class OnnxEmbedder:
     cache_dir: Path
     batch_size: int = 32
     _session: Any = field(default=None, init=False, repr=False)
+    # The transformers tokenizer wrapper is not safe to share between threads (it sets
+    # truncation on the Rust tokenizer per call); concurrent sessions embed one at a time.
+    _lock: Any = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -162,6 +166,10 @@ class OnnxEmbedder:
         """Encode distinct texts, longest-first batches of similar length, then scatter back."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return self._embed(texts)
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
         distinct, where = unique_texts(texts)
         tokenizer, limit = self.base.tokenizer, self.base.model.max_seq_length
         encoded = tokenizer(distinct, truncation=True, max_length=limit)["input_ids"]

@@ -26,7 +26,7 @@ from qa.config import ChunkSettings, IngestSettings, StoreSettings
 from qa.corpus import Candidate, Scan, scan_corpus
 from qa.embeddings import Embedder
 from qa.errors import DocumentError, EmptyCorpusError
-from qa.faiss_store import near_pairs
+from qa.faiss_store import greedy_unique
 from qa.isolation import Converter
 from qa.loaders import read_document_bytes
 from qa.text import fold
@@ -98,24 +98,20 @@ def drop_near_duplicates(
     """
     if not chunks:
         return [], vectors, 0
-    # Two batched searches instead of one per chunk (31k chunks for MedQuAD): every new
-    # chunk against the existing store, then every pair of new chunks above the threshold.
-    # The greedy pass below then only does set lookups.
-    dropped = np.zeros(len(chunks), dtype=bool)
+    # One batched search against the existing store, exact-text duplicates by a set, then
+    # the greedy pass (qa.faiss_store.greedy_unique) over what is left, in linear memory.
+    candidates = np.ones(len(chunks), dtype=bool)
     if len(existing):
         best = existing.search(vectors, 1)
-        dropped |= np.array([bool(hit) and hit[0][1] >= threshold for hit in best])
-    similar = near_pairs(vectors, threshold)
+        candidates &= ~np.array([bool(hit) and hit[0][1] >= threshold for hit in best])
     seen: set[str] = set()
-    keep: list[int] = []
-    kept: set[int] = set()
     for i, chunk in enumerate(chunks):
         key = fold(chunk.text)
-        if dropped[i] or key in seen or any(int(j) in kept for j in similar[i]):
-            continue
+        if candidates[i] and key in seen:
+            candidates[i] = False
         seen.add(key)
-        keep.append(i)
-        kept.add(i)
+    rows = np.flatnonzero(candidates)
+    keep = rows[greedy_unique(vectors[rows], threshold)].tolist()
     return [chunks[i] for i in keep], vectors[keep], len(chunks) - len(keep)
 
 

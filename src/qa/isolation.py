@@ -70,6 +70,11 @@ class Converter:
         self.close()
         raise DocumentError(f"cannot read {source}: {reason}")
 
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs (benchmarks read its memory)."""
+        return self._proc.pid if self._proc is not None and self._proc.is_alive() else None
+
     def close(self) -> None:
         """Stop the child (killed at once: it holds nothing worth saving)."""
         if self._proc is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +69,12 @@ class Generator(Protocol):
 
 @dataclass
 class LlamaCppGenerator:
-    """A local GGUF model run by llama.cpp on the CPU."""
+    """A local GGUF model run by llama.cpp on the CPU.
+
+    One llama.cpp context serves one request at a time: two threads decoding at once
+    abort the process (a GGML_ASSERT in the CPU backend, seen with 4 concurrent sessions),
+    so every use of the context holds ``_lock``; concurrent sessions queue for the model.
+    """
 
     name: str
     path: Path
@@ -76,6 +82,7 @@ class LlamaCppGenerator:
     chat: ChatMLFormat = field(default_factory=ChatMLFormat)
     _llama: Any = field(init=False, repr=False)
     _grammars: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _lock: Any = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         try:
@@ -110,8 +117,9 @@ class LlamaCppGenerator:
         tokens (llama.cpp keeps the KV cache of the longest common prefix)."""
         prefix = self.chat.render(ChatPrompt(system, "")).split("<|im_start|>user")[0]
         tokens = self._llama.tokenize(prefix.encode("utf-8"), add_bos=False, special=True)
-        self._llama.reset()
-        self._llama.eval(tokens)
+        with self._lock:
+            self._llama.reset()
+            self._llama.eval(tokens)
 
     def label_logprobs(self, prompt: ChatPrompt, labels: Sequence[str],
                        prefill: str = "") -> dict[str, float]:
@@ -125,7 +133,8 @@ class LlamaCppGenerator:
         shared = set.intersection(*variants.values()) if len(variants) > 1 else set()
         if shared:
             raise ValueError(f"labels {list(labels)} share a first token: {shared}")
-        logits = self._next_logits(self.chat.render(prompt) + prefill)
+        with self._lock:
+            logits = self._next_logits(self.chat.render(prompt) + prefill)
         top = float(logits.max())
         logprobs = logits - (top + np.log(np.exp(logits - top).sum()))
         return {label: float(np.logaddexp.reduce(logprobs[sorted(ids)]))
@@ -180,19 +189,20 @@ class LlamaCppGenerator:
         text = self.chat.render(prompt)
         tokens = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
         budget = self._answer_budget(len(tokens))
-        stream = self._llama.create_completion(
-            text,
-            grammar=self._grammar(prompt.grammar),
-            max_tokens=min(self.cfg.max_tokens, budget),
-            temperature=self.cfg.temperature,
-            seed=self.cfg.seed,
-            stop=list(self.chat.stop),
-            stream=True,
-        )
-        for part in stream:
-            text = part["choices"][0]["text"]
-            if text:
-                yield text
+        with self._lock:  # held until the stream ends or is closed
+            stream = self._llama.create_completion(
+                text,
+                grammar=self._grammar(prompt.grammar),
+                max_tokens=min(self.cfg.max_tokens, budget),
+                temperature=self.cfg.temperature,
+                seed=self.cfg.seed,
+                stop=list(self.chat.stop),
+                stream=True,
+            )
+            for part in stream:
+                piece = part["choices"][0]["text"]
+                if piece:
+                    yield piece
 
 
 def load_generator(cfg: LLMSettings, cache_dir: Path) -> LlamaCppGenerator:
