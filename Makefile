@@ -23,15 +23,15 @@ STAMP := $(VENV)/.installed
 TEST_LLM := qwen2.5-coder-0.5b
 DEFAULT_LLM := qwen2.5-coder-1.5b
 
-.PHONY: run test setup models index eval lint browser clean
+.PHONY: run test setup models index eval lint browser tools clean
 
 run: setup models index  ## set up, build the index if stale, start the chat on :7860
 	$(BIN)/qa ui
 
-test: setup models browser index  ## set up, lint, type-check and run the test suite
+test: setup models browser tools index  ## set up, lint, type-check and run the test suite
 	$(BIN)/ruff check src tests ui
 	$(BIN)/mypy
-	QA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
+	QA_REQUIRE_BROWSER=1 QA_REQUIRE_SANDBOX=1 $(BIN)/python -m pytest -q
 
 setup: $(STAMP)
 
@@ -67,6 +67,12 @@ browser:  ## Debian's Chromium for the UI tests (Playwright cannot download brow
 	if ! command -v chromium >/dev/null; then
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null;
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
+	fi
+
+tools:  ## strace and unshare for the network tests (tests/test_offline.py): Debian packages
+	if ! command -v strace >/dev/null || ! command -v unshare >/dev/null; then
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq strace util-linux >/dev/null;
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq strace util-linux >/dev/null; fi
 	fi
 
 clean:

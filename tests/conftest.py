@@ -21,7 +21,7 @@ TEST_LLM = "qwen2.5-coder-0.5b"
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's qa.toml or QA_* variables by accident."""
     for name in list(__import__("os").environ):
-        if name.startswith("QA_") and name != "QA_REQUIRE_BROWSER":
+        if name.startswith("QA_") and not name.startswith("QA_REQUIRE_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("QA_CONFIG", str(tmp_path / "absent.toml"))
 

@@ -93,3 +93,63 @@ def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
     line = _one_line_error(qa("ask", "--index", str(tmp_path), "hi",
                               env={"QA_RETRIEVAL__TOP_K": "zero"}))
     assert "retrieval.top_k" in line
+
+
+def test_ingest_reports_each_ignored_and_skipped_entry_on_one_line(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.md").write_text("# Aspirin\n\nAspirin can upset the stomach when taken "
+                                  "without food, so take it with a meal.\n")
+    (docs / "bad.pdf").write_bytes(b"%PDF-1.4 truncated")
+    (docs / "notes.docx").write_bytes(b"PK\x03\x04")
+    (docs / ".DS_Store").write_bytes(b"\x00\x01")
+    os.mkfifo(docs / "pipe.txt")  # opened, it would hang the ingest while holding the lock
+    with open(os.path.join(os.fsencode(docs), b"caf\xe9.txt"), "wb") as fh:
+        fh.write(b"Paracetamol lowers fever and eases mild pain in adults and children.\n")
+    result = qa("ingest", str(docs), "--index", str(tmp_path / "index"))
+    assert result.returncode == 1, result.stderr  # a document was skipped
+    assert "Traceback" not in result.stderr and "WARNING" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert [line.split(":")[0] for line in lines if not line.startswith("Using")] == [
+        "ignored .DS_Store", "ignored notes.docx", "ignored pipe.txt", "skipped bad.pdf"]
+    assert "ignored pipe.txt: a named pipe (FIFO), not a regular file (never opened)" in lines
+    assert "2 added, 0 changed, 0 removed, 0 unchanged, 1 skipped, 3 ignored" in result.stdout
+    (docs / "bad.pdf").unlink()
+    again = qa("ingest", str(docs), "--index", str(tmp_path / "index"))
+    assert again.returncode == 0, again.stderr  # ignored entries alone are not a failure
+    assert "already up to date" in again.stdout and "3 ignored" in again.stdout
+
+
+@pytest.mark.parametrize("after_commit", [False, True])
+def test_ctrl_c_during_ingest_says_whether_the_new_index_is_live(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, after_commit: bool
+) -> None:
+    from click.testing import CliRunner
+
+    import qa.embeddings
+    from qa import index
+    from qa.cli import cli
+
+    from .fakes import FakeEmbedder
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Aspirin thins the blood and can upset the stomach.\n")
+    monkeypatch.setattr(qa.embeddings, "load_embedder", lambda *_: FakeEmbedder())
+    calls = {"n": 0}
+    original = index.remove_stale_generations
+
+    def interrupt(index_dir: Path) -> None:
+        calls["n"] += 1  # call 1: start of the ingest; call 2: right after the commit
+        if calls["n"] == (2 if after_commit else 1):
+            raise KeyboardInterrupt
+        original(index_dir)
+
+    monkeypatch.setattr(index, "remove_stale_generations", interrupt)
+    result = CliRunner().invoke(cli, ["ingest", str(docs), "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 130
+    live = index.current_generation(tmp_path / "ix") is not None
+    assert live is after_commit
+    expected = ("the new index had already been committed and is live" if after_commit
+                else "the previous index is unchanged")
+    assert f"Interrupted; {expected}." in result.output

@@ -153,3 +153,20 @@ def test_near_duplicate_chunks_are_dropped(corpus: Path, tmp_path: Path, embedde
     assert [c.source for c in kept] == ["copy_a.txt"]  # the first copy wins
     assert np.allclose(np.linalg.norm(idx.store.vectors_for(idx.store.ids()), axis=1), 1.0,
                        atol=1e-4)
+
+
+def test_greedy_unique_matches_brute_force_across_blocks() -> None:
+    from qa.faiss_store import greedy_unique
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(12, 16)).astype(np.float32)
+    vectors = np.repeat(base, 5, axis=0) + rng.normal(0, 0.05, (60, 16)).astype(np.float32)
+    vectors = vectors[rng.permutation(60)]
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    kept: list[int] = []
+    for i in range(len(vectors)):  # the definition: no earlier kept row as similar as 0.95
+        if all(float(vectors[i] @ vectors[j]) < 0.95 for j in kept):
+            kept.append(i)
+    assert 8 <= len(kept) <= 20
+    for block in (1, 3, 7, 256):
+        assert np.flatnonzero(greedy_unique(vectors, 0.95, block=block)).tolist() == kept

@@ -344,7 +344,7 @@ def test_read_more_links_and_trailing_related_posts_go(tmp_path: Path) -> None:
         ("corrupt.pdf", bytes(range(256)) * 8, "not a valid PDF"),
         ("truncated.pdf", _minimal_pdf(["Dantrolene relaxes muscles."])[:300], "not a valid PDF"),
         ("binary.txt", b"\x00\x01\x02\x03binary\xff\xfe\x00", "binary"),
-        ("garbled.txt", b"dose \x81\x8d\x90\x9d mg", "not UTF-8"),
+        ("garbled.txt", bytes(range(0x80, 0x100)) * 4, "not text in any encoding"),
         ("empty.txt", b"", "contains no text"),
         ("only-tags.md", b"#tag #other\n\n+\n\n[5]\n", "contains no text"),
         ("only-script.html", b"<html><script>run()</script><nav>Menu</nav></html>", "no text"),

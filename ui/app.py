@@ -2,22 +2,29 @@
 
 The UI owns no logic: it builds one Assistant at start-up, calls ``Assistant.stream()``,
 and renders the events. Run with ``qa ui`` (it ships in the package as ``qa.ui``).
+
+Fit for a clinic network: served on anything but loopback only behind a login (the
+password from QA_UI__PASSWORD); every text, the model's and the documents', is shown as
+text, never as HTML or markdown, so no tag renders, no image loads and no URL is a live
+link; the upload route Gradio always has takes nothing bigger than 1 KB.
 """
 
 from __future__ import annotations
 
 import html
-import os
+import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
+from qa.offline import enforce_offline
 
-import gradio as gr  # noqa: E402  (the environment variable must be set first)
+enforce_offline()  # gradio reads GRADIO_ANALYTICS_ENABLED when imported (see qa.offline)
+
+import gradio as gr  # noqa: E402  (the offline environment must be set first)
 
 from qa.answer import Assistant  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.errors import QAError  # noqa: E402
+from qa.errors import ConfigError, QAError  # noqa: E402
 from qa.types import Answer, Citation, EventKind, Passage  # noqa: E402
 
 TITLE = "qa · answers from your medical documents"
@@ -27,6 +34,8 @@ INTRO = (
     "This is not medical advice."
 )
 CHECKING = "*Checking the answer against the sources…*"
+MAX_UPLOAD = "1kb"  # the page takes no files; Gradio's upload route exists all the same
+MIN_PASSWORD = 12
 CSS = """
 .source { border-left: 3px solid #2b6cb0; padding: 4px 10px; margin: 8px 0; }
 .source .meta { font-size: 0.85em; color: #555; }
@@ -84,6 +93,12 @@ def render_sources(answer: Answer) -> str:
     return "<h4>Sources</h4>" + "".join(blocks)
 
 
+def as_text(text: str) -> str:
+    """A chat message that can only be text: HTML escaped, and the chat renders no
+    markdown, so no tag, image or link in a document or an answer comes alive."""
+    return html.escape(text)
+
+
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The chat page for one loaded Assistant."""
 
@@ -92,7 +107,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         if not question:
             yield "", history, gr.update()
             return
-        history = [*history, {"role": "user", "content": question},
+        history = [*history, {"role": "user", "content": as_text(question)},
                    {"role": "assistant", "content": ""}]
         yield "", history, "<i>Searching the documents…</i>"
         verified: list[str] = []
@@ -104,10 +119,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 elif event.kind is EventKind.SENTENCE:
                     # Only verified sentences are shown, and none is taken back later.
                     verified.append(event.text)
-                    history[-1]["content"] = " ".join(verified)
+                    history[-1]["content"] = as_text(" ".join(verified))
                     yield "", history, gr.update()
                 elif event.answer is not None:
-                    history[-1]["content"] = event.answer.answer
+                    history[-1]["content"] = as_text(event.answer.answer)
                     yield "", history, render_sources(event.answer)
         except QAError as err:
             raise gr.Error(err.one_line()) from None
@@ -117,20 +132,52 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     f"embedder: `{assistant.embedder.name}`")
         with gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Chat", height=480, elem_id="chat")
+                chat = gr.Chatbot(label="Chat", height=480, elem_id="chat",
+                                  render_markdown=False, sanitize_html=True)
                 box = gr.Textbox(label="Your question", placeholder="e.g. How does memantine work?",
-                                 elem_id="question", submit_btn=True)
+                                 elem_id="question", submit_btn=True,
+                                 max_length=assistant.settings.answer.max_question_chars)
             with gr.Column(scale=2):
                 sources = gr.HTML("<i>Sources appear here.</i>", elem_id="sources")
         box.submit(respond, [box, chat], [box, chat, sources])
     return app
 
 
+def login_for(settings: Settings, host: str) -> tuple[str, str] | None:
+    """The (user, password) the page asks for; None on loopback without a password set.
+
+    Any other address needs a password of at least 12 characters from QA_UI__PASSWORD,
+    or the page refuses to start (ConfigError, one line).
+    """
+    password = settings.ui.password.get_secret_value() if settings.ui.password else ""
+    if password and len(password) < MIN_PASSWORD:
+        raise ConfigError(f"the web page password (QA_UI__PASSWORD) is {len(password)} "
+                          f"characters; use at least {MIN_PASSWORD}")
+    if password:
+        return settings.ui.username, password
+    if not _loopback(host):
+        raise ConfigError(
+            f"refusing to serve the page on {host} without a login: anyone on the network "
+            "could read the documents. Set QA_UI__PASSWORD (12+ characters), or serve on "
+            "127.0.0.1")
+    return None
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Load the Assistant once and serve the chat page until interrupted."""
+    login = login_for(settings, host)  # before loading models: a refusal is instant
     assistant = Assistant.load(settings=settings)
     print(f"Using LLM {assistant.model_name}, embedder {assistant.embedder.name}", flush=True)
     build_app(assistant).queue().launch(
         server_name=host, server_port=port, share=False, css=CSS,
-        show_error=True, footer_links=[],
+        show_error=True, footer_links=[], auth=login, max_file_size=MAX_UPLOAD,
     )

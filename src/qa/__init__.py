@@ -1,6 +1,10 @@
 """qa: private, offline question answering over medical documents, with cited passages."""
 
-from qa.types import Answer, AnswerStatus, Citation, Passage, StreamEvent
+from qa.offline import enforce_offline
+
+enforce_offline()  # before any library that could phone home is imported (qa.offline)
+
+from qa.types import Answer, AnswerStatus, Citation, Passage, StreamEvent  # noqa: E402
 
 __all__ = ["Answer", "AnswerStatus", "Assistant", "Citation", "Conversation", "Passage",
            "StreamEvent", "Turn"]

@@ -39,6 +39,7 @@ from qa.index import Index, open_index
 from qa.injection import strip_injections
 from qa.llm import ChatPrompt, Generator, load_generator
 from qa.prompts import PromptSet, load_prompts
+from qa.questions import checked_question
 from qa.retrieval import Retrieval, Retriever
 from qa.scope import Lexicon, Relevance, focus_of
 from qa.text import SentenceStream
@@ -196,6 +197,7 @@ class Assistant:
 
     def _stream(self, question: str, searched: str, drafts: bool) -> Iterator[StreamEvent]:
         started = time.perf_counter()
+        question = checked_question(question, self.settings.answer.max_question_chars)
         triage = self.triage.classify(question)
         if triage.kind is None and searched != question:
             triage = self.triage.classify(searched)  # "too many of them" after a drug turn

@@ -3,8 +3,8 @@
 The format readers in ``qa.loaders`` turn a file into ``Line``s; ``clean_lines`` then applies
 these rules in order, and ``assemble`` joins the result into text and sections:
 
-1. Normalise: zero-width and control characters out, odd spaces to plain ones, and blank
-   lines squeezed (none at the ends, never two in a row).
+1. Normalise: invisible, bidi and control characters and ANSI escapes out
+   (``qa.characters``), odd spaces to plain ones, and blank lines squeezed.
 2. Teaser links: lines split at "Continue Reading"/"Read More"; cut-off teasers ("...") go.
 3. Hashtag-only lines go.
 4. Marker lines of bare punctuation or footnote numbers ("+", "•", "[5]") go.
@@ -25,16 +25,14 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from qa.characters import clean_text
 from qa.types import Section
 
 # Bump when a rule changes: ingestion then re-reads every document instead of reusing
-# text cleaned by the old rules.
-CLEANING_VERSION = 2  # 2: text addressed to a model, hidden HTML and comments removed
-_INVISIBLE = {ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad"}
-_SPACES = {ord(c): " " for c in "\u00a0\u202f\u2007"}
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# text cleaned by the old rules. 3: bidi/format characters and ANSI out, lxml, encodings.
+CLEANING_VERSION = 3
 _CLOSERS = "\"'\u201d\u2019)]*_"
-_FOOTNOTES = re.compile(r"(?:\s*\[\d{1,3}\])+\s*$")  # "... licence. [1]" still ends a sentence
+_FOOTNOTE = re.compile(r"\[\d{1,3}\]$")  # "... licence. [1]" still ends a sentence
 _SENTENCE_ENDS = (".", "!", "?", "\u2026", "\u3002", "\uff01", "\uff1f")
 _FUNCTION_WORDS = frozenset(
     "a an the and or but of to in on at by for with from as that which is are was were be "
@@ -47,8 +45,9 @@ _HEADING_WORDS = frozenset(
     "dose treatment symptoms causes diagnosis warnings precautions interactions benefits risks "
     "next steps more information about contact bottom line takeaways faq faqs".split()
 )
-_READ_MORE = re.compile(r"[ \t]*(?:Continue Reading|Read More)[ \t]*[:»›→]*[ \t]*")
-_HASHTAGS = re.compile(r"(?:#[^\s#]*[^\W\d_][^\s#]*\s*)+")
+# Linear on any line: a match starts at a blank run's first blank; hashtags are possessive.
+_READ_MORE = re.compile(r"(?<![ \t])[ \t]*(?:Continue Reading|Read More)[ \t]*[:»›→]*[ \t]*")
+_HASHTAGS = re.compile(r"(?:#(?=[^\s#]*[^\W\d_])[^\s#]*+\s*+)+")
 _MARKER = re.compile(r"[\W_]+|\[\d{1,3}\]|\(\d{1,3}\)")  # "+", "•", "[5]", "(5)"
 _LIST_ITEM = re.compile(r"\s*(?:[-*+\u2022\u2013]|\d{1,3}[.)])\s")
 _CAP_WORDS = r"[A-Z&][\w'&-]*(?: [A-Z&][\w'&-]*)*"
@@ -92,11 +91,9 @@ def clean_lines(lines: list[Line], guess_headings: bool) -> list[Line]:
 
 
 def _normalize(line: Line) -> Line:
-    """Rule 1: no zero-width characters, NBSP -> space, no control characters or trailing spaces.
-
-    CRLF and CR line ends are already gone: every converter splits with ``str.splitlines``.
-    """
-    text = CONTROL.sub("", line.text.translate(_INVISIBLE).translate(_SPACES))
+    """Rule 1: no invisible or control characters, NBSP -> space, no trailing spaces
+    (CRLF and CR line ends are already gone: every converter uses ``str.splitlines``)."""
+    text = clean_text(line.text)
     return replace(line, text=text.strip() if line.kind == "heading" else text.rstrip())
 
 
@@ -362,7 +359,9 @@ def _ends_sentence(text: str) -> bool:
 
 def _ending(text: str) -> str:
     """``text`` without trailing spaces, footnote markers, closing quotes/brackets and ``**``."""
-    return _FOOTNOTES.sub("", text).rstrip().rstrip(_CLOSERS)
+    while found := _FOOTNOTE.search(text := text.rstrip(), max(0, len(text) - 5)):
+        text = text[: found.start()]
+    return text.rstrip(_CLOSERS)
 
 
 def _paragraph_end(lines: list[Line], i: int) -> int:

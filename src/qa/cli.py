@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -19,6 +20,7 @@ from qa.config import Settings
 from qa.errors import QAError
 
 if TYPE_CHECKING:
+    from qa.ingestion import IngestReport
     from qa.types import Answer
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,7 +38,7 @@ def _fail_cleanly(func: F) -> F:
         except QAError as err:
             raise click.ClickException(err.one_line()) from None
         except KeyboardInterrupt:
-            click.echo("Interrupted; the previous index is unchanged.", err=True)
+            click.echo("Interrupted.", err=True)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
@@ -71,6 +73,8 @@ def cli(verbose: int) -> None:
     logging.basicConfig(
         level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
     )
+    if not verbose:  # libraries' deprecation notes are not for users; -v shows them
+        warnings.simplefilter("ignore")
 
 
 @cli.command()
@@ -80,33 +84,64 @@ def cli(verbose: int) -> None:
 @click.option("--rebuild", is_flag=True, help="Re-embed every document from scratch.")
 @_fail_cleanly
 def ingest(path: Path | None, index_dir: Path | None, rebuild: bool) -> None:
-    """Index the documents in PATH (default: ingest/); only changed files are re-embedded."""
+    """Index the documents in PATH (default: ingest/); only changed files are re-embedded.
+
+    Prints one line per ignored entry (not a document: hidden, unsupported type, special
+    file, symlink leaving the folder) and per skipped document (could not be read), then
+    a summary. Exit status: 0 when every document was indexed (ignored entries do not
+    count), 1 when a document was skipped (the others are indexed and live) or on an
+    error (nothing changed), 130 on Ctrl-C.
+    """
+    from qa.index import current_generation
+
+    settings = _settings(index_dir, path)
+    before = current_generation(settings.index_dir)
+    try:
+        report = _run_ingest(settings, rebuild)
+    except KeyboardInterrupt:
+        after = current_generation(settings.index_dir)
+        state = ("the new index had already been committed and is live" if after != before
+                 else "the previous index is unchanged")
+        click.echo(f"Interrupted; {state}.", err=True)
+        sys.exit(130)
+    _print_ingest(settings.index_dir, report)
+    if report.skipped:
+        sys.exit(1)
+
+
+def _run_ingest(settings: Settings, rebuild: bool) -> IngestReport:
     from qa.embeddings import load_embedder
     from qa.ingestion import ingest as run_ingest
 
-    settings = _settings(index_dir, path)
     embedder = load_embedder(settings.embedder, settings.cache_dir)
     _say_models(None, embedder.name)
-    report = run_ingest(
+    return run_ingest(
         settings.corpus_dir, settings.index_dir, embedder, settings.chunking,
         store_cfg=settings.store, rebuild=rebuild, progress=sys.stderr.isatty(),
+        limits=settings.ingest,
     )
-    for source, reason in report.skipped.items():
-        click.echo(f"skipped {source}: {reason}", err=True)
+
+
+def _print_ingest(index_dir: Path, report: IngestReport) -> None:
+    """One line per ignored entry, skipped document and flagged document; then the summary."""
+    for source, reason in report.ignored.items():
+        click.echo(f"ignored {source}: {reason}", err=True)
+    for source, message in report.skipped.items():
+        click.echo(f"skipped {source}: {message.removeprefix(f'cannot read {source}: ')}",
+                   err=True)
     for source, flags in report.flagged.items():
         more = f" (+{len(flags) - 1} more)" if len(flags) > 1 else ""
         click.echo(f"flagged {source}: {flags[0]}{more}; that text is never evidence",
                    err=True)
     state = "updated" if report.wrote else "already up to date"
     click.echo(
-        f"Index {settings.index_dir} {state}: {len(report.added)} added, "
+        f"Index {index_dir} {state}: {len(report.added)} added, "
         f"{len(report.updated)} changed, {len(report.removed)} removed, "
-        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped; "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped, "
+        f"{len(report.ignored)} ignored; "
         f"{report.chunks} chunks ({report.near_duplicates} near-duplicates dropped) "
         f"in {report.seconds:.1f}s"
     )
-    if report.skipped:
-        sys.exit(1)
 
 
 def _print_human(answer: Answer) -> None:
@@ -149,7 +184,11 @@ def documents(index_dir: Path | None, flagged: bool) -> None:
 @_fail_cleanly
 def ask(question: str | None, index_dir: Path | None, as_json: bool,
         batch: IO[str] | None) -> None:
-    """Answer QUESTION from the indexed documents, citing the passages used."""
+    """Answer QUESTION from the indexed documents, citing the passages used.
+
+    A question longer than answer.max_question_chars is refused in one line (exit 1); in
+    a --batch run, such a question gets its own "Error:" line and the others are answered.
+    """
     from qa.answer import Assistant
 
     if not question and batch is None:
@@ -162,12 +201,22 @@ def ask(question: str | None, index_dir: Path | None, as_json: bool,
     from tqdm import tqdm
 
     show_bar = batch is not None and sys.stderr.isatty()
-    for q in tqdm(questions, desc="questions", disable=not show_bar):
-        answer = assistant.ask(q)
+    failed = 0
+    for n, q in enumerate(tqdm(questions, desc="questions", disable=not show_bar), start=1):
+        try:
+            answer = assistant.ask(q)
+        except QAError as err:
+            if batch is None:
+                raise
+            failed += 1  # a batch goes on: one line for this question, exit 1 at the end
+            click.echo(f"Error: question {n}: {err.one_line()}", err=True)
+            continue
         if as_json:
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
             _print_human(answer)
+    if failed:
+        sys.exit(1)
 
 
 @cli.command()
@@ -176,7 +225,8 @@ def ask(question: str | None, index_dir: Path | None, as_json: bool,
 @click.option("--port", default=7860, show_default=True, type=int)
 @_fail_cleanly
 def ui(index_dir: Path | None, host: str, port: int) -> None:
-    """Start the Gradio chat on http://HOST:PORT."""
+    """Start the Gradio chat on http://HOST:PORT (any HOST but 127.0.0.1 needs a login:
+    set QA_UI__PASSWORD)."""
     from qa.ui.app import serve
 
     serve(_settings(index_dir), host, port)
@@ -294,7 +344,8 @@ def models_pull(names: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.argument("suite", type=click.Choice(["medicationqa", "pubmedqa", "medquad", "all"]))
+@click.argument("suite", type=click.Choice(["medicationqa", "pubmedqa", "medquad", "reliability",
+                                            "all"]))
 @click.option("--limit", type=int, default=None, help="Only N questions (a quick smoke run).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("eval/reports"),
               show_default=True, help="Folder for the JSON report, markdown and plot.")
@@ -315,8 +366,12 @@ def bench(  # noqa: PLR0913 - one parameter per click option
     suite: str, limit: int | None, out: Path, index_dir: Path, data_dir: Path | None,
     no_generate: bool, generate_sample: int, split: str, compare: bool,
 ) -> None:
-    """Run a public benchmark SUITE and write eval/reports/bench-SUITE-<time>.{json,md,png}."""
-    from qa.benchmarks import SUITES, BenchContext, suite_runner
+    """Run a benchmark SUITE and write eval/reports/bench-SUITE-<time>.{json,md,png}.
+
+    'all' runs the public datasets; 'reliability' attacks ingestion, the index, questions
+    and the network boundary (run it with QA_LLM__MODEL=qwen2.5-coder-0.5b).
+    """
+    from qa.benchmarks import PUBLIC, BenchContext, suite_runner
     from qa.benchmarks.data import default_data_dir
     from qa.benchmarks.report import write_report
 
@@ -325,7 +380,7 @@ def bench(  # noqa: PLR0913 - one parameter per click option
         limit=limit, progress=sys.stderr.isatty(), generate=not no_generate,
         generate_sample=generate_sample, split=split, compare=compare,
     )
-    for name in SUITES if suite == "all" else (suite,):
+    for name in PUBLIC if suite == "all" else (suite,):
         report = suite_runner(name)(ctx)
         json_path, md_path = write_report(report, out)
         click.echo(f"{name}: {json_path} and {md_path}")

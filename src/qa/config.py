@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -148,11 +148,54 @@ class AnswerSettings(_Stage):
         "scored 0.71; quotes under 0.9 rarely held the answer (0.8: false refusals 0.049 "
         "instead of 0.082, but 2 more answers without a key fact).",
     )
+    max_question_chars: int = Field(
+        2000, ge=10,
+        description="Longer questions are rejected with a one-line message (a question is a "
+        "sentence or two; 2,000 characters is a long paragraph). Tokens are bounded too: "
+        "the prompt never exceeds the context window (see qa.llm).",
+    )
     constrained: bool = Field(
         False,
         description="Constrained decoding with prompts/cited_answer.gbnf: every sentence "
         "must end with a citation marker (compared with free decoding by `qa eval`).",
     )
+
+
+class IngestSettings(_Stage):
+    """Limits that keep one bad file from hanging or exhausting an ingest."""
+
+    max_file_mb: float = Field(
+        25.0, gt=0,
+        description="Files larger than this (MB on disk) are skipped without being read. A "
+        "leaflet is tens of KB and an article PDF with figures a few MB; 25 MB leaves room "
+        "for a scanned-figure PDF while a 50 MB text dump is refused at once.",
+    )
+    max_text_chars: int = Field(
+        2_000_000, ge=1000,
+        description="Documents whose extracted text is longer than this are skipped (about "
+        "1,000 pages; embedding that many characters takes about a minute on 2 cores).",
+    )
+    seconds_per_file: float = Field(
+        60.0, gt=0,
+        description="Time one file may take to convert (read, parse, clean); a file that "
+        "takes longer is skipped. Leaflets take milliseconds and a 300-page PDF a few "
+        "seconds.",
+    )
+    memory_mb: int = Field(
+        1024, ge=256,
+        description="Address-space limit of the process that converts files; a file that "
+        "needs more (a decompression bomb) is skipped.",
+    )
+
+
+class UISettings(_Stage):
+    password: SecretStr | None = Field(
+        None,
+        description="Password of the web page (user name: `username`). Required, at least "
+        "12 characters, when the page is served on any address but 127.0.0.1 / ::1. Set it "
+        "with QA_UI__PASSWORD, never in a committed file.",
+    )
+    username: str = Field("qa", min_length=1, description="User name for the web page login.")
 
 
 class Settings(BaseSettings):
@@ -177,6 +220,8 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
+    ingest: IngestSettings = IngestSettings()
+    ui: UISettings = UISettings()
 
     @classmethod
     def settings_customise_sources(
@@ -196,5 +241,6 @@ class Settings(BaseSettings):
 
     def fingerprint(self) -> str:
         """Short hash of everything that shapes an answer, stamped on each Answer."""
-        data = self.model_dump(mode="json", exclude={"corpus_dir", "index_dir", "cache_dir"})
+        data = self.model_dump(mode="json", exclude={"corpus_dir", "index_dir", "cache_dir",
+                                                     "ingest", "ui"})
         return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]

@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +140,9 @@ class OnnxEmbedder:
     _session: Any = field(default=None, init=False, repr=False)
     _tokenizer: Any = field(default=None, init=False, repr=False)
     _counter: Any = field(default=None, init=False, repr=False)
+    # One ONNX session and tokenizer pair; concurrent sessions embed one at a time (the
+    # session already uses every core, and the lazy loaders above are not thread-safe).
+    _lock: Any = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -192,6 +196,10 @@ class OnnxEmbedder:
         """Encode distinct texts, longest-first batches of similar length, then scatter back."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return self._embed(texts)
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
         distinct, where = unique_texts(texts)
         encoded = [e.ids for e in self._tokenizers()[0].encode_batch(distinct)]
         order = np.argsort([-len(ids) for ids in encoded], kind="stable")

@@ -42,6 +42,11 @@ class IndexMismatchError(QAError):
     hint = "Rebuild it with `qa ingest --rebuild`, or set QA_EMBEDDER__MODEL to the model it used."
 
 
+class IndexLoadError(QAError):
+    hint = ("Run the command again; if it keeps failing, rebuild the index with "
+            "`qa ingest --rebuild`.")
+
+
 class EmptyCorpusError(QAError):
     hint = "Put .txt, .md, .html or .pdf files in the folder and run `qa ingest` again."
 
@@ -54,3 +59,12 @@ class DocumentError(QAError):
 
 class DependencyError(QAError):
     hint = "Run `make setup` to install the project's dependencies."
+
+
+class QuestionTooLongError(QAError):
+    hint = "Ask a shorter question: one or two sentences about the documents."
+
+
+class PromptTooLongError(QAError):
+    hint = ("Ask a shorter question, or raise QA_LLM__N_CTX (the model's context window) "
+            "or lower QA_ANSWER__EVIDENCE_TOKENS.")

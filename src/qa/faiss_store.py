@@ -150,15 +150,30 @@ class FaissStore:
         return store
 
 
-def near_pairs(vectors: np.ndarray, threshold: float) -> list[np.ndarray]:
-    """For each row, the other rows whose cosine with it is at least ``threshold``."""
+def greedy_unique(vectors: np.ndarray, threshold: float, block: int = 256) -> np.ndarray:
+    """Which rows to keep, greedily in order: a row goes when its cosine with an earlier
+    kept row is at least ``threshold``.
+
+    The kept rows go into a flat index searched one block of rows at a time, so memory is
+    linear: the range search this replaces returned every similar pair, and a corpus of
+    one paragraph repeated 3,000 times gave it millions.
+    """
     faiss = _faiss()
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    keep = np.zeros(len(vectors), dtype=bool)
     if not len(vectors):
-        return []
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(vectors)
-    # range_search keeps scores > threshold; nudge it down so ">=" holds.
-    limits, _, ids = index.range_search(vectors, float(np.nextafter(threshold, -1)))
-    found = [ids[limits[i] : limits[i + 1]] for i in range(len(vectors))]
-    return [row[row != i] for i, row in enumerate(found)]
+        return keep
+    kept = faiss.IndexFlatIP(vectors.shape[1])
+    for start in range(0, len(vectors), block):
+        part = vectors[start : start + block]
+        fresh = np.ones(len(part), dtype=bool)
+        if kept.ntotal:
+            fresh = kept.search(part, 1)[0][:, 0] < threshold
+        sims = part @ part.T
+        chosen: list[int] = []
+        for i in np.flatnonzero(fresh):
+            if not chosen or not (sims[i, chosen] >= threshold).any():
+                chosen.append(int(i))
+        keep[start + np.array(chosen, dtype=np.int64)] = True
+        kept.add(part[chosen])
+    return keep

@@ -8,6 +8,12 @@ Layout of ``index/``::
 
 A new generation is written completely, flushed to disk, and only then named in CURRENT,
 so a crash or Ctrl-C at any point leaves the previous index usable.
+
+Readers never see a half-gone generation: a reader holds a shared lock (flock) on the
+generation's folder while it loads it, and an old generation is deleted only under an
+exclusive lock taken without waiting, so one being loaded is kept until the next ingest.
+A reader that read CURRENT just before a commit and finds its generation gone retries
+with the new one; only after several failed attempts is the load an IndexLoadError.
 """
 
 from __future__ import annotations
@@ -19,23 +25,25 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from qa.config import ChunkSettings, StoreSettings
-from qa.errors import IndexMismatchError, IndexMissingError
+from qa.errors import IndexLoadError, IndexMismatchError, IndexMissingError, QAError
 from qa.types import Chunk, Document, Section
 from qa.vectorstore import VectorStore, load_store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FORMAT_VERSION = 2  # 2: typed manifest, the vector store behind the VectorStore protocol
 CURRENT = "CURRENT"
+LOAD_ATTEMPTS = 5  # a commit between reading CURRENT and opening the generation costs one
 
 
 class _Record(BaseModel):
@@ -164,21 +172,71 @@ def current_generation(index_dir: Path) -> Path | None:
 
 
 def remove_stale_generations(index_dir: Path) -> None:
-    """Delete generations that are not current (left by earlier runs or interrupted ones)."""
+    """Delete generations that are not current (left by earlier runs or interrupted ones),
+    except one a reader is loading right now (the next ingest deletes it)."""
     live = current_generation(index_dir)
     for path in index_dir.glob("gen-*"):
         if path != live and path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
+            _remove_unpinned(path)
     for path in index_dir.glob(f".{CURRENT}.*"):
         path.unlink(missing_ok=True)
 
 
+def _remove_unpinned(gen: Path) -> None:
+    """Delete ``gen`` under an exclusive lock, or leave it if a reader holds it."""
+    try:
+        fd = os.open(gen, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        shutil.rmtree(gen, ignore_errors=True)
+    except BlockingIOError:
+        log.debug("kept %s: a reader is loading it", gen.name)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _pinned(gen: Path) -> Iterator[None]:
+    """Hold ``gen`` against deletion while it is read (a shared lock on its folder)."""
+    fd = os.open(gen, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _live_generation(index_dir: Path, read: Callable[[Path], T]) -> T:
+    """``read(gen)`` of the live generation, pinned; retried when a commit replaced it."""
+    failure: Exception | None = None
+    for attempt in range(LOAD_ATTEMPTS):
+        gen = current_generation(index_dir)
+        if gen is None and not (index_dir / CURRENT).is_file():
+            raise IndexMissingError(f"no index in {index_dir}")
+        try:
+            if gen is None:  # CURRENT named a generation a commit has just replaced
+                raise FileNotFoundError(f"{index_dir / CURRENT} names a removed generation")
+            with _pinned(gen):
+                return read(gen)
+        except QAError:
+            raise
+        except Exception as exc:  # missing, half-written or corrupt files: retried, then one line
+            failure = exc
+            log.debug("loading %s failed (%s); attempt %d", gen or CURRENT, exc, attempt + 1)
+            time.sleep(0.05 * (attempt + 1))
+    reason = " ".join(f"{type(failure).__name__}: {failure}".split())[:300]
+    raise IndexLoadError(f"could not load the index in {index_dir} ({reason})")
+
+
 def read_manifest(index_dir: Path) -> Manifest | None:
     """The live generation's manifest; None when there is none or it has another format."""
-    gen = current_generation(index_dir)
-    if gen is None:
+    try:
+        data = _live_generation(index_dir, lambda gen: json.loads(
+            (gen / "manifest.json").read_text()))
+    except IndexMissingError:
         return None
-    data = json.loads((gen / "manifest.json").read_text())
     if data.get("format") != FORMAT_VERSION:
         return None
     try:
@@ -200,10 +258,15 @@ def read_generation(gen: Path, store_cfg: StoreSettings | None = None) -> Index:
 
 @contextmanager
 def ingest_lock(index_dir: Path) -> Iterator[None]:
-    """One writer at a time: a second `qa ingest` on the same index waits for the first."""
+    """One writer at a time: a second `qa ingest` on the same index waits for the first
+    (and says so)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     with (index_dir / ".lock").open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("another ingest is updating %s; waiting for it to finish", index_dir)
+            fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -221,10 +284,17 @@ def open_index(
     store_cfg: StoreSettings | None = None,
 ) -> Index:
     """Load the live index, refusing one built with another embedder (its vectors mean
-    nothing to this one) or in another format."""
-    gen = current_generation(index_dir)
-    if gen is None:
-        raise IndexMissingError(f"no index in {index_dir}")
+    nothing to this one) or in another format; IndexLoadError if it cannot be read."""
+    def read(gen: Path) -> Index:
+        _check_compatible(gen, index_dir, embedder_name, embedder_sha256)
+        return read_generation(gen, store_cfg)
+
+    return _live_generation(index_dir, read)
+
+
+def _check_compatible(gen: Path, index_dir: Path, embedder_name: str,
+                      embedder_sha256: str) -> None:
+    """IndexMismatchError unless ``gen`` has this format and was built by this embedder."""
     data = json.loads((gen / "manifest.json").read_text())
     if data.get("format") != FORMAT_VERSION:
         raise IndexMismatchError(
@@ -239,4 +309,3 @@ def open_index(
             f"index in {index_dir} was built with embedder '{was}', "
             f"but '{_label(embedder_name, embedder_sha256)}' is configured"
         )
-    return read_generation(gen, store_cfg)

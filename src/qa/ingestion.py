@@ -3,7 +3,10 @@
 Unchanged documents (same bytes, same embedder, same chunking) keep their chunks and
 vectors; changed ones are re-chunked and re-embedded; deleted ones drop out. A file that
 cannot be read is skipped and reported; if an earlier version of it was indexed, that
-version stays (ingestion never loses data it had).
+version stays (ingestion never loses data it had). Entries that are not documents (hidden,
+unsupported, special files, symlinks leaving the folder) are ignored and reported too
+(``qa.corpus``); files are converted in a child process with a time and memory limit
+(``qa.isolation``), so no file can hang or exhaust the ingest.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ import numpy as np
 from qa import index as idx
 from qa.chunking import chunk_document, embedding_text, make_splitter
 from qa.cleaning import CLEANING_VERSION
-from qa.config import ChunkSettings, StoreSettings
+from qa.config import ChunkSettings, IngestSettings, StoreSettings
+from qa.corpus import Candidate, Scan, scan_corpus
 from qa.embeddings import Embedder
 from qa.errors import DocumentError, EmptyCorpusError
-from qa.faiss_store import near_pairs
-from qa.loaders import find_documents, load_document
+from qa.faiss_store import greedy_unique
+from qa.isolation import Converter
+from qa.loaders import read_document_bytes
 from qa.text import fold
 from qa.types import Chunk, Document
 from qa.vectorstore import VectorStore, make_store
@@ -40,6 +45,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # source -> one-line reason
+    ignored: dict[str, str] = field(default_factory=dict)  # not documents: source -> reason
     flagged: dict[str, tuple[str, ...]] = field(default_factory=dict)  # source -> flags
     chunks: int = 0
     near_duplicates: int = 0
@@ -59,10 +65,6 @@ class _Kept:
     store: VectorStore
     documents: dict[str, Document] = field(default_factory=dict)
     entries: dict[str, idx.DocumentRecord] = field(default_factory=dict)
-
-
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _compatible(previous: idx.Manifest | None, embedder: Embedder, cfg: ChunkSettings) -> bool:
@@ -96,29 +98,26 @@ def drop_near_duplicates(
     """
     if not chunks:
         return [], vectors, 0
-    # Two batched searches instead of one per chunk (31k chunks for MedQuAD): every new
-    # chunk against the existing store, then every pair of new chunks above the threshold.
-    # The greedy pass below then only does set lookups.
-    dropped = np.zeros(len(chunks), dtype=bool)
+    # One batched search against the existing store, exact-text duplicates by a set, then
+    # the greedy pass (qa.faiss_store.greedy_unique) over what is left, in linear memory.
+    candidates = np.ones(len(chunks), dtype=bool)
     if len(existing):
         best = existing.search(vectors, 1)
-        dropped |= np.array([bool(hit) and hit[0][1] >= threshold for hit in best])
-    similar = near_pairs(vectors, threshold)
+        candidates &= ~np.array([bool(hit) and hit[0][1] >= threshold for hit in best])
     seen: set[str] = set()
-    keep: list[int] = []
-    kept: set[int] = set()
     for i, chunk in enumerate(chunks):
         key = fold(chunk.text)
-        if dropped[i] or key in seen or any(int(j) in kept for j in similar[i]):
-            continue
+        if candidates[i] and key in seen:
+            candidates[i] = False
         seen.add(key)
-        keep.append(i)
-        kept.add(i)
+    rows = np.flatnonzero(candidates)
+    keep = rows[greedy_unique(vectors[rows], threshold)].tolist()
     return [chunks[i] for i in keep], vectors[keep], len(chunks) - len(keep)
 
 
 def _load_changed(
-    paths: list[Path], corpus_dir: Path, previous: idx.Index | None, report: IngestReport,
+    candidates: list[Candidate], corpus_dir: Path, previous: idx.Index | None,
+    report: IngestReport, limits: IngestSettings,
 ) -> tuple[set[str], list[tuple[Document, str]]]:
     """The previous documents to keep as they are, and the new or changed ones, loaded
     (each with 'added' or 'updated')."""
@@ -126,22 +125,24 @@ def _load_changed(
     by_source = {entry.source: doc_id for doc_id, entry in old.items()}
     keep: set[str] = set()
     fresh: list[tuple[Document, str]] = []
-    for path in paths:
-        source = path.relative_to(corpus_dir).as_posix()
-        old_id = by_source.get(source)
-        if old_id and old[old_id].sha256 == _file_sha256(path):
-            keep.add(old_id)
-            report.unchanged.append(source)
-            continue
-        try:
-            doc = load_document(path, corpus_dir)
-        except DocumentError as err:
-            report.skipped[source] = str(err)
-            log.warning("skipped %s", err)
-            if old_id:  # keep the last good version rather than lose it
-                keep.add(old_id)
-            continue
-        fresh.append((doc, "updated" if old_id else "added"))
+    with Converter(limits) as converter:
+        for candidate in candidates:
+            source = candidate.source
+            old_id = by_source.get(source)
+            try:
+                raw = read_document_bytes(candidate.path, corpus_dir, source, limits)
+                if old_id and old[old_id].sha256 == hashlib.sha256(raw).hexdigest():
+                    keep.add(old_id)
+                    report.unchanged.append(source)
+                    continue
+                doc = converter.convert(raw, source)
+            except DocumentError as err:
+                report.skipped[source] = str(err)
+                log.debug("skipped %s", err)
+                if old_id:  # keep the last good version rather than lose it
+                    keep.add(old_id)
+                continue
+            fresh.append((doc, "updated" if old_id else "added"))
     return keep, fresh
 
 
@@ -185,16 +186,18 @@ def ingest(
     store_cfg: StoreSettings | None = None,
     rebuild: bool = False,
     progress: bool = False,
+    limits: IngestSettings | None = None,
 ) -> IngestReport:
     """Bring the index in ``index_dir`` up to date with the files in ``corpus_dir``."""
     started = time.perf_counter()
     store_cfg = store_cfg or StoreSettings()
     if not corpus_dir.is_dir():
         raise EmptyCorpusError(f"document folder {corpus_dir} does not exist")
-    paths = find_documents(corpus_dir)
-    if not paths:
-        raise EmptyCorpusError(f"no supported documents in {corpus_dir}")
-    report = IngestReport()
+    scan = scan_corpus(corpus_dir)
+    if not scan.documents:
+        raise EmptyCorpusError(f"no supported documents in {corpus_dir}{_ignored_note(scan)}")
+    candidates = scan.documents
+    report = IngestReport(ignored=scan.ignored)
     with idx.ingest_lock(index_dir):
         idx.remove_stale_generations(index_dir)
         manifest = idx.read_manifest(index_dir)
@@ -202,14 +205,16 @@ def ingest(
         if not rebuild and _compatible(manifest, embedder, cfg):
             gen = idx.current_generation(index_dir)
             previous = idx.read_generation(gen, store_cfg) if gen else None
-        keep, fresh = _load_changed(paths, corpus_dir, previous, report)
-        live = {path.relative_to(corpus_dir).as_posix() for path in paths}
+        keep, fresh = _load_changed(candidates, corpus_dir, previous, report,
+                                    limits or IngestSettings())
+        live = {candidate.source for candidate in candidates}
         old_sources = {e.source for e in (manifest.documents.values() if manifest else ())}
         report.removed = sorted(old_sources - live)
         for doc, how in fresh:
             getattr(report, how).append(doc.source)
         if not keep and not fresh:
-            raise EmptyCorpusError(f"none of the {len(paths)} files in {corpus_dir} could be read")
+            raise EmptyCorpusError(f"none of the {len(candidates)} documents in {corpus_dir} "
+                                   f"could be read{_skipped_note(report)}")
         if previous is not None and not report.changed:
             report.chunks = len(previous.chunks)
             report.seconds = time.perf_counter() - started
@@ -219,6 +224,19 @@ def ingest(
         _commit(index_dir, embedder, cfg, kept, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _ignored_note(scan: Scan) -> str:
+    """" (3 entries ignored, e.g. notes.docx: unsupported ...)" for the empty-corpus error."""
+    if not scan.ignored:
+        return ""
+    source, reason = next(iter(scan.ignored.items()))
+    return f" ({len(scan.ignored)} entries ignored, e.g. {source}: {reason})"
+
+
+def _skipped_note(report: IngestReport) -> str:
+    """" (first: <reason>)" for the nothing-readable error."""
+    return f" (first: {next(iter(report.skipped.values()))})" if report.skipped else ""
 
 
 def index_documents(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +14,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from qa.config import LLMSettings
-from qa.errors import DependencyError, ModelCorruptError
+from qa.errors import DependencyError, ModelCorruptError, PromptTooLongError
 from qa.models import resolve_llm
 
 log = logging.getLogger(__name__)
+# The fewest answer tokens worth generating: a prompt that leaves less is refused.
+MIN_ANSWER_TOKENS = 32
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,12 @@ class Generator(Protocol):
 
 @dataclass
 class LlamaCppGenerator:
-    """A local GGUF model run by llama.cpp on the CPU."""
+    """A local GGUF model run by llama.cpp on the CPU.
+
+    One llama.cpp context serves one request at a time: two threads decoding at once
+    abort the process (a GGML_ASSERT in the CPU backend, seen with 4 concurrent sessions),
+    so every use of the context holds ``_lock``; concurrent sessions queue for the model.
+    """
 
     name: str
     path: Path
@@ -76,6 +84,7 @@ class LlamaCppGenerator:
     state_dir: Path | None = None  # saved KV caches of system turns (see warm_up)
     _llama: Any = field(init=False, repr=False)
     _grammars: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _lock: Any = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         try:
@@ -114,13 +123,14 @@ class LlamaCppGenerator:
         """
         prefix = self.chat.render(ChatPrompt(system, "")).split("<|im_start|>user")[0]
         tokens = self._llama.tokenize(prefix.encode("utf-8"), add_bos=False, special=True)
-        self._llama.reset()
-        path = self._state_file(tokens)
-        if path is not None and path.is_file() and self._load_prefix(path, tokens):
-            return
-        self._llama.eval(tokens)
-        if path is not None:
-            self._save_prefix(path, tokens)
+        with self._lock:
+            self._llama.reset()
+            path = self._state_file(tokens)
+            if path is not None and path.is_file() and self._load_prefix(path, tokens):
+                return
+            self._llama.eval(tokens)
+            if path is not None:
+                self._save_prefix(path, tokens)
 
     def _state_file(self, tokens: Sequence[int]) -> Path | None:
         """Where the KV cache of these prefix tokens is kept for this model and context."""
@@ -179,7 +189,8 @@ class LlamaCppGenerator:
         shared = set.intersection(*variants.values()) if len(variants) > 1 else set()
         if shared:
             raise ValueError(f"labels {list(labels)} share a first token: {shared}")
-        logits = self._next_logits(self.chat.render(prompt) + prefill)
+        with self._lock:
+            logits = self._next_logits(self.chat.render(prompt) + prefill)
         top = float(logits.max())
         logprobs = logits - (top + np.log(np.exp(logits - top).sum()))
         return {label: float(np.logaddexp.reduce(logprobs[sorted(ids)]))
@@ -194,6 +205,7 @@ class LlamaCppGenerator:
         """Logits after ``text``, reusing the KV cache of the longest common token prefix."""
         llama = self._llama
         tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        self._answer_budget(len(tokens), need=1)
         cached = 0
         for a, b in zip(llama.input_ids[: llama.n_tokens], tokens, strict=False):
             if a != b:
@@ -214,21 +226,39 @@ class LlamaCppGenerator:
             self._grammars[text] = LlamaGrammar.from_string(text, verbose=False)
         return self._grammars[text]
 
+    def _answer_budget(self, prompt_tokens: int, need: int = MIN_ANSWER_TOKENS) -> int:
+        """Tokens left for the answer in the context window; PromptTooLongError (one line)
+        when fewer than ``need`` are, instead of llama.cpp's exception."""
+        left = self.cfg.n_ctx - prompt_tokens
+        if left < need:
+            raise PromptTooLongError(
+                f"the question and its evidence take {prompt_tokens:,} tokens, and the "
+                f"context window (llm.n_ctx) holds {self.cfg.n_ctx:,} with room for an answer")
+        return left
+
     def generate(self, prompt: ChatPrompt) -> Iterator[str]:
-        """Stream text pieces; greedy by default so the same question gives the same answer."""
-        stream = self._llama.create_completion(
-            self.chat.render(prompt),
-            grammar=self._grammar(prompt.grammar),
-            max_tokens=self.cfg.max_tokens,
-            temperature=self.cfg.temperature,
-            seed=self.cfg.seed,
-            stop=list(self.chat.stop),
-            stream=True,
-        )
-        for part in stream:
-            text = part["choices"][0]["text"]
-            if text:
-                yield text
+        """Stream text pieces; greedy by default so the same question gives the same answer.
+
+        The prompt is counted first: the answer gets what the context window leaves (at
+        most ``max_tokens``), and a prompt that leaves too little is a PromptTooLongError.
+        """
+        text = self.chat.render(prompt)
+        tokens = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        budget = self._answer_budget(len(tokens))
+        with self._lock:  # held until the stream ends or is closed
+            stream = self._llama.create_completion(
+                text,
+                grammar=self._grammar(prompt.grammar),
+                max_tokens=min(self.cfg.max_tokens, budget),
+                temperature=self.cfg.temperature,
+                seed=self.cfg.seed,
+                stop=list(self.chat.stop),
+                stream=True,
+            )
+            for part in stream:
+                piece = part["choices"][0]["text"]
+                if piece:
+                    yield piece
 
 
 def load_generator(cfg: LLMSettings, cache_dir: Path) -> LlamaCppGenerator:

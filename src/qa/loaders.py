@@ -9,41 +9,41 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
-from qa.cleaning import CONTROL, Line, assemble, clean_lines
+from qa.characters import clean_text
+from qa.cleaning import Line, assemble, clean_lines
+from qa.config import IngestSettings
+from qa.corpus import (
+    SUPPORTED_SUFFIXES,
+    TooLarge,
+    Unreadable,
+    read_file,
+    scan_corpus,
+    source_name,
+    supported_reason,
+)
+from qa.decoding import NotText, decode
 from qa.errors import DependencyError, DocumentError
+from qa.html_reader import MalformedHtml, read_html
 from qa.injection import addressed_to_model, remove_addressed, snippet
 from qa.types import Document
 
-if TYPE_CHECKING:
-    from bs4 import BeautifulSoup, Tag
-
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 _PLAIN_SUFFIXES = (".txt", ".pdf")  # no markup: headings are guessed from line shape
+__all__ = ["SUPPORTED_SUFFIXES", "doc_id_for", "document_from_bytes", "find_documents",
+           "load_document", "read_document_bytes"]
 
 
 # ---------------------------------------------------------------- public API
 
 
 def find_documents(root: Path) -> list[Path]:
-    """Supported files under ``root`` (recursive, sorted), skipping hidden files and folders."""
-    if not root.is_dir():
-        return []
-    found: list[Path] = []
-    for folder, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        found += [
-            Path(folder) / name
-            for name in filenames
-            if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_SUFFIXES
-        ]
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+    """The documents under ``root`` (recursive, sorted by source name); see
+    ``qa.corpus.scan_corpus`` for what is ignored and why."""
+    return [candidate.path for candidate in scan_corpus(root).documents]
 
 
 def doc_id_for(source: str) -> str:
@@ -52,30 +52,52 @@ def doc_id_for(source: str) -> str:
     return path.with_suffix("").as_posix() if path.suffix else path.as_posix()
 
 
-def load_document(path: Path, root: Path) -> Document:
+def load_document(path: Path, root: Path, cfg: IngestSettings | None = None) -> Document:
     """Read, convert and clean one file; raise DocumentError (never a library error) if bad."""
-    name = path.as_posix()
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        supported = ", ".join(SUPPORTED_SUFFIXES)
-        raise _error(name, f"unsupported file type {suffix or '(none)'!r} (supported: {supported})")
+    cfg = cfg or IngestSettings()
+    source = source_name(path, root)
+    raw = read_document_bytes(path, root, source, cfg)
+    return document_from_bytes(raw, source, cfg)
+
+
+def read_document_bytes(path: Path, root: Path, source: str, cfg: IngestSettings) -> bytes:
+    """The bytes of a document file, within the size limit; DocumentError otherwise."""
+    if reason := supported_reason(path.name):
+        raise _error(source, reason)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise _error(name, exc.strerror or type(exc).__name__) from exc
-    converted = _CONVERTERS[suffix](raw, name)
+        return read_file(path, root, int(cfg.max_file_mb * 1e6))
+    except TooLarge as exc:
+        raise _error(source, f"{exc}, over the {cfg.max_file_mb:g} MB limit "
+                             "(setting ingest.max_file_mb, QA_INGEST__MAX_FILE_MB)") from None
+    except Unreadable as exc:
+        raise _error(source, str(exc)) from None
+
+
+def document_from_bytes(raw: bytes, source: str, cfg: IngestSettings | None = None) -> Document:
+    """Convert and clean the bytes of the file named ``source`` (its suffix picks the
+    format); DocumentError if they hold no usable text."""
+    cfg = cfg or IngestSettings()
+    suffix = PurePosixPath(source).suffix.lower()
+    if suffix not in _CONVERTERS:
+        raise _error(source, supported_reason(source) or "unsupported file type")
+    converted = _CONVERTERS[suffix](raw, source)
+    size = sum(len(line.text) + 1 for line in converted.lines)
+    if size > cfg.max_text_chars:
+        raise _error(source, f"holds {size:,} characters of text, over the limit of "
+                             f"{cfg.max_text_chars:,} (setting ingest.max_text_chars, "
+                             "QA_INGEST__MAX_TEXT_CHARS); split it into smaller files")
     lines = clean_lines(converted.lines, guess_headings=suffix in _PLAIN_SUFFIXES)
     lines, addressed = remove_addressed(lines)  # never evidence; the document is flagged
     if not lines:
         scanned = " (a scanned PDF needs OCR first)" if suffix == ".pdf" else ""
-        raise _error(name, f"contains no text{scanned}")
+        raise _error(source, f"contains no text{scanned}")
     text, sections = assemble(lines)
     first = lines[0].text if lines[0].kind == "heading" else ""
-    source = _source_for(path, root)
+    title = " ".join(clean_text(converted.title).split())
     return Document(
         doc_id=doc_id_for(source),
         source=source,
-        title=converted.title or first or _prettify(path.stem),
+        title=title or first or _prettify(PurePosixPath(source).stem),
         text=text,
         sha256=hashlib.sha256(raw).hexdigest(),
         sections=sections,
@@ -98,16 +120,6 @@ def _error(name: str, reason: str) -> DocumentError:
     return DocumentError(f"cannot read {name}: {' '.join(reason.split())}")
 
 
-def _source_for(path: Path, root: Path) -> str:
-    """``path`` relative to ``root`` with POSIX separators (the file name if outside root)."""
-    for p, r in ((path, root), (path.resolve(), root.resolve())):
-        try:
-            return p.relative_to(r).as_posix()
-        except ValueError:
-            continue
-    return path.name
-
-
 def _prettify(stem: str) -> str:
     """A title from a file name: separators become spaces, first letter upper-cased."""
     words = re.sub(r"[_\-\s]+", " ", stem).strip()
@@ -118,20 +130,11 @@ def _prettify(stem: str) -> str:
 
 
 def _decode(raw: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252 if clean; NULs mean a binary file."""
-    if b"\x00" in raw:
-        raise _error(name, "file is binary, not text (it contains NUL bytes)")
+    """The text of ``raw`` (see ``qa.decoding``); DocumentError naming the file if none."""
     try:
-        return raw.decode("utf-8-sig")  # also covers plain utf-8: the BOM is optional
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = raw.decode("cp1252")
-    except UnicodeDecodeError:
-        text = "\x00"
-    if CONTROL.search(text.replace("\x0c", "")):
-        raise _error(name, "file is not UTF-8 or Windows-1252 text")
-    return text
+        return decode(raw)
+    except NotText as exc:
+        raise _error(name, str(exc)) from None
 
 
 def _text_lines(raw: bytes, name: str) -> _Converted:
@@ -141,15 +144,18 @@ def _text_lines(raw: bytes, name: str) -> _Converted:
 
 # An image whose address carries a query or a template ("...png?q={question}"): rendering
 # it would send data to that server.
-_MD_FETCHING_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?(https?://[^)\s>]*[?{$][^)\s>]*)")
+# Bracket contents stop at the next bracket and link targets at the next parenthesis, so
+# a line of a million "[" is read in linear time (nested brackets are not markdown links).
+_MD_FETCHING_IMAGE = re.compile(r"!\[[^\][]*\]\(\s*<?(https?://[^()\s>]*?[?{$][^()\s>]*)")
 _MD_FENCE = re.compile(r"\s*(```|~~~)")
-_MD_ATX = re.compile(r"\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
-_MD_LINK_DEF = re.compile(r"\s{0,3}\[[^\]]+\]:\s*\S+")
+_MD_ATX = re.compile(r"\s{0,3}(#{1,6})\s+(.*)")
+_MD_LINK_DEF = re.compile(r"\s{0,3}\[[^\][]+\]:\s*\S+")
 _MD_INLINE = (
-    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images go
-    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),  # [text](url) -> text; a linked image goes
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # [text][ref] -> text
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # **strong**, __strong__
+    (re.compile(r"!\[[^\][]*\]\([^()]*\)"), ""),  # images go
+    (re.compile(r"\[([^\][]*)\]\([^()]*\)"), r"\1"),  # [text](url) -> text; linked image goes
+    (re.compile(r"\[([^\][]+)\]\[[^\][]*\]"), r"\1"),  # [text][ref] -> text
+    (re.compile(r"\*\*(?=\S)([^*]+?)(?<=\S)\*\*"), r"\1"),  # **strong**
+    (re.compile(r"__(?=\S)([^_]+?)(?<=\S)__"), r"\1"),  # __strong__
     (re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"), r"\1"),  # *em*
     (re.compile(r"^\s{0,3}>\s?"), ""),  # blockquote marker
 )
@@ -170,19 +176,38 @@ def _markdown_lines(raw: bytes, name: str) -> _Converted:
     text = _decode(raw, name)
     flags = [f"markdown image that fetches a URL: {snippet(url)}"
              for url in _MD_FETCHING_IMAGE.findall(text)]
-    text = re.sub(r"<!--.*?-->", lambda m: _comment(m.group(0), flags), text, flags=re.DOTALL)
+    text = _drop_comments(text, flags)
     for line in _drop_front_matter(text.splitlines()):
         if _MD_FENCE.match(line):
             in_code = not in_code
         elif in_code:
             lines.append(Line(line, "code", True))
         elif heading := _MD_ATX.match(line):
-            text = _md_inline(heading.group(2)).strip()
+            text = _md_inline(_atx_text(heading.group(2))).strip()
             title = title or (text if heading.group(1) == "#" else "")
             lines.append(Line(text, "heading", True))
         elif not _MD_LINK_DEF.match(line):
             lines.append(Line(_md_inline(line)))
     return _Converted(title, lines, flags)
+
+
+def _atx_text(text: str) -> str:
+    """An ATX heading's text without its optional closing hashes ("Dosage ##" -> "Dosage")."""
+    text = text.rstrip()
+    bare = text.rstrip("#")
+    return bare.rstrip() if bare != text and (not bare or bare[-1].isspace()) else text
+
+
+def _drop_comments(text: str, flags: list[str]) -> str:
+    """``<!-- ... -->`` out (flagged if addressed to a model), in one left-to-right scan; an
+    unclosed ``<!--`` stays text."""
+    out: list[str] = []
+    at = 0
+    while (start := text.find("<!--", at)) >= 0 and (end := text.find("-->", start + 4)) >= 0:
+        out.append(text[at:start])
+        _comment(text[start : end + 3], flags)
+        at = end + 3
+    return "".join(out) + text[at:]
 
 
 def _comment(comment: str, flags: list[str]) -> str:
@@ -201,92 +226,13 @@ def _drop_front_matter(lines: list[str]) -> list[str]:
     return lines
 
 
-_HTML_DROP = ("script", "style", "nav", "header", "footer", "aside", "form", "noscript",
-              "template", "iframe", "svg", "head", "title")  # fmt: skip
-_HTML_BLOCKS = ("p", "div", "section", "article", "main", "ul", "ol", "dl", "table",
-                "blockquote", "pre", "figure", "figcaption", "details", "summary", "address",
-                "hr", "caption")  # fmt: skip
-_HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-_HTML_LINES = ("li", "tr", "dt", "dd", "br")  # one line each, no blank line between them
-# Private-use characters that mark structure inside get_text(): a paragraph break, a line
-# break, and a heading line. Whitespace around them is source formatting and goes.
-_PARA, _BREAK, _HEADING_MARK = "\ue001", "\ue002", "\ue000"
-
-
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0"
-                           r"(?![.\d])|opacity\s*:\s*0(?![.\d])", re.IGNORECASE)
-
-
-def _is_hidden(tag: Tag) -> bool:
-    """Hidden from readers: the hidden attribute, aria-hidden, or an invisible style."""
-    return (tag.has_attr("hidden") or str(tag.get("aria-hidden", "")).lower() == "true"
-            or bool(_HIDDEN_STYLE.search(str(tag.get("style", "")))))
-
-
-def _drop_hidden(soup: BeautifulSoup) -> list[str]:
-    """Remove comments and hidden elements (readers never see them, so they are never
-    evidence); return a flag for each one that is addressed to a model."""
-    from bs4 import Comment
-
-    flags: list[str] = []
-    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
-        _comment(str(comment), flags)
-        comment.extract()
-    for tag in soup.find_all(_is_hidden):
-        text = tag.get_text(" ", strip=True)
-        if text and addressed_to_model(text):
-            flags.append(f"hidden HTML addressed to the model: {snippet(text)}")
-        tag.decompose()
-    return flags
-
-
 def _html_lines(raw: bytes, name: str) -> _Converted:
-    """HTML: boilerplate elements dropped, blocks on their own lines, h1-h6 as headings."""
+    """HTML: one linear pass with lxml (see ``qa.html_reader``)."""
     try:
-        from bs4 import BeautifulSoup
-    except ImportError as exc:
-        raise DependencyError("beautifulsoup4 is not installed") from exc
-    try:  # html.parser is lenient, but a pathological file must not escape as a crash
-        soup = BeautifulSoup(_decode(raw, name), "html.parser")
-        flags = _drop_hidden(soup)
-        title_tag = soup.title or soup.find("h1")
-        title = " ".join(title_tag.get_text(" ").split()) if title_tag else ""
-        for tag in soup.find_all(_HTML_DROP):
-            if not (tag.name == "header" and tag.find_parent(("article", "main"))):
-                tag.decompose()  # an article's own <header> holds its h1, not site chrome
-        _mark_html_structure(soup)
-        text = soup.get_text()
-    except DocumentError:
-        raise
-    except Exception as exc:  # any parser failure means a bad file
-        raise _error(name, f"could not parse HTML ({exc})") from exc
-    text = re.sub(rf"[\s{_BREAK}]*{_PARA}[\s{_PARA}{_BREAK}]*", "\n\n", text)
-    text = re.sub(rf"\s*{_BREAK}[\s{_BREAK}]*", "\n", text)
-    lines = [s.strip().rstrip(" |") for s in text.splitlines()]
-    return _Converted(title, [
-        Line(s[1:].strip(), "heading", True) if s.startswith(_HEADING_MARK) else Line(s)
-        for s in lines
-    ], flags)
-
-
-def _mark_html_structure(soup: BeautifulSoup) -> None:
-    """Mark structure: source whitespace squashed (outside <pre>), blocks and headings set
-    apart as paragraphs, list items, rows and <br> as lines, '- ' before items, cells split."""
-    from bs4 import NavigableString
-
-    for string in soup.find_all(string=True):
-        if type(string) is NavigableString and not string.find_parent("pre"):
-            string.replace_with(re.sub(r"\s+", " ", string))
-    for tag in soup.find_all(_HTML_HEADINGS):
-        tag.replace_with(f"{_PARA}{_HEADING_MARK}{' '.join(tag.get_text(' ').split())}{_PARA}")
-    for tag in soup.find_all(("td", "th")):
-        tag.insert_after(" | ")
-    for tag in soup.find_all("li"):
-        tag.insert(0, "- ")
-    for tag in soup.find_all(_HTML_BLOCKS + _HTML_LINES):
-        mark = _BREAK if tag.name in _HTML_LINES else _PARA
-        tag.insert_before(mark)
-        tag.insert_after(mark)
+        page = read_html(_decode(raw, name))
+    except MalformedHtml as exc:
+        raise _error(name, str(exc)) from exc
+    return _Converted(page.title, page.lines, page.flags)
 
 
 def _pdf_lines(raw: bytes, name: str) -> _Converted:
