@@ -54,3 +54,8 @@ class DocumentError(QAError):
 
 class DependencyError(QAError):
     hint = "Run `make setup` to install the project's dependencies."
+
+
+class StoreUnavailableError(QAError):
+    hint = ("Check QA_STORE__MILVUS_URI and QA_STORE__MILVUS_TOKEN, and that the Milvus "
+            "server is running (or leave the URI empty for a local Milvus Lite file).")

@@ -1,7 +1,9 @@
-"""Files in the corpus folder -> a new index generation, doing only the work that changed.
+"""Files in the corpus folder -> an index update, doing only the work that changed.
 
 Unchanged documents (same bytes, same embedder, same chunking) keep their chunks and
-vectors; changed ones are re-chunked and re-embedded; deleted ones drop out. A file that
+vectors; changed ones are re-chunked and re-embedded; deleted ones drop out. A small change
+is written as a delta of the live generation (in proportion to the change); once the
+deltas grow past the ``StoreSettings`` limits, everything is compacted into a new one. A file that
 cannot be read is skipped and reported; if an earlier version of it was indexed, that
 version stays (ingestion never loses data it had).
 """
@@ -45,6 +47,7 @@ class IngestReport:
     near_duplicates: int = 0
     seconds: float = 0.0
     wrote: bool = False
+    delta: bool = False  # written as a delta of the live generation, not a new one
 
     @property
     def changed(self) -> bool:
@@ -59,18 +62,29 @@ class _Kept:
     store: VectorStore
     documents: dict[str, Document] = field(default_factory=dict)
     entries: dict[str, idx.DocumentRecord] = field(default_factory=dict)
+    dropped: tuple[str, ...] = ()  # previous doc ids not carried over
+    fresh: list[Chunk] = field(default_factory=list)  # chunks added by this ingest
+    changed: list[str] = field(default_factory=list)  # doc ids added or changed by it
 
 
 def _file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _compatible(previous: idx.Manifest | None, embedder: Embedder, cfg: ChunkSettings) -> bool:
+def _compatible(previous: idx.Manifest | None, embedder: Embedder, cfg: ChunkSettings,
+                store_cfg: StoreSettings) -> bool:
     if previous is None:
         return False
     built = previous.embedder
     same_model = built.name == embedder.name and built.sha256 == embedder.sha256
-    return same_model and previous.cleaning == CLEANING_VERSION and previous.chunking == cfg
+    return (same_model and previous.cleaning == CLEANING_VERSION and previous.chunking == cfg
+            and previous.store.backend == store_cfg.backend)
+
+
+def _delta_fits(manifest: idx.Manifest, added: int, cfg: StoreSettings) -> bool:
+    """Whether one more delta of ``added`` chunks stays within the compaction limits."""
+    limit = max(cfg.delta_chunks, int(cfg.delta_fraction * manifest.counts.chunks))
+    return manifest.deltas < cfg.max_deltas and manifest.delta_chunks + added <= limit
 
 
 def _carry_over(previous: idx.Index | None, doc_ids: set[str], dim: int,
@@ -83,6 +97,7 @@ def _carry_over(previous: idx.Index | None, doc_ids: set[str], dim: int,
         [c for c in previous.chunks if c.doc_id in doc_ids], previous.store,
         {d: doc for d, doc in previous.documents.items() if d in doc_ids},
         {d: e for d, e in previous.manifest.documents.items() if d in doc_ids},
+        tuple(sorted(set(previous.manifest.documents) - doc_ids)),
     )
 
 
@@ -196,12 +211,12 @@ def ingest(
         raise EmptyCorpusError(f"no supported documents in {corpus_dir}")
     report = IngestReport()
     with idx.ingest_lock(index_dir):
-        idx.remove_stale_generations(index_dir)
+        idx.remove_stale_generations(index_dir, store_cfg)
         manifest = idx.read_manifest(index_dir)
         previous = None
-        if not rebuild and _compatible(manifest, embedder, cfg):
-            gen = idx.current_generation(index_dir)
-            previous = idx.read_generation(gen, store_cfg) if gen else None
+        if not rebuild and _compatible(manifest, embedder, cfg, store_cfg):
+            current = idx.live_generation(index_dir)
+            previous = idx.read_generation(current, store_cfg) if current else None
         keep, fresh = _load_changed(paths, corpus_dir, previous, report)
         live = {path.relative_to(corpus_dir).as_posix() for path in paths}
         old_sources = {e.source for e in (manifest.documents.values() if manifest else ())}
@@ -216,9 +231,27 @@ def ingest(
             return report
         kept = _carry_over(previous, keep, embedder.dim, store_cfg)
         _add_fresh(fresh, embedder, cfg, kept, report, progress)
-        _commit(index_dir, embedder, cfg, kept, report)
+        if previous is not None and _delta_fits(previous.manifest, len(kept.fresh), store_cfg):
+            _commit_delta(index_dir, previous, embedder, cfg, kept, report)
+        else:
+            _commit(index_dir, embedder, cfg, kept, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _commit_delta(index_dir: Path, previous: idx.Index, embedder: Embedder,
+                  cfg: ChunkSettings, kept: _Kept, report: IngestReport) -> None:
+    """Write only what changed as a delta of the live generation."""
+    manifest = _manifest(embedder, cfg, kept)
+    record = idx.DeltaRecord(
+        created=manifest.created, store=manifest.store, removed=kept.dropped,
+        documents={d: kept.entries[d] for d in kept.changed},
+        counts=manifest.counts, chunks_added=len(kept.fresh))
+    live = idx.Live(previous.path, previous.deltas)
+    idx.write_delta(index_dir, live, record, kept.fresh, kept.store,
+                    {d: kept.documents[d] for d in record.documents})
+    report.wrote = report.delta = True
+    report.chunks = len(kept.chunks)
 
 
 def index_documents(
@@ -267,11 +300,13 @@ def _add_fresh(
                                                     cfg.near_duplicate)
     report.near_duplicates = dropped
     kept.chunks.extend(chunks)
+    kept.fresh.extend(chunks)
     kept.store.add([c.chunk_id for c in chunks], vectors)
     per_doc: dict[str, int] = {}
     for chunk in chunks:
         per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
     for doc, _ in fresh:
+        kept.changed.append(doc.doc_id)
         kept.documents[doc.doc_id] = doc
         kept.entries[doc.doc_id] = idx.DocumentRecord(
             source=doc.source, sha256=doc.sha256, title=doc.title,
