@@ -27,7 +27,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -122,6 +122,7 @@ class Index:
     documents: dict[str, Document]
     store: VectorStore = field(repr=False)
     deltas: tuple[Path, ...] = ()
+    delta_docs: frozenset[str] = frozenset()  # doc ids the deltas added, changed or dropped
 
     @property
     def embedder_name(self) -> str:
@@ -163,9 +164,12 @@ def _document_from_row(row: dict[str, Any]) -> Document:
 
 def write_generation(
     index_dir: Path, manifest: Manifest, chunks: list[Chunk], store: VectorStore,
-    documents: dict[str, Document],
+    documents: dict[str, Document], extras: Sequence[Callable[[Path], None]] = (),
 ) -> Path:
-    """Write a complete generation, then atomically make it current. Returns its path."""
+    """Write a complete generation, then atomically make it current. Returns its path.
+
+    ``extras`` write more files into the generation folder before it is committed (the
+    persisted keyword index)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     name = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     gen = index_dir / name
@@ -173,6 +177,8 @@ def write_generation(
     _write_jsonl(gen / "chunks.jsonl", (asdict(c) for c in chunks))
     _write_jsonl(gen / "documents.jsonl", (_document_row(d) for d in documents.values()))
     store.save(gen)
+    for extra in extras:
+        extra(gen)
     (gen / "manifest.json").write_text(manifest.model_dump_json(indent=2))
     _fsync_dir(gen)
     _point(index_dir, Live(gen))
@@ -304,7 +310,8 @@ def read_generation(gen: Path | Live, store_cfg: StoreSettings | None = None) ->
         documents.update(_read_documents(delta))
     store = load_store(manifest.store.backend, store_cfg or StoreSettings(), live.base,
                        live.deltas)
-    return Index(live.base, manifest, chunks, documents, store, live.deltas)
+    touched = frozenset(d for r in records for d in (*r.documents, *r.removed))
+    return Index(live.base, manifest, chunks, documents, store, live.deltas, touched)
 
 
 @contextmanager

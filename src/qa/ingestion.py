@@ -25,6 +25,7 @@ from qa.config import ChunkSettings, StoreSettings
 from qa.embeddings import Embedder
 from qa.errors import DocumentError, EmptyCorpusError
 from qa.faiss_store import near_pairs
+from qa.keyword import save_keyword_index
 from qa.loaders import find_documents, load_document
 from qa.text import fold
 from qa.types import Chunk, Document
@@ -283,7 +284,8 @@ def _commit(
 ) -> None:
     """Write what was kept as the new live generation."""
     idx.write_generation(index_dir, _manifest(embedder, cfg, kept), kept.chunks, kept.store,
-                           kept.documents)
+                         kept.documents,
+                         extras=(lambda gen: save_keyword_index(kept.chunks, gen),))
     report.wrote = True
     report.chunks = len(kept.chunks)
 
