@@ -283,7 +283,8 @@ def models_pull(names: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.argument("suite", type=click.Choice(["medicationqa", "pubmedqa", "medquad", "all"]))
+@click.argument("suite", type=click.Choice(["medicationqa", "pubmedqa", "medquad", "scale",
+                                           "all"]))
 @click.option("--limit", type=int, default=None, help="Only N questions (a quick smoke run).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("eval/reports"),
               show_default=True, help="Folder for the JSON report, markdown and plot.")
@@ -299,22 +300,24 @@ def models_pull(names: tuple[str, ...]) -> None:
               help="Questions answered by the LLM (MedicationQA, PubMedQA per setting).")
 @click.option("--split", type=click.Choice(["test", "dev"]), default="test", show_default=True,
               help="PubMedQA split to score; 'dev' also fits the yes/no/maybe label offsets.")
+@click.option("--chunks", type=click.IntRange(min=100), default=1_000_000, show_default=True,
+              help="scale: vectors in the synthetic index (real ones plus perturbed copies).")
 @_fail_cleanly
 def bench(  # noqa: PLR0913 - one parameter per click option
     suite: str, limit: int | None, out: Path, index_dir: Path, data_dir: Path | None,
-    no_generate: bool, generate_sample: int, split: str, compare: bool,
+    no_generate: bool, generate_sample: int, split: str, compare: bool, chunks: int,
 ) -> None:
     """Run a public benchmark SUITE and write eval/reports/bench-SUITE-<time>.{json,md,png}."""
-    from qa.benchmarks import SUITES, BenchContext, suite_runner
+    from qa.benchmarks import ALL, BenchContext, suite_runner
     from qa.benchmarks.data import default_data_dir
     from qa.benchmarks.report import write_report
 
     ctx = BenchContext(
         settings=_settings(), data_dir=data_dir or default_data_dir(), index_root=index_dir,
         limit=limit, progress=sys.stderr.isatty(), generate=not no_generate,
-        generate_sample=generate_sample, split=split, compare=compare,
+        generate_sample=generate_sample, split=split, compare=compare, chunks=chunks,
     )
-    for name in SUITES if suite == "all" else (suite,):
+    for name in ALL if suite == "all" else (suite,):
         report = suite_runner(name)(ctx)
         json_path, md_path = write_report(report, out)
         click.echo(f"{name}: {json_path} and {md_path}")

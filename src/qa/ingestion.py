@@ -23,7 +23,7 @@ from qa.chunking import chunk_document, embedding_text, make_splitter
 from qa.cleaning import CLEANING_VERSION
 from qa.config import ChunkSettings, StoreSettings
 from qa.embeddings import Embedder
-from qa.errors import DocumentError, EmptyCorpusError
+from qa.errors import DocumentError, EmptyCorpusError, IndexMismatchError
 from qa.faiss_store import near_pairs
 from qa.keyword import save_keyword_index
 from qa.loaders import find_documents, load_document
@@ -275,6 +275,38 @@ def index_documents(
         report.added = [doc.source for doc in documents]
         _add_fresh(fresh, embedder, cfg, kept, report, progress)
         _commit(index_dir, embedder, cfg, kept, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def add_documents(
+    documents: list[Document], index_dir: Path, embedder: Embedder, cfg: ChunkSettings,
+    *, store_cfg: StoreSettings | None = None,
+) -> IngestReport:
+    """Add documents made in memory to the live index, replacing any with the same doc_id;
+    written as a delta when it fits (other data sources, benchmarks)."""
+    started = time.perf_counter()
+    store_cfg = store_cfg or StoreSettings()
+    report = IngestReport()
+    with idx.ingest_lock(index_dir):
+        idx.remove_stale_generations(index_dir, store_cfg)
+        live = idx.live_generation(index_dir)
+        if live is None or not _compatible(idx.read_manifest(index_dir), embedder, cfg,
+                                           store_cfg):
+            raise IndexMismatchError(f"index in {index_dir} is missing or was built with "
+                                     "other settings")
+        previous = idx.read_generation(live, store_cfg)
+        old = previous.manifest.documents
+        fresh = [(d, "updated" if d.doc_id in old else "added") for d in documents]
+        for doc, how in fresh:
+            getattr(report, how).append(doc.source)
+        kept = _carry_over(previous, set(old) - {d.doc_id for d in documents}, embedder.dim,
+                           store_cfg)
+        _add_fresh(fresh, embedder, cfg, kept, report, progress=False)
+        if _delta_fits(previous.manifest, len(kept.fresh), store_cfg):
+            _commit_delta(index_dir, previous, embedder, cfg, kept, report)
+        else:
+            _commit(index_dir, embedder, cfg, kept, report)
     report.seconds = time.perf_counter() - started
     return report
 

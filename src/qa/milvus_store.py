@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 
 META, DELTA_META, LITE_FILE = "milvus.json", "milvus-delta.json", "milvus.db"
 KINDS = {"flat": "FLAT", "hnsw": "HNSW", "ivf": "IVF_FLAT"}
+# Milvus Lite knows only the standard and jieba tokenizers; English stemming and stop words
+# come as filters (the closest to our own analyser, qa.keyword).
+ANALYSER = {"tokenizer": "standard", "filter": [
+    "lowercase", {"type": "stemmer", "language": "english"},
+    {"type": "stop", "stop_words": ["_english_"]}]}
 BATCH = 4096  # rows per insert/query call (16 MiB of MiniLM vectors, under gRPC's 64)
 
 
@@ -306,3 +311,48 @@ class MilvusStore:
                 _client(meta["uri"], cfg).drop_collection(meta["collection"])
             except Exception as err:  # a stale collection must not stop an ingest
                 log.warning("could not drop Milvus collection %s: %s", meta["collection"], err)
+
+
+class MilvusFullText:
+    """Milvus's own BM25 full-text search over texts (row i = texts[i]), for comparison
+    with the persisted bm25s index (``qa bench scale``); English stemming (``ANALYSER``)."""
+
+    def __init__(self, uri: str, texts: Sequence[str], cfg: StoreSettings | None = None) -> None:
+        from pymilvus import DataType, Function, FunctionType
+
+        self.cfg = cfg or StoreSettings(backend="milvus")
+        self._client, self._collection = _client(uri, self.cfg), "qa_keyword"
+        client = self._client
+        if client.has_collection(self._collection):
+            client.drop_collection(self._collection)
+        schema = client.create_schema(auto_id=False)
+        schema.add_field("row", DataType.INT64, is_primary=True)
+        schema.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True,
+                         analyzer_params=ANALYSER)
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
+                                     input_field_names=["text"], output_field_names=["sparse"]))
+        index = client.prepare_index_params()
+        index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX",
+                        metric_type="BM25")
+        client.create_collection(self._collection, schema=schema, index_params=index)
+        rows = [{"row": i, "text": t[:60000]} for i, t in enumerate(texts)]
+        for start in range(0, len(rows), BATCH):
+            client.insert(self._collection, rows[start : start + BATCH])
+        client.flush(self._collection)
+
+    @classmethod
+    def reopen(cls, uri: str, cfg: StoreSettings | None = None) -> MilvusFullText:
+        """The collection written earlier at ``uri``, loaded again (a restart)."""
+        self = cls.__new__(cls)
+        self.cfg = cfg or StoreSettings(backend="milvus")
+        self._client, self._collection = _client(uri, self.cfg), "qa_keyword"
+        self._client.load_collection(self._collection)
+        return self
+
+    def search(self, query: str, k: int) -> list[int]:
+        """Rows of the best ``k`` texts, best first."""
+        found = self._client.search(self._collection, data=[query], anns_field="sparse",
+                                    limit=k, output_fields=["row"],
+                                    search_params={"metric_type": "BM25"})
+        return [int(hit["row"]) for hit in found[0]]

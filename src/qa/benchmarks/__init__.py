@@ -12,7 +12,8 @@ from collections.abc import Callable
 from qa.benchmarks.report import BenchReport
 from qa.benchmarks.runner import BenchContext
 
-SUITES = ("medicationqa", "pubmedqa", "medquad")
+SUITES = ("medicationqa", "pubmedqa", "medquad", "scale")
+ALL = ("medicationqa", "pubmedqa", "medquad")  # `qa bench all`: scale is run on its own
 
 
 def suite_runner(name: str) -> Callable[[BenchContext], BenchReport]:
@@ -24,4 +25,4 @@ def suite_runner(name: str) -> Callable[[BenchContext], BenchReport]:
     return importlib.import_module(f"qa.benchmarks.{name}").run
 
 
-__all__ = ["SUITES", "BenchContext", "BenchReport", "suite_runner"]
+__all__ = ["ALL", "SUITES", "BenchContext", "BenchReport", "suite_runner"]
