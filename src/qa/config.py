@@ -51,10 +51,26 @@ class EmbedderSettings(_Stage):
 
 
 class LLMSettings(_Stage):
+    backend: Literal["llama_cpp", "remote"] = Field(
+        "llama_cpp",
+        description="'llama_cpp' runs the GGUF in this process; 'remote' calls an "
+        "OpenAI-compatible completions server (llama.cpp's server, vLLM) at base_url with the "
+        "same ChatML text, so many users share one generation server.",
+    )
     model: str = Field(
         "qwen2.5-coder-1.5b",
-        description="A known model name (see `qa models list`) or a path to a .gguf file.",
+        description="A known model name (see `qa models list`) or a path to a .gguf file; "
+        "with the remote backend, the model name the server is asked for.",
     )
+    base_url: str = Field(
+        "", description="Remote backend: the server's OpenAI API root, e.g. "
+        "'http://gen-host:8080/v1'."
+    )
+    api_key: SecretStr | None = Field(
+        None, description="Remote backend: bearer token; set QA_LLM__API_KEY in the "
+        "environment rather than in a file."
+    )
+    timeout_s: float = Field(120.0, gt=0, description="Remote backend: seconds per request.")
     n_ctx: int = Field(4096, ge=512, description="Context window in tokens.")
     n_threads: int | None = Field(None, description="CPU threads; default: all cores.")
     max_tokens: int = Field(320, ge=16, description="Upper bound on answer length in tokens.")

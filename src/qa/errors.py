@@ -59,3 +59,8 @@ class DependencyError(QAError):
 class StoreUnavailableError(QAError):
     hint = ("Check QA_STORE__MILVUS_URI and QA_STORE__MILVUS_TOKEN, and that the Milvus "
             "server is running (or leave the URI empty for a local Milvus Lite file).")
+
+
+class RemoteLLMError(QAError):
+    hint = ("Check QA_LLM__BASE_URL (the server's /v1 root), QA_LLM__API_KEY, and that the "
+            "generation server is running.")
