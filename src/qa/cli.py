@@ -113,7 +113,8 @@ def _print_human(answer: Answer) -> None:
     click.echo(answer.answer)
     for c in answer.citations:
         snippet = " ".join(c.text.split())[:160]
-        click.echo(f"  [{c.n}] {c.title} ({c.source}, chars {c.start}-{c.end}): {snippet}…")
+        where = f"p. {c.page}" if c.page else f"chars {c.start}-{c.end}"
+        click.echo(f"  [{c.n}] {c.title} ({c.source}, {where}): {snippet}…")
     click.echo(f"({answer.model}; first token {answer.timings.first_token_ms} ms, "
                f"total {answer.timings.total_ms} ms)", err=True)
 

@@ -159,7 +159,8 @@ def _document_row(doc: Document) -> dict[str, Any]:
 def _document_from_row(row: dict[str, Any]) -> Document:
     sections = tuple(Section(**s) for s in row.pop("sections", []))
     flags = tuple(row.pop("flags", ()))
-    return Document(**row, sections=sections, flags=flags)
+    pages = tuple(row.pop("pages", ()))
+    return Document(**row, sections=sections, flags=flags, pages=pages)
 
 
 def write_generation(

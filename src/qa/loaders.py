@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from qa.cleaning import CONTROL, Line, assemble, clean_lines
+from qa.cleaning import CONTROL, Line, assemble, clean_lines, page_starts
 from qa.errors import DependencyError, DocumentError
 from qa.injection import addressed_to_model, remove_addressed, snippet
 from qa.types import Document
@@ -80,6 +80,7 @@ def load_document(path: Path, root: Path) -> Document:
         sha256=hashlib.sha256(raw).hexdigest(),
         sections=sections,
         flags=tuple(converted.flags + addressed),
+        pages=page_starts(lines),
     )
 
 
@@ -308,8 +309,11 @@ def _pdf_lines(raw: bytes, name: str) -> _Converted:
         if "crypt" in reason.lower():  # wrong password, or AES support missing
             raise _error(name, f"PDF is encrypted ({reason})") from exc
         raise _error(name, f"file is not a valid PDF ({reason})") from exc
-    return _Converted(" ".join(str(title).split()),
-                      [Line(s) for s in "\n\n".join(pages).splitlines()])
+    lines: list[Line] = []
+    for number, page in enumerate(pages, start=1):  # a blank line between pages
+        lines += [Line("", page=number)] if lines else []
+        lines += [Line(s, page=number) for s in page.splitlines()]
+    return _Converted(" ".join(str(title).split()), lines)
 
 
 _CONVERTERS: dict[str, Callable[[bytes, str], _Converted]] = {
