@@ -78,18 +78,32 @@ def cli(verbose: int) -> None:
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), envvar="QA_INDEX_DIR",
               help="Index folder (default: index/).")
 @click.option("--rebuild", is_flag=True, help="Re-embed every document from scratch.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, envvar="QA_INGEST_ENGINE",
+              help="Where reading, chunking and embedding run: this process, or Ray Data "
+              "(a local Ray, or the cluster in RAY_ADDRESS).")
+@click.option("--actors", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Ray: embedder actors (and chunkers) at a time.")
 @_fail_cleanly
-def ingest(path: Path | None, index_dir: Path | None, rebuild: bool) -> None:
+def ingest(path: Path | None, index_dir: Path | None, rebuild: bool, engine: str,
+           actors: int) -> None:
     """Index the documents in PATH (default: ingest/); only changed files are re-embedded."""
     from qa.embeddings import load_embedder
+    from qa.ingest_engine import Engine, LocalEngine
     from qa.ingestion import ingest as run_ingest
 
     settings = _settings(index_dir, path)
     embedder = load_embedder(settings.embedder, settings.cache_dir)
     _say_models(None, embedder.name)
+    runner: Engine = LocalEngine()
+    if engine == "ray":
+        from qa.ray_ingest import RayEngine
+
+        runner = RayEngine(settings.embedder, settings.cache_dir, actors)
     report = run_ingest(
         settings.corpus_dir, settings.index_dir, embedder, settings.chunking,
         store_cfg=settings.store, rebuild=rebuild, progress=sys.stderr.isatty(),
+        engine=runner,
     )
     for source, reason in report.skipped.items():
         click.echo(f"skipped {source}: {reason}", err=True)

@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from qa import index as idx
-from qa.chunking import chunk_document, embedding_text, make_splitter
 from qa.cleaning import CLEANING_VERSION
 from qa.config import ChunkSettings, StoreSettings
 from qa.embeddings import Embedder
 from qa.errors import DocumentError, EmptyCorpusError, IndexMismatchError
 from qa.faiss_store import near_pairs
+from qa.ingest_engine import Engine, LocalEngine
 from qa.keyword import save_keyword_index
-from qa.loaders import find_documents, load_document
+from qa.loaders import find_documents
 from qa.text import fold
 from qa.types import Chunk, Document
 from qa.vectorstore import VectorStore, make_store
@@ -135,47 +135,33 @@ def drop_near_duplicates(
 
 def _load_changed(
     paths: list[Path], corpus_dir: Path, previous: idx.Index | None, report: IngestReport,
+    engine: Engine,
 ) -> tuple[set[str], list[tuple[Document, str]]]:
     """The previous documents to keep as they are, and the new or changed ones, loaded
     (each with 'added' or 'updated')."""
     old = previous.manifest.documents if previous else {}
     by_source = {entry.source: doc_id for doc_id, entry in old.items()}
     keep: set[str] = set()
-    fresh: list[tuple[Document, str]] = []
+    changed: list[tuple[str, str | None]] = []
     for path in paths:
         source = path.relative_to(corpus_dir).as_posix()
         old_id = by_source.get(source)
         if old_id and old[old_id].sha256 == _file_sha256(path):
             keep.add(old_id)
             report.unchanged.append(source)
-            continue
-        try:
-            doc = load_document(path, corpus_dir)
-        except DocumentError as err:
-            report.skipped[source] = str(err)
-            log.warning("skipped %s", err)
+        else:
+            changed.append((source, old_id))
+    fresh: list[tuple[Document, str]] = []
+    loaded = engine.load([corpus_dir / source for source, _ in changed], corpus_dir)
+    for (source, old_id), doc in zip(changed, loaded, strict=True):
+        if isinstance(doc, DocumentError):
+            report.skipped[source] = str(doc)
+            log.warning("skipped %s", doc)
             if old_id:  # keep the last good version rather than lose it
                 keep.add(old_id)
             continue
         fresh.append((doc, "updated" if old_id else "added"))
     return keep, fresh
-
-
-def _embed_new(
-    fresh: list[tuple[Document, str]], embedder: Embedder, cfg: ChunkSettings,
-    progress: bool,
-) -> tuple[list[Chunk], np.ndarray]:
-    from tqdm import tqdm
-
-    splitter = make_splitter(embedder.count_tokens, cfg)
-    chunks: list[Chunk] = []
-    for doc, _ in tqdm(fresh, desc="chunking", unit="doc", disable=not progress):
-        chunks.extend(chunk_document(doc, splitter))
-    texts = [embedding_text(c) for c in chunks]
-    batches = [texts[i : i + 256] for i in range(0, len(texts), 256)]
-    parts = [embedder.embed(b) for b in tqdm(batches, desc="embedding", disable=not progress)]
-    vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
-    return chunks, vectors
 
 
 def _manifest(embedder: Embedder, cfg: ChunkSettings, kept: _Kept) -> idx.Manifest:
@@ -201,8 +187,11 @@ def ingest(
     store_cfg: StoreSettings | None = None,
     rebuild: bool = False,
     progress: bool = False,
+    engine: Engine | None = None,
 ) -> IngestReport:
-    """Bring the index in ``index_dir`` up to date with the files in ``corpus_dir``."""
+    """Bring the index in ``index_dir`` up to date with the files in ``corpus_dir``; the
+    per-document work runs on ``engine`` (default: this process)."""
+    engine = engine or LocalEngine()
     started = time.perf_counter()
     store_cfg = store_cfg or StoreSettings()
     if not corpus_dir.is_dir():
@@ -218,7 +207,7 @@ def ingest(
         if not rebuild and _compatible(manifest, embedder, cfg, store_cfg):
             current = idx.live_generation(index_dir)
             previous = idx.read_generation(current, store_cfg) if current else None
-        keep, fresh = _load_changed(paths, corpus_dir, previous, report)
+        keep, fresh = _load_changed(paths, corpus_dir, previous, report, engine)
         live = {path.relative_to(corpus_dir).as_posix() for path in paths}
         old_sources = {e.source for e in (manifest.documents.values() if manifest else ())}
         report.removed = sorted(old_sources - live)
@@ -231,7 +220,7 @@ def ingest(
             report.seconds = time.perf_counter() - started
             return report
         kept = _carry_over(previous, keep, embedder.dim, store_cfg)
-        _add_fresh(fresh, embedder, cfg, kept, report, progress)
+        _add_fresh(fresh, embedder, cfg, kept, report, progress, engine)
         if previous is not None and _delta_fits(previous.manifest, len(kept.fresh), store_cfg):
             _commit_delta(index_dir, previous, embedder, cfg, kept, report)
         else:
@@ -324,12 +313,14 @@ def _commit(
 
 def _add_fresh(
     fresh: list[tuple[Document, str]], embedder: Embedder, cfg: ChunkSettings, kept: _Kept,
-    report: IngestReport, progress: bool,
+    report: IngestReport, progress: bool, engine: Engine | None = None,
 ) -> None:
     """Chunk, embed and de-duplicate the new documents into ``kept``."""
     if not fresh:
         return
-    chunks, vectors = _embed_new(fresh, embedder, cfg, progress)
+    engine = engine or LocalEngine()
+    chunks, vectors = engine.chunk_and_embed([doc for doc, _ in fresh], embedder, cfg,
+                                             progress)
     chunks, vectors, dropped = drop_near_duplicates(chunks, vectors, kept.store,
                                                     cfg.near_duplicate)
     report.near_duplicates = dropped
