@@ -106,3 +106,20 @@ def test_milvus_lite_and_faiss_give_the_same_top_10(both_indexes: dict[str, Path
         passages = {b: [p.chunk.chunk_id for p in r.retrieve(question, top_k=10)]
                     for b, r in retrievers.items()}
         assert passages["faiss"] == passages["milvus"]
+
+
+def test_many_queries_at_once_are_batched(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Near-duplicate checks search every new chunk at once: more than one Milvus call."""
+    from qa import milvus_store
+
+    cfg = StoreSettings(backend="milvus")
+    vectors = _unit(50)
+    store = make_store(cfg, 16)
+    store.add([f"c{i}" for i in range(50)], vectors)
+    store.save(tmp_path)
+    queries = _unit(30, seed=3)
+    monkeypatch.setattr(milvus_store, "QUERY_BATCH", 7)
+    hits = store.search(queries, 3)
+    assert [[i for i, _ in row] for row in hits] == _exact(
+        [f"c{i}" for i in range(50)], vectors, queries, 3)

@@ -38,6 +38,7 @@ KINDS = {"flat": "FLAT", "hnsw": "HNSW", "ivf": "IVF_FLAT"}
 ANALYSER = {"tokenizer": "standard", "filter": [
     "lowercase", {"type": "stemmer", "language": "english"},
     {"type": "stop", "stop_words": ["_english_"]}]}
+QUERY_BATCH = 1024  # query vectors per search call (Milvus allows at most 16,384)
 BATCH = 4096  # rows per insert/query call (16 MiB of MiniLM vectors, under gRPC's 64)
 
 
@@ -163,11 +164,16 @@ class MilvusStore:
         params = self._search_params()
         if self._kind == "hnsw":  # Milvus requires ef >= limit
             params["params"]["ef"] = max(params["params"]["ef"], k)
-        found = self._client.search(
-            self._collection, data=list(queries), limit=k, filter=self._filter(),
-            output_fields=["row"], search_params={"metric_type": "IP", **params},
-        )
-        return [[(int(hit["row"]), float(hit["distance"])) for hit in hits] for hits in found]
+        out: list[list[tuple[int, float]]] = []
+        for start in range(0, len(queries), QUERY_BATCH):  # Milvus caps queries per call
+            found = self._client.search(
+                self._collection, data=list(queries[start : start + QUERY_BATCH]), limit=k,
+                filter=self._filter(), output_fields=["row"],
+                search_params={"metric_type": "IP", **params},
+            )
+            out += [[(int(hit["row"]), float(hit["distance"])) for hit in hits]
+                    for hits in found]
+        return out
 
     def _search_pending(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         rows = [r for r in range(self._committed, len(self._ids)) if r not in self._dead]
