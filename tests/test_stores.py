@@ -13,11 +13,7 @@ from qa.ingestion import ingest
 from qa.retrieval import Retriever
 from qa.vectorstore import load_store, make_store
 
-from .conftest import SEED
-
-QUESTIONS = ("What is ketamine used for?", "How should dantrolene be stored?",
-             "side effects of antidepressants", "Can I drink alcohol with this medicine?",
-             "what does malignant hyperthermia mean", "dose for children")
+from .conftest import REPO, SEED
 
 
 def _unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
@@ -90,19 +86,29 @@ def both_indexes(tmp_path_factory: pytest.TempPathFactory, embedder) -> dict[str
     return out
 
 
+def _eval_questions() -> list[str]:
+    import json
+
+    with (REPO / "eval" / "questions.jsonl").open() as fh:
+        return [json.loads(line)["question"] for line in fh if line.strip()]
+
+
 def test_milvus_lite_and_faiss_give_the_same_top_10(both_indexes: dict[str, Path],
                                                     embedder) -> None:
+    """On every question of the eval set, the exact index types of both stores agree."""
     indexes = {b: open_index(p, embedder.name, embedder.sha256) for b, p in both_indexes.items()}
     assert indexes["milvus"].manifest.store.backend == "milvus"
     assert (both_indexes["milvus"] / indexes["milvus"].path.name / "milvus.db").exists()
-    queries = embedder.embed(list(QUESTIONS))
+    questions = _eval_questions()
+    assert len(questions) > 100
+    queries = embedder.embed(questions)
     faiss_hits = indexes["faiss"].store.search(queries, 10)
     milvus_hits = indexes["milvus"].store.search(queries, 10)
     for f, m in zip(faiss_hits, milvus_hits, strict=True):
         assert [i for i, _ in f] == [i for i, _ in m]
         assert np.allclose([s for _, s in f], [s for _, s in m], atol=1e-5)
     retrievers = {b: Retriever(i, embedder, RetrievalSettings()) for b, i in indexes.items()}
-    for question in QUESTIONS:
+    for question in questions:
         passages = {b: [p.chunk.chunk_id for p in r.retrieve(question, top_k=10)]
                     for b, r in retrievers.items()}
         assert passages["faiss"] == passages["milvus"]
