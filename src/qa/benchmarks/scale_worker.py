@@ -27,7 +27,17 @@ ADD_DOC_CHUNKS = 8  # one leaflet: the median MedQuAD answer makes 1-2 chunks, l
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process (Linux reports KiB)."""
+    """Peak resident memory of this process's own memory map (VmHWM), in MiB.
+
+    Not ``getrusage``: Linux carries ru_maxrss over fork and exec, so a child started by
+    the benchmark would report the benchmark's own peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
