@@ -111,7 +111,8 @@ def ingest(path: Path | None, index_dir: Path | None, rebuild: bool, engine: str
         more = f" (+{len(flags) - 1} more)" if len(flags) > 1 else ""
         click.echo(f"flagged {source}: {flags[0]}{more}; that text is never evidence",
                    err=True)
-    state = "updated" if report.wrote else "already up to date"
+    state = ("updated (a delta)" if report.delta else "updated") if report.wrote else (
+        "already up to date")
     click.echo(
         f"Index {settings.index_dir} {state}: {len(report.added)} added, "
         f"{len(report.updated)} changed, {len(report.removed)} removed, "
