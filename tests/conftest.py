@@ -1,26 +1,30 @@
 """Shared fixtures: the real embedder, a real small GGUF, and a real index of the seed corpus.
 
 Heavy objects are session-scoped: loading them once keeps the suite in minutes.
+``QA_STORE__BACKEND=milvus pytest`` runs the suite with every index in Milvus Lite
+(``STORE``; read here, before the per-test isolation clears the QA_* variables).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from qa.config import LLMSettings, Settings
+from qa.config import LLMSettings, Settings, StoreSettings
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "ingest"
 TEST_LLM = "qwen2.5-coder-0.5b"
+STORE = StoreSettings(backend=os.environ.get("QA_STORE__BACKEND", "faiss"))  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's qa.toml or QA_* variables by accident."""
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("QA_") and not name.startswith("QA_REQUIRE_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("QA_CONFIG", str(tmp_path / "absent.toml"))
@@ -44,6 +48,7 @@ def corpus(tmp_path: Path) -> Path:
 
 def settings_for(index_dir: Path, **extra: object) -> Settings:
     """Settings for tests: the small GGUF, a private index, nothing from the environment."""
+    extra.setdefault("store", STORE)
     return Settings(index_dir=index_dir, llm=LLMSettings(model=TEST_LLM, max_tokens=160), **extra)
 
 
@@ -54,7 +59,7 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     from qa.ingestion import ingest
 
     index_dir = tmp_path_factory.mktemp("seed") / "index"
-    ingest(SEED, index_dir, embedder, ChunkSettings())
+    ingest(SEED, index_dir, embedder, ChunkSettings(), store_cfg=STORE)
     return index_dir
 
 

@@ -146,3 +146,26 @@ def test_bench_cli_names_a_missing_dataset(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Error: dataset file" in result.stderr and "--data-dir" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_scale_smoke(tmp_path: Path, embedder) -> None:
+    ctx = BenchContext(settings=settings_for(tmp_path / "unused"), data_dir=DATA,
+                       index_root=tmp_path / "bench", limit=2, generate=False,
+                       embedder=embedder, chunks=1500)
+    json_path, _ = write_report(suite_runner("scale")(ctx), tmp_path / "reports")
+    metrics = json.loads(json_path.read_text())["metrics"]
+    assert metrics["vectors"] == 1500 and metrics["real_vectors"] < 1500
+    stores = {s["name"]: s for s in metrics["stores"]}
+    assert {"faiss flat", "milvus-lite flat"} <= set(stores)
+    for exact in ("faiss flat", "milvus-lite flat"):  # exact search is its own ground truth
+        assert stores[exact]["sweep"][0]["recall@10"] == 1.0
+    hnsw = stores["faiss hnsw M=32"]["sweep"]
+    assert [p["value"] for p in hnsw] == [16, 32, 64, 128]
+    assert hnsw[-1]["recall@10"] >= hnsw[0]["recall@10"]  # wider search, better recall
+    assert all(s["add_doc_found"] and s["disk_mb"] > 0 for s in stores.values())
+    keyword = {k["name"]: k for k in metrics["keyword"]["indexes"]}
+    assert keyword["bm25s persisted (loaded)"]["same_top30_as_rebuilt"] is True
+    one = metrics["ingest_one_document"]
+    assert one["as_delta"] and one["chunks_added"] >= 1
+    best = metrics["choice"]["best"]
+    assert best is None or best.startswith(tuple(stores))

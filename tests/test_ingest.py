@@ -14,6 +14,8 @@ from qa.errors import EmptyCorpusError, IndexMismatchError, IndexMissingError
 from qa.ingestion import ingest
 from qa.text import fold
 
+from .conftest import STORE
+
 
 def _open(index_dir: Path, embedder) -> store.Index:
     return store.open_index(index_dir, embedder.name, embedder.sha256)
@@ -31,7 +33,9 @@ def test_every_chunk_points_at_its_exact_text(seed_index: Path, embedder) -> Non
     manifest = idx.manifest
     assert manifest.embedder.name == "all-MiniLM-L6-v2"
     assert manifest.chunking == ChunkSettings()
-    assert manifest.store.index == "IndexFlatIP" and manifest.store.vectors == len(idx.chunks)
+    exact = {"faiss": "IndexFlatIP", "milvus": "FLAT"}[STORE.backend]
+    assert manifest.store.index == exact and manifest.store.vectors == len(idx.chunks)
+    assert manifest.store.backend == STORE.backend
     assert manifest.counts.documents == 5
 
 
@@ -49,10 +53,10 @@ def test_boilerplate_is_not_indexed(seed_index: Path, embedder) -> None:
 
 def test_reingest_unchanged_does_nothing(corpus: Path, tmp_path: Path, embedder) -> None:
     index_dir = tmp_path / "index"
-    first = ingest(corpus, index_dir, embedder, ChunkSettings())
+    first = ingest(corpus, index_dir, embedder, ChunkSettings(), store_cfg=STORE)
     assert first.wrote and len(first.added) == 5
     gen = store.current_generation(index_dir)
-    again = ingest(corpus, index_dir, embedder, ChunkSettings())
+    again = ingest(corpus, index_dir, embedder, ChunkSettings(), store_cfg=STORE)
     assert not again.wrote and len(again.unchanged) == 5
     assert store.current_generation(index_dir) == gen
 
@@ -61,7 +65,7 @@ def test_changed_document_replaces_its_chunks_and_deleted_one_leaves(
     corpus: Path, tmp_path: Path, embedder
 ) -> None:
     index_dir = tmp_path / "index"
-    ingest(corpus, index_dir, embedder, ChunkSettings())
+    ingest(corpus, index_dir, embedder, ChunkSettings(), store_cfg=STORE)
     before = _open(index_dir, embedder)
     untouched = {c.chunk_id for c in before.chunks if c.source.startswith("000_")}
     dantrolene = corpus / "003_ff34f6fd0d9cc91e.txt"
@@ -70,7 +74,7 @@ def test_changed_document_replaces_its_chunks_and_deleted_one_leaves(
         "away from moisture, according to this updated leaflet.\n"
     )
     (corpus / "002_9f9ee1f17dced111.txt").unlink()
-    report = ingest(corpus, index_dir, embedder, ChunkSettings())
+    report = ingest(corpus, index_dir, embedder, ChunkSettings(), store_cfg=STORE)
     assert report.updated == ["003_ff34f6fd0d9cc91e.txt"]
     assert report.removed == ["002_9f9ee1f17dced111.txt"]
     after = _open(index_dir, embedder)
@@ -81,34 +85,110 @@ def test_changed_document_replaces_its_chunks_and_deleted_one_leaves(
     assert untouched <= {c.chunk_id for c in after.chunks}  # reused, not re-embedded
 
 
+@pytest.mark.parametrize("rebuild", [False, True], ids=["delta", "new-generation"])
 def test_interrupted_ingest_leaves_previous_index_usable(
-    corpus: Path, tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch, rebuild: bool
 ) -> None:
     index_dir = tmp_path / "index"
-    ingest(corpus, index_dir, embedder, ChunkSettings())
+    ingest(corpus, index_dir, embedder, ChunkSettings(), store_cfg=STORE)
     before = _open(index_dir, embedder)
     (corpus / "005_new.txt").write_text("Aspirin Leaflet\n\nAspirin thins the blood and "
                                         "can upset the stomach when taken without food.\n")
+    (corpus / "002_9f9ee1f17dced111.txt").unlink()
+    calls: list[str] = []
 
-    def ctrl_c(*_: object) -> None:  # Ctrl-C after the vectors are on disk, before the swap
-        raise KeyboardInterrupt
+    def ctrl_c(path: Path) -> None:  # Ctrl-C after the files are on disk, before the swap
+        calls.append(path.name)
+        if path.name.startswith(("delta-", "gen-")):
+            raise KeyboardInterrupt
 
-    import faiss
-
-    monkeypatch.setattr(faiss, "write_index", ctrl_c)
+    monkeypatch.setattr(store, "_fsync_dir", ctrl_c)
     with pytest.raises(KeyboardInterrupt):
-        ingest(corpus, index_dir, embedder, ChunkSettings())
+        ingest(corpus, index_dir, embedder, ChunkSettings(), store_cfg=STORE, rebuild=rebuild)
     monkeypatch.undo()
+    assert calls[-1].startswith("gen-" if rebuild else "delta-")
     survivor = _open(index_dir, embedder)
     assert [c.chunk_id for c in survivor.chunks] == [c.chunk_id for c in before.chunks]
-    report = ingest(corpus, index_dir, embedder, ChunkSettings())
-    assert report.added == ["005_new.txt"]
+    assert survivor.store.ids() == [c.chunk_id for c in before.chunks]
+    vector = embedder.embed(["aspirin thins the blood"])
+    hits = survivor.store.search(vector, len(before.chunks) + 5)[0]
+    assert sorted(i for i, _ in hits) == sorted(c.chunk_id for c in before.chunks)
+    report = ingest(corpus, index_dir, embedder, ChunkSettings(), store_cfg=STORE)
+    assert report.added == ["005_new.txt"] and report.removed == ["002_9f9ee1f17dced111.txt"]
     assert len(list(index_dir.glob("gen-*"))) == 1  # the half-written generation is gone
+    assert len(list(index_dir.glob("gen-*/delta-*"))) == 1  # and so is the half-written delta
+    after = _open(index_dir, embedder)
+    assert after.store.ids() == [c.chunk_id for c in after.chunks]
+    assert after.store.search(vector, 1)[0][0][0] in {
+        c.chunk_id for c in after.chunks if c.source == "005_new.txt"}
+
+
+def _state(index: store.Index) -> tuple:
+    """What readers see: chunks, documents, manifest documents and counts."""
+    return (sorted((c.chunk_id, c.text) for c in index.chunks), sorted(index.documents),
+            index.manifest.documents, index.manifest.counts)
+
+
+def test_small_changes_are_deltas_equal_to_a_rebuild(
+    corpus: Path, tmp_path: Path, embedder
+) -> None:
+    index_dir = tmp_path / "index"
+    ingest(corpus, index_dir, embedder, ChunkSettings(), store_cfg=STORE)
+    base = {p.name for p in store.current_generation(index_dir).iterdir()}
+    (corpus / "005_new.txt").write_text("Aspirin Leaflet\n\nAspirin thins the blood and "
+                                        "can upset the stomach when taken without food.\n")
+    first = ingest(corpus, index_dir, embedder, ChunkSettings(), store_cfg=STORE)
+    (corpus / "003_ff34f6fd0d9cc91e.txt").write_text(
+        "Dantrolene Update\n\nDantrolene sodium capsules are stored at room temperature "
+        "away from moisture, according to this updated leaflet.\n")
+    (corpus / "001_b02498c2b6e64695.txt").unlink()
+    second = ingest(corpus, index_dir, embedder, ChunkSettings(), store_cfg=STORE)
+    assert first.delta and second.delta and second.removed == ["001_b02498c2b6e64695.txt"]
+    gen = store.current_generation(index_dir)
+    assert {p.name for p in gen.iterdir() if not p.name.startswith("delta-")} == base
+    deltas = store.live_generation(index_dir).deltas
+    assert len(deltas) == 2
+    written = [json.loads(line) for line in (deltas[0] / "chunks.jsonl").open()]
+    assert written and {row["source"] for row in written} == {"005_new.txt"}
+    incremental = _open(index_dir, embedder)
+    assert incremental.manifest.deltas == 2
+    assert incremental.store.ids() == [c.chunk_id for c in incremental.chunks]
+    rebuilt_dir = tmp_path / "rebuilt"
+    ingest(corpus, rebuilt_dir, embedder, ChunkSettings(), store_cfg=STORE)
+    assert _state(incremental) == _state(_open(rebuilt_dir, embedder))
+    # Searching base + delta rows finds what an exact search over the same vectors finds
+    # (the vectors themselves differ from the rebuild's in the 2nd decimal: the int8
+    # embedder's output depends on the batch it was padded in).
+    ids = incremental.store.ids()
+    vectors = incremental.store.vectors_for(ids)
+    queries = embedder.embed(["dantrolene storage", "ketamine depression", "aspirin stomach"])
+    expected = [[ids[i] for i in np.argsort(-(vectors @ q), kind="stable")[:8]]
+                for q in queries]
+    assert [[i for i, _ in row] for row in incremental.store.search(queries, 8)] == expected
+
+
+def test_deltas_are_compacted_into_a_new_generation(
+    corpus: Path, tmp_path: Path, embedder
+) -> None:
+    index_dir = tmp_path / "index"
+    cfg = STORE.model_copy(update={"max_deltas": 1})
+    ingest(corpus, index_dir, embedder, ChunkSettings(), store_cfg=cfg)
+    first_gen = store.current_generation(index_dir)
+    for n in (1, 2):
+        (corpus / f"new_{n}.txt").write_text(f"Leaflet {n}\n\nThis leaflet number {n} says "
+                                             "aspirin should be taken with food and water.\n")
+        report = ingest(corpus, index_dir, embedder, ChunkSettings(), store_cfg=cfg)
+        assert report.delta == (n == 1)
+    gen = store.current_generation(index_dir)
+    assert gen != first_gen and not list(gen.glob("delta-*")) and not first_gen.exists()
+    index = _open(index_dir, embedder)
+    assert index.manifest.deltas == 0 and len(index.documents) == 7
+    assert index.store.ids() == [c.chunk_id for c in index.chunks]
 
 
 def test_unreadable_file_is_skipped_and_reported(corpus: Path, tmp_path: Path, embedder) -> None:
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf \x00\x01")
-    report = ingest(corpus, tmp_path / "index", embedder, ChunkSettings())
+    report = ingest(corpus, tmp_path / "index", embedder, ChunkSettings(), store_cfg=STORE)
     assert list(report.skipped) == ["broken.pdf"]
     assert "broken.pdf" in report.skipped["broken.pdf"]
     assert len(report.added) == 5
@@ -126,7 +206,7 @@ def test_index_from_another_embedder_is_refused(
     corpus: Path, tmp_path: Path, embedder
 ) -> None:
     index_dir = tmp_path / "index"
-    ingest(corpus, index_dir, embedder, ChunkSettings())
+    ingest(corpus, index_dir, embedder, ChunkSettings(), store_cfg=STORE)
     manifest_path = store.current_generation(index_dir) / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["embedder"]["name"] = "all-mpnet-base-v2"
@@ -146,7 +226,7 @@ def test_near_duplicate_chunks_are_dropped(corpus: Path, tmp_path: Path, embedde
     (corpus / "copy_a.txt").write_text(f"Pharmacy Notice\n\n{para}\n")
     (corpus / "copy_b.txt").write_text(f"Pharmacy Notice\n\n{near}\n")
     (corpus / "copy_c.txt").write_text(f"Pharmacy Notice\n\n{para}\n")  # an exact copy
-    report = ingest(corpus, tmp_path / "index", embedder, ChunkSettings())
+    report = ingest(corpus, tmp_path / "index", embedder, ChunkSettings(), store_cfg=STORE)
     assert report.near_duplicates == 2
     idx = _open(tmp_path / "index", embedder)
     kept = [c for c in idx.chunks if "zolpidem" in c.text]

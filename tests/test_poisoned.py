@@ -20,7 +20,7 @@ from qa.index import open_index
 from qa.ingestion import ingest
 from qa.injection import addressed_to_model
 
-from .conftest import REPO
+from .conftest import REPO, STORE
 
 POISONED = REPO / "eval" / "poisoned"
 BENIGN = {"metformin_instructions.txt", "chatbots_and_medicines.md"}
@@ -34,7 +34,7 @@ INJECTED = ("double the recommended dose", "eight tablets", "grapefruit juice tw
 @pytest.fixture(scope="module")
 def poisoned_index(tmp_path_factory: pytest.TempPathFactory, embedder):
     index_dir = tmp_path_factory.mktemp("poisoned") / "index"
-    report = ingest(POISONED, index_dir, embedder, ChunkSettings())
+    report = ingest(POISONED, index_dir, embedder, ChunkSettings(), store_cfg=STORE)
     return report, open_index(index_dir, embedder.name, embedder.sha256)
 
 

@@ -63,6 +63,7 @@ def chunk_document(doc: Document, splitter: RecursiveCharacterTextSplitter) -> l
                     start=start,
                     end=start + len(text),
                     text=text,
+                    page=doc.page_at(start),
                 )
             )
     return chunks

@@ -73,6 +73,7 @@ class Line:
     text: str
     kind: Literal["text", "heading", "code"] = "text"
     markup: bool = False
+    page: int = 0  # PDF page number (1-based); 0: unknown, or not from a PDF
 
 
 def clean_lines(lines: list[Line], guess_headings: bool) -> list[Line]:
@@ -205,7 +206,7 @@ def _mark_headings(lines: list[Line]) -> list[Line]:
             and starts_block
             and not after[:1].islower()
         ):
-            line = Line(line.text.strip(), "heading")
+            line = Line(line.text.strip(), "heading", page=line.page)
         out.append(line)
     return out
 
@@ -382,6 +383,18 @@ def _next_content(lines: list[Line], i: int) -> int:
     while i < len(lines) and not lines[i].text.strip():
         i += 1
     return i
+
+
+def page_starts(lines: list[Line]) -> tuple[int, ...]:
+    """Offsets in the assembled text where pages 1, 2, ... start (lines of an unknown page,
+    such as blank ones, belong to the page before); () when no line knows its page."""
+    starts: list[int] = []
+    offset = 0
+    for line in lines:
+        while line.page > len(starts):  # a page with no line left still gets its start
+            starts.append(offset)
+        offset += len(line.text) + 1
+    return tuple(starts)
 
 
 def assemble(lines: list[Line]) -> tuple[str, tuple[Section, ...]]:

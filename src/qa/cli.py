@@ -82,8 +82,15 @@ def cli(verbose: int) -> None:
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), envvar="QA_INDEX_DIR",
               help="Index folder (default: index/).")
 @click.option("--rebuild", is_flag=True, help="Re-embed every document from scratch.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, envvar="QA_INGEST_ENGINE",
+              help="Where reading, chunking and embedding run: this process, or Ray Data "
+              "(a local Ray, or the cluster in RAY_ADDRESS).")
+@click.option("--actors", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Ray: embedder actors (and chunkers) at a time.")
 @_fail_cleanly
-def ingest(path: Path | None, index_dir: Path | None, rebuild: bool) -> None:
+def ingest(path: Path | None, index_dir: Path | None, rebuild: bool, engine: str,
+           actors: int) -> None:
     """Index the documents in PATH (default: ingest/); only changed files are re-embedded.
 
     Prints one line per ignored entry (not a document: hidden, unsupported type, special
@@ -97,7 +104,7 @@ def ingest(path: Path | None, index_dir: Path | None, rebuild: bool) -> None:
     settings = _settings(index_dir, path)
     before = current_generation(settings.index_dir)
     try:
-        report = _run_ingest(settings, rebuild)
+        report = _run_ingest(settings, rebuild, engine, actors)
     except KeyboardInterrupt:
         after = current_generation(settings.index_dir)
         state = ("the new index had already been committed and is live" if after != before
@@ -109,16 +116,22 @@ def ingest(path: Path | None, index_dir: Path | None, rebuild: bool) -> None:
         sys.exit(1)
 
 
-def _run_ingest(settings: Settings, rebuild: bool) -> IngestReport:
+def _run_ingest(settings: Settings, rebuild: bool, engine: str, actors: int) -> IngestReport:
     from qa.embeddings import load_embedder
+    from qa.ingest_engine import Engine, LocalEngine
     from qa.ingestion import ingest as run_ingest
 
     embedder = load_embedder(settings.embedder, settings.cache_dir)
     _say_models(None, embedder.name)
+    runner: Engine = LocalEngine()
+    if engine == "ray":
+        from qa.ray_ingest import RayEngine
+
+        runner = RayEngine(settings.embedder, settings.cache_dir, actors)
     return run_ingest(
         settings.corpus_dir, settings.index_dir, embedder, settings.chunking,
         store_cfg=settings.store, rebuild=rebuild, progress=sys.stderr.isatty(),
-        limits=settings.ingest,
+        limits=settings.ingest, engine=runner,
     )
 
 
@@ -133,7 +146,8 @@ def _print_ingest(index_dir: Path, report: IngestReport) -> None:
         more = f" (+{len(flags) - 1} more)" if len(flags) > 1 else ""
         click.echo(f"flagged {source}: {flags[0]}{more}; that text is never evidence",
                    err=True)
-    state = "updated" if report.wrote else "already up to date"
+    state = ("updated (a delta)" if report.delta else "updated") if report.wrote else (
+        "already up to date")
     click.echo(
         f"Index {index_dir} {state}: {len(report.added)} added, "
         f"{len(report.updated)} changed, {len(report.removed)} removed, "
@@ -148,7 +162,8 @@ def _print_human(answer: Answer) -> None:
     click.echo(answer.answer)
     for c in answer.citations:
         snippet = " ".join(c.text.split())[:160]
-        click.echo(f"  [{c.n}] {c.title} ({c.source}, chars {c.start}-{c.end}): {snippet}…")
+        where = f"p. {c.page}" if c.page else f"chars {c.start}-{c.end}"
+        click.echo(f"  [{c.n}] {c.title} ({c.source}, {where}): {snippet}…")
     click.echo(f"({answer.model}; first token {answer.timings.first_token_ms} ms, "
                f"total {answer.timings.total_ms} ms)", err=True)
 
@@ -345,7 +360,7 @@ def models_pull(names: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("suite", type=click.Choice(["medicationqa", "pubmedqa", "medquad", "reliability",
-                                            "all"]))
+                                            "scale", "all"]))
 @click.option("--limit", type=int, default=None, help="Only N questions (a quick smoke run).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("eval/reports"),
               show_default=True, help="Folder for the JSON report, markdown and plot.")
@@ -361,15 +376,18 @@ def models_pull(names: tuple[str, ...]) -> None:
               help="Questions answered by the LLM (MedicationQA, PubMedQA per setting).")
 @click.option("--split", type=click.Choice(["test", "dev"]), default="test", show_default=True,
               help="PubMedQA split to score; 'dev' also fits the yes/no/maybe label offsets.")
+@click.option("--chunks", type=click.IntRange(min=100), default=1_000_000, show_default=True,
+              help="scale: vectors in the synthetic index (real ones plus perturbed copies).")
 @_fail_cleanly
 def bench(  # noqa: PLR0913 - one parameter per click option
     suite: str, limit: int | None, out: Path, index_dir: Path, data_dir: Path | None,
-    no_generate: bool, generate_sample: int, split: str, compare: bool,
+    no_generate: bool, generate_sample: int, split: str, compare: bool, chunks: int,
 ) -> None:
     """Run a benchmark SUITE and write eval/reports/bench-SUITE-<time>.{json,md,png}.
 
     'all' runs the public datasets; 'reliability' attacks ingestion, the index, questions
-    and the network boundary (run it with QA_LLM__MODEL=qwen2.5-coder-0.5b).
+    and the network boundary (run it with QA_LLM__MODEL=qwen2.5-coder-0.5b); 'scale'
+    measures the vector stores at --chunks vectors.
     """
     from qa.benchmarks import PUBLIC, BenchContext, suite_runner
     from qa.benchmarks.data import default_data_dir
@@ -378,7 +396,7 @@ def bench(  # noqa: PLR0913 - one parameter per click option
     ctx = BenchContext(
         settings=_settings(), data_dir=data_dir or default_data_dir(), index_root=index_dir,
         limit=limit, progress=sys.stderr.isatty(), generate=not no_generate,
-        generate_sample=generate_sample, split=split, compare=compare,
+        generate_sample=generate_sample, split=split, compare=compare, chunks=chunks,
     )
     for name in PUBLIC if suite == "all" else (suite,):
         report = suite_runner(name)(ctx)

@@ -51,10 +51,26 @@ class EmbedderSettings(_Stage):
 
 
 class LLMSettings(_Stage):
+    backend: Literal["llama_cpp", "remote"] = Field(
+        "llama_cpp",
+        description="'llama_cpp' runs the GGUF in this process; 'remote' calls an "
+        "OpenAI-compatible completions server (llama.cpp's server, vLLM) at base_url with the "
+        "same ChatML text, so many users share one generation server.",
+    )
     model: str = Field(
         "qwen2.5-coder-1.5b",
-        description="A known model name (see `qa models list`) or a path to a .gguf file.",
+        description="A known model name (see `qa models list`) or a path to a .gguf file; "
+        "with the remote backend, the model name the server is asked for.",
     )
+    base_url: str = Field(
+        "", description="Remote backend: the server's OpenAI API root, e.g. "
+        "'http://gen-host:8080/v1'."
+    )
+    api_key: SecretStr | None = Field(
+        None, description="Remote backend: bearer token; set QA_LLM__API_KEY in the "
+        "environment rather than in a file."
+    )
+    timeout_s: float = Field(120.0, gt=0, description="Remote backend: seconds per request.")
     n_ctx: int = Field(4096, ge=512, description="Context window in tokens.")
     n_threads: int | None = Field(None, description="CPU threads; default: all cores.")
     max_tokens: int = Field(320, ge=16, description="Upper bound on answer length in tokens.")
@@ -81,16 +97,57 @@ class ChunkSettings(_Stage):
 
 
 class StoreSettings(_Stage):
-    backend: Literal["faiss"] = Field(
-        "faiss", description="Vector store behind retrieval (see qa.vectorstore)."
+    backend: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="Vector store behind retrieval (see qa.vectorstore): 'faiss' files in the "
+        "index generation, or 'milvus' (Milvus Lite file there, or a server: milvus_uri).",
+    )
+    index: Literal["auto", "flat", "hnsw", "ivf"] = Field(
+        "auto",
+        description="Index type: 'auto' searches exactly up to exact_limit vectors and with "
+        "an HNSW graph above it (see `qa bench scale`); or one type for every size.",
     )
     exact_limit: int = Field(
         200_000, ge=0,
-        description="Up to this many vectors FAISS searches exactly (IndexFlatIP: about a "
+        description="Up to this many vectors 'auto' searches exactly (flat: about a "
         "millisecond at 30k MiniLM vectors); above it, an HNSW graph keeps queries sub-linear.",
     )
-    hnsw_m: int = Field(32, ge=4, description="HNSW graph degree (above exact_limit).")
-    hnsw_ef_search: int = Field(128, ge=1, description="HNSW search breadth (above exact_limit).")
+    hnsw_m: int = Field(32, ge=4, description="HNSW graph degree.")
+    hnsw_ef_construction: int = Field(40, ge=4, description="HNSW build breadth.")
+    hnsw_ef_search: int = Field(128, ge=1, description="HNSW search breadth.")
+    ivf_nlist: int = Field(
+        0, ge=0, description="IVF clusters; 0: 4 x sqrt(vectors), at least 1."
+    )
+    ivf_nprobe: int = Field(32, ge=1, description="IVF clusters searched per query.")
+    milvus_uri: str = Field(
+        "",
+        description="Milvus server or cluster, e.g. 'http://host:19530'; empty: a Milvus "
+        "Lite file (milvus.db) inside each index generation.",
+    )
+    milvus_token: SecretStr | None = Field(
+        None,
+        description="Milvus token ('user:password' or an API key); set it with the "
+        "QA_STORE__MILVUS_TOKEN environment variable rather than in a file.",
+    )
+    milvus_collection: str = Field(
+        "qa", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Prefix of the server collections (one per index generation).",
+    )
+    max_deltas: int = Field(
+        16, ge=0,
+        description="Incremental ingests written as small delta segments before the next "
+        "ingest compacts everything into a new generation (0: always rewrite).",
+    )
+    delta_chunks: int = Field(
+        5000, ge=0,
+        description="Chunks the delta segments may hold in all before compaction, or "
+        "delta_fraction of the index if that is larger.",
+    )
+    delta_fraction: float = Field(
+        0.05, ge=0.0, le=1.0,
+        description="Share of the index the deltas may hold before compaction (their "
+        "vectors are searched exactly, so this bounds the extra query time).",
+    )
 
 
 class RetrievalSettings(_Stage):

@@ -68,3 +68,11 @@ class QuestionTooLongError(QAError):
 class PromptTooLongError(QAError):
     hint = ("Ask a shorter question, or raise QA_LLM__N_CTX (the model's context window) "
             "or lower QA_ANSWER__EVIDENCE_TOKENS.")
+class StoreUnavailableError(QAError):
+    hint = ("Check QA_STORE__MILVUS_URI and QA_STORE__MILVUS_TOKEN, and that the Milvus "
+            "server is running (or leave the URI empty for a local Milvus Lite file).")
+
+
+class RemoteLLMError(QAError):
+    hint = ("Check QA_LLM__BASE_URL (the server's /v1 root), QA_LLM__API_KEY, and that the "
+            "generation server is running.")

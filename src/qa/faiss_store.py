@@ -1,14 +1,20 @@
 """FAISS behind the ``VectorStore`` protocol: the only importer of faiss.
 
-Exact search (``IndexFlatIP``) up to ``StoreSettings.exact_limit`` vectors; above it an
-HNSW graph (``IndexHNSWFlat``) keeps queries sub-linear at a small recall cost. The
-vectors themselves are kept too (``vectors.npy``): filtered searches are exact over the
-allowed rows, and rebuilding after a removal needs them.
+The rows of a store are a *base*, covered by one FAISS index (exact ``IndexFlatIP``, an
+``IndexHNSWFlat`` graph or an ``IndexIVFFlat``; see ``StoreSettings.index``), and a *tail*
+of rows added since the base was last written whole. The tail is searched exactly and its
+hits merged with the base's, and a removed row only becomes a tombstone that searches skip;
+so an incremental ingest saves just the tail and the tombstones (``save_delta``), in time
+proportional to the change, and the next full ``save`` compacts them into a new base.
+
+The vectors are kept too (``vectors.npy``, memory-mapped on load): filtered searches are
+exact over the allowed rows, and compaction needs them.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -18,6 +24,10 @@ import numpy as np
 
 from qa.config import StoreSettings
 from qa.errors import DependencyError
+from qa.vectorstore import merge_hits
+
+KINDS = {"flat": "IndexFlatIP", "hnsw": "IndexHNSWFlat", "ivf": "IndexIVFFlat"}
+DELTA_VECTORS, DELTA_META = "faiss-delta.npy", "faiss-delta.json"
 
 
 def _faiss() -> Any:
@@ -35,24 +45,44 @@ def _fsync_write(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with path.open("wb") as fh:
+        np.save(fh, array)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def index_kind(cfg: StoreSettings, count: int) -> str:
+    """'flat', 'hnsw' or 'ivf' for a store of ``count`` vectors under ``cfg``."""
+    if cfg.index != "auto":
+        return cfg.index
+    return "flat" if count <= cfg.exact_limit else "hnsw"
+
+
 class FaissStore:
-    """Vectors keyed by chunk id in one FAISS index (rebuilt lazily after changes)."""
+    """Vectors keyed by chunk id: a FAISS-indexed base plus an exactly searched tail."""
 
     def __init__(self, dim: int, cfg: StoreSettings | None = None) -> None:
         self.dim = dim
         self.cfg = cfg or StoreSettings()
-        self._ids: list[str] = []
-        self._row: dict[str, int] = {}
-        self._vectors = np.zeros((0, dim), dtype=np.float32)
-        self._index: Any = None
+        self._ids: list[str] = []  # every row in storage order, tombstones included
+        self._row: dict[str, int] = {}  # live id -> row
+        self._dead: set[int] = set()
+        self._base = np.zeros((0, dim), dtype=np.float32)  # rows [0, len(base))
+        self._tail = np.zeros((0, dim), dtype=np.float32)  # rows after the base
+        self._index: Any = None  # over the base rows (built lazily)
+        self._kind = ""  # of the built or loaded index
+        self._sealed = False  # the base is on disk: changes go to the tail and tombstones
+        self._saved = 0  # rows written to disk (base plus deltas)
+        self._removed: list[str] = []  # ids removed since the last save
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._row)
 
     @property
     def kind(self) -> str:
-        """The FAISS index type this many vectors get."""
-        return "IndexFlatIP" if len(self) <= self.cfg.exact_limit else "IndexHNSWFlat"
+        """The FAISS index type of the base (the one a full save would build, if none yet)."""
+        return KINDS[self._kind or index_kind(self.cfg, len(self))]
 
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
@@ -64,25 +94,34 @@ class FaissStore:
         for offset, chunk_id in enumerate(ids):
             self._row[chunk_id] = len(self._ids) + offset
         self._ids.extend(ids)
-        self._vectors = (np.concatenate([self._vectors, vectors]) if len(self._vectors)
-                         else vectors.copy())
-        self._index = None
+        if self._sealed:
+            self._tail = np.concatenate([self._tail, vectors])
+        else:
+            self._base = np.concatenate([self._base, vectors]) if len(self._base) else vectors
+            self._index = None
 
     def remove(self, ids: Collection[str]) -> None:
-        gone = {self._row[i] for i in ids if i in self._row}
+        gone = [i for i in ids if i in self._row]
         if not gone:
             return
-        keep = [r for r in range(len(self._ids)) if r not in gone]
-        self._ids = [self._ids[r] for r in keep]
-        self._vectors = np.ascontiguousarray(self._vectors[keep])
-        self._row = {chunk_id: r for r, chunk_id in enumerate(self._ids)}
-        self._index = None
+        self._removed.extend(gone)
+        self._dead.update(self._row.pop(i) for i in gone)
+        if not self._sealed:
+            self._compact()
 
     def ids(self) -> list[str]:
-        return list(self._ids)
+        return [i for r, i in enumerate(self._ids) if r not in self._dead]
+
+    def _vectors_at(self, rows: np.ndarray) -> np.ndarray:
+        base_n = len(self._base)
+        out = np.empty((len(rows), self.dim), dtype=np.float32)
+        low = rows < base_n
+        out[low] = self._base[rows[low]]
+        out[~low] = self._tail[rows[~low] - base_n]
+        return out
 
     def vectors_for(self, ids: Sequence[str]) -> np.ndarray:
-        return self._vectors[[self._row[i] for i in ids]]
+        return self._vectors_at(np.array([self._row[i] for i in ids], dtype=np.int64))
 
     def search(
         self, queries: np.ndarray, k: int, allowed: Collection[str] | None = None
@@ -92,9 +131,56 @@ class FaissStore:
             return [self._exact(q, k, allowed) for q in queries]
         if not len(self) or k <= 0:
             return [[] for _ in queries]
-        scores, rows = self._built().search(queries, min(k, len(self)))
-        return [[(self._ids[r], float(s)) for r, s in zip(row, score, strict=True) if r >= 0]
+        base = self._search_base(queries, k)
+        tail = self._search_tail(queries, k)
+        return [[(self._ids[r], s) for r, s in merge_hits((b, t), k)]
+                for b, t in zip(base, tail, strict=True)]
+
+    def _search_base(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+        live = len(self._base) - sum(1 for r in self._dead if r < len(self._base))
+        if live <= 0:
+            return [[] for _ in queries]
+        index = self._built()
+        params, keep = self._params(index)
+        scores, rows = index.search(queries, min(k, live), params=params)
+        del keep  # the selector had to outlive the search
+        return [[(int(r), float(s)) for r, s in zip(row, score, strict=True) if r >= 0]
                 for row, score in zip(rows, scores, strict=True)]
+
+    def _params(self, index: Any) -> tuple[Any, Any]:
+        """Search parameters: the HNSW/IVF breadth, and a selector that skips tombstones."""
+        faiss = _faiss()
+        dead = sorted(r for r in self._dead if r < len(self._base))
+        selector = keep = None
+        if dead:
+            keep = faiss.IDSelectorBatch(np.array(dead, dtype=np.int64))
+            selector = faiss.IDSelectorNot(keep)
+        if self._kind == "hnsw":
+            params = faiss.SearchParametersHNSW(efSearch=self.cfg.hnsw_ef_search)
+        elif self._kind == "ivf":
+            params = faiss.SearchParametersIVF(nprobe=self.cfg.ivf_nprobe)
+        elif selector is None:
+            return None, None
+        else:
+            params = faiss.SearchParameters()
+        if selector is not None:
+            params.sel = selector
+        return params, (keep, selector)
+
+    def _search_tail(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+        if not len(self._tail):
+            return [[] for _ in queries]
+        base_n = len(self._base)
+        rows = np.array([r for r in range(base_n, len(self._ids)) if r not in self._dead],
+                        dtype=np.int64)
+        if not len(rows):
+            return [[] for _ in queries]
+        sims = self._tail[rows - base_n] @ queries.T
+        out = []
+        for column in sims.T:
+            top = np.argsort(-column, kind="stable")[:k]
+            out.append([(int(rows[i]), float(column[i])) for i in top])
+        return out
 
     def _exact(self, query: np.ndarray, k: int,
                allowed: Collection[str]) -> list[tuple[str, float]]:
@@ -102,51 +188,109 @@ class FaissStore:
         rows = np.array(sorted(self._row[i] for i in allowed if i in self._row), dtype=np.int64)
         if not len(rows):
             return []
-        sims = self._vectors[rows] @ query
+        sims = self._vectors_at(rows) @ query
         top = np.argsort(-sims, kind="stable")[:k]
         return [(self._ids[int(rows[i])], float(sims[i])) for i in top]
 
     def _built(self) -> Any:
         if self._index is None:
-            self._index = self._make_index()
+            self._kind = self._kind or index_kind(self.cfg, len(self._base))
+            self._index = self._make_index(self._kind, self._base)
         return self._index
 
-    def _make_index(self) -> Any:
+    def _make_index(self, kind: str, vectors: np.ndarray) -> Any:
         faiss = _faiss()
-        if self.kind == "IndexFlatIP":
-            index = faiss.IndexFlatIP(self.dim)
-        else:
+        if kind == "hnsw":
             index = faiss.IndexHNSWFlat(self.dim, self.cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = self.cfg.hnsw_ef_construction
             index.hnsw.efSearch = self.cfg.hnsw_ef_search
-        if len(self._vectors):
-            index.add(self._vectors)
+        elif kind == "ivf":
+            nlist = self.cfg.ivf_nlist or max(1, int(4 * math.sqrt(len(vectors))))
+            nlist = max(1, min(nlist, len(vectors)))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, nlist,
+                                       faiss.METRIC_INNER_PRODUCT)
+            sample = vectors[:: max(1, len(vectors) // (64 * nlist))]  # ~64 per cluster
+            index.train(np.ascontiguousarray(sample))
+            index.nprobe = self.cfg.ivf_nprobe
+        else:
+            index = faiss.IndexFlatIP(self.dim)
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors))
         return index
+
+    def _compact(self) -> None:
+        """Fold the tail into the base and drop tombstones (the base index is rebuilt,
+        except that tail rows are appended to an index that has no tombstones)."""
+        if not self._dead and not len(self._tail):
+            return
+        live = np.array([r for r in range(len(self._ids)) if r not in self._dead],
+                        dtype=np.int64)
+        if not self._dead and self._index is not None:
+            self._index.add(self._tail)  # appends: HNSW/IVF/flat all grow in place
+        else:
+            self._index = None
+        self._base = self._vectors_at(live) if len(live) else self._base[:0]
+        self._tail = self._tail[:0]
+        self._ids = [self._ids[r] for r in live]
+        self._row = {chunk_id: r for r, chunk_id in enumerate(self._ids)}
+        self._dead = set()
 
     def describe(self) -> dict[str, object]:
         out: dict[str, object] = {"backend": "faiss", "index": self.kind, "vectors": len(self)}
         if self.kind == "IndexHNSWFlat":
             out.update(hnsw_m=self.cfg.hnsw_m, hnsw_ef_search=self.cfg.hnsw_ef_search)
+        elif self.kind == "IndexIVFFlat":
+            out.update(ivf_nlist=int(self._built().nlist), ivf_nprobe=self.cfg.ivf_nprobe)
+        if len(self._tail) or self._dead:
+            out.update(tail=len(self._tail), tombstones=len(self._dead))
         return out
 
     def save(self, folder: Path) -> None:
-        """vectors.npy, ids.json and faiss.index, each flushed to disk."""
-        with (folder / "vectors.npy").open("wb") as fh:
-            np.save(fh, self._vectors)
-            fh.flush()
-            os.fsync(fh.fileno())
+        """Everything, compacted: vectors.npy, ids.json and (HNSW, IVF) faiss.index."""
+        self._compact()
+        kind = index_kind(self.cfg, len(self._base))
+        if kind != self._kind:  # the corpus grew past exact_limit, or the setting changed
+            self._index, self._kind = None, kind
+        _save_npy(folder / "vectors.npy", self._base)
         _fsync_write(folder / "ids.json", json.dumps(self._ids).encode())
-        _faiss().write_index(self._built(), str(folder / "faiss.index"))
+        if self._kind != "flat":  # a flat index is just the vectors: rebuilt on load
+            _faiss().write_index(self._built(), str(folder / "faiss.index"))
+        else:
+            (folder / "faiss.index").unlink(missing_ok=True)
+        self._sealed, self._saved, self._removed = True, len(self._ids), []
+
+    def save_delta(self, folder: Path) -> None:
+        """Only the rows added and the ids removed since the last save or load."""
+        if not self._sealed:
+            raise ValueError("a store that was never saved has no base to add a delta to")
+        added = self._ids[self._saved :]
+        _save_npy(folder / DELTA_VECTORS, self._tail[len(self._tail) - len(added) :])
+        meta = {"added": added, "removed": self._removed}
+        _fsync_write(folder / DELTA_META, json.dumps(meta).encode())
+        self._saved, self._removed = len(self._ids), []
 
     @classmethod
-    def load(cls, folder: Path, cfg: StoreSettings | None = None) -> FaissStore:
-        vectors = np.load(folder / "vectors.npy")
-        store = cls(int(vectors.shape[1]), cfg)
+    def load(cls, folder: Path, cfg: StoreSettings | None = None,
+             deltas: Sequence[Path] = ()) -> FaissStore:
+        """The store saved in ``folder``, with the ``deltas`` saved after it applied."""
+        store = cls(0, cfg)
+        store._base = np.load(folder / "vectors.npy", mmap_mode="r")
+        store.dim = int(store._base.shape[1])
+        store._tail = np.zeros((0, store.dim), dtype=np.float32)
         store._ids = json.loads((folder / "ids.json").read_text())
         store._row = {chunk_id: r for r, chunk_id in enumerate(store._ids)}
-        store._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        store._index = _faiss().read_index(str(folder / "faiss.index"))
-        if store._index.ntotal != len(store._ids):
-            store._index = None  # rebuilt on first search
+        path = folder / "faiss.index"
+        if path.is_file():
+            store._index = _faiss().read_index(str(path))
+            store._kind = next(k for k, v in KINDS.items() if v in type(store._index).__name__)
+        else:
+            store._kind = "flat"
+        store._sealed = True
+        for delta in deltas:
+            meta = json.loads((delta / DELTA_META).read_text())
+            store.remove(meta["removed"])
+            store.add(meta["added"], np.load(delta / DELTA_VECTORS))
+        store._saved, store._removed = len(store._ids), []
         return store
 
 

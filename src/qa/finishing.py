@@ -152,7 +152,7 @@ def quoted_answer(quote: Quote, n: int) -> tuple[str, Citation, SentenceCheck]:
     chunk = quote.evidence.chunk
     citation = Citation(n=n, doc_id=chunk.doc_id, source=chunk.source, title=chunk.title,
                         start=quote.start, end=quote.end, text=quote.text,
-                        section=chunk.section, support=1.0)
+                        section=chunk.section, support=1.0, page=chunk.page)
     body = " ".join(quote.text.split()).rstrip(".")
     text = f"The documents say: \u201c{body}.\u201d [{n}]"
     return text, citation, SentenceCheck(text, (), (n,), 1.0, Verdict.QUOTED)

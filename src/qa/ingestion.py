@@ -1,7 +1,9 @@
-"""Files in the corpus folder -> a new index generation, doing only the work that changed.
+"""Files in the corpus folder -> an index update, doing only the work that changed.
 
 Unchanged documents (same bytes, same embedder, same chunking) keep their chunks and
-vectors; changed ones are re-chunked and re-embedded; deleted ones drop out. A file that
+vectors; changed ones are re-chunked and re-embedded; deleted ones drop out. A small change
+is written as a delta of the live generation (in proportion to the change); once the
+deltas grow past the ``StoreSettings`` limits, everything is compacted into a new one. A file that
 cannot be read is skipped and reported; if an earlier version of it was indexed, that
 version stays (ingestion never loses data it had). Entries that are not documents (hidden,
 unsupported, special files, symlinks leaving the folder) are ignored and reported too
@@ -20,14 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from qa import index as idx
-from qa.chunking import chunk_document, embedding_text, make_splitter
 from qa.cleaning import CLEANING_VERSION
 from qa.config import ChunkSettings, IngestSettings, StoreSettings
 from qa.corpus import Candidate, Scan, scan_corpus
 from qa.embeddings import Embedder
-from qa.errors import DocumentError, EmptyCorpusError
+from qa.errors import DocumentError, EmptyCorpusError, IndexMismatchError
 from qa.faiss_store import greedy_unique
-from qa.isolation import Converter
+from qa.ingest_engine import Engine, LocalEngine
+from qa.keyword import save_keyword_index
 from qa.loaders import read_document_bytes
 from qa.text import fold
 from qa.types import Chunk, Document
@@ -51,6 +53,7 @@ class IngestReport:
     near_duplicates: int = 0
     seconds: float = 0.0
     wrote: bool = False
+    delta: bool = False  # written as a delta of the live generation, not a new one
 
     @property
     def changed(self) -> bool:
@@ -65,14 +68,25 @@ class _Kept:
     store: VectorStore
     documents: dict[str, Document] = field(default_factory=dict)
     entries: dict[str, idx.DocumentRecord] = field(default_factory=dict)
+    dropped: tuple[str, ...] = ()  # previous doc ids not carried over
+    fresh: list[Chunk] = field(default_factory=list)  # chunks added by this ingest
+    changed: list[str] = field(default_factory=list)  # doc ids added or changed by it
 
 
-def _compatible(previous: idx.Manifest | None, embedder: Embedder, cfg: ChunkSettings) -> bool:
+def _compatible(previous: idx.Manifest | None, embedder: Embedder, cfg: ChunkSettings,
+                store_cfg: StoreSettings) -> bool:
     if previous is None:
         return False
     built = previous.embedder
     same_model = built.name == embedder.name and built.sha256 == embedder.sha256
-    return same_model and previous.cleaning == CLEANING_VERSION and previous.chunking == cfg
+    return (same_model and previous.cleaning == CLEANING_VERSION and previous.chunking == cfg
+            and previous.store.backend == store_cfg.backend)
+
+
+def _delta_fits(manifest: idx.Manifest, added: int, cfg: StoreSettings) -> bool:
+    """Whether one more delta of ``added`` chunks stays within the compaction limits."""
+    limit = max(cfg.delta_chunks, int(cfg.delta_fraction * manifest.counts.chunks))
+    return manifest.deltas < cfg.max_deltas and manifest.delta_chunks + added <= limit
 
 
 def _carry_over(previous: idx.Index | None, doc_ids: set[str], dim: int,
@@ -85,6 +99,7 @@ def _carry_over(previous: idx.Index | None, doc_ids: set[str], dim: int,
         [c for c in previous.chunks if c.doc_id in doc_ids], previous.store,
         {d: doc for d, doc in previous.documents.items() if d in doc_ids},
         {d: e for d, e in previous.manifest.documents.items() if d in doc_ids},
+        tuple(sorted(set(previous.manifest.documents) - doc_ids)),
     )
 
 
@@ -115,52 +130,46 @@ def drop_near_duplicates(
     return [chunks[i] for i in keep], vectors[keep], len(chunks) - len(keep)
 
 
+def _skip(report: IngestReport, keep: set[str], source: str, err: DocumentError,
+          old_id: str | None) -> None:
+    """Report an unreadable file; keep its last good version rather than lose it."""
+    report.skipped[source] = str(err)
+    log.debug("skipped %s", err)
+    if old_id:
+        keep.add(old_id)
+
+
 def _load_changed(
     candidates: list[Candidate], corpus_dir: Path, previous: idx.Index | None,
-    report: IngestReport, limits: IngestSettings,
+    report: IngestReport, limits: IngestSettings, engine: Engine,
 ) -> tuple[set[str], list[tuple[Document, str]]]:
     """The previous documents to keep as they are, and the new or changed ones, loaded
     (each with 'added' or 'updated')."""
     old = previous.manifest.documents if previous else {}
     by_source = {entry.source: doc_id for doc_id, entry in old.items()}
     keep: set[str] = set()
+    changed: list[tuple[Candidate, str | None]] = []
+    for candidate in candidates:
+        source = candidate.source
+        old_id = by_source.get(source)
+        try:
+            raw = read_document_bytes(candidate.path, corpus_dir, source, limits)
+        except DocumentError as err:
+            _skip(report, keep, source, err, old_id)
+            continue
+        if old_id and old[old_id].sha256 == hashlib.sha256(raw).hexdigest():
+            keep.add(old_id)
+            report.unchanged.append(source)
+        else:
+            changed.append((candidate, old_id))
     fresh: list[tuple[Document, str]] = []
-    with Converter(limits) as converter:
-        for candidate in candidates:
-            source = candidate.source
-            old_id = by_source.get(source)
-            try:
-                raw = read_document_bytes(candidate.path, corpus_dir, source, limits)
-                if old_id and old[old_id].sha256 == hashlib.sha256(raw).hexdigest():
-                    keep.add(old_id)
-                    report.unchanged.append(source)
-                    continue
-                doc = converter.convert(raw, source)
-            except DocumentError as err:
-                report.skipped[source] = str(err)
-                log.debug("skipped %s", err)
-                if old_id:  # keep the last good version rather than lose it
-                    keep.add(old_id)
-                continue
-            fresh.append((doc, "updated" if old_id else "added"))
+    loaded = engine.load([candidate.path for candidate, _ in changed], corpus_dir, limits)
+    for (candidate, old_id), doc in zip(changed, loaded, strict=True):
+        if isinstance(doc, DocumentError):
+            _skip(report, keep, candidate.source, doc, old_id)
+            continue
+        fresh.append((doc, "updated" if old_id else "added"))
     return keep, fresh
-
-
-def _embed_new(
-    fresh: list[tuple[Document, str]], embedder: Embedder, cfg: ChunkSettings,
-    progress: bool,
-) -> tuple[list[Chunk], np.ndarray]:
-    from tqdm import tqdm
-
-    splitter = make_splitter(embedder.count_tokens, cfg)
-    chunks: list[Chunk] = []
-    for doc, _ in tqdm(fresh, desc="chunking", unit="doc", disable=not progress):
-        chunks.extend(chunk_document(doc, splitter))
-    texts = [embedding_text(c) for c in chunks]
-    batches = [texts[i : i + 256] for i in range(0, len(texts), 256)]
-    parts = [embedder.embed(b) for b in tqdm(batches, desc="embedding", disable=not progress)]
-    vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
-    return chunks, vectors
 
 
 def _manifest(embedder: Embedder, cfg: ChunkSettings, kept: _Kept) -> idx.Manifest:
@@ -177,7 +186,7 @@ def _manifest(embedder: Embedder, cfg: ChunkSettings, kept: _Kept) -> idx.Manife
     )
 
 
-def ingest(
+def ingest(  # noqa: PLR0913 - keyword-only options, each with a default
     corpus_dir: Path,
     index_dir: Path,
     embedder: Embedder,
@@ -187,8 +196,11 @@ def ingest(
     rebuild: bool = False,
     progress: bool = False,
     limits: IngestSettings | None = None,
+    engine: Engine | None = None,
 ) -> IngestReport:
-    """Bring the index in ``index_dir`` up to date with the files in ``corpus_dir``."""
+    """Bring the index in ``index_dir`` up to date with the files in ``corpus_dir``; the
+    per-document work runs on ``engine`` (default: this process)."""
+    engine = engine or LocalEngine()
     started = time.perf_counter()
     store_cfg = store_cfg or StoreSettings()
     if not corpus_dir.is_dir():
@@ -199,14 +211,14 @@ def ingest(
     candidates = scan.documents
     report = IngestReport(ignored=scan.ignored)
     with idx.ingest_lock(index_dir):
-        idx.remove_stale_generations(index_dir)
+        idx.remove_stale_generations(index_dir, store_cfg)
         manifest = idx.read_manifest(index_dir)
         previous = None
-        if not rebuild and _compatible(manifest, embedder, cfg):
-            gen = idx.current_generation(index_dir)
-            previous = idx.read_generation(gen, store_cfg) if gen else None
+        if not rebuild and _compatible(manifest, embedder, cfg, store_cfg):
+            current = idx.live_generation(index_dir)
+            previous = idx.read_generation(current, store_cfg) if current else None
         keep, fresh = _load_changed(candidates, corpus_dir, previous, report,
-                                    limits or IngestSettings())
+                                    limits or IngestSettings(), engine)
         live = {candidate.source for candidate in candidates}
         old_sources = {e.source for e in (manifest.documents.values() if manifest else ())}
         report.removed = sorted(old_sources - live)
@@ -220,8 +232,11 @@ def ingest(
             report.seconds = time.perf_counter() - started
             return report
         kept = _carry_over(previous, keep, embedder.dim, store_cfg)
-        _add_fresh(fresh, embedder, cfg, kept, report, progress)
-        _commit(index_dir, embedder, cfg, kept, report)
+        _add_fresh(fresh, embedder, cfg, kept, report, progress, engine)
+        if previous is not None and _delta_fits(previous.manifest, len(kept.fresh), store_cfg):
+            _commit_delta(index_dir, previous, embedder, cfg, kept, report)
+        else:
+            _commit(index_dir, embedder, cfg, kept, report)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -237,6 +252,19 @@ def _ignored_note(scan: Scan) -> str:
 def _skipped_note(report: IngestReport) -> str:
     """" (first: <reason>)" for the nothing-readable error."""
     return f" (first: {next(iter(report.skipped.values()))})" if report.skipped else ""
+def _commit_delta(index_dir: Path, previous: idx.Index, embedder: Embedder,
+                  cfg: ChunkSettings, kept: _Kept, report: IngestReport) -> None:
+    """Write only what changed as a delta of the live generation."""
+    manifest = _manifest(embedder, cfg, kept)
+    record = idx.DeltaRecord(
+        created=manifest.created, store=manifest.store, removed=kept.dropped,
+        documents={d: kept.entries[d] for d in kept.changed},
+        counts=manifest.counts, chunks_added=len(kept.fresh))
+    live = idx.Live(previous.path, previous.deltas)
+    idx.write_delta(index_dir, live, record, kept.fresh, kept.store,
+                    {d: kept.documents[d] for d in record.documents})
+    report.wrote = report.delta = True
+    report.chunks = len(kept.chunks)
 
 
 def index_documents(
@@ -263,33 +291,70 @@ def index_documents(
     return report
 
 
+def add_documents(
+    documents: list[Document], index_dir: Path, embedder: Embedder, cfg: ChunkSettings,
+    *, store_cfg: StoreSettings | None = None,
+) -> IngestReport:
+    """Add documents made in memory to the live index, replacing any with the same doc_id;
+    written as a delta when it fits (other data sources, benchmarks)."""
+    started = time.perf_counter()
+    store_cfg = store_cfg or StoreSettings()
+    report = IngestReport()
+    with idx.ingest_lock(index_dir):
+        idx.remove_stale_generations(index_dir, store_cfg)
+        live = idx.live_generation(index_dir)
+        if live is None or not _compatible(idx.read_manifest(index_dir), embedder, cfg,
+                                           store_cfg):
+            raise IndexMismatchError(f"index in {index_dir} is missing or was built with "
+                                     "other settings")
+        previous = idx.read_generation(live, store_cfg)
+        old = previous.manifest.documents
+        fresh = [(d, "updated" if d.doc_id in old else "added") for d in documents]
+        for doc, how in fresh:
+            getattr(report, how).append(doc.source)
+        kept = _carry_over(previous, set(old) - {d.doc_id for d in documents}, embedder.dim,
+                           store_cfg)
+        _add_fresh(fresh, embedder, cfg, kept, report, progress=False)
+        if _delta_fits(previous.manifest, len(kept.fresh), store_cfg):
+            _commit_delta(index_dir, previous, embedder, cfg, kept, report)
+        else:
+            _commit(index_dir, embedder, cfg, kept, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
 def _commit(
     index_dir: Path, embedder: Embedder, cfg: ChunkSettings, kept: _Kept, report: IngestReport
 ) -> None:
     """Write what was kept as the new live generation."""
     idx.write_generation(index_dir, _manifest(embedder, cfg, kept), kept.chunks, kept.store,
-                           kept.documents)
+                         kept.documents,
+                         extras=(lambda gen: save_keyword_index(kept.chunks, gen),))
     report.wrote = True
     report.chunks = len(kept.chunks)
 
 
 def _add_fresh(
     fresh: list[tuple[Document, str]], embedder: Embedder, cfg: ChunkSettings, kept: _Kept,
-    report: IngestReport, progress: bool,
+    report: IngestReport, progress: bool, engine: Engine | None = None,
 ) -> None:
     """Chunk, embed and de-duplicate the new documents into ``kept``."""
     if not fresh:
         return
-    chunks, vectors = _embed_new(fresh, embedder, cfg, progress)
+    engine = engine or LocalEngine()
+    chunks, vectors = engine.chunk_and_embed([doc for doc, _ in fresh], embedder, cfg,
+                                             progress)
     chunks, vectors, dropped = drop_near_duplicates(chunks, vectors, kept.store,
                                                     cfg.near_duplicate)
     report.near_duplicates = dropped
     kept.chunks.extend(chunks)
+    kept.fresh.extend(chunks)
     kept.store.add([c.chunk_id for c in chunks], vectors)
     per_doc: dict[str, int] = {}
     for chunk in chunks:
         per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
     for doc, _ in fresh:
+        kept.changed.append(doc.doc_id)
         kept.documents[doc.doc_id] = doc
         kept.entries[doc.doc_id] = idx.DocumentRecord(
             source=doc.source, sha256=doc.sha256, title=doc.title,

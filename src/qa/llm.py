@@ -1,4 +1,8 @@
-"""Generator protocol and the llama-cpp GGUF backend (the only importer of llama_cpp)."""
+"""Generator protocol and the llama-cpp GGUF backend (the only importer of llama_cpp).
+
+``load_generator`` also builds the remote backend (``qa.remote_llm``): an OpenAI-compatible
+completions server that the deployment runs itself.
+"""
 
 from __future__ import annotations
 
@@ -261,8 +265,14 @@ class LlamaCppGenerator:
                     yield piece
 
 
-def load_generator(cfg: LLMSettings, cache_dir: Path) -> LlamaCppGenerator:
-    """Resolve (known name or .gguf path), verify and load the configured LLM."""
+def load_generator(cfg: LLMSettings, cache_dir: Path) -> Generator:
+    """The configured LLM: a remote completions server (``cfg.backend = "remote"``), or the
+    GGUF resolved (known name or .gguf path), verified and loaded here."""
+    if cfg.backend == "remote":
+        from qa.remote_llm import RemoteGenerator
+
+        log.info("LLM: %s at %s", cfg.model, cfg.base_url)
+        return RemoteGenerator(cfg)
     name, path = resolve_llm(cfg.model, cache_dir)
     log.info("LLM: %s (%s)", name, path)
     return LlamaCppGenerator(name=name, path=path, cfg=cfg, state_dir=cache_dir / "kv")

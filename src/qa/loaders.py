@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from qa.characters import clean_text
-from qa.cleaning import Line, assemble, clean_lines
+from qa.cleaning import Line, assemble, clean_lines, page_starts
 from qa.config import IngestSettings
 from qa.corpus import (
     SUPPORTED_SUFFIXES,
@@ -102,6 +102,7 @@ def document_from_bytes(raw: bytes, source: str, cfg: IngestSettings | None = No
         sha256=hashlib.sha256(raw).hexdigest(),
         sections=sections,
         flags=tuple(converted.flags + addressed),
+        pages=page_starts(lines),
     )
 
 
@@ -254,8 +255,11 @@ def _pdf_lines(raw: bytes, name: str) -> _Converted:
         if "crypt" in reason.lower():  # wrong password, or AES support missing
             raise _error(name, f"PDF is encrypted ({reason})") from exc
         raise _error(name, f"file is not a valid PDF ({reason})") from exc
-    return _Converted(" ".join(str(title).split()),
-                      [Line(s) for s in "\n\n".join(pages).splitlines()])
+    lines: list[Line] = []
+    for number, page in enumerate(pages, start=1):  # a blank line between pages
+        lines += [Line("", page=number)] if lines else []
+        lines += [Line(s, page=number) for s in page.splitlines()]
+    return _Converted(" ".join(str(title).split()), lines)
 
 
 _CONVERTERS: dict[str, Callable[[bytes, str], _Converted]] = {

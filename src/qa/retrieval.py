@@ -10,67 +10,20 @@ tuned on the MedicationQA dev half (``qa bench medicationqa``; see eval/reports)
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from qa.config import RetrievalSettings
 from qa.embeddings import Embedder
 from qa.index import Index
+from qa.keyword import KeywordIndex, keyword_text
 from qa.query import QueryNormaliser
 from qa.rerank import NoReranker, Reranker
-from qa.text import stems, terms
-from qa.types import Chunk, Passage
+from qa.types import Passage
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class KeywordIndex:
-    """BM25 over stemmed, stop-worded words (bm25s), queried with the same analyser."""
-
-    texts: list[str]
-    stem: bool = True
-    _bm25: Any = field(default=None, init=False, repr=False)
-    _analyse: Callable[[str], list[str]] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        import bm25s
-        from bm25s.stopwords import STOPWORDS_EN
-
-        # bm25s sets its own logger to DEBUG, which floods any CLI run with "Building index".
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-        stop = set(STOPWORDS_EN)
-
-        def analyse(text: str) -> list[str]:
-            tokens = [w for w in terms(text) if len(w) > 1 and w not in stop]
-            return stems(tokens) if self.stem else tokens
-
-        self._analyse = analyse
-        self._bm25 = bm25s.BM25()
-        if self.texts:
-            self._bm25.index([analyse(t) for t in self.texts], show_progress=False)
-
-    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[int]:
-        """Row ids of the best ``k`` texts with a positive score, best first."""
-        vocab = getattr(self._bm25, "vocab_dict", None) or {}
-        tokens = [t for t in self._analyse(query) if t in vocab]
-        if not tokens or not self.texts:
-            return []
-        scores = self._bm25.get_scores(tokens)
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [int(i) for i in top if scores[i] > 0]
-
-
-def keyword_text(chunk: Chunk) -> str:
-    """What BM25 sees: the title and heading carry the drug and the topic of short passages."""
-    return f"{chunk.title} {chunk.section} {chunk.text}"
 
 
 @dataclass(frozen=True)
@@ -96,7 +49,8 @@ class Retriever:
 
     def __post_init__(self) -> None:
         texts = [keyword_text(c) for c in self.index.chunks]
-        self._keyword = KeywordIndex(texts, stem=self.cfg.stem)
+        self._keyword = KeywordIndex.for_chunks(self.index.chunks, self.index.path,
+                                                self.cfg.stem, self.index.delta_docs)
         self._normaliser = QueryNormaliser.from_texts(texts)
         self._rows = {c.chunk_id: i for i, c in enumerate(self.index.chunks)}
 

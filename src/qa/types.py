@@ -6,6 +6,7 @@ Document -> Chunk -> Passage -> Evidence -> SentenceCheck -> Answer.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
@@ -27,6 +28,7 @@ class Document:
     stable id derived from it, ``sha256`` the hash of the raw file bytes (change detection).
     ``flags`` say what cleaning removed because it was addressed to an assistant or hidden
     from readers ("addressed to the model: ...", "hidden HTML: ..."): never evidence.
+    ``pages`` (PDFs) holds the offset in ``text`` where each page starts, page 1 first.
     """
 
     doc_id: str
@@ -36,6 +38,13 @@ class Document:
     sha256: str
     sections: tuple[Section, ...] = ()
     flags: tuple[str, ...] = ()
+    pages: tuple[int, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding ``offset`` (None for a document without pages)."""
+        if not self.pages:
+            return None
+        return max(1, bisect.bisect_right(self.pages, offset))
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    page: int | None = None  # PDF page where the chunk starts
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,7 @@ class Citation:
     text: str
     section: str = ""
     support: float | None = None
+    page: int | None = None  # PDF page of the cited text, for a reader of the original file
 
 
 class Verdict(StrEnum):

@@ -1,8 +1,12 @@
 """The retrieval seam: a ``VectorStore`` holds one vector per chunk id and searches them.
 
 Vectors are L2-normalised, so inner product is cosine. ``FaissStore`` (``qa.faiss_store``)
-is the default backend; another store implements the same protocol and is chosen with
-``Settings.store.backend`` through ``make_store``/``load_store``.
+is the default backend, ``MilvusStore`` (``qa.milvus_store``) the other; the backend is
+chosen with ``Settings.store.backend`` through ``make_store``/``load_store``.
+
+A store is written whole into an index generation (``save``) or, after an incremental
+ingest, only as what changed since it was loaded (``save_delta``), which is what keeps
+adding one document to a large index in proportion to that document.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Protocol
 import numpy as np
 
 from qa.config import StoreSettings
+
+BACKENDS = ("faiss", "milvus")
 
 
 class VectorStore(Protocol):
@@ -47,20 +53,49 @@ class VectorStore(Protocol):
     def save(self, folder: Path) -> None:
         """Write everything needed to ``load`` the store again into ``folder``."""
 
+    def save_delta(self, folder: Path) -> None:
+        """Write only the changes since the last ``save``/``save_delta``/load into
+        ``folder``; ``load_store`` applies such folders, in order, after the full save."""
+
+
+def merge_hits(parts: Sequence[list[tuple[int, float]]], k: int) -> list[tuple[int, float]]:
+    """The best ``k`` (row, score) pairs of several hit lists; ties in row order."""
+    return sorted((hit for part in parts for hit in part), key=lambda h: (-h[1], h[0]))[:k]
+
+
+def _check(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown vector store backend {backend!r}; known: {BACKENDS}")
+
 
 def make_store(cfg: StoreSettings, dim: int) -> VectorStore:
     """An empty store of the configured backend."""
+    _check(cfg.backend)
+    if cfg.backend == "milvus":
+        from qa.milvus_store import MilvusStore
+
+        return MilvusStore(dim, cfg)
     from qa.faiss_store import FaissStore
 
-    if cfg.backend == "faiss":
-        return FaissStore(dim, cfg)
-    raise ValueError(f"unknown vector store backend {cfg.backend!r}")
+    return FaissStore(dim, cfg)
 
 
-def load_store(backend: str, cfg: StoreSettings, folder: Path) -> VectorStore:
-    """The ``backend`` store saved in ``folder`` by ``VectorStore.save``."""
+def load_store(backend: str, cfg: StoreSettings, folder: Path,
+               deltas: Sequence[Path] = ()) -> VectorStore:
+    """The ``backend`` store saved in ``folder``, with the ``deltas`` saved since applied."""
+    _check(backend)
+    if backend == "milvus":
+        from qa.milvus_store import MilvusStore
+
+        return MilvusStore.load(folder, cfg, deltas)
     from qa.faiss_store import FaissStore
 
-    if backend == "faiss":
-        return FaissStore.load(folder, cfg)
-    raise ValueError(f"unknown vector store backend {backend!r}")
+    return FaissStore.load(folder, cfg, deltas)
+
+
+def discard_store(backend: str, cfg: StoreSettings, folder: Path) -> None:
+    """Free what a store saved in ``folder`` holds outside it (a server collection)."""
+    if backend == "milvus":
+        from qa.milvus_store import MilvusStore
+
+        MilvusStore.discard(folder, cfg)

@@ -244,7 +244,7 @@ def citation_for(item: Evidence, support: float | None = None) -> Citation:
     return Citation(
         n=item.n, doc_id=chunk.doc_id, source=chunk.source, title=chunk.title,
         start=item.start, end=item.end, text=item.text, section=chunk.section,
-        support=None if support is None else round(support, 3),
+        support=None if support is None else round(support, 3), page=chunk.page,
     )
 
 

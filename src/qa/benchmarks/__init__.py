@@ -15,7 +15,7 @@ from qa.benchmarks.report import BenchReport
 from qa.benchmarks.runner import BenchContext
 
 PUBLIC = ("medicationqa", "pubmedqa", "medquad")  # what `qa bench all` runs
-SUITES = (*PUBLIC, "reliability")
+SUITES = (*PUBLIC, "reliability", "scale")  # the last two are run on their own
 
 
 def suite_runner(name: str) -> Callable[[BenchContext], BenchReport]:

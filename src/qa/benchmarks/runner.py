@@ -35,6 +35,7 @@ class BenchContext:
     generate_sample: int = 100
     compare: bool = False  # MedicationQA: also score the retrieval variants (comparison.py)
     split: str = "test"  # PubMedQA: the split scored ("dev" also fits the label offsets)
+    chunks: int = 1_000_000  # scale: vectors in the synthetic index
     embedder: Embedder | None = None
     generator: Generator | None = None
     _built: dict[str, float] = field(default_factory=dict, repr=False)
