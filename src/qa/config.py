@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -155,6 +155,36 @@ class AnswerSettings(_Stage):
     )
 
 
+class ServerSettings(_Stage):
+    """`qa serve` and the request queue it shares with the chat UI (``qa.service``)."""
+
+    host: str = Field(
+        "127.0.0.1",
+        description="Address to listen on. Any address but a loopback one requires "
+        "QA_API_KEY, or the server refuses to start.",
+    )
+    port: int = Field(8000, ge=1, le=65535, description="Port of the HTTP API.")
+    max_queue: int = Field(
+        32, ge=1,
+        description="Requests that may wait for the model (one runs at a time, in arrival "
+        "order); a request beyond them gets 503 with Retry-After.",
+    )
+    time_limit_s: float = Field(
+        120.0, gt=0,
+        description="Longest a request may run once its turn comes; generation is then "
+        "stopped and the client gets 504. Queue time is not counted.",
+    )
+    max_messages: int = Field(100, ge=1, description="Messages one request may carry.")
+    max_message_chars: int = Field(
+        8000, ge=1,
+        description="Longest message accepted (characters). Only the latest question and "
+        "the evidence reach the model; a pasted document is not a question.",
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest request body accepted (bytes); 413 above."
+    )
+
+
 class Settings(BaseSettings):
     """Root settings. Build once in an entry point, then hand each stage its part."""
 
@@ -177,6 +207,17 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
+    server: ServerSettings = ServerSettings()
+    api_key: SecretStr | None = Field(
+        None,
+        description="QA_API_KEY: the key clients of `qa serve` send as 'Authorization: "
+        "Bearer <key>' (and the UI's password). Required off loopback; enforced whenever set.",
+    )
+    feedback_file: Path = Field(
+        Path("feedback/answers.jsonl"),
+        description="Where the chat UI appends 👍/👎 feedback, one JSON object per line "
+        "(local only: nothing leaves the machine).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -196,5 +237,7 @@ class Settings(BaseSettings):
 
     def fingerprint(self) -> str:
         """Short hash of everything that shapes an answer, stamped on each Answer."""
-        data = self.model_dump(mode="json", exclude={"corpus_dir", "index_dir", "cache_dir"})
+        # Where things live and how they are served do not shape an answer.
+        data = self.model_dump(mode="json", exclude={
+            "corpus_dir", "index_dir", "cache_dir", "server", "api_key", "feedback_file"})
         return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]

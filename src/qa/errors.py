@@ -43,7 +43,7 @@ class IndexMismatchError(QAError):
 
 
 class EmptyCorpusError(QAError):
-    hint = "Put .txt, .md, .html or .pdf files in the folder and run `qa ingest` again."
+    hint = "Put .txt, .md, .html, .pdf or .docx files in the folder and run `qa ingest` again."
 
 
 class DocumentError(QAError):
@@ -54,3 +54,23 @@ class DocumentError(QAError):
 
 class DependencyError(QAError):
     hint = "Run `make setup` to install the project's dependencies."
+
+
+class ServiceBusyError(QAError):
+    """The request queue is full; ``retry_after_s`` estimates when a place frees up."""
+
+    hint = "Retry in a few seconds, or raise QA_SERVER__MAX_QUEUE."
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class RequestTimeoutError(QAError):
+    hint = "Ask a shorter question, or raise QA_SERVER__TIME_LIMIT_S."
+
+
+class LibraryError(QAError):
+    """A document could not be added to or removed from the live index."""
+
+    hint = "Check the document list; the index is unchanged."
