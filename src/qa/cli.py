@@ -182,6 +182,37 @@ def ui(index_dir: Path | None, host: str, port: int) -> None:
     serve(_settings(index_dir), host, port)
 
 
+@cli.command()
+@click.option("--host", default=None,
+              help="Address to listen on [default: 127.0.0.1]; any other needs QA_API_KEY.")
+@click.option("--port", default=None, type=int, help="Port [default: 8000].")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), envvar="QA_INDEX_DIR",
+              help="Index folder (default: index/).")
+@click.option("--ui", "with_ui", is_flag=True,
+              help="Also serve the chat page at /ui: one process, one model, one queue.")
+@_fail_cleanly
+def serve(host: str | None, port: int | None, index_dir: Path | None, with_ui: bool) -> None:
+    """Serve an OpenAI-compatible chat API on http://HOST:PORT/v1 (docs at /docs)."""
+    from qa.answer import Assistant
+    from qa.server import check_bind, create_app, run
+    from qa.service import AnswerService
+
+    settings = _settings(index_dir)
+    host, port = host or settings.server.host, port or settings.server.port
+    check_bind(host, settings.api_key.get_secret_value() if settings.api_key else None)
+    assistant = Assistant.load(settings=settings)
+    _say_models(assistant.model_name, assistant.embedder.name)
+    service = AnswerService(assistant, settings.server)
+    app = create_app(service, settings)
+    if with_ui:
+        from qa.ui.app import mount
+
+        app = mount(app, service, settings)
+    click.echo(f"API on http://{host}:{port}/v1 (docs /docs"
+               + (", chat /ui)" if with_ui else ")"), err=True)
+    run(app, host, port)
+
+
 @cli.command("eval")
 @click.option("--questions", type=click.Path(exists=True, path_type=Path),
               default=Path("eval/questions.jsonl"), show_default=True)
