@@ -325,8 +325,10 @@ def models_pull(names: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.argument("suite", type=click.Choice(["medicationqa", "pubmedqa", "medquad", "all"]))
-@click.option("--limit", type=int, default=None, help="Only N questions (a quick smoke run).")
+@click.argument("suite", type=click.Choice(["medicationqa", "pubmedqa", "medquad", "all",
+                                            "concurrency"]))
+@click.option("--limit", type=int, default=None,
+              help="Only N questions (a quick smoke run); concurrency: N clients.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("eval/reports"),
               show_default=True, help="Folder for the JSON report, markdown and plot.")
 @click.option("--index-dir", type=click.Path(path_type=Path), default=Path(".qa-cache/bench"),
@@ -346,7 +348,8 @@ def bench(  # noqa: PLR0913 - one parameter per click option
     suite: str, limit: int | None, out: Path, index_dir: Path, data_dir: Path | None,
     no_generate: bool, generate_sample: int, split: str, compare: bool,
 ) -> None:
-    """Run a public benchmark SUITE and write eval/reports/bench-SUITE-<time>.{json,md,png}."""
+    """Run a public benchmark SUITE (or `concurrency`: 10 openai clients x 3 questions against
+    `qa serve`) and write eval/reports/bench-SUITE-<time>.{json,md,png}."""
     from qa.benchmarks import SUITES, BenchContext, suite_runner
     from qa.benchmarks.data import default_data_dir
     from qa.benchmarks.report import write_report
