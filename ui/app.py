@@ -46,6 +46,7 @@ CSS = """
 .searched { font-size: 0.95em; }
 """
 Updates = Iterator[tuple[Any, ...]]
+PROGRESS = gr.Progress()  # a Progress default is how Gradio knows to send a progress bar
 
 
 def _history(exchanges: list[Exchange]) -> list[dict[str, str]]:
@@ -141,7 +142,7 @@ class ChatPage:
         docs = list_documents(self.settings.index_dir)
         return document_rows(docs), gr.update(choices=[d.source for d in docs], value=None)
 
-    def add(self, files: list[str] | None, progress: gr.Progress | None = None) -> tuple[Any, ...]:
+    def add(self, files: list[str] | None, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
         """Index uploaded files into the live index, with a progress bar."""
         if not files:
             return ("Choose one or more files first.", *self.documents())
@@ -150,7 +151,7 @@ class ChatPage:
             lambda: add_files([Path(f) for f in files], self.settings, embedder))
         change = Change()
         for item in self._run(ticket.updates(), progress):
-            if isinstance(item, Progress) and progress is not None:
+            if isinstance(item, Progress):
                 progress(item.done / item.total, desc=item.step)
             elif isinstance(item, Change):
                 change = item
