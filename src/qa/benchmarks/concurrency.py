@@ -299,9 +299,9 @@ def _report(ctx: BenchContext, clients: int, results: list[Result], wall: float,
         f"{metrics['refused']} refused (the documents did not hold a verified answer).", "",
         table(rows, ["what", "p50", "p95", "max"]) + "\n\n(seconds)", "",
         f"{metrics['answers_per_minute']} answers per minute over {metrics['wall_s']} s.", "",
-        f"CPU: {cpu['cores']} cores. Other processes used {cpu['others_cpu_s']} CPU s "
-        f"during the run ({shared:.0%} of the machine)"
-        + (f": {busy}." if busy else "."), "",
+        ("**Other work shared the CPU**: " if shared > 0.05 else "CPU: ")
+        + f"{cpu['cores']} cores; other processes used {cpu['others_cpu_s']} CPU s during "
+        f"the run ({shared:.0%} of the machine)" + (f": {busy}." if busy else "."), "",
         "Problems: " + ("; ".join(f"client {r.client} turn {r.turn}: "
                                    + (r.error or "; ".join(r.problems))
                                    for r in results if r.error or r.problems) or "none."),
