@@ -348,7 +348,7 @@ def test_read_more_links_and_trailing_related_posts_go(tmp_path: Path) -> None:
         ("empty.txt", b"", "contains no text"),
         ("only-tags.md", b"#tag #other\n\n+\n\n[5]\n", "contains no text"),
         ("only-script.html", b"<html><script>run()</script><nav>Menu</nav></html>", "no text"),
-        ("notes.docx", b"PK\x03\x04", "unsupported file type '.docx'"),
+        ("notes.odt", b"PK\x03\x04", "unsupported file type '.odt'"),
     ],
 )
 def test_bad_files_raise_document_error_naming_the_file(
@@ -394,7 +394,8 @@ def test_find_documents_skips_hidden_and_unsupported_files(tmp_path: Path) -> No
     ]:
         _write(tmp_path, name, "x")
     found = [p.relative_to(tmp_path).as_posix() for p in find_documents(tmp_path)]
-    assert found == ["a.md", "b.txt", "leaflets/c.HTML", "leaflets/d.pdf", "leaflets/e.htm"]
+    assert found == ["a.md", "b.txt", "leaflets/c.HTML", "leaflets/d.pdf", "leaflets/e.htm",
+                     "notes.docx"]
     assert find_documents(tmp_path / "missing") == []
 
 
@@ -402,4 +403,5 @@ def test_doc_id_is_the_relative_path_without_suffix() -> None:
     assert doc_id_for("leaflets/ibuprofen.txt") == "leaflets/ibuprofen"
     assert doc_id_for("000_caeb206a0aa03600.txt") == "000_caeb206a0aa03600"
     assert doc_id_for("README") == "README"
-    assert set(SUPPORTED_SUFFIXES) == {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+    assert set(SUPPORTED_SUFFIXES) == {".txt", ".md", ".markdown", ".html", ".htm", ".pdf",
+                                       ".docx"}

@@ -1,20 +1,22 @@
 """The web page on a clinic network: a login off loopback, text that never renders as HTML
-or a link, and an upload route that takes nothing."""
+or a link, and an upload route that takes nothing bigger than the ingest reads."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import socket
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from qa.config import Settings, UISettings
+from qa.config import IngestSettings, Settings, UISettings
 from qa.errors import ConfigError
 from qa.types import (
     Answer,
@@ -64,23 +66,35 @@ def test_qa_ui_on_all_interfaces_refuses_at_once_in_one_line(tmp_path: Path) -> 
 
 
 def test_messages_are_text_only() -> None:
-    from qa.ui.app import as_text
+    from qa.ui.render import inert
 
-    assert as_text('<img src="x"> & <b>') == "&lt;img src=&quot;x&quot;&gt; &amp; &lt;b&gt;"
+    shown = inert('<img src="x"> & <b>bold</b> [a](https://evil.example/b)')
+    assert "<" not in shown.replace("&lt;", "")  # no tag survives
+    assert "`https://evil.example/b`" in shown  # an address is shown, in a code span
+    assert "\\[a\\]" in shown  # no markdown link either
+
+
+def test_the_api_key_is_the_page_password_when_no_other_is_set() -> None:
+    from qa.ui.app import login_for
+
+    settings = Settings(api_key="a-long-enough-api-key")
+    assert login_for(settings, "0.0.0.0") == ("qa", "a-long-enough-api-key")
 
 
 class _HostileAssistant:
-    """Stands in for Assistant: streams evidence, a draft and an answer full of markup."""
+    """Stands in for Assistant: streams evidence, a sentence and an answer full of markup."""
 
     model_name = "stub"
     embedder = SimpleNamespace(name="stub-embedder")
+    generator = SimpleNamespace(count_tokens=len)
     settings = Settings()
 
-    def stream(self, question: str) -> Iterator[StreamEvent]:
+    def chat_stream(self, turns: list[Any]) -> Iterator[StreamEvent]:
+        question = turns[-1].content
         chunk = Chunk("c1", "d1", "leaflet.html", "<img src=http://tracker.example/t.png>",
                       "", 0, len(HOSTILE), HOSTILE)
         yield StreamEvent(EventKind.EVIDENCE, passages=(Passage(chunk, 1.0),))
-        yield StreamEvent(EventKind.TOKEN, text=HOSTILE)
+        yield StreamEvent(EventKind.SENTENCE, text=HOSTILE)
         citation = Citation(n=1, doc_id="d1", source="leaflet.html", title=chunk.title,
                             section="", start=0, end=40, text=HOSTILE[:40])
         yield StreamEvent(EventKind.ANSWER, answer=Answer(
@@ -97,19 +111,25 @@ def _free_port() -> int:
 
 @pytest.fixture
 def hostile_page() -> Iterator[str]:
-    from qa.ui.app import CSS, MAX_UPLOAD, build_app
+    from qa.service import AnswerService
+    from qa.ui.app import CSS, build_app, upload_limit
 
-    app = build_app(_HostileAssistant())  # type: ignore[arg-type]
+    settings = Settings(ingest=IngestSettings(max_file_mb=0.001),  # 1 KB
+                        index_dir=Path(tempfile.mkdtemp()) / "index",
+                        feedback_file=Path(tempfile.mkdtemp()) / "feedback.jsonl")
+    service = AnswerService(_HostileAssistant(), settings.server)  # type: ignore[arg-type]
+    app = build_app(service, settings)
     port = _free_port()
     app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                       css=CSS, footer_links=[], max_file_size=MAX_UPLOAD)
+                       css=CSS, footer_links=[], max_file_size=upload_limit(settings))
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         app.close()
+        service.close()
 
 
-def test_the_upload_route_takes_nothing_bigger_than_1kb(hostile_page: str) -> None:
+def test_the_upload_route_takes_nothing_bigger_than_the_ingest_limit(hostile_page: str) -> None:
     body = (b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x.pdf\"\r\n"
             b"Content-Type: application/pdf\r\n\r\n" + b"x" * 4096 + b"\r\n--b--\r\n")
     request = urllib.request.Request(f"{hostile_page}/gradio_api/upload", data=body,

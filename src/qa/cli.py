@@ -247,6 +247,41 @@ def ui(index_dir: Path | None, host: str, port: int) -> None:
     serve(_settings(index_dir), host, port)
 
 
+@cli.command()
+@click.option("--host", default=None,
+              help="Address to listen on [default: 127.0.0.1]; any other needs QA_API_KEY.")
+@click.option("--port", default=None, type=int, help="Port [default: 8000].")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), envvar="QA_INDEX_DIR",
+              help="Index folder (default: index/).")
+@click.option("--ui", "with_ui", is_flag=True,
+              help="Also serve the chat page at /ui: one process, one model, one queue.")
+@_fail_cleanly
+def serve(host: str | None, port: int | None, index_dir: Path | None, with_ui: bool) -> None:
+    """Serve an OpenAI-compatible chat API on http://HOST:PORT/v1 (docs at /docs)."""
+    from qa.answer import Assistant
+    from qa.server import check_bind, create_app, run
+    from qa.service import AnswerService
+
+    settings = _settings(index_dir)
+    host, port = host or settings.server.host, port or settings.server.port
+    check_bind(host, settings.api_key.get_secret_value() if settings.api_key else None)
+    if with_ui:
+        from qa.ui.app import login_for
+
+        login_for(settings, host)  # the page's login rules, before any model is loaded
+    assistant = Assistant.load(settings=settings)
+    _say_models(assistant.model_name, assistant.embedder.name)
+    service = AnswerService(assistant, settings.server)
+    app = create_app(service, settings)
+    if with_ui:
+        from qa.ui.app import mount
+
+        app = mount(app, service, settings, host)
+    click.echo(f"API on http://{host}:{port}/v1 (docs /docs"
+               + (", chat /ui)" if with_ui else ")"), err=True)
+    run(app, host, port)
+
+
 @cli.command("eval")
 @click.option("--questions", type=click.Path(exists=True, path_type=Path),
               default=Path("eval/questions.jsonl"), show_default=True)
@@ -359,9 +394,10 @@ def models_pull(names: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.argument("suite", type=click.Choice(["medicationqa", "pubmedqa", "medquad", "reliability",
-                                            "scale", "all"]))
-@click.option("--limit", type=int, default=None, help="Only N questions (a quick smoke run).")
+@click.argument("suite", type=click.Choice(["medicationqa", "pubmedqa", "medquad", "all",
+                                            "reliability", "scale", "concurrency"]))
+@click.option("--limit", type=int, default=None,
+              help="Only N questions (a quick smoke run); concurrency: N clients.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("eval/reports"),
               show_default=True, help="Folder for the JSON report, markdown and plot.")
 @click.option("--index-dir", type=click.Path(path_type=Path), default=Path(".qa-cache/bench"),
@@ -387,7 +423,8 @@ def bench(  # noqa: PLR0913 - one parameter per click option
 
     'all' runs the public datasets; 'reliability' attacks ingestion, the index, questions
     and the network boundary (run it with QA_LLM__MODEL=qwen2.5-coder-0.5b); 'scale'
-    measures the vector stores at --chunks vectors.
+    measures the vector stores at --chunks vectors; 'concurrency' sends 10 openai clients
+    x 3 questions to a real `qa serve`.
     """
     from qa.benchmarks import PUBLIC, BenchContext, suite_runner
     from qa.benchmarks.data import default_data_dir

@@ -255,6 +255,36 @@ class UISettings(_Stage):
     username: str = Field("qa", min_length=1, description="User name for the web page login.")
 
 
+class ServerSettings(_Stage):
+    """`qa serve` and the request queue it shares with the chat UI (``qa.service``)."""
+
+    host: str = Field(
+        "127.0.0.1",
+        description="Address to listen on. Any address but a loopback one requires "
+        "QA_API_KEY, or the server refuses to start.",
+    )
+    port: int = Field(8000, ge=1, le=65535, description="Port of the HTTP API.")
+    max_queue: int = Field(
+        32, ge=1,
+        description="Requests that may wait for the model (one runs at a time, in arrival "
+        "order); a request beyond them gets 503 with Retry-After.",
+    )
+    time_limit_s: float = Field(
+        120.0, gt=0,
+        description="Longest a request may run once its turn comes; generation is then "
+        "stopped and the client gets 504. Queue time is not counted.",
+    )
+    max_messages: int = Field(100, ge=1, description="Messages one request may carry.")
+    max_message_chars: int = Field(
+        8000, ge=1,
+        description="Longest message accepted (characters). Only the latest question and "
+        "the evidence reach the model; a pasted document is not a question.",
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest request body accepted (bytes); 413 above."
+    )
+
+
 class Settings(BaseSettings):
     """Root settings. Build once in an entry point, then hand each stage its part."""
 
@@ -279,6 +309,18 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     ingest: IngestSettings = IngestSettings()
     ui: UISettings = UISettings()
+    server: ServerSettings = ServerSettings()
+    api_key: SecretStr | None = Field(
+        None,
+        description="QA_API_KEY: the key clients of `qa serve` send as 'Authorization: "
+        "Bearer <key>' (and the web page's password when QA_UI__PASSWORD is not set). "
+        "Required off loopback; enforced whenever set.",
+    )
+    feedback_file: Path = Field(
+        Path("feedback/answers.jsonl"),
+        description="Where the chat UI appends 👍/👎 feedback, one JSON object per line "
+        "(local only: nothing leaves the machine).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -298,6 +340,8 @@ class Settings(BaseSettings):
 
     def fingerprint(self) -> str:
         """Short hash of everything that shapes an answer, stamped on each Answer."""
-        data = self.model_dump(mode="json", exclude={"corpus_dir", "index_dir", "cache_dir",
-                                                     "ingest", "ui"})
+        # Where things live, how they are served and the ingest limits do not shape an answer.
+        data = self.model_dump(mode="json", exclude={
+            "corpus_dir", "index_dir", "cache_dir", "ingest", "ui", "server", "api_key",
+            "feedback_file"})
         return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]

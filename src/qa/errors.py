@@ -48,7 +48,7 @@ class IndexLoadError(QAError):
 
 
 class EmptyCorpusError(QAError):
-    hint = "Put .txt, .md, .html or .pdf files in the folder and run `qa ingest` again."
+    hint = "Put .txt, .md, .html, .pdf or .docx files in the folder and run `qa ingest` again."
 
 
 class DocumentError(QAError):
@@ -68,6 +68,8 @@ class QuestionTooLongError(QAError):
 class PromptTooLongError(QAError):
     hint = ("Ask a shorter question, or raise QA_LLM__N_CTX (the model's context window) "
             "or lower QA_ANSWER__EVIDENCE_TOKENS.")
+
+
 class StoreUnavailableError(QAError):
     hint = ("Check QA_STORE__MILVUS_URI and QA_STORE__MILVUS_TOKEN, and that the Milvus "
             "server is running (or leave the URI empty for a local Milvus Lite file).")
@@ -76,3 +78,23 @@ class StoreUnavailableError(QAError):
 class RemoteLLMError(QAError):
     hint = ("Check QA_LLM__BASE_URL (the server's /v1 root), QA_LLM__API_KEY, and that the "
             "generation server is running.")
+
+
+class ServiceBusyError(QAError):
+    """The request queue is full; ``retry_after_s`` estimates when a place frees up."""
+
+    hint = "Retry in a few seconds, or raise QA_SERVER__MAX_QUEUE."
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class RequestTimeoutError(QAError):
+    hint = "Ask a shorter question, or raise QA_SERVER__TIME_LIMIT_S."
+
+
+class LibraryError(QAError):
+    """A document could not be added to or removed from the live index."""
+
+    hint = "Check the document list; the index is unchanged."

@@ -262,6 +262,26 @@ def _pdf_lines(raw: bytes, name: str) -> _Converted:
     return _Converted(" ".join(str(title).split()), lines)
 
 
+def _docx_lines(raw: bytes, name: str) -> _Converted:
+    """Word (.docx): paragraphs in order, "Heading n"/"Title" styles as headings, then each
+    table row as "cell | cell"; the core-properties title if set."""
+    try:
+        import docx
+    except ImportError as exc:
+        raise DependencyError("python-docx is not installed") from exc
+    try:
+        document = docx.Document(io.BytesIO(raw))
+        lines = [Line(p.text.strip(), "heading", True)
+                 if (p.style is not None and (p.style.name or "").startswith(("Heading", "Title")))
+                 else Line(p.text) for p in document.paragraphs]
+        for table in document.tables:
+            lines += [Line(" | ".join(c.text.strip() for c in row.cells)) for row in table.rows]
+        title = document.core_properties.title or ""
+    except Exception as exc:  # python-docx raises many types on damaged files
+        raise _error(name, f"file is not a valid .docx ({str(exc) or type(exc).__name__})") from exc
+    return _Converted(" ".join(title.split()), lines)
+
+
 _CONVERTERS: dict[str, Callable[[bytes, str], _Converted]] = {
     ".txt": _text_lines,
     ".md": _markdown_lines,
@@ -269,4 +289,5 @@ _CONVERTERS: dict[str, Callable[[bytes, str], _Converted]] = {
     ".html": _html_lines,
     ".htm": _html_lines,
     ".pdf": _pdf_lines,
+    ".docx": _docx_lines,
 }

@@ -3,8 +3,9 @@
 Each suite's ``run(ctx) -> BenchReport`` indexes its corpus through the normal ingestion
 path, queries it through the normal retriever / Assistant, and returns numbers that
 ``report.write_report`` turns into eval/reports/bench-<suite>-<time>.{json,md,png}.
-``reliability`` is not a dataset: it attacks ingestion, the index, the question path and
-the network boundary (issue 14), and is left out of ``all``.
+Three suites are not datasets and are left out of ``all``: ``reliability`` attacks
+ingestion, the index, the question path and the network boundary; ``scale`` measures the
+vector stores at a million chunks; ``concurrency`` sends many openai clients to `qa serve`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from qa.benchmarks.report import BenchReport
 from qa.benchmarks.runner import BenchContext
 
 PUBLIC = ("medicationqa", "pubmedqa", "medquad")  # what `qa bench all` runs
-SUITES = (*PUBLIC, "reliability", "scale")  # the last two are run on their own
+SUITES = (*PUBLIC, "reliability", "scale", "concurrency")  # the last three run on their own
 
 
 def suite_runner(name: str) -> Callable[[BenchContext], BenchReport]:
