@@ -11,7 +11,7 @@ Ctrl-C message must say truly whether the new index was committed.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 import random
 import signal
@@ -43,16 +43,16 @@ def make_corpus(root: Path, seed_dir: Path) -> None:
 
 
 def snapshot(index_dir: Path) -> dict[str, Any]:
-    """The live generation as files say it: name, documents (source -> sha256), chunk ids."""
-    gen = idx.current_generation(index_dir)
-    if gen is None:
+    """The live index as its files say (generation and deltas folded in): what is live
+    (one name), documents (source -> sha256), chunk ids (-> source), the embedder."""
+    live = idx.live_generation(index_dir)
+    if live is None:
         return {"gen": None, "documents": {}, "chunks": {}}
-    manifest = json.loads((gen / "manifest.json").read_text())
-    rows = [json.loads(line) for line in (gen / "chunks.jsonl").read_text().splitlines() if line]
-    chunks = {row["chunk_id"]: row["source"] for row in rows}
-    return {"gen": gen.name, "documents": {d["source"]: d["sha256"]
-                                           for d in manifest["documents"].values()},
-            "chunks": chunks, "embedder": manifest["embedder"]}
+    index = idx.read_generation(live)
+    return {"gen": "/".join(p.name for p in (live.base, *live.deltas)),
+            "documents": {e.source: e.sha256 for e in index.manifest.documents.values()},
+            "chunks": {c.chunk_id: c.source for c in index.chunks},
+            "embedder": index.manifest.embedder.model_dump()}
 
 
 def usable(index_dir: Path, embedder: dict[str, Any]) -> tuple[bool, str]:
@@ -78,20 +78,23 @@ def _group_alive(pgid: int) -> bool:
         return True
 
 
-def _change(root: Path, trial: int) -> set[str]:
-    """A new leaflet and an edited one; returns the sources whose old version may go."""
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def _change(root: Path, trial: int) -> None:
+    """A new leaflet and an edited one."""
     (root / f"trial_{trial:02d}.txt").write_text(
         f"Trial {trial} leaflet\n\n{LEAFLET} Trial number {trial} of the crash benchmark.\n")
     edited = sorted(root.glob("leaflet_*.txt"))[trial % len(_DRUGS)]
     edited.write_text(edited.read_text() + f"\nEdited in trial {trial}: store below 25 °C.\n")
-    return {edited.name}
 
 
 def one_trial(root: Path, index_dir: Path, env: dict[str, str], trial: int, delay: float,
               interrupt: bool) -> dict[str, Any]:
     """One interrupted ingest and what it left (see the module docstring)."""
     before = snapshot(index_dir)
-    replaceable = _change(root, trial)
+    _change(root, trial)
     proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "ingest", str(root), "--index",
                              str(index_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env, start_new_session=True)
@@ -112,10 +115,13 @@ def one_trial(root: Path, index_dir: Path, env: dict[str, str], trial: int, dela
     after = snapshot(index_dir)
     ok, why = usable(index_dir, after.get("embedder") or before["embedder"])
     committed = after["gen"] != before["gen"]
+    # A document is lost when it is gone, or holds neither its old text nor the file's
+    # current one (an edit made before an earlier, killed trial is legitimately picked up).
     lost = [s for s, sha in before["documents"].items() if s not in after["documents"]
-            or (after["documents"][s] != sha and not (committed and s in replaceable))]
+            or after["documents"][s] not in (sha, _file_sha256(root / s))]
+    same = {s for s, sha in before["documents"].items() if after["documents"].get(s) == sha}
     lost_chunks = [cid for cid, src in before["chunks"].items()
-                   if src not in replaceable and cid not in after["chunks"]]
+                   if src in same and cid not in after["chunks"]]
     message = next((ln for ln in err.splitlines() if ln.startswith("Interrupted")), "")
     truthful = None
     if interrupt and message:

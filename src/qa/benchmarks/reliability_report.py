@@ -15,7 +15,8 @@ def _targets(found: dict[str, Any]) -> list[dict[str, Any]]:
     mal, big, crash = found["malformed"], found["big_file"]["50mb"], found["crash"]
     kills = [t for t in crash["trials"] if t["signal"] == "SIGKILL"]
     ints = [t for t in crash["trials"] if t["signal"] == "SIGINT"]
-    lost = sum(bool(t["lost_documents"] or t["lost_chunks"]) for t in crash["trials"])
+    lost = sum(bool(t["lost_documents"] or t["lost_chunks"]) for t in kills)
+    lost_ints = sum(bool(t["lost_documents"] or t["lost_chunks"]) for t in ints)
     rows = [
         ("0 tracebacks, 0 hangs (malformed corpus)",
          f"{mal['tracebacks']} tracebacks, {'a hang' if mal['hung'] else 'no hang'}",
@@ -34,11 +35,11 @@ def _targets(found: dict[str, Any]) -> list[dict[str, Any]]:
         ("20/20 kill -9 trials usable, nothing lost",
          f"{sum(t['usable'] for t in kills)}/{len(kills)} usable, {lost} with losses",
          all(t["usable"] for t in kills) and lost == 0 and len(kills) >= 20),
-        ("10 Ctrl-C trials usable, message truthful",
-         f"{sum(t['usable'] for t in ints)}/{len(ints)} usable, "
+        ("10 Ctrl-C trials usable, nothing lost, message truthful",
+         f"{sum(t['usable'] for t in ints)}/{len(ints)} usable, {lost_ints} with losses, "
          f"{sum(t['message_truthful'] is False for t in ints)} untruthful messages",
-         all(t["usable"] for t in ints) and not any(t["message_truthful"] is False
-                                                    for t in ints)),
+         all(t["usable"] for t in ints) and lost_ints == 0
+         and not any(t["message_truthful"] is False for t in ints)),
         ("0 failed loads in 10,000 during repeated ingests",
          f"{found['loads']['failed']} of {found['loads']['loads']} "
          f"({found['loads']['commits_during_loads']} commits meanwhile)",
