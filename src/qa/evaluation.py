@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from qa.answer import Assistant
 from qa.index import open_index
 from qa.ingestion import ingest
-from qa.llm import ChatPrompt, Generator
+from qa.llm import ChatPrompt, WrappedGenerator
 from qa.reporting import git_commit, machine
 from qa.retrieval import Retriever
 from qa.scoring import (
@@ -80,7 +80,7 @@ def load_questions(path: Path, split: str = "all", limit: int | None = None) -> 
 
 
 @dataclass
-class CachedGenerator:
+class CachedGenerator(WrappedGenerator):
     """A development aid: replies for prompts already answered come from a JSON file.
 
     Greedy decoding gives the same reply for the same prompt, so a change after generation
@@ -88,7 +88,6 @@ class CachedGenerator:
     run mean nothing; published numbers come from uncached runs.
     """
 
-    inner: Generator
     path: Path
     replies: dict[str, str] = field(default_factory=dict)
     hits: int = 0
@@ -96,10 +95,6 @@ class CachedGenerator:
     def __post_init__(self) -> None:
         if self.path.is_file():
             self.replies = json.loads(self.path.read_text(encoding="utf-8"))
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
 
     @staticmethod
     def _key(prompt: ChatPrompt) -> str:
@@ -118,16 +113,6 @@ class CachedGenerator:
             yield piece
         self.replies[key] = reply
         self.path.write_text(json.dumps(self.replies, ensure_ascii=False), encoding="utf-8")
-
-    def warm_up(self, system: str) -> None:
-        self.inner.warm_up(system)
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def label_logprobs(self, prompt: ChatPrompt, labels: Sequence[str],
-                       prefill: str = "") -> dict[str, float]:
-        return self.inner.label_logprobs(prompt, labels, prefill)
 
 
 def corpus_assistant(base: Assistant, folders: Sequence[Path], work_dir: Path) -> Assistant:

@@ -24,7 +24,7 @@ import numpy as np
 
 from qa.config import StoreSettings
 from qa.errors import DependencyError
-from qa.vectorstore import merge_hits
+from qa.vectorstore import merge_hits, new_rows
 
 KINDS = {"flat": "IndexFlatIP", "hnsw": "IndexHNSWFlat", "ivf": "IndexIVFFlat"}
 DELTA_VECTORS, DELTA_META = "faiss-delta.npy", "faiss-delta.json"
@@ -85,15 +85,7 @@ class FaissStore:
         return KINDS[self._kind or index_kind(self.cfg, len(self))]
 
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
-        if len(ids) != len(vectors):
-            raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
-        clash = [i for i in ids if i in self._row]
-        if clash or len(set(ids)) != len(ids):
-            raise ValueError(f"ids already stored: {clash[:3]}")
-        for offset, chunk_id in enumerate(ids):
-            self._row[chunk_id] = len(self._ids) + offset
-        self._ids.extend(ids)
+        vectors = new_rows(self._row, self._ids, ids, vectors, self.dim)
         if self._sealed:
             self._tail = np.concatenate([self._tail, vectors])
         else:

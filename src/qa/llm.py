@@ -73,6 +73,31 @@ class Generator(Protocol):
 
 
 @dataclass
+class WrappedGenerator:
+    """A Generator around another one: everything is passed on; a subclass changes what
+    it needs (``generate``, usually)."""
+
+    inner: Generator
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def generate(self, prompt: ChatPrompt) -> Iterator[str]:
+        return self.inner.generate(prompt)
+
+    def warm_up(self, system: str) -> None:
+        self.inner.warm_up(system)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def label_logprobs(self, prompt: ChatPrompt, labels: Sequence[str],
+                       prefill: str = "") -> dict[str, float]:
+        return self.inner.label_logprobs(prompt, labels, prefill)
+
+
+@dataclass
 class LlamaCppGenerator:
     """A local GGUF model run by llama.cpp on the CPU.
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from qa.config import StoreSettings
 from qa.errors import DependencyError, StoreUnavailableError
-from qa.vectorstore import merge_hits
+from qa.vectorstore import merge_hits, new_rows
 
 log = logging.getLogger(__name__)
 
@@ -100,15 +100,7 @@ class MilvusStore:
         return KINDS[self._kind or index_kind(self.cfg, len(self))]
 
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
-        if len(ids) != len(vectors):
-            raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
-        clash = [i for i in ids if i in self._row]
-        if clash or len(set(ids)) != len(ids):
-            raise ValueError(f"ids already stored: {clash[:3]}")
-        for offset, chunk_id in enumerate(ids):
-            self._row[chunk_id] = len(self._ids) + offset
-        self._ids.extend(ids)
+        vectors = new_rows(self._row, self._ids, ids, vectors, self.dim)
         self._pending = np.concatenate([self._pending, vectors])
 
     def remove(self, ids: Collection[str]) -> None:

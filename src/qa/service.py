@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from qa.config import ServerSettings
 from qa.conversation import Turn
 from qa.errors import QAError, RequestTimeoutError, ServiceBusyError
-from qa.llm import ChatPrompt, Generator
+from qa.llm import ChatPrompt, WrappedGenerator
 from qa.types import Answer, StreamEvent
 
 if TYPE_CHECKING:
@@ -111,31 +111,16 @@ class Ticket(Generic[T]):
 
 
 @dataclass
-class _Guard:
+class _Guard(WrappedGenerator):
     """Wraps the Generator so a running job stops mid-answer when it is over time or its
     client has gone (the model would otherwise finish a reply nobody reads)."""
 
-    inner: Generator
     check: Callable[[], None]
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
 
     def generate(self, prompt: ChatPrompt) -> Iterator[str]:
         for piece in self.inner.generate(prompt):
             self.check()
             yield piece
-
-    def warm_up(self, system: str) -> None:
-        self.inner.warm_up(system)
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def label_logprobs(self, prompt: ChatPrompt, labels: Sequence[str],
-                       prefill: str = "") -> dict[str, float]:
-        return self.inner.label_logprobs(prompt, labels, prefill)
 
 
 @dataclass

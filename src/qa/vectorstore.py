@@ -63,6 +63,22 @@ def merge_hits(parts: Sequence[list[tuple[int, float]]], k: int) -> list[tuple[i
     return sorted((hit for part in parts for hit in part), key=lambda h: (-h[1], h[0]))[:k]
 
 
+def new_rows(row: dict[str, int], stored: list[str], ids: Sequence[str],
+             vectors: np.ndarray, dim: int) -> np.ndarray:
+    """Give each new id the next row (``row`` and ``stored`` are updated) and return the
+    vectors as one float32 block; ValueError if the counts differ or an id is stored."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
+    if len(ids) != len(vectors):
+        raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
+    clash = [i for i in ids if i in row]
+    if clash or len(set(ids)) != len(ids):
+        raise ValueError(f"ids already stored: {clash[:3]}")
+    for offset, chunk_id in enumerate(ids):
+        row[chunk_id] = len(stored) + offset
+    stored.extend(ids)
+    return vectors
+
+
 def _check(backend: str) -> None:
     if backend not in BACKENDS:
         raise ValueError(f"unknown vector store backend {backend!r}; known: {BACKENDS}")
