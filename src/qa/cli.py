@@ -414,10 +414,14 @@ def models_pull(names: tuple[str, ...]) -> None:
               help="PubMedQA split to score; 'dev' also fits the yes/no/maybe label offsets.")
 @click.option("--chunks", type=click.IntRange(min=100), default=1_000_000, show_default=True,
               help="scale: vectors in the synthetic index (real ones plus perturbed copies).")
+@click.option("--store", "stores", multiple=True,
+              help="scale: only the store configurations with this name (repeatable), e.g. "
+              "'faiss ivf'; a name matches every configuration that starts with it.")
 @_fail_cleanly
 def bench(  # noqa: PLR0913 - one parameter per click option
     suite: str, limit: int | None, out: Path, index_dir: Path, data_dir: Path | None,
     no_generate: bool, generate_sample: int, split: str, compare: bool, chunks: int,
+    stores: tuple[str, ...],
 ) -> None:
     """Run a benchmark SUITE and write eval/reports/bench-SUITE-<time>.{json,md,png}.
 
@@ -434,6 +438,7 @@ def bench(  # noqa: PLR0913 - one parameter per click option
         settings=_settings(), data_dir=data_dir or default_data_dir(), index_root=index_dir,
         limit=limit, progress=sys.stderr.isatty(), generate=not no_generate,
         generate_sample=generate_sample, split=split, compare=compare, chunks=chunks,
+        stores=stores,
     )
     for name in PUBLIC if suite == "all" else (suite,):
         report = suite_runner(name)(ctx)

@@ -36,6 +36,7 @@ class BenchContext:
     compare: bool = False  # MedicationQA: also score the retrieval variants (comparison.py)
     split: str = "test"  # PubMedQA: the split scored ("dev" also fits the label offsets)
     chunks: int = 1_000_000  # scale: vectors in the synthetic index
+    stores: tuple[str, ...] = ()  # scale: only configurations whose names start with these
     embedder: Embedder | None = None
     generator: Generator | None = None
     _built: dict[str, float] = field(default_factory=dict, repr=False)

@@ -162,13 +162,17 @@ def _result_key(job: dict[str, Any], total: int, queries: np.ndarray) -> str:
 
 
 def measure_stores(vectors_path: Path, queries: Path, truth: Path, work: Path,
-                   smoke: bool, cache: Path | None = None) -> list[dict[str, Any]]:
-    """Every configuration, built and served; a full run keeps each one's numbers in
-    ``cache`` so that an interrupted run resumes where it stopped (marked ``reused``)."""
+                   smoke: bool, cache: Path | None = None,
+                   only: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Every configuration (or those whose names start with one of ``only``), built and
+    served; a full run keeps each one's numbers in ``cache`` so that an interrupted run
+    resumes where it stopped (marked ``reused``)."""
     total = int(np.load(vectors_path, mmap_mode="r").shape[0])
     query_vectors = np.load(queries)
     results = []
-    for config in configurations(total, smoke):
+    chosen = [c for c in configurations(total, smoke)
+              if not only or c["name"].startswith(only)]
+    for config in chosen:
         folder = work / config["name"].replace(" ", "_").replace("=", "")
         cfg = StoreSettings.model_validate(config["cfg"]).model_dump(mode="json")
         job = {**config, "cfg": cfg, "vectors": str(vectors_path), "queries": str(queries),
@@ -205,7 +209,8 @@ def run(ctx: BenchContext) -> BenchReport:
         np.save(work / "truth.npy", exact_top(vectors, query_vectors, K))
         stores = measure_stores(ctx.index_root / f"scale-vectors-{total}.npy",
                                 work / "queries.npy", work / "truth.npy", work, smoke,
-                                None if smoke else ctx.index_root / "scale-results")
+                                None if smoke else ctx.index_root / "scale-results",
+                                ctx.stores)
         ingest_one = scale_keyword.add_one_document(ctx, index, work)
     keyword = scale_keyword.measure(ctx, index, questions)
     metrics = {"vectors": total, "real_vectors": len(real), "dim": int(real.shape[1]),
