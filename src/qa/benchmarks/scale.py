@@ -216,7 +216,9 @@ def run(ctx: BenchContext) -> BenchReport:
     metrics = {"vectors": total, "real_vectors": len(real), "dim": int(real.shape[1]),
                "real_neighbours": real_neighbours(real),
                "queries": len(questions), "k": K, "noise": NOISE, "stores": stores,
-               "keyword": keyword, "ingest_one_document": ingest_one}
+               "keyword": keyword, "ingest_one_document": ingest_one,
+               "left_out": [c["name"] for c in configurations(total, smoke)
+                            if c["name"] not in {s["name"] for s in stores}]}
     metrics["choice"] = choose_defaults(metrics)
     return BenchReport(suite="scale", metrics=metrics, settings=ctx.settings_dump(),
                        models=ctx.models(False), limit=ctx.limit, markdown=render(metrics),

@@ -65,6 +65,8 @@ def render(m: dict[str, Any]) -> str:
         "", "## Vector stores", "",
         table(_rows(m), ["config", "build_s", "disk_mb", "build_peak_mb", "load_s",
                          "serve_peak_mb", "p50_ms", "p99_ms", "recall@10", "add_doc_s"]),
+        *(["", "Not measured in this run (`--store`): " + ", ".join(m["left_out"]) + "."]
+          if m.get("left_out") else []),
         "", f"Targets: p99 < {P99_TARGET_MS:.0f} ms with recall@10 >= {RECALL_TARGET}, "
         f"load < {LOAD_TARGET_S:.0f} s, one document added < {ADD_TARGET_S:.0f} s "
         "(add_doc_s: 8 chunk vectors added and written as a delta).", "",
