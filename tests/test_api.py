@@ -95,7 +95,8 @@ def test_a_completion_is_the_composed_answer_with_usage_and_the_qa_extension(
     assert qa["standalone_question"] == QUESTION
     [citation] = qa["citations"]
     assert set(citation) == {"n", "doc_id", "source", "title", "section", "start", "end",
-                             "text", "support"}
+                             "text", "support", "page"}
+    assert citation["page"] is None  # a text file has no pages
     assert citation["text"] in content or citation["text"][:40] in content
     assert {"retrieve_ms", "first_token_ms", "total_ms", "queue_ms"} <= set(qa["timings"])
     usage = body["usage"]  # FakeGenerator counts words
