@@ -101,7 +101,7 @@ def test_ingest_reports_each_ignored_and_skipped_entry_on_one_line(tmp_path: Pat
     (docs / "good.md").write_text("# Aspirin\n\nAspirin can upset the stomach when taken "
                                   "without food, so take it with a meal.\n")
     (docs / "bad.pdf").write_bytes(b"%PDF-1.4 truncated")
-    (docs / "notes.docx").write_bytes(b"PK\x03\x04")
+    (docs / "notes.xlsx").write_bytes(b"PK\x03\x04")
     (docs / ".DS_Store").write_bytes(b"\x00\x01")
     os.mkfifo(docs / "pipe.txt")  # opened, it would hang the ingest while holding the lock
     with open(os.path.join(os.fsencode(docs), b"caf\xe9.txt"), "wb") as fh:
@@ -111,7 +111,7 @@ def test_ingest_reports_each_ignored_and_skipped_entry_on_one_line(tmp_path: Pat
     assert "Traceback" not in result.stderr and "WARNING" not in result.stderr
     lines = result.stderr.splitlines()
     assert [line.split(":")[0] for line in lines if not line.startswith("Using")] == [
-        "ignored .DS_Store", "ignored notes.docx", "ignored pipe.txt", "skipped bad.pdf"]
+        "ignored .DS_Store", "ignored notes.xlsx", "ignored pipe.txt", "skipped bad.pdf"]
     assert "ignored pipe.txt: a named pipe (FIFO), not a regular file (never opened)" in lines
     assert "2 added, 0 changed, 0 removed, 0 unchanged, 1 skipped, 3 ignored" in result.stdout
     (docs / "bad.pdf").unlink()
@@ -139,11 +139,11 @@ def test_ctrl_c_during_ingest_says_whether_the_new_index_is_live(
     calls = {"n": 0}
     original = index.remove_stale_generations
 
-    def interrupt(index_dir: Path) -> None:
+    def interrupt(index_dir: Path, *args: object) -> None:
         calls["n"] += 1  # call 1: start of the ingest; call 2: right after the commit
         if calls["n"] == (2 if after_commit else 1):
             raise KeyboardInterrupt
-        original(index_dir)
+        original(index_dir, *args)
 
     monkeypatch.setattr(index, "remove_stale_generations", interrupt)
     result = CliRunner().invoke(cli, ["ingest", str(docs), "--index", str(tmp_path / "ix")])

@@ -93,11 +93,11 @@ def test_a_link_swapped_in_after_the_scan_is_still_refused(tmp_path: Path) -> No
 
 def test_hidden_unsupported_and_extensionless_files_are_reported(tmp_path: Path) -> None:
     docs = _folder(tmp_path)
-    for name in (".DS_Store", "notes.docx", "data.csv", "README", "sub/.env"):
+    for name in (".DS_Store", "notes.xlsx", "data.csv", "README", "sub/.env"):
         (docs / name).write_text("x")
     ignored = scan_corpus(docs).ignored
-    assert set(ignored) == {".DS_Store", "notes.docx", "data.csv", "README", "sub/.env"}
-    assert ignored["notes.docx"].startswith("unsupported file type '.docx' (supported: .txt")
+    assert set(ignored) == {".DS_Store", "notes.xlsx", "data.csv", "README", "sub/.env"}
+    assert ignored["notes.xlsx"].startswith("unsupported file type '.xlsx' (supported: .txt")
     assert ignored["README"].startswith("no file extension")
     assert ignored["sub/.env"] == "hidden file (its name starts with '.')"
 

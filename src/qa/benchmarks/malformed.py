@@ -121,7 +121,7 @@ def _cases() -> list[Case]:
         Case(".hidden.txt", "ignored", "hidden file", _text(_leaflet("Hidden"))),
         Case(".DS_Store", "ignored", "macOS metadata", _data(b"\x00\x00\x00\x01Bud1")),
         Case(".git/config.txt", "ignored", "inside a hidden folder", _text("[core]\n")),
-        Case("notes.docx", "ignored", "Word file", _data(b"PK\x03\x04" + bytes(60))),
+        Case("notes.xlsx", "ignored", "Excel file", _data(b"PK\x03\x04" + bytes(60))),
         Case("table.csv", "ignored", "CSV", _text("drug,dose\naspirin,300 mg\n")),
         Case("README", "ignored", "no extension", _text(_leaflet("Readme"))),
         Case("LICENSE", "ignored", "no extension", _text("MIT License\n")),
@@ -153,6 +153,7 @@ def _cases() -> list[Case]:
 def _content_cases() -> list[Case]:
     skipped = [
         Case("empty.txt", "skipped", "empty file", _data(b"")),
+        Case("broken.docx", "skipped", "broken Word file", _data(b"PK\x03\x04" + bytes(60))),
         Case("blank.md", "skipped", "only whitespace", _data(b" \n\t\n   \n" * 100)),
         Case("binary.txt", "skipped", "random bytes with NULs", _data(hb.random_bytes(4096, 1))),
         Case("high_bytes.txt", "skipped", "random bytes 0x80-0xff",
