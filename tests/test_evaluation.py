@@ -91,3 +91,23 @@ def test_the_citation_judge_looks_for_the_key_fact_in_the_cited_excerpt() -> Non
         check = SentenceCheck(f"{sentence} [{cited.n}].", (cited.n,), (cited.n,), 0.9,
                               Verdict.SUPPORTED)
         assert located_facts(_result(qid, check.text, (cited,), (check,))) == expected
+
+
+def test_eval_diff_names_each_changed_answer_and_fails_when_any_changed(tmp_path: Path) -> None:
+    from .test_cli import qa
+
+    def report(commit: str, answers: dict[str, str]) -> Path:
+        rows = [{"id": q, "answer": a, "raw_answer": a, "cited_sources": ["a.txt"]}
+                for q, a in answers.items()]
+        path = tmp_path / f"{commit}.json"
+        path.write_text(json.dumps({"git_commit": commit, "results": rows}))
+        return path
+
+    before = report("aaa", {"q1": "Aspirin thins the blood [1].", "q2": "Take it with food [1]."})
+    same = report("bbb", {"q1": "Aspirin thins the blood [1].", "q2": "Take it with food [1]."})
+    other = report("ccc", {"q1": "Aspirin thins the blood [1].", "q2": "Take it at night [1]."})
+    assert qa("eval-diff", str(before), str(same)).returncode == 0
+    result = qa("eval-diff", str(before), str(other))
+    assert result.returncode == 1
+    assert "**1 of 2 answers differ**" in result.stdout
+    assert "- q2 (answer, raw_answer)" in result.stdout

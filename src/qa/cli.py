@@ -336,6 +336,32 @@ def eval_cmd(  # noqa: PLR0913 - one parameter per click option
     click.echo(f"Wrote {json_path} and {md_path}", err=True)
 
 
+@cli.command("eval-diff")
+@click.argument("before", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("after", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the comparison to this markdown file.")
+@_fail_cleanly
+def eval_diff(before: Path, after: Path, out: Path | None) -> None:
+    """Which questions two `qa eval` JSON reports answered differently (a refactor, another
+    backend); exit status 1 when any did."""
+    import json
+
+    from qa.eval_report import diff_reports
+
+    try:
+        reports = [json.loads(p.read_text(encoding="utf-8")) for p in (before, after)]
+        text, differing = diff_reports(*reports)
+    except (ValueError, KeyError, TypeError) as err:
+        raise QAError(f"not a qa eval report ({type(err).__name__}: {err})",
+                      hint="Pass two JSON files written by `qa eval`.") from None
+    if out:
+        out.write_text(text, encoding="utf-8")
+    click.echo(text)
+    if differing:
+        sys.exit(1)
+
+
 @cli.command()
 @click.option("--questions", type=click.Path(exists=True, path_type=Path),
               default=Path("eval/questions.jsonl"), show_default=True)

@@ -136,3 +136,34 @@ def render_audit(report: dict[str, Any]) -> str:
         for c in row["citations"]:
             lines += [f"[{c['n']}] `{c['source']}`", "", _quote(c["text"]), ""]
     return "\n".join(lines)
+
+
+COMPARED = ("answer", "raw_answer", "cited_sources")  # what "the same answer" means
+
+
+def diff_reports(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, int]:
+    """Markdown: which questions two eval reports answered differently (answer text, raw
+    model text, cited sources), over the questions both hold; conversations too. Also
+    returns how many answers differ."""
+    old = {r["id"]: r for r in before["results"]}
+    new = {r["id"]: r for r in after["results"]}
+    shared = [q for q in old if q in new]
+    changed = [(q, [f for f in COMPARED if old[q].get(f) != new[q].get(f)]) for q in shared]
+    changed = [(q, fields) for q, fields in changed if fields]
+    lines = [f"# Eval answers compared: `{before.get('git_commit')}` vs "
+             f"`{after.get('git_commit')}`", "",
+             f"- before: {before.get('created')}, model `{before.get('model')}`",
+             f"- after: {after.get('created')}, model `{after.get('model')}`", "",
+             f"**{len(changed)} of {len(shared)} answers differ** "
+             f"(compared: {', '.join(COMPARED)}).", ""]
+    for q, fields in changed:
+        lines += [f"- {q} ({', '.join(fields)}): {_quote(old[q]['answer'])} → "
+                  f"{_quote(new[q]['answer'])}"]
+    chats_old = {c["id"]: c for c in before.get("conversations", {}).get("results", [])}
+    chats_new = {c["id"]: c for c in after.get("conversations", {}).get("results", [])}
+    both = [c for c in chats_old if c in chats_new]
+    differ = [c for c in both if chats_old[c].get("answer") != chats_new[c].get("answer")]
+    if both:
+        lines += ["", f"**{len(differ)} of {len(both)} conversation answers differ**: "
+                  + (", ".join(differ) or "none") + "."]
+    return "\n".join(lines) + "\n", len(changed) + len(differ)
