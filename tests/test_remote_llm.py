@@ -26,7 +26,11 @@ from .conftest import TEST_LLM
 pytestmark = pytest.mark.slow
 PROMPTS = (ChatPrompt("You are a careful pharmacist. Answer in one sentence.",
                       "What is paracetamol used for?"),
-           ChatPrompt("You answer with a list.", "Name three fruits, one a line."))
+           ChatPrompt("You answer with a list.", "Name three fruits, one a line."),
+           # The 0.5B model loops on this one ("- Headaches" again and again) without a
+           # repeat penalty; the server's default penalty (1.1) would end the loop early.
+           ChatPrompt("You are a careful pharmacist.",
+                      "List the side effects of ibuprofen as a bulleted list."))
 
 
 def _free_port() -> int:

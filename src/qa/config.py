@@ -76,6 +76,11 @@ class LLMSettings(_Stage):
     max_tokens: int = Field(320, ge=16, description="Upper bound on answer length in tokens.")
     temperature: float = Field(0.0, ge=0.0, description="0 = greedy, reproducible answers.")
     seed: int = Field(0, description="Sampling seed, for reproducible runs.")
+    repeat_penalty: float = Field(
+        1.0, gt=0.0,
+        description="Penalty on recently generated tokens (1.0 = none). Sent to a remote "
+        "server too, whose own default (1.1 in llama-cpp-python's) would change the text.",
+    )
     prompt_lookup: bool = Field(
         False,
         description="Prompt-lookup speculative decoding: drafts tokens by copying from the "

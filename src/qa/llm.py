@@ -24,6 +24,17 @@ from qa.models import resolve_llm
 log = logging.getLogger(__name__)
 # The fewest answer tokens worth generating: a prompt that leaves less is refused.
 MIN_ANSWER_TOKENS = 32
+# llama.cpp's truncation defaults, named so that a remote server (whose own defaults differ,
+# e.g. vLLM's top_k=-1) samples exactly as the local backend does when temperature > 0.
+TRUNCATION = {"top_k": 40, "top_p": 0.95, "min_p": 0.05}
+
+
+def sampling(cfg: LLMSettings) -> dict[str, Any]:
+    """Every decoding setting, sent alike to the local and the remote backend: a setting one
+    side leaves to its default is where their texts part (llama-cpp-python's server applies
+    a 1.1 repeat penalty unless told otherwise)."""
+    return {"temperature": cfg.temperature, "seed": cfg.seed,
+            "repeat_penalty": cfg.repeat_penalty, **TRUNCATION}
 
 
 @dataclass(frozen=True)
@@ -279,10 +290,9 @@ class LlamaCppGenerator:
                 text,
                 grammar=self._grammar(prompt.grammar),
                 max_tokens=min(self.cfg.max_tokens, budget),
-                temperature=self.cfg.temperature,
-                seed=self.cfg.seed,
                 stop=list(self.chat.stop),
                 stream=True,
+                **sampling(self.cfg),
             )
             for part in stream:
                 piece = part["choices"][0]["text"]

@@ -4,8 +4,9 @@ For deployments where many users share generation servers (llama.cpp's server, v
 ``python -m llama_cpp.server``) while retrieval, verification and safety stay in qa. The
 prompt is the same ChatML text the local backend renders (``ChatMLFormat``), sent to the
 plain ``/completions`` endpoint (not ``/chat/completions``, whose server-side template
-could differ), with the same stop strings, greedy settings and seed, streamed as
-server-sent events.
+could differ), with the same stop strings and every decoding setting spelled out
+(``qa.llm.sampling``: a server's own defaults differ, e.g. a 1.1 repeat penalty), streamed
+as server-sent events.
 
 What a server may not offer, and what happens then:
 
@@ -31,7 +32,7 @@ from typing import Any
 
 from qa.config import LLMSettings
 from qa.errors import DependencyError, RemoteLLMError
-from qa.llm import ChatMLFormat, ChatPrompt
+from qa.llm import ChatMLFormat, ChatPrompt, sampling
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,10 @@ class RemoteGenerator:
         return self.cfg.model
 
     def _body(self, text: str, **extra: Any) -> dict[str, Any]:
+        decoding = sampling(self.cfg)
+        decoding["repetition_penalty"] = decoding["repeat_penalty"]  # vLLM's name for it
         return {"model": self.cfg.model, "prompt": text, "max_tokens": self.cfg.max_tokens,
-                "temperature": self.cfg.temperature, "seed": self.cfg.seed,
-                "stop": list(self.chat.stop), **extra}
+                "stop": list(self.chat.stop), **decoding, **extra}
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         httpx = _httpx()
