@@ -24,7 +24,7 @@ import numpy as np
 
 from qa.config import StoreSettings
 from qa.errors import DependencyError
-from qa.vectorstore import merge_hits, new_rows
+from qa.vectorstore import Hits, RowStore, exact_hits, new_rows
 
 KINDS = {"flat": "IndexFlatIP", "hnsw": "IndexHNSWFlat", "ivf": "IndexIVFFlat"}
 DELTA_VECTORS, DELTA_META = "faiss-delta.npy", "faiss-delta.json"
@@ -59,7 +59,7 @@ def index_kind(cfg: StoreSettings, count: int) -> str:
     return "flat" if count <= cfg.exact_limit else "hnsw"
 
 
-class FaissStore:
+class FaissStore(RowStore):
     """Vectors keyed by chunk id: a FAISS-indexed base plus an exactly searched tail."""
 
     def __init__(self, dim: int, cfg: StoreSettings | None = None) -> None:
@@ -75,9 +75,6 @@ class FaissStore:
         self._sealed = False  # the base is on disk: changes go to the tail and tombstones
         self._saved = 0  # rows written to disk (base plus deltas)
         self._removed: list[str] = []  # ids removed since the last save
-
-    def __len__(self) -> int:
-        return len(self._row)
 
     @property
     def kind(self) -> str:
@@ -101,10 +98,8 @@ class FaissStore:
         if not self._sealed:
             self._compact()
 
-    def ids(self) -> list[str]:
-        return [i for r, i in enumerate(self._ids) if r not in self._dead]
-
-    def _vectors_at(self, rows: np.ndarray) -> np.ndarray:
+    def _vectors_at(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
         base_n = len(self._base)
         out = np.empty((len(rows), self.dim), dtype=np.float32)
         low = rows < base_n
@@ -115,20 +110,7 @@ class FaissStore:
     def vectors_for(self, ids: Sequence[str]) -> np.ndarray:
         return self._vectors_at(np.array([self._row[i] for i in ids], dtype=np.int64))
 
-    def search(
-        self, queries: np.ndarray, k: int, allowed: Collection[str] | None = None
-    ) -> list[list[tuple[str, float]]]:
-        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        if allowed is not None:
-            return [self._exact(q, k, allowed) for q in queries]
-        if not len(self) or k <= 0:
-            return [[] for _ in queries]
-        base = self._search_base(queries, k)
-        tail = self._search_tail(queries, k)
-        return [[(self._ids[r], s) for r, s in merge_hits((b, t), k)]
-                for b, t in zip(base, tail, strict=True)]
-
-    def _search_base(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    def _search_indexed(self, queries: np.ndarray, k: int) -> Hits:
         live = len(self._base) - sum(1 for r in self._dead if r < len(self._base))
         if live <= 0:
             return [[] for _ in queries]
@@ -159,30 +141,11 @@ class FaissStore:
             params.sel = selector
         return params, (keep, selector)
 
-    def _search_tail(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
-        if not len(self._tail):
-            return [[] for _ in queries]
+    def _search_recent(self, queries: np.ndarray, k: int) -> Hits:
         base_n = len(self._base)
         rows = np.array([r for r in range(base_n, len(self._ids)) if r not in self._dead],
                         dtype=np.int64)
-        if not len(rows):
-            return [[] for _ in queries]
-        sims = self._tail[rows - base_n] @ queries.T
-        out = []
-        for column in sims.T:
-            top = np.argsort(-column, kind="stable")[:k]
-            out.append([(int(rows[i]), float(column[i])) for i in top])
-        return out
-
-    def _exact(self, query: np.ndarray, k: int,
-               allowed: Collection[str]) -> list[tuple[str, float]]:
-        """Exact search over the allowed rows only, ties in storage order."""
-        rows = np.array(sorted(self._row[i] for i in allowed if i in self._row), dtype=np.int64)
-        if not len(rows):
-            return []
-        sims = self._vectors_at(rows) @ query
-        top = np.argsort(-sims, kind="stable")[:k]
-        return [(self._ids[int(rows[i])], float(sims[i])) for i in top]
+        return exact_hits(self._tail[rows - base_n], rows, queries, k)
 
     def _built(self) -> Any:
         if self._index is None:

@@ -27,7 +27,7 @@ import numpy as np
 
 from qa.config import StoreSettings
 from qa.errors import DependencyError, StoreUnavailableError
-from qa.vectorstore import merge_hits, new_rows
+from qa.vectorstore import Hits, RowStore, exact_hits, new_rows
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def _write_json(path: Path, data: object) -> None:
         os.fsync(fh.fileno())
 
 
-class MilvusStore:
+class MilvusStore(RowStore):
     """Vectors keyed by chunk id in a Milvus collection (Lite file or server)."""
 
     def __init__(self, dim: int, cfg: StoreSettings | None = None) -> None:
@@ -90,9 +90,6 @@ class MilvusStore:
         self._uri = ""
         self._kind = ""
 
-    def __len__(self) -> int:
-        return len(self._row)
-
     @property
     def kind(self) -> str:
         from qa.faiss_store import index_kind
@@ -108,13 +105,10 @@ class MilvusStore:
         self._dead.update(rows)
         self._removed.extend(rows)
 
-    def ids(self) -> list[str]:
-        return [i for r, i in enumerate(self._ids) if r not in self._dead]
-
     def vectors_for(self, ids: Sequence[str]) -> np.ndarray:
         return self._vectors_at([self._row[i] for i in ids])
 
-    def _vectors_at(self, rows: Sequence[int]) -> np.ndarray:
+    def _vectors_at(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         out = np.empty((len(rows), self.dim), dtype=np.float32)
         stored = [r for r in rows if r < self._committed]
         found: dict[int, Any] = {}
@@ -125,19 +119,6 @@ class MilvusStore:
         for i, r in enumerate(rows):
             out[i] = found[r] if r < self._committed else self._pending[r - self._committed]
         return out
-
-    def search(
-        self, queries: np.ndarray, k: int, allowed: Collection[str] | None = None
-    ) -> list[list[tuple[str, float]]]:
-        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        if allowed is not None:
-            return [self._exact(q, k, allowed) for q in queries]
-        if not len(self) or k <= 0:
-            return [[] for _ in queries]
-        stored = self._search_stored(queries, k)
-        pending = self._search_pending(queries, k)
-        return [[(self._ids[r], s) for r, s in merge_hits((a, b), k)]
-                for a, b in zip(stored, pending, strict=True)]
 
     def _filter(self) -> str:
         dead = sorted(r for r in self._dead if r < self._committed)
@@ -150,13 +131,13 @@ class MilvusStore:
             return {"params": {"nprobe": self.cfg.ivf_nprobe}}
         return {}
 
-    def _search_stored(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    def _search_indexed(self, queries: np.ndarray, k: int) -> Hits:
         if not self._committed or self._client is None:
             return [[] for _ in queries]
         params = self._search_params()
         if self._kind == "hnsw":  # Milvus requires ef >= limit
             params["params"]["ef"] = max(params["params"]["ef"], k)
-        out: list[list[tuple[int, float]]] = []
+        out: Hits = []
         for start in range(0, len(queries), QUERY_BATCH):  # Milvus caps queries per call
             found = self._client.search(
                 self._collection, data=list(queries[start : start + QUERY_BATCH]), limit=k,
@@ -167,26 +148,10 @@ class MilvusStore:
                     for hits in found]
         return out
 
-    def _search_pending(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    def _search_recent(self, queries: np.ndarray, k: int) -> Hits:
         rows = [r for r in range(self._committed, len(self._ids)) if r not in self._dead]
-        if not rows:
-            return [[] for _ in queries]
-        sims = self._pending[np.array(rows) - self._committed] @ queries.T
-        out = []
-        for column in sims.T:
-            top = np.argsort(-column, kind="stable")[:k]
-            out.append([(rows[i], float(column[i])) for i in top])
-        return out
-
-    def _exact(self, query: np.ndarray, k: int,
-               allowed: Collection[str]) -> list[tuple[str, float]]:
-        """Exact search over the allowed rows (their vectors fetched), ties in row order."""
-        rows = sorted(self._row[i] for i in allowed if i in self._row)
-        if not rows:
-            return []
-        sims = self._vectors_at(rows) @ query
-        top = np.argsort(-sims, kind="stable")[:k]
-        return [(self._ids[rows[i]], float(sims[i])) for i in top]
+        return exact_hits(self._pending[np.array(rows, dtype=np.int64) - self._committed],
+                          rows, queries, k)
 
     def _live_batches(self) -> Any:
         """Every live row's vector, in row order, a batch at a time."""

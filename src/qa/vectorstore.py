@@ -58,9 +58,74 @@ class VectorStore(Protocol):
         ``folder``; ``load_store`` applies such folders, in order, after the full save."""
 
 
+Hits = list[list[tuple[int, float]]]  # per query: (row, score), best first
+
+
 def merge_hits(parts: Sequence[list[tuple[int, float]]], k: int) -> list[tuple[int, float]]:
     """The best ``k`` (row, score) pairs of several hit lists; ties in row order."""
     return sorted((hit for part in parts for hit in part), key=lambda h: (-h[1], h[0]))[:k]
+
+
+def exact_hits(vectors: np.ndarray, rows: Sequence[int] | np.ndarray, queries: np.ndarray,
+               k: int) -> Hits:
+    """Exact top ``k`` of ``rows`` (``vectors`` holds their vectors, in that order) for each
+    query row; ties in row order."""
+    if not len(rows):
+        return [[] for _ in queries]
+    sims = vectors @ queries.T
+    out = []
+    for column in sims.T:
+        top = np.argsort(-column, kind="stable")[:k]
+        out.append([(int(rows[i]), float(column[i])) for i in top])
+    return out
+
+
+class RowStore:
+    """What both stores share: ids kept in row order, searched as an indexed part (FAISS
+    base, Milvus collection) plus the rows added since it was built, searched exactly.
+
+    A subclass keeps ``dim``, ``_ids`` (every row, removed ones included), ``_row`` (live
+    id -> row) and ``_dead``, and supplies ``_vectors_at``, ``_search_indexed`` and
+    ``_search_recent``.
+    """
+
+    dim: int
+    _ids: list[str]
+    _row: dict[str, int]
+    _dead: set[int]  # removed rows not yet compacted away
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def ids(self) -> list[str]:
+        return [i for r, i in enumerate(self._ids) if r not in self._dead]
+
+    def _vectors_at(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _search_indexed(self, queries: np.ndarray, k: int) -> Hits:
+        raise NotImplementedError
+
+    def _search_recent(self, queries: np.ndarray, k: int) -> Hits:
+        raise NotImplementedError
+
+    def search(
+        self, queries: np.ndarray, k: int, allowed: Collection[str] | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """See ``VectorStore.search``: the two parts' hits merged, or an exact search over
+        the ``allowed`` rows (their vectors fetched) when given."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        if allowed is not None:
+            rows = sorted(self._row[i] for i in allowed if i in self._row)
+            vectors = self._vectors_at(rows) if rows else np.zeros((0, self.dim), np.float32)
+            hits = exact_hits(vectors, rows, queries, k)
+        elif not len(self) or k <= 0:
+            return [[] for _ in queries]
+        else:
+            hits = [merge_hits(parts, k) for parts in zip(
+                self._search_indexed(queries, k), self._search_recent(queries, k),
+                strict=True)]
+        return [[(self._ids[r], s) for r, s in found] for found in hits]
 
 
 def new_rows(row: dict[str, int], stored: list[str], ids: Sequence[str],
