@@ -129,3 +129,24 @@ def test_many_queries_at_once_are_batched(tmp_path: Path,
     hits = store.search(queries, 3)
     assert [[i for i, _ in row] for row in hits] == _exact(
         [f"c{i}" for i in range(50)], vectors, queries, 3)
+
+
+def test_an_index_build_retried_after_a_dropped_connection_is_not_an_error(
+        tmp_path: Path) -> None:
+    """A long Milvus index build can outlive its gRPC connection; pymilvus then retries
+    create_index, which finds the index the first call registered (seen at a million
+    vectors). The retry must be taken as done, not fail the whole save; an index of
+    another type is still an error."""
+
+    vectors = _unit(300)
+    store = make_store(StoreSettings(backend="milvus", index="hnsw"), 16)
+    store.add([f"c{i}" for i in range(300)], vectors)
+    store.save(tmp_path)
+    client, collection = store._client, store._collection  # type: ignore[attr-defined]
+    store._build_index(client, collection, "hnsw", 300)  # type: ignore[attr-defined]
+    assert client.describe_index(collection, "vector")["indexed_rows"] == 300
+    queries = _unit(5, seed=4)
+    assert [[i for i, _ in row] for row in store.search(queries, 5)] == _exact(
+        [f"c{i}" for i in range(300)], vectors, queries, 5)
+    with pytest.raises(Exception, match="already exists"):
+        store._build_index(client, collection, "ivf", 300)  # type: ignore[attr-defined]

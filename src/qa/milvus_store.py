@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ ANALYSER = {"tokenizer": "standard", "filter": [
     {"type": "stop", "stop_words": ["_english_"]}]}
 QUERY_BATCH = 1024  # query vectors per search call (Milvus allows at most 16,384)
 BATCH = 4096  # rows per insert/query call (16 MiB of MiniLM vectors, under gRPC's 64)
+INDEX_EXISTS = 35  # Milvus's error code for a second create_index on one field
+INDEX_POLL_S = 2.0
+# pymilvus pings every 10 s even while one call waits; Milvus Lite's gRPC server answers
+# the third ping of a long create_index with GOAWAY (too_many_pings), which fails the call.
+LITE_GRPC = {"grpc.keepalive_time_ms": 600_000, "grpc.keepalive_permit_without_calls": False}
 
 
 def _client(uri: str, cfg: StoreSettings) -> Any:
@@ -48,15 +54,29 @@ def _client(uri: str, cfg: StoreSettings) -> Any:
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise DependencyError("pymilvus (and milvus-lite) are not installed") from err
     token = cfg.milvus_token.get_secret_value() if cfg.milvus_token else ""
+    options: dict[str, Any] = {"token": token} if token else {}
     if not uri.startswith(("http://", "https://", "tcp://", "unix:")):
         # Milvus Lite serves gRPC inside this process and logs a traceback for each call it
         # does not implement (AllocTimestamp, on create_index) although the call succeeds.
         logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+        options["grpc_options"] = LITE_GRPC
     try:
-        return MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
+        return MilvusClient(uri=uri, **options)
     except Exception as err:  # pymilvus raises its own types, or grpc's, or OSError
         raise StoreUnavailableError(f"cannot connect to Milvus at {uri}: "
                                     f"{' '.join(str(err).split())[:200]}") from err
+
+
+def _wait_indexed(client: Any, collection: str) -> None:
+    """Until Milvus reports every row of the collection indexed."""
+    while True:
+        info = client.describe_index(collection, "vector")
+        if info.get("state") == "Failed":
+            raise StoreUnavailableError(f"Milvus could not index {collection}: "
+                                        f"{info.get('index_state_fail_reason', '')}"[:200])
+        if info.get("state") == "Finished" and not info.get("pending_index_rows"):
+            return
+        time.sleep(INDEX_POLL_S)
 
 
 def _where(folder: Path, cfg: StoreSettings) -> tuple[str, str]:
@@ -181,7 +201,17 @@ class MilvusStore(RowStore):
         index.add_index(field_name="vector", index_type=KINDS[kind], metric_type="IP",
                         params=params)
         client.flush(collection)
-        client.create_index(collection, index)
+        try:
+            client.create_index(collection, index)
+        except Exception as err:  # pymilvus's MilvusException; imported lazily
+            # A call whose connection dropped mid-build is retried by pymilvus, and the retry
+            # finds the index the first call registered on this new collection.
+            found = client.describe_index(collection, "vector") \
+                if getattr(err, "code", None) == INDEX_EXISTS else {}
+            if found.get("index_type") != KINDS[kind]:
+                raise
+            log.info("Milvus: %s index of %s was already registered", KINDS[kind], collection)
+        _wait_indexed(client, collection)
         client.load_collection(collection)
 
     def _insert(self, client: Any, collection: str, first: int,
