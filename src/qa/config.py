@@ -73,6 +73,12 @@ class LLMSettings(_Stage):
     timeout_s: float = Field(120.0, gt=0, description="Remote backend: seconds per request.")
     n_ctx: int = Field(4096, ge=512, description="Context window in tokens.")
     n_threads: int | None = Field(None, description="CPU threads; default: all cores.")
+    use_mmap: bool = Field(
+        False,
+        description="Map the GGUF file instead of reading it. llama.cpp repacks most weights "
+        "for the CPU into memory of its own, so a mapping keeps a second copy resident: "
+        "reading costs about 590 MB less peak memory with the 1.5B model (same text).",
+    )
     max_tokens: int = Field(320, ge=16, description="Upper bound on answer length in tokens.")
     temperature: float = Field(0.0, ge=0.0, description="0 = greedy, reproducible answers.")
     seed: int = Field(0, description="Sampling seed, for reproducible runs.")

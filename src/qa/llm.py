@@ -144,6 +144,7 @@ class LlamaCppGenerator:
                 n_ctx=self.cfg.n_ctx,
                 n_threads=self.cfg.n_threads or os.cpu_count() or 2,
                 seed=self.cfg.seed,
+                use_mmap=self.cfg.use_mmap,
                 verbose=False,
                 **lookup,
             )
