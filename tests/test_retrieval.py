@@ -64,10 +64,10 @@ def _unit_vectors(n: int, dim: int = 16) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def test_exact_search_below_the_threshold_hnsw_above(tmp_path: Path) -> None:
+def test_exact_search_below_the_threshold_ivf_above(tmp_path: Path) -> None:
     vectors = _unit_vectors(300)
     ids = [f"c{i}" for i in range(300)]
-    for limit, kind in ((1000, "IndexFlatIP"), (100, "IndexHNSWFlat")):
+    for limit, kind in ((1000, "IndexFlatIP"), (100, "IndexIVFFlat")):
         store = FaissStore(16, StoreSettings(exact_limit=limit))
         store.add(ids, vectors)
         assert store.describe()["index"] == kind

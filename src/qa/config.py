@@ -116,12 +116,12 @@ class StoreSettings(_Stage):
     index: Literal["auto", "flat", "hnsw", "ivf"] = Field(
         "auto",
         description="Index type: 'auto' searches exactly up to exact_limit vectors and with "
-        "an HNSW graph above it (see `qa bench scale`); or one type for every size.",
+        "an IVF index above it (chosen with `qa bench scale`); or one type for every size.",
     )
     exact_limit: int = Field(
         200_000, ge=0,
         description="Up to this many vectors 'auto' searches exactly (flat: about a "
-        "millisecond at 30k MiniLM vectors); above it, an HNSW graph keeps queries sub-linear.",
+        "millisecond at 30k MiniLM vectors); above it, an IVF index keeps queries sub-linear.",
     )
     hnsw_m: int = Field(32, ge=4, description="HNSW graph degree.")
     hnsw_ef_construction: int = Field(40, ge=4, description="HNSW build breadth.")
@@ -129,7 +129,9 @@ class StoreSettings(_Stage):
     ivf_nlist: int = Field(
         0, ge=0, description="IVF clusters; 0: 4 x sqrt(vectors), at least 1."
     )
-    ivf_nprobe: int = Field(32, ge=1, description="IVF clusters searched per query.")
+    ivf_nprobe: int = Field(
+        64, ge=1, description="IVF clusters searched per query (at a million vectors, "
+        "nlist 4,000: 32 gave recall@10 0.948, 64 gave 0.974 at a p99 of 13 ms).")
     milvus_uri: str = Field(
         "",
         description="Milvus server or cluster, e.g. 'http://host:19530'; empty: a Milvus "
