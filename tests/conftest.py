@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,21 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
 
     index_dir = tmp_path_factory.mktemp("seed") / "index"
     ingest(SEED, index_dir, embedder, ChunkSettings(), store_cfg=STORE)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def process_index(tmp_path_factory: pytest.TempPathFactory, seed_index: Path) -> Path:
+    """The seed index for tests that run `qa` in another process. A Milvus Lite file opens
+    in one process at a time, and this one keeps what it opened (``seed_index``) open, so on
+    Milvus those processes get an index that `qa ingest`, in a process of its own, built."""
+    if STORE.backend != "milvus":
+        return seed_index
+    index_dir = tmp_path_factory.mktemp("seed-process") / "index"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    subprocess.run([sys.executable, "-m", "qa.cli", "ingest", str(SEED), "--index",
+                    str(index_dir)], env={**env, "QA_STORE__BACKEND": "milvus"}, check=True,
+                   capture_output=True, timeout=600)
     return index_dir
 
 

@@ -169,3 +169,24 @@ def test_scale_smoke(tmp_path: Path, embedder) -> None:
     assert one["as_delta"] and one["chunks_added"] >= 1
     best = metrics["choice"]["best"]
     assert best is None or best.startswith(tuple(stores))
+
+
+def test_a_benchmark_index_ingestion_would_rebuild_is_not_reused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reuse key follows what makes ingestion rebuild: a new cleaning version or store
+    backend gives a new key (a reused stale index broke the scale report's one-document
+    ingest, which refuses an index of another cleaning version)."""
+    from qa.benchmarks import runner
+    from qa.config import Settings, StoreSettings
+    from qa.types import Document
+
+    from .fakes import FakeEmbedder
+
+    docs = [Document(doc_id="d", source="d.txt", title="D", text="Text.", sha256="x")]
+    embedder, settings = FakeEmbedder(), Settings()
+    key = runner.corpus_key(docs, embedder, settings)
+    assert runner.corpus_key(docs, embedder, settings) == key
+    milvus = settings.model_copy(update={"store": StoreSettings(backend="milvus")})
+    assert runner.corpus_key(docs, embedder, milvus) != key
+    monkeypatch.setattr(runner, "CLEANING_VERSION", runner.CLEANING_VERSION + 1)
+    assert runner.corpus_key(docs, embedder, settings) != key

@@ -39,11 +39,11 @@ def test_hidden_characters_never_reach_the_stages(fake_assistant: Assistant) -> 
 
 
 def test_cli_batch_reports_the_long_question_and_answers_the_rest(
-    seed_index: Path, tmp_path: Path
+    process_index: Path, tmp_path: Path
 ) -> None:
     questions = tmp_path / "q.txt"
     questions.write_text("x" * 20_480 + "\nWhat is the capital of France?\n")
-    result = qa("ask", "--index", str(seed_index), "--json", "--batch", str(questions),
+    result = qa("ask", "--index", str(process_index), "--json", "--batch", str(questions),
                 env={"QA_LLM__MODEL": TEST_LLM})
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

@@ -29,10 +29,10 @@ def _one_line_error(result: subprocess.CompletedProcess) -> str:
 
 
 @pytest.mark.slow
-def test_batch_prints_one_json_object_per_question(seed_index: Path, tmp_path: Path) -> None:
+def test_batch_prints_one_json_object_per_question(process_index: Path, tmp_path: Path) -> None:
     questions = tmp_path / "q.txt"
     questions.write_text("What is memantine used for?\n\nWhat is the capital of France?\n")
-    result = qa("ask", "--index", str(seed_index), "--json", "--batch", str(questions),
+    result = qa("ask", "--index", str(process_index), "--json", "--batch", str(questions),
                 env={"QA_LLM__MODEL": "qwen2.5-coder-0.5b"})
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
@@ -41,24 +41,24 @@ def test_batch_prints_one_json_object_per_question(seed_index: Path, tmp_path: P
     assert [r["refused"] for r in rows] == [False, True]
 
 
-def test_missing_model_file_is_one_clear_line(seed_index: Path) -> None:
-    result = qa("ask", "--index", str(seed_index), "hello",
+def test_missing_model_file_is_one_clear_line(process_index: Path) -> None:
+    result = qa("ask", "--index", str(process_index), "hello",
                 env={"QA_LLM__MODEL": "/nonexistent/model.gguf"})
     line = _one_line_error(result)
     assert "/nonexistent/model.gguf does not exist" in line
     assert "QA_LLM__MODEL" in line
 
 
-def test_corrupt_model_file_is_one_clear_line(seed_index: Path, tmp_path: Path) -> None:
+def test_corrupt_model_file_is_one_clear_line(process_index: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"GGUF" + os.urandom(4096))
-    line = _one_line_error(qa("ask", "--index", str(seed_index), "hello",
+    line = _one_line_error(qa("ask", "--index", str(process_index), "hello",
                               env={"QA_LLM__MODEL": str(bad)}))
     assert "could not load" in line and "bad.gguf" in line
 
 
-def test_unprovisioned_default_model_names_the_command(seed_index: Path, tmp_path: Path) -> None:
-    line = _one_line_error(qa("ask", "--index", str(seed_index), "hello",
+def test_unprovisioned_default_model_names_the_command(process_index: Path, tmp_path: Path) -> None:
+    line = _one_line_error(qa("ask", "--index", str(process_index), "hello",
                               env={"XDG_CACHE_HOME": str(tmp_path / "empty-cache")}))
     assert "not provisioned" in line and "qa models pull" in line
 

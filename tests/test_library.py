@@ -60,7 +60,7 @@ def library(tmp_path: Path) -> Settings:
     corpus = tmp_path / "corpus"
     shutil.copytree(SEED, corpus)
     settings = settings_for(tmp_path / "index", corpus_dir=corpus)
-    ingest(corpus, settings.index_dir, FakeEmbedder(), settings.chunking)
+    ingest(corpus, settings.index_dir, FakeEmbedder(), settings.chunking, store_cfg=settings.store)
     return settings
 
 

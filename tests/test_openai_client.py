@@ -40,10 +40,10 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def base_url(seed_index: Path) -> Iterator[str]:
+def base_url(process_index: Path) -> Iterator[str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--index", str(seed_index), "--port",
+        [sys.executable, "-m", "qa.cli", "serve", "--index", str(process_index), "--port",
          str(port), "--ui"], cwd=REPO, env=_env(QA_API_KEY=KEY), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -153,9 +153,9 @@ def test_the_chat_page_is_served_by_the_same_process(base_url) -> None:
         assert page.status == 200
 
 
-def test_off_loopback_without_a_key_it_refuses_to_start(seed_index: Path) -> None:
+def test_off_loopback_without_a_key_it_refuses_to_start(process_index: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "serve", "--index", str(seed_index), "--host",
+        [sys.executable, "-m", "qa.cli", "serve", "--index", str(process_index), "--host",
          "0.0.0.0", "--port", str(_free_port())], cwd=REPO, env=_env(), capture_output=True,
         text=True, timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr

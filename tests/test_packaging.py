@@ -42,14 +42,14 @@ def _run(site_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[s
                           text=True, env=env, cwd=cwd, timeout=600)
 
 
-def test_installed_qa_answers_outside_the_checkout(installed: Path, seed_index: Path,
+def test_installed_qa_answers_outside_the_checkout(installed: Path, process_index: Path,
                                                   tmp_path: Path) -> None:
     where = subprocess.run([sys.executable, "-c", "import qa, qa.prompts, qa.ui.app;"
                             "print(qa.__file__); print(qa.prompts.packaged_prompts())"],
                            capture_output=True, text=True, cwd=tmp_path, check=True,
                            env={**os.environ, "PYTHONPATH": str(installed)}).stdout
     assert str(installed) in where and str(REPO) not in where  # the installed copy
-    result = _run(installed, "ask", "--json", "--index", str(seed_index),
+    result = _run(installed, "ask", "--json", "--index", str(process_index),
                   "What was dantrolene originally developed to treat?", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)  # exactly one JSON object on stdout

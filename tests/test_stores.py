@@ -150,3 +150,24 @@ def test_an_index_build_retried_after_a_dropped_connection_is_not_an_error(
         [f"c{i}" for i in range(300)], vectors, queries, 5)
     with pytest.raises(Exception, match="already exists"):
         store._build_index(client, collection, "ivf", 300)  # type: ignore[attr-defined]
+
+
+def test_a_milvus_lite_file_open_in_another_process_is_one_clear_line(tmp_path: Path) -> None:
+    """Milvus Lite opens a file in one process at a time: a second `qa` on the same index
+    (say `qa ask` beside a running `qa ui`) is told so in one line, without a traceback."""
+    import subprocess
+    import sys
+
+    store = make_store(StoreSettings(backend="milvus"), 16)
+    store.add([f"c{i}" for i in range(20)], _unit(20))
+    store.save(tmp_path)  # this process keeps the file open
+    code = ("import sys\nfrom pathlib import Path\nfrom qa.config import StoreSettings\n"
+            "from qa.errors import QAError\nfrom qa.vectorstore import load_store\ntry:\n"
+            f"    load_store('milvus', StoreSettings(backend='milvus'), Path({str(tmp_path)!r}))\n"
+            "except QAError as err:\n    print(err.one_line())\n    sys.exit(1)\n")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=120)
+    assert other.returncode == 1, other.stderr[-500:]
+    assert "open in another process" in other.stdout
+    assert other.stdout.count("\n") == 1 and "QA_STORE__MILVUS_URI" in other.stdout
+    assert "Traceback" not in other.stderr

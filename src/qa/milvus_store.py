@@ -59,12 +59,37 @@ def _client(uri: str, cfg: StoreSettings) -> Any:
         # Milvus Lite serves gRPC inside this process and logs a traceback for each call it
         # does not implement (AllocTimestamp, on create_index) although the call succeeds.
         logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+        # ... and a traceback of its own when it cannot open the file (reported below).
+        logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
         options["grpc_options"] = LITE_GRPC
     try:
         return MilvusClient(uri=uri, **options)
     except Exception as err:  # pymilvus raises its own types, or grpc's, or OSError
+        if "grpc_options" in options and _lite_locked(Path(uri)):
+            raise StoreUnavailableError(
+                f"the Milvus Lite file {uri} is open in another process (Milvus Lite allows "
+                "one process per file)", "Stop the other qa process (ui, serve, ask), or run "
+                "a Milvus server and set QA_STORE__MILVUS_URI so that several can share it."
+            ) from err
         raise StoreUnavailableError(f"cannot connect to Milvus at {uri}: "
                                     f"{' '.join(str(err).split())[:200]}") from err
+
+
+def _lite_locked(path: Path) -> bool:
+    """Someone holds Milvus Lite's lock on this file (the check takes and drops it; this
+    process's own open files pass through milvus_lite's server cache, never through here)."""
+    import fcntl
+
+    lock = path / "LOCK"  # milvus_lite.db.LOCK_FILENAME
+    if not lock.is_file():
+        return False
+    with lock.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
 
 
 def _wait_indexed(client: Any, collection: str) -> None:

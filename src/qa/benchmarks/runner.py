@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qa.cleaning import CLEANING_VERSION
 from qa.config import Settings
 from qa.embeddings import Embedder, load_embedder
 from qa.index import Index, current_generation, open_index
@@ -106,12 +107,14 @@ class BenchContext:
 
 
 def corpus_key(documents: list[Document], embedder: Embedder, settings: Settings) -> str:
-    """Hash of what an index depends on: documents, embedder, chunking, FAISS threshold."""
+    """Hash of what an index depends on: documents, embedder, chunking, the cleaning
+    version and the store backend (an index ingestion would rebuild is never reused)."""
     digest = hashlib.sha256()
     # The token count of a fixed probe catches a changed tokenizer (chunk boundaries move).
     probe = embedder.count_tokens("Metformin 500 mg: take with meals, twice daily. " * 8)
     digest.update(json.dumps([embedder.name, embedder.sha256, probe,
-                              settings.chunking.model_dump(mode="json")]).encode())
+                              settings.chunking.model_dump(mode="json"), CLEANING_VERSION,
+                              settings.store.backend]).encode())
     for doc in documents:
         digest.update(f"{doc.doc_id}\x00{doc.title}\x00{doc.sha256}\x00{doc.sections}".encode())
     return digest.hexdigest()
