@@ -55,7 +55,8 @@ def _client(uri: str, cfg: StoreSettings) -> Any:
         raise DependencyError("pymilvus (and milvus-lite) are not installed") from err
     token = cfg.milvus_token.get_secret_value() if cfg.milvus_token else ""
     options: dict[str, Any] = {"token": token} if token else {}
-    if not uri.startswith(("http://", "https://", "tcp://", "unix:")):
+    lite = not uri.startswith(("http://", "https://", "tcp://", "unix:"))
+    if lite:
         # Milvus Lite serves gRPC inside this process and logs a traceback for each call it
         # does not implement (AllocTimestamp, on create_index) although the call succeeds.
         logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
@@ -65,7 +66,7 @@ def _client(uri: str, cfg: StoreSettings) -> Any:
     try:
         return MilvusClient(uri=uri, **options)
     except Exception as err:  # pymilvus raises its own types, or grpc's, or OSError
-        if "grpc_options" in options and _lite_locked(Path(uri)):
+        if lite and _lite_locked(Path(uri)):
             raise StoreUnavailableError(
                 f"the Milvus Lite file {uri} is open in another process (Milvus Lite allows "
                 "one process per file)", "Stop the other qa process (ui, serve, ask), or run "
@@ -80,7 +81,9 @@ def _lite_locked(path: Path) -> bool:
     process's own open files pass through milvus_lite's server cache, never through here)."""
     import fcntl
 
-    lock = path / "LOCK"  # milvus_lite.db.LOCK_FILENAME
+    from milvus_lite.db import LOCK_FILENAME
+
+    lock = path / LOCK_FILENAME
     if not lock.is_file():
         return False
     with lock.open("a") as fh:

@@ -117,8 +117,7 @@ class RowStore:
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         if allowed is not None:
             rows = sorted(self._row[i] for i in allowed if i in self._row)
-            vectors = self._vectors_at(rows) if rows else np.zeros((0, self.dim), np.float32)
-            hits = exact_hits(vectors, rows, queries, k)
+            hits = exact_hits(self._vectors_at(rows), rows, queries, k)
         elif not len(self) or k <= 0:
             return [[] for _ in queries]
         else:
