@@ -17,6 +17,7 @@ import numpy as np
 from qa.config import AnswerSettings
 from qa.embeddings import Embedder
 from qa.injection import addressed_to_model
+from qa.scope import scored_question
 from qa.text import LIST_ITEM, content_words, sentence_spans
 from qa.types import Chunk, Evidence, Passage
 
@@ -56,10 +57,15 @@ def _sentences(passages: list[Passage], about: About | None) -> list[_Sentence]:
     return found
 
 
-def _score(question: str, sentences: list[_Sentence], passages: list[Passage],
-           embedder: Embedder) -> np.ndarray:
-    """Cosine to the question, plus question-word overlap, plus a little passage rank."""
-    vectors = embedder.embed([question] + [s.text for s in sentences])
+def _score(question: str, sentences: list[_Sentence], embedder: Embedder,
+           hide: Callable[[str], str]) -> np.ndarray:
+    """Cosine to the question, plus question-word overlap, plus a little passage rank.
+
+    The cosine is of the texts after ``hide`` (the drug names taken out), so that it
+    measures what a sentence says about the question's topic, not that it names the drug.
+    """
+    texts = [hide(s.text) for s in sentences]
+    vectors = embedder.embed([scored_question(question, hide)] + texts)
     cosine = vectors[1:] @ vectors[0]
     asked = content_words(question)
     overlap = np.array([len(asked & content_words(s.text)) / max(1, len(asked))
@@ -114,15 +120,16 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int) -> set[
 
 def select_evidence(
     question: str, passages: list[Passage], embedder: Embedder, cfg: AnswerSettings,
-    about: About | None = None,
+    about: About | None = None, hide: Callable[[str], str] = str,
 ) -> list[Evidence]:
     """The best sentences of the top passages, merged into contiguous runs, numbered 1..n;
-    with ``about``, only the sentences it accepts."""
+    with ``about``, only the sentences it accepts; ``hide`` takes out what the scoring
+    should not see (``Lexicon.hider``: the drug names)."""
     passages = passages[: cfg.max_passages]
     sentences = _sentences(passages, about)
     if not sentences:
         return []
-    scores = _score(question, sentences, passages, embedder)
+    scores = _score(question, sentences, embedder, hide)
     chosen = sorted(_choose(sentences, scores, cfg.evidence_tokens),
                     key=lambda i: (sentences[i].passage, sentences[i].order))
     runs: list[list[int]] = []

@@ -17,8 +17,16 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from qa.embeddings import Embedder
-from qa.scope import GENERIC, POLAR_OPENERS, Relevance, weight
-from qa.text import LIST_ITEM, STOPWORDS, sentence_spans, stems, terms
+from qa.scope import (
+    GENERIC,
+    NAMED_BONUS,
+    POLAR_OPENERS,
+    Relevance,
+    named_things,
+    scored_question,
+    weight,
+)
+from qa.text import LIST_ITEM, STOPWORDS, content_words, sentence_spans, stems, terms
 from qa.types import Citation, Evidence, SentenceCheck, Verdict
 
 _OPENER = re.compile(r"^\s*(yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
@@ -70,7 +78,10 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
            embedder: Embedder) -> list[Quote]:
     """Every evidence sentence about the asked drug, best answer to the question first.
 
-    Score: cosine to the question plus the share of the question's topic words it uses.
+    Score: cosine to the question (both without drug names), plus the share of the
+    question's topic words it uses, plus a little for each specific thing it names
+    (``scope.named_things``; on the dev split the best quote held a key fact for 37 of 51
+    answerable questions with it, 34 without, and no unanswerable one scored higher).
     A question asking for an amount only gets sentences that state a number.
     """
     needs_number = bool(_QUANTITY.search(question))
@@ -85,13 +96,17 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     if not found:
         return []
     topic = _topic(question, relevance)
-    vectors = embedder.embed([question] + [text for *_, text in found])
+    hide = relevance.lexicon.hider(question)  # the drug is checked apart (see evidence)
+    vectors = embedder.embed([scored_question(question, hide)]
+                             + [hide(text) for *_, text in found])
     cosine = vectors[1:] @ vectors[0]
+    asked = content_words(question)
     out = []
     for (item, start, end, text), cos in zip(found, cosine, strict=True):
         # "What is X used for?" has no topic word beyond the drug: half credit for all.
         coverage = _coverage(topic, text) if topic else 0.5
-        out.append(Quote(item, start, end, text, float(cos) + 0.5 * coverage))
+        score = float(cos) + 0.5 * coverage + NAMED_BONUS * named_things(hide(text), asked)
+        out.append(Quote(item, start, end, text, score))
     return sorted(out, key=lambda q: -q.score)
 
 

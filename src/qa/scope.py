@@ -19,12 +19,12 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from qa.text import MARKER, STOPWORDS, stem, stems, terms, words
+from qa.text import MARKER, STOPWORDS, content_words, stem, stems, terms, words
 from qa.types import Chunk, Evidence
 
 # Words this long are specific enough that the corpus must contain them (after stemming).
@@ -35,6 +35,7 @@ POLAR_OPENERS = frozenset(
     .split()
 )
 FOCUS_TERM_LEN = 4
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 PRONOUNS = frozenset("myself yourself himself herself itself ourselves themselves".split())
 # English word frequency (Zipf scale: 6 = "because", 5 = "tonight", 4 = "pregnancy",
 # 3 = "aspirin", 2 = "metformin"). Chosen on the dev split.
@@ -49,6 +50,22 @@ _DRUG_SHAPE = re.compile(
     r"|lukast|mab|mycin|olol|olone|oxacin|parin|pramine|prazole|pril|profen|sartan|semide"
     r"|setron|statin|tadine|terol|thiazide|tidine|tinib|triptan|vir|zosin|mantine|tamine"
     r"|trolene|oxetine|aline|apine|idone|amol|etamol)$")
+
+
+def rare(word: str) -> bool:
+    """A word uncommon in English (Zipf under DRUG_ZIPF): "calcium", "sarcoplasmic",
+    "dizziness"; the words of a statement that names things, not of one about them."""
+    return word.isalpha() and _zipf(word) < DRUG_ZIPF
+
+
+# Score a quote gains per specific thing it names (chosen on the dev split).
+NAMED_BONUS = 0.03
+
+
+def named_things(text: str, asked: set[str]) -> int:
+    """How many ``rare`` words a text uses that the question (its ``content_words``)
+    does not, up to 4: what it names beyond what was asked."""
+    return min(4, sum(rare(w) for w in content_words(text) - asked))
 
 
 def weight(word: str) -> float:
@@ -149,6 +166,37 @@ class Lexicon:
     def drugs_in(self, text: str) -> frozenset[str]:
         """The (canonical) drugs a text names."""
         return frozenset(self.drugs[w] for w in terms(text) if w in self.drugs)
+
+    def without_drugs(self, text: str) -> str:
+        """The text with the drug names taken out: what it says, not which drug it is about.
+
+        Sentence scoring compares these: with the names in, the drug dominates the
+        embedding, and "ketamine's effects on mood" outscores "Common adverse reactions
+        include dizziness, nausea…" for "What are ketamine's side effects?". Which drug a
+        sentence is about is checked apart (``Relevance.about``).
+        """
+        return _NAME.sub(lambda m: "" if m.group(0).lower() in self.drugs else m.group(0), text)
+
+    def hider(self, question: str) -> Callable[[str], str]:
+        """``without_drugs`` for scoring texts against ``question``, unless the question is
+        nothing but a drug's name (then nothing is left to compare, and names stay)."""
+        return self.without_drugs if content_words(self.without_drugs(question)) else str
+
+
+# "How does X work?" leaves "How does work?" once the drug is out: nothing an embedder can
+# match to "It inhibits calcium release…". The question is scored as asking for this.
+_ASKS_MECHANISM = re.compile(
+    r"\bhow (?:does|do|did|would|will|can)\b.{0,60}\bwork\b|\bhow\b.{0,40}\bworks\b"
+    r"|\bwhat does\b.{0,60}\bdo\b|\bmode of action\b", re.IGNORECASE)
+
+
+def scored_question(question: str, hide: Callable[[str], str]) -> str:
+    """The question as sentences are scored against it: without the drug names (``hide``),
+    and naming what a "how does it work" question asks for."""
+    text = hide(question)
+    if _ASKS_MECHANISM.search(question):
+        text += " Mechanism of action."
+    return text
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,68 @@
+"""What the model is shown: the sentences that answer, not the ones that only name the drug.
+
+Real index, real embedder; the model is a fake that refuses, so the test reads the prompt
+the model was given (and the quoted fallback the user gets).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.answer import Assistant
+from qa.scope import Lexicon, scored_question
+
+from .conftest import settings_for
+from .fakes import FakeGenerator
+
+REFUSAL = "I could not find the answer in the indexed documents."
+
+
+def _asked(seed_index: Path, embedder, question: str) -> tuple[str, str]:
+    """(the prompt's user turn, the answer text) for a model that refuses."""
+    generator = FakeGenerator(REFUSAL)
+    assistant = Assistant.load(settings=settings_for(seed_index), embedder=embedder,
+                               generator=generator)
+    answer = assistant.ask(question)
+    return generator.prompts[0].user, answer.text
+
+
+@pytest.mark.parametrize(("question", "facts"), [
+    # The articles' lists ("Common adverse reactions include dizziness, nausea, and
+    # disorientation") never name ketamine; a dozen sentences on "ketamine's effects" do.
+    ("What side effects does ketamine have?", ("dizziness", "nausea")),
+    ("List ketamine's side effects.", ("dizziness", "nausea")),
+    # "It inhibits calcium release from the sarcoplasmic reticulum" names no drug either.
+    ("What is the mechanism of action of dantrolene?", ("calcium",)),
+    # Without the drug, "How does dantrolene work?" is "How does work?": it is scored as
+    # asking for the mechanism of action.
+    ("How does dantrolene work?", ("calcium",)),
+])
+def test_the_sentence_that_answers_reaches_the_model(seed_index, embedder, question, facts):
+    prompt, _ = _asked(seed_index, embedder, question)
+    for fact in facts:
+        assert fact in prompt.lower(), (fact, prompt)
+
+
+def test_a_refused_answer_quotes_the_sentence_that_answers(seed_index, embedder):
+    """The model refused; the best excerpt sentence is quoted instead, and it is the one
+    with the answer, not one that mentions the drug's "effects"."""
+    _, answer = _asked(seed_index, embedder, "What are the adverse effects of ketamine?")
+    assert "dizziness" in answer.lower() and "nausea" in answer.lower(), answer
+
+
+def test_a_how_does_it_work_question_is_scored_as_asking_for_the_mechanism():
+    assert scored_question("How does ketamine work?", str).endswith("Mechanism of action.")
+    assert scored_question("What does memantine do in the brain?", str).endswith("action.")
+    assert scored_question("What are the side effects of ketamine?", str) == (
+        "What are the side effects of ketamine?")
+
+
+def test_drug_names_are_taken_out_of_what_scoring_compares():
+    lexicon = Lexicon.build({"a": "Ketamine is a drug. Ketamine is given.",
+                             "b": "Memantine is a drug. Memantine works."}, {})
+    assert set(lexicon.drugs) >= {"ketamine", "memantine"}
+    said = lexicon.without_drugs("Ketamine's side effects, unlike memantine's, include nausea.")
+    assert "etamine" not in said.lower() and "emantine" not in said.lower()
+    assert "side effects" in said and "nausea" in said
