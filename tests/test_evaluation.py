@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from qa.eval_report import write_report
 from qa.evaluation import load_questions, run_eval
-from qa.scoring import Result, forbidden_said, judge_supports, located_facts, unsupported_opener
+from qa.scoring import (
+    Result,
+    evidence_recall,
+    fact_recall,
+    forbidden_said,
+    judge_supports,
+    located_facts,
+    unsupported_opener,
+)
 from qa.types import AnswerStatus, Citation, SentenceCheck, Timings, Verdict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,6 +83,17 @@ def test_a_yes_the_documents_do_not_back_is_counted() -> None:
     assert not unsupported_opener(_result(qid, "Avoid driving until you know [1]."))
 
 
+def test_key_facts_the_model_was_shown_are_counted_apart_from_those_it_said() -> None:
+    qid = next(q.id for q in load_questions(QUESTIONS)
+               if q.question == "What was dantrolene originally developed to treat?")
+    shown = Citation(1, "d", "003.txt", "t", 0, 10, "developed for malignant hyperthermia")
+    other = Citation(2, "d", "003.txt", "t", 0, 10, "dantrolene affects liver function")
+    result = _result(qid, "Dantrolene is a muscle relaxant [1].")
+    assert evidence_recall(replace(result, answer=replace(result.answer, excerpts=(shown,)))) == 1
+    assert evidence_recall(replace(result, answer=replace(result.answer, excerpts=(other,)))) == 0
+    assert fact_recall(result) == 0
+
+
 def test_another_drugs_side_effects_are_a_wrong_entity_answer() -> None:
     qid = next(q.id for q in load_questions(QUESTIONS)
                if q.question == "What side effects does memantine have?")
@@ -91,6 +111,9 @@ def test_the_citation_judge_looks_for_the_key_fact_in_the_cited_excerpt() -> Non
         check = SentenceCheck(f"{sentence} [{cited.n}].", (cited.n,), (cited.n,), 0.9,
                               Verdict.SUPPORTED)
         assert located_facts(_result(qid, check.text, (cited,), (check,))) == expected
+    # A model sentence that was replaced by a quote is not judged: the user never read it.
+    check = SentenceCheck(f"{sentence} [2].", (2,), (2,), 0.9, Verdict.SUPPORTED)
+    assert located_facts(_result(qid, "The documents say: “…” [1]", (good,), (check,))) == []
 
 
 def test_eval_diff_names_each_changed_answer_and_fails_when_any_changed(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ def _metric_rows(s: dict[str, Any]) -> list[tuple[str, object]]:
     return [
         *[(f"retrieval {k}", v) for k, v in s["retrieval"].items()],
         ("key-fact recall (answerable)", s["key_fact_recall"]),
+        ("key facts in the evidence shown to the model", s.get("evidence_fact_recall")),
         ("citation validity", s["citation_validity"]),
         ("refusal accuracy (unanswerable)", s["refusal_accuracy"]),
         ("false refusals (should answer)", s["false_refusal_rate"]),

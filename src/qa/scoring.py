@@ -52,6 +52,17 @@ def fact_recall(result: Result) -> float | None:
     return sum(_said(f, result.answer.text) for f in facts) / len(facts)
 
 
+def evidence_recall(result: Result) -> float | None:
+    """Share of the question's key facts that the excerpts shown to the model contain: the
+    most the answer could state. A key fact missing here was lost by retrieval or evidence
+    selection; one present here but not in the answer, by the model or verification."""
+    facts = result.question.key_facts
+    if not facts:
+        return None
+    shown = " ".join(c.text for c in result.answer.excerpts)
+    return sum(_said(f, shown) for f in facts) / len(facts)
+
+
 def forbidden_said(result: Result) -> bool:
     """The answer states a fact the question marks as wrong (another drug's, the opposite
     polarity's, or a poisoned document's instruction)."""
@@ -93,7 +104,8 @@ def located_facts(result: Result) -> list[bool]:
         return []
     by_n = {c.n: c for c in result.answer.citations}
     out = []
-    for check in _shown(result.answer.checks):
+    # Only sentences the user reads: a model sentence replaced by a quote is not one.
+    for check in (c for c in _shown(result.answer.checks) if c.text in result.answer.text):
         cited = [by_n[n] for n in check.kept if n in by_n]
         for fact in result.question.key_facts:
             if _said(fact, MARKER.sub(" ", check.text)):
@@ -181,6 +193,7 @@ def summarise(results: list[Result]) -> dict[str, Any]:
                            and r.question.expected_triage is None)
     answered = _where(results, lambda r: not r.answer.refused and bool(r.answer.citations))
     recalls = [x for r in answerable if (x := fact_recall(r)) is not None]
+    shown = [x for r in answerable if (x := evidence_recall(r)) is not None]
     cited: list[tuple[Result, Citation]] = [
         (r, c) for r in answered if r.question.gold_sources for c in r.answer.citations]
     modelled = _where(results, lambda r: r.answer.timings.first_token_ms is not None)
@@ -190,6 +203,7 @@ def summarise(results: list[Result]) -> dict[str, Any]:
     return {
         "retrieval": _retrieval(results),
         "key_fact_recall": round(statistics.mean(recalls), 3) if recalls else None,
+        "evidence_fact_recall": round(statistics.mean(shown), 3) if shown else None,
         "citation_validity": rate([c.source in r.question.gold_sources for r, c in cited]),
         "refusal_accuracy": rate([r.answer.refused for r in results
                                   if r.question.expect_refusal]),
