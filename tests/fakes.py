@@ -18,6 +18,12 @@ from qa.text import words
 Reply = str | Callable[[ChatPrompt], str]
 
 
+def first_sentence_cited(prompt: ChatPrompt) -> str:
+    """A reply copying the first sentence of excerpt [1], cited: always supported."""
+    excerpt = prompt.user.split("\n[1] ", 1)[1].split("\n\n")[0]
+    return excerpt.split(". ")[0].rstrip(".") + " [1]."
+
+
 class FakeGenerator:
     """Replies from a queue, in order, streamed a few characters at a time; records prompts.
 

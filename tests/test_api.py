@@ -24,7 +24,7 @@ from qa.server import check_bind, create_app
 from qa.service import AnswerService
 
 from .conftest import settings_for
-from .fakes import FakeGenerator
+from .fakes import FakeGenerator, first_sentence_cited
 
 QUESTION = "What was dantrolene originally developed to treat?"
 INVENTED = "Dantrolene also cures baldness in dogs"
@@ -32,8 +32,7 @@ INVENTED = "Dantrolene also cures baldness in dogs"
 
 def _reply(prompt: ChatPrompt) -> str:
     """A sentence copied from the first excerpt (supported), then an invented one."""
-    first = prompt.user.split("\n[1] ", 1)[1].split(". ")[0]
-    return f"{first} [1]. {INVENTED} [1]."
+    return f"{first_sentence_cited(prompt)} {INVENTED} [1]."
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from qa.loaders import load_document
 from qa.service import AnswerService
 
 from .conftest import SEED, settings_for
-from .fakes import FakeEmbedder, FakeGenerator
+from .fakes import FakeEmbedder, FakeGenerator, first_sentence_cited
 
 NEW_DRUG = ("Zorbitolamine guide\n\nZorbitolamine is an invented medicine used in this test. "
             "Zorbitolamine tablets are taken with water after breakfast.\n")
@@ -169,8 +169,7 @@ def test_upload_names_stay_inside_the_uploads_folder(name: str, safe: str) -> No
 def test_feedback_appends_one_json_line_per_rating(seed_index, embedder, tmp_path) -> None:
     from qa.answer import Assistant
 
-    def reply(prompt) -> str:
-        return prompt.user.split("\n[1] ", 1)[1].split(". ")[0] + " [1]."
+    reply = first_sentence_cited
 
     assistant = Assistant.load(settings=settings_for(seed_index), embedder=embedder,
                                generator=FakeGenerator(reply))

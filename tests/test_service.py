@@ -19,14 +19,12 @@ from qa.service import AnswerService, Reply, Waiting
 from qa.types import EventKind
 
 from .conftest import settings_for
-from .fakes import FakeGenerator
+from .fakes import FakeGenerator, first_sentence_cited
 
 QUESTION = "What was dantrolene originally developed to treat?"
 
 
-def _reply(prompt) -> str:  # cites the first excerpt with its own first sentence
-    first = prompt.user.split("\n[1] ", 1)[1].split(". ")[0]
-    return f"{first} [1]."
+_reply = first_sentence_cited
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,12 @@ from qa.service import AnswerService
 from qa.types import Answer, AnswerStatus, Citation, Timings
 
 from .conftest import settings_for
-from .fakes import FakeGenerator
+from .fakes import FakeGenerator, first_sentence_cited
 
 QUESTION = "What was dantrolene originally developed to treat?"
 
 
-def _reply(prompt) -> str:
-    return prompt.user.split("\n[1] ", 1)[1].split(". ")[0] + " [1]."
+_reply = first_sentence_cited
 
 
 @pytest.fixture
