@@ -66,3 +66,15 @@ def test_drug_names_are_taken_out_of_what_scoring_compares():
     said = lexicon.without_drugs("Ketamine's side effects, unlike memantine's, include nausea.")
     assert "etamine" not in said.lower() and "emantine" not in said.lower()
     assert "side effects" in said and "nausea" in said
+
+
+@pytest.mark.parametrize("question", [
+    "What is the highest dose of ketamine that is safe?",
+    "What is the maximum daily dose of memantine?",
+])
+def test_a_question_asking_for_a_limit_is_not_answered_with_a_sentence_stating_none(
+        seed_index, embedder, question):
+    """No article states a maximum dose; a refusing model must not be replaced by a quote
+    about "optimizing dosing strategies" or a starting dose."""
+    _, answer = _asked(seed_index, embedder, question)
+    assert answer == REFUSAL

@@ -74,6 +74,15 @@ _QUANTITY = re.compile(r"\b(?:how (?:much|many|long|often)|mg|mcg|ml|kg|milligra
                        re.IGNORECASE)
 
 
+# A question asking for a limit ("maximum dose", "the highest safe dose", "how much at
+# most") is answered only by a sentence that states one: a starting dose or a remark on
+# "optimizing dosing strategies" is not a maximum.
+_ASKS_LIMIT = re.compile(r"\b(?:maximum|max|highest|upper limit|at most|limit|the most)\b",
+                         re.IGNORECASE)
+_STATES_LIMIT = re.compile(r"\b(?:maximum|max|highest|up to|exceed|no more than|not more than"
+                           r"|at most|limit|upper)\b", re.IGNORECASE)
+
+
 def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
            embedder: Embedder) -> list[Quote]:
     """Every evidence sentence about the asked drug, best answer to the question first.
@@ -82,14 +91,18 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     question's topic words it uses, plus a little for each specific thing it names
     (``scope.named_things``; on the dev split the best quote held a key fact for 37 of 51
     answerable questions with it, 34 without, and no unanswerable one scored higher).
-    A question asking for an amount only gets sentences that state a number.
+    A question asking for an amount only gets sentences that state a number, and one
+    asking for a limit only sentences that state a limit.
     """
     needs_number = bool(_QUANTITY.search(question))
+    needs_limit = bool(_ASKS_LIMIT.search(question))
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
         for s, e in sentence_spans(item.text):
             text = item.text[s:e]
             if needs_number and not re.search(r"\d", text):
+                continue
+            if needs_limit and not _STATES_LIMIT.search(text):
                 continue
             if not relevance.other_drug(text) and len(text.split()) >= 4:
                 found.append((item, item.start + s, item.start + e, text))
