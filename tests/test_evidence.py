@@ -71,6 +71,7 @@ def test_drug_names_are_taken_out_of_what_scoring_compares():
 @pytest.mark.parametrize("question", [
     "What is the highest dose of ketamine that is safe?",
     "What is the maximum daily dose of memantine?",
+    "What is the most memantine a person can take in a day?",
 ])
 def test_a_question_asking_for_a_limit_is_not_answered_with_a_sentence_stating_none(
         seed_index, embedder, question):
@@ -78,3 +79,10 @@ def test_a_question_asking_for_a_limit_is_not_answered_with_a_sentence_stating_n
     about "optimizing dosing strategies" or a starting dose."""
     _, answer = _asked(seed_index, embedder, question)
     assert answer == REFUSAL
+
+
+def test_the_most_abundant_is_not_a_limit():
+    from qa.finishing import _ASKS_LIMIT
+
+    assert not _ASKS_LIMIT.search("What is the most abundant neurotransmitter in the brain?")
+    assert _ASKS_LIMIT.search("What is the most dantrolene a person can take in a day?")

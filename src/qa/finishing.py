@@ -77,7 +77,8 @@ _QUANTITY = re.compile(r"\b(?:how (?:much|many|long|often)|mg|mcg|ml|kg|milligra
 # A question asking for a limit ("maximum dose", "the highest safe dose", "how much at
 # most") is answered only by a sentence that states one: a starting dose or a remark on
 # "optimizing dosing strategies" is not a maximum.
-_ASKS_LIMIT = re.compile(r"\b(?:maximum|max|highest|upper limit|at most|limit|the most)\b",
+_ASKS_LIMIT = re.compile(r"\b(?:maximum|max|highest|upper limit|at most|limit)\b|\bthe most\b"
+                         r"(?=[^?]{0,40}\b(?:take|taken|have|use|used|give|given)\b)",
                          re.IGNORECASE)
 _STATES_LIMIT = re.compile(r"\b(?:maximum|max|highest|up to|exceed|no more than|not more than"
                            r"|at most|limit|upper)\b", re.IGNORECASE)
