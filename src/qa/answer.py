@@ -228,7 +228,7 @@ class Assistant:
         yield StreamEvent(EventKind.EVIDENCE, passages=found.relevant)
         relevance = Relevance.of(asked, focus, self.lexicon)
         shown = select_evidence(asked, list(found.relevant), self.embedder, self.settings.answer,
-                                about=relevance.about, hide=self.lexicon.hider(asked))
+                                about=relevance.about, hide=relevance.hide)
         composer = self._composer(asked, shown, relevance, triage)
         raw, times = "", _Times(started, retrieve_ms)
         sentences = SentenceStream()

@@ -82,6 +82,8 @@ _ASKS_LIMIT = re.compile(r"\b(?:maximum|max|highest|upper limit|at most|limit)\b
                          re.IGNORECASE)
 _STATES_LIMIT = re.compile(r"\b(?:maximum|max|highest|up to|exceed|no more than|not more than"
                            r"|at most|limit|upper)\b", re.IGNORECASE)
+# (what a question asks for, what a quote answering it must then state)
+_ANSWER_SHAPES = ((_QUANTITY, re.compile(r"\d")), (_ASKS_LIMIT, _STATES_LIMIT))
 
 
 def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
@@ -95,31 +97,26 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     A question asking for an amount only gets sentences that state a number, and one
     asking for a limit only sentences that state a limit.
     """
-    needs_number = bool(_QUANTITY.search(question))
-    needs_limit = bool(_ASKS_LIMIT.search(question))
+    required = [states for asks, states in _ANSWER_SHAPES if asks.search(question)]
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
         for s, e in sentence_spans(item.text):
             text = item.text[s:e]
-            if needs_number and not re.search(r"\d", text):
-                continue
-            if needs_limit and not _STATES_LIMIT.search(text):
-                continue
-            if not relevance.other_drug(text) and len(text.split()) >= 4:
+            if all(states.search(text) for states in required) and len(text.split()) >= 4 \
+                    and not relevance.other_drug(text):
                 found.append((item, item.start + s, item.start + e, text))
     if not found:
         return []
     topic = _topic(question, relevance)
-    hide = relevance.lexicon.hider(question)  # the drug is checked apart (see evidence)
-    vectors = embedder.embed([scored_question(question, hide)]
-                             + [hide(text) for *_, text in found])
+    hidden = [relevance.hide(text) for *_, text in found]  # the drug is checked apart
+    vectors = embedder.embed([scored_question(question, relevance.hide), *hidden])
     cosine = vectors[1:] @ vectors[0]
     asked = content_words(question)
     out = []
-    for (item, start, end, text), cos in zip(found, cosine, strict=True):
+    for (item, start, end, text), bare, cos in zip(found, hidden, cosine, strict=True):
         # "What is X used for?" has no topic word beyond the drug: half credit for all.
         coverage = _coverage(topic, text) if topic else 0.5
-        score = float(cos) + 0.5 * coverage + NAMED_BONUS * named_things(hide(text), asked)
+        score = float(cos) + 0.5 * coverage + NAMED_BONUS * named_things(bare, asked)
         out.append(Quote(item, start, end, text, score))
     return sorted(out, key=lambda q: -q.score)
 

@@ -245,6 +245,12 @@ class Relevance:
     def of(cls, question: str, focus: Focus, lexicon: Lexicon) -> Relevance:
         return cls(question, focus, lexicon, frozenset(stems(terms(question))))
 
+    @functools.cached_property
+    def hide(self) -> Callable[[str], str]:
+        """What sentence scoring takes out of texts compared with this question
+        (``Lexicon.hider``)."""
+        return self.lexicon.hider(self.question)
+
     def other_drug(self, sentence: str) -> bool:
         """It names a drug, and none of the drugs asked about."""
         named = self.lexicon.drugs_in(sentence)
