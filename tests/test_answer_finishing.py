@@ -120,6 +120,31 @@ def test_a_yes_the_documents_back_is_kept(seed_index, embedder):
     assert answer.text.startswith("Yes. ") and "liver" in answer.text
 
 
+@pytest.mark.parametrize("opener", ["Yes", "No"])
+def test_which_way_the_documents_say_decides_a_yes_or_no(seed_index, embedder, opener):
+    """"Does X increase Y?" is "no" when the excerpt says X inhibits Y, whatever the model
+    opened with; the rest of its sentence stays."""
+    def reply(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "inhibits calcium release")
+        return (f"{opener}, dantrolene inhibits calcium release from the sarcoplasmic "
+                f"reticulum [{n}].")
+
+    assistant, _ = _assistant(seed_index, embedder, reply)
+    answer = assistant.ask("Does dantrolene increase calcium release in muscle cells?")
+    assert answer.text.startswith("No. " if opener == "No" else "Dantrolene inhibits")
+    assert "calcium release" in answer.text
+
+
+def test_a_yes_to_which_way_the_excerpt_does_not_back_is_dropped(seed_index, embedder):
+    def reply(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "modulate glutamate")
+        return f"Yes, memantine modulates glutamate neurotransmission in the brain [{n}]."
+
+    assistant, _ = _assistant(seed_index, embedder, reply)
+    answer = assistant.ask("Does memantine increase glutamate activity?")
+    assert not answer.refused and not answer.text.lower().startswith("yes")
+
+
 def test_a_sentence_citing_the_wrong_excerpt_moves_to_the_right_one(seed_index, embedder):
     shown: dict[str, int] = {}
 

@@ -2,8 +2,9 @@
 
 * **Polarity.** A small model opens nearly every yes/no answer with "Yes". The opener is
   kept only when the excerpt that best addresses the question agrees with it (a negation
-  or avoidance word in the excerpt, against none in the question, means "no"); otherwise
-  it is removed and the rest of the answer must stand on its own.
+  or avoidance word in the excerpt, against none in the question, means "no"; "does X
+  increase Y?" needs an excerpt that says which way X moves Y, and "reduces" means "no");
+  otherwise it is removed and the rest of the answer must stand on its own.
 * **Extractive fallback.** When the model refused, or verification left nothing, but an
   excerpt answers the question directly, the answer is that excerpt, quoted and cited,
   with the whole list when the sentence is a list item.
@@ -34,6 +35,13 @@ _OPENER = re.compile(r"^\s*(yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
 _NEGATION = frozenset(
     """not no never avoid avoided avoiding unlike without cannot can't don't doesn't isn't
     aren't won't shouldn't neither nor instead unsafe contraindicated unsupervised""".split())
+# Which way a question or an excerpt says something moves: "Does memantine increase glutamate
+# activity?" is not answered "yes" by "memantine modulates glutamate".
+_UP = frozenset(stems("""increase increases increased increasing raise raises raised boost
+    boosts elevate elevates elevated enhance enhances enhanced stimulate stimulates""".split()))
+_DOWN = frozenset(stems("""decrease decreases decreased decreasing reduce reduces reduced
+    reducing lower lowers lowered block blocks blocked blocking inhibit inhibits inhibited
+    suppress suppresses suppressed""".split()))
 URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\"']+", re.IGNORECASE)
 
 
@@ -129,7 +137,19 @@ def documents_polarity(question: str, best: Quote | None, relevance: Relevance) 
         return None
     asked_negative = bool(_NEGATION & set(terms(question)))
     said_negative = bool(_NEGATION & set(terms(best.text)))
-    return "no" if asked_negative != said_negative else "yes"
+    asked_way = _direction(question)
+    said_way = _direction(best.text) if asked_way else None
+    if asked_way and not said_way:
+        return None  # the excerpt does not say which way: neither yes nor no
+    turned = asked_way != said_way
+    return "no" if (asked_negative != said_negative) != turned else "yes"
+
+
+def _direction(text: str) -> str | None:
+    """'up' or 'down' when a text says something rises or falls (not both), else None."""
+    used = set(stems(terms(text)))
+    up, down = bool(used & _UP), bool(used & _DOWN)
+    return None if up == down else ("up" if up else "down")
 
 
 def split_opener(text: str) -> tuple[str | None, str]:
