@@ -36,12 +36,10 @@ _NEGATION = frozenset(
     """not no never avoid avoided avoiding unlike without cannot can't don't doesn't isn't
     aren't won't shouldn't neither nor instead unsafe contraindicated unsupervised""".split())
 # Which way a question or an excerpt says something moves: "Does memantine increase glutamate
-# activity?" is not answered "yes" by "memantine modulates glutamate".
-_UP = frozenset(stems("""increase increases increased increasing raise raises raised boost
-    boosts elevate elevates elevated enhance enhances enhanced stimulate stimulates""".split()))
-_DOWN = frozenset(stems("""decrease decreases decreased decreasing reduce reduces reduced
-    reducing lower lowers lowered block blocks blocked blocking inhibit inhibits inhibited
-    suppress suppresses suppressed""".split()))
+# activity?" is not answered "yes" by "memantine modulates glutamate". Stems, so each word
+# stands for its inflections ("reduces", "reducing").
+_UP = frozenset(stems("increase raise boost elevate enhance stimulate".split()))
+_DOWN = frozenset(stems("decrease reduce lower block inhibit suppress".split()))
 URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\"']+", re.IGNORECASE)
 
 
@@ -135,19 +133,20 @@ def documents_polarity(question: str, best: Quote | None, relevance: Relevance) 
     topic = _topic(question, relevance)
     if best is None or not topic or _coverage(topic, best.text) < 0.5:
         return None
-    asked_negative = bool(_NEGATION & set(terms(question)))
-    said_negative = bool(_NEGATION & set(terms(best.text)))
-    asked_way = _direction(question)
-    said_way = _direction(best.text) if asked_way else None
+    asked, said = terms(question), terms(best.text)
+    asked_negative, said_negative = bool(_NEGATION & set(asked)), bool(_NEGATION & set(said))
+    asked_way = _direction(asked)
+    said_way = _direction(said) if asked_way else None
     if asked_way and not said_way:
         return None  # the excerpt does not say which way: neither yes nor no
     turned = asked_way != said_way
     return "no" if (asked_negative != said_negative) != turned else "yes"
 
 
-def _direction(text: str) -> str | None:
-    """'up' or 'down' when a text says something rises or falls (not both), else None."""
-    used = set(stems(terms(text)))
+def _direction(words: list[str]) -> str | None:
+    """'up' or 'down' when a text's words say something rises or falls (not both), else
+    None."""
+    used = set(stems(words))
     up, down = bool(used & _UP), bool(used & _DOWN)
     return None if up == down else ("up" if up else "down")
 
