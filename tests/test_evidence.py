@@ -38,6 +38,10 @@ def _asked(seed_index: Path, embedder, question: str) -> tuple[str, str]:
     # Without the drug, "How does dantrolene work?" is "How does work?": it is scored as
     # asking for the mechanism of action.
     ("How does dantrolene work?", ("calcium",)),
+    # "Ketamine is believed to work by targeting a different neurotransmitter system… It
+    # acts on the N-methyl-D-aspartate (NMDA) receptor": the lead sentence brings the one
+    # that continues it, where the specific fact is.
+    ("How does ketamine work?", ("it acts on the n-methyl-d-aspartate (nmda) receptor",)),
 ])
 def test_the_sentence_that_answers_reaches_the_model(seed_index, embedder, question, facts):
     prompt, _ = _asked(seed_index, embedder, question)

@@ -93,8 +93,9 @@ def _list_of(i: int, sentences: list[_Sentence], by_key: dict[tuple[int, int], i
 
 def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int) -> set[int]:
     """Greedy by score within the budget; a sentence that leans on the one before brings it,
-    and a list item brings its whole list (up to half a budget more): a list answer cut
-    after "1." is worse than a longer prompt."""
+    a sentence the next one continues ("It ...") brings that one, and a list item brings its
+    whole list (up to half a budget more): a list answer cut after "1." is worse than a
+    longer prompt, and the continuation is often where the specific fact is."""
     by_key = {(s.passage, s.order): i for i, s in enumerate(sentences)}
     chosen: set[int] = set()
     used = 0
@@ -104,6 +105,9 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int) -> set[
         if prev is not None and prev not in chosen and _DANGLING.match(sentences[i].text):
             wanted.insert(0, prev)
         items = _list_of(int(i), sentences, by_key)
+        after = by_key.get((sentences[i].passage, sentences[i].order + 1))
+        if after is not None and _DANGLING.match(sentences[after].text):
+            items = [*items, after]  # "...works on muscle cells. It inhibits calcium release"
         cost = sum(_cost(sentences[j]) for j in wanted if j not in chosen)
         if chosen and used + cost > budget:
             continue
