@@ -21,10 +21,13 @@ FIRST = "How does memantine work?"
 
 
 @pytest.mark.parametrize(("message", "expected"), [
-    ("What about its side effects?", "What about memantine's side effects?"),
+    ("What about its side effects?", "What are the side effects of memantine?"),
     ("and for ketamine?", "How does ketamine work?"),
     ("What about dantrolene?", "How does dantrolene work?"),
     ("What are the side effects?", "What are the side effects of memantine?"),
+    ("What about the side effects?", "What are the side effects of memantine?"),
+    ("How about its usual dose?", "What is the usual dose of memantine?"),
+    ("What about taking it with food?", "What about taking memantine with food?"),
     ("Can I take it with food?", "Can I take memantine with food?"),
     ("Is it safe to drive after taking it?", "Is it safe to drive after taking memantine?"),
     ("How does dantrolene work?", "How does dantrolene work?"),  # a new topic
@@ -60,10 +63,10 @@ def test_only_the_standalone_question_reaches_the_model(seed_index, embedder) ->
     answer = assistant.chat([Turn("user", FIRST), Turn("assistant", "EARLIER ANSWER TEXT"),
                              Turn("user", "What about its side effects?")])
     assert answer.question == "What about its side effects?"
-    assert answer.standalone_question == "What about memantine's side effects?"
+    assert answer.standalone_question == "What are the side effects of memantine?"
     assert answer.to_dict()["standalone_question"] == answer.standalone_question
     [prompt] = generator.prompts
-    assert "memantine's side effects" in prompt.user and "EARLIER ANSWER" not in prompt.user
+    assert "Question: What are the side effects of memantine?" in prompt.user and "EARLIER ANSWER" not in prompt.user
 
 
 def test_too_many_of_them_after_a_drug_turn_is_an_emergency(seed_index, embedder) -> None:

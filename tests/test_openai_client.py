@@ -124,7 +124,7 @@ def test_a_two_turn_conversation(client) -> None:
         {"role": "user", "content": "What about its side effects?"},
     ])
     qa = _qa(follow_up)
-    assert qa["standalone_question"] == "What about memantine's side effects?"
+    assert qa["standalone_question"] == "What are the side effects of memantine?"
     for citation in qa["citations"]:  # about the right drug, never another one
         assert citation["source"] == MEMANTINE or "memantine" in citation["text"].lower()
     _markers_are_citations(follow_up.choices[0].message.content, qa)

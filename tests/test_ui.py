@@ -135,7 +135,7 @@ def test_a_follow_up_is_about_the_right_drug_rated_and_exported(page: Any, site)
     _ask(page, "How does memantine work?")
     _ask(page, "What about its side effects?")
     searched = page.locator("#sources .searched")
-    expect(searched).to_have_text("Searched for: What about memantine's side effects?")
+    expect(searched).to_have_text("Searched for: What are the side effects of memantine?")
     first_retrieved = page.locator("#sources details .source").first
     expect(first_retrieved).to_contain_text(MEMANTINE)  # retrieval followed the rewrite
 
@@ -146,7 +146,7 @@ def test_a_follow_up_is_about_the_right_drug_rated_and_exported(page: Any, site)
     record = json.loads(line)
     assert record["rating"] == "down" and record["comment"] == "checked against the leaflet"
     assert record["question"] == "What about its side effects?"
-    assert record["standalone_question"] == "What about memantine's side effects?"
+    assert record["standalone_question"] == "What are the side effects of memantine?"
     assert record["answer"] and record["settings_hash"]
     for citation in record["citations"]:  # no other drug's facts
         assert citation["source"] == MEMANTINE or "memantine" in citation["text"].lower()
@@ -159,7 +159,7 @@ def test_a_follow_up_is_about_the_right_drug_rated_and_exported(page: Any, site)
     exported = Path(download.value.path()).read_text(encoding="utf-8")
     assert "## 1. How does memantine work?" in exported
     assert "## 2. What about its side effects?" in exported
-    assert "*Searched for:* What about memantine's side effects?" in exported
+    assert "*Searched for:* What are the side effects of memantine?" in exported
     assert record["answer"] in exported
     for citation in record["citations"]:
         assert f"[{citation['n']}] {citation['title']}" in exported

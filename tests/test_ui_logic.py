@@ -61,8 +61,8 @@ def test_the_whole_conversation_reaches_the_core(page) -> None:
     *_, (_, _, exchanges, _) = page.respond("How does memantine work?", [])
     assert isinstance(exchanges[0], Exchange)
     *_, (_, chat, exchanges, sources) = page.respond("What about its side effects?", exchanges)
-    assert exchanges[1].answer.standalone_question == "What about memantine's side effects?"
-    assert "Searched for: <b>What about memantine's side effects?" in html.unescape(sources)
+    assert exchanges[1].answer.standalone_question == "What are the side effects of memantine?"
+    assert "Searched for: <b>What are the side effects of memantine?" in html.unescape(sources)
     assert len(chat) == 4
 
 
@@ -92,11 +92,11 @@ def test_the_export_has_every_question_its_search_and_its_sources() -> None:
     answer = Answer(question="What about its side effects?", text="Dizziness [1].",
                     status=AnswerStatus.ANSWERED, model="m", timings=Timings(),
                     citations=(citation,), disclaimer="Not advice.",
-                    standalone_question="What about memantine's side effects?",
+                    standalone_question="What are the side effects of memantine?",
                     settings_hash="abc")
     text = conversation_markdown([Exchange(answer.question, answer)])
     assert "## 1. What about its side effects?" in text
-    assert "*Searched for:* What about memantine's side effects?" in text
+    assert "*Searched for:* What are the side effects of memantine?" in text
     assert "Dizziness [1].\n\nNot advice." in text
     assert "**[1] Memantine** (m.txt, section “Side effects”, chars 5–40, support 0.90)" in text
     assert "> Side effects include dizziness." in text

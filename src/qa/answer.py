@@ -171,7 +171,7 @@ class Assistant:
 
     def chat_stream(self, messages: Sequence[Turn]) -> Iterator[StreamEvent]:
         """Stream the answer to the last user message, made to stand on its own first
-        ("What about its side effects?" -> "What about memantine's side effects?")."""
+        ("What about its side effects?" -> "What are the side effects of memantine?")."""
         forms = standalone_questions(messages, self.lexicon)
         if not forms:
             raise QAError("the conversation has no user message",

@@ -1,7 +1,7 @@
 """Follow-up questions made to stand on their own, by rules over the earlier turns.
 
-"How does memantine work?" then "What about its side effects?" becomes "What about
-memantine's side effects?"; "and for ketamine?" becomes the previous question about
+"How does memantine work?" then "What about its side effects?" becomes "What are the
+side effects of memantine?"; "and for ketamine?" becomes the previous question about
 ketamine; a message naming a drug starts a new topic and carries nothing along. Only the
 standalone question (never the earlier answers) reaches retrieval and the model, so the
 prompt stays as short as for a first question. No model call: a few microseconds.
@@ -81,6 +81,33 @@ def _refer(message: str, drug: str) -> str:
     return _DRUG_REFERENCE.sub(name, message)
 
 
+# "What about the dose of X?": a noun phrase, not yet a question.
+_WHAT_ABOUT = re.compile(r"^(?:what|how) about (?P<np>.+?)[\s?.]*$", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"^(?P<owner>[\w-]+)'s (?P<thing>.+)$")
+
+
+def _as_question(text: str) -> str:
+    """ "What are the side effects of memantine?" -> "What are the side effects of memantine?".
+
+    The model answers a wh-question more exactly than a bare noun phrase (on the dev
+    conversations, "What about X's side effects?" drew "generally well-tolerated" where
+    "What are the side effects of X?" drew the list), and it reads better as "Searched
+    for". A gerund ("what about taking it with food?") is left as it is.
+    """
+    match = _WHAT_ABOUT.match(text)
+    if not match:
+        return text
+    phrase = match.group("np")
+    owned = _POSSESSIVE.match(phrase)
+    if owned:
+        phrase = f"the {owned.group('thing')} of {owned.group('owner')}"
+    if not phrase.lower().startswith("the "):
+        return text
+    head = phrase.split(" of ")[0].split()[-1].lower()
+    verb = "are" if head.endswith("s") and not head.endswith("ss") else "is"
+    return f"What {verb} {phrase}?"
+
+
 def _capitalised(text: str) -> str:
     text = " ".join(text.split())
     return text[:1].upper() + text[1:]
@@ -100,10 +127,10 @@ def standalone(previous: str | None, message: str, lexicon: Lexicon) -> str:
     drug = before[0]
     referred = _refer(message, drug)
     if referred != message:
-        return _capitalised(referred)
+        return _as_question(_capitalised(referred))
     short = len(message.split()) <= _SHORT
     if _ELLIPSIS.match(message) or (short and _ASPECT.search(message)):
-        return _capitalised(f"{message.rstrip(' ?.')} of {drug}?")
+        return _as_question(_capitalised(f"{message.rstrip(' ?.')} of {drug}?"))
     return message
 
 
@@ -123,7 +150,7 @@ class Conversation:
     >>> chat = Conversation(assistant)
     >>> chat.ask("How does memantine work?")
     >>> chat.ask("What about its side effects?").standalone_question
-    "What about memantine's side effects?"
+    "What are the side effects of memantine?"
     """
 
     assistant: Assistant
