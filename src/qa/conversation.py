@@ -87,7 +87,7 @@ _POSSESSIVE = re.compile(r"^(?P<owner>[\w-]+)'s (?P<thing>.+)$")
 
 
 def _as_question(text: str) -> str:
-    """ "What are the side effects of memantine?" -> "What are the side effects of memantine?".
+    """ "What about memantine's side effects?" -> "What are the side effects of memantine?".
 
     The model answers a wh-question more exactly than a bare noun phrase (on the dev
     conversations, "What about X's side effects?" drew "generally well-tolerated" where
