@@ -110,6 +110,21 @@ def test_a_yes_the_documents_contradict_is_not_said(seed_index, embedder):
     assert "driving" in answer.text
 
 
+@pytest.mark.parametrize("claim", ["Yes, it is safe", "It is safe"])
+def test_a_yes_restated_in_the_questions_words_is_not_said(seed_index, embedder, claim):
+    """"It is safe to drive after taking dantrolene" passes the word-overlap check (it
+    reuses "driving", "taking dantrolene") but no excerpt says it is safe ("avoid … driving"
+    is the documents' word): the claim is dropped, with or without "Yes", and the answer is
+    the excerpt or a refusal."""
+    def reply(prompt: ChatPrompt) -> str:
+        return f"{claim} to drive after taking dantrolene [{_excerpt_number(prompt, 'driving')}]."
+
+    assistant, _ = _assistant(seed_index, embedder, reply)
+    answer = assistant.ask("Is it safe to drive after taking dantrolene?")
+    assert "safe to drive" not in answer.answer.lower()
+    assert answer.refused or "avoid activities" in answer.text
+
+
 def test_a_yes_the_documents_back_is_kept(seed_index, embedder):
     def reply(prompt: ChatPrompt) -> str:
         n = _excerpt_number(prompt, "liver damage")

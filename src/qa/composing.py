@@ -4,8 +4,8 @@
 verifies each (``verification.SentenceVerifier``) and returns what may be shown now:
 
 * the first sentence settles a yes/no opener (kept only when the documents agree, see
-  ``finishing``); if it only restates the question, or is the model's refusal, the best
-  excerpt is quoted instead and generation can stop;
+  ``finishing``); if it claims the opposite of the documents, only restates the question,
+  or is the model's refusal, the best excerpt is quoted instead and generation can stop;
 * a list question whose evidence holds a whole list waits for the end, then gets the list
   quoted when the model's answer has fewer items;
 * at the end, when nothing held, the best excerpt is quoted, or the question refused.
@@ -22,6 +22,7 @@ from qa.finishing import (
     asks_for_list,
     documents_polarity,
     list_items,
+    polarity_of,
     quoted_answer,
     split_opener,
     with_list,
@@ -68,8 +69,18 @@ class Composer:
             self.stopped = True
             return self._quote_best()
         said, sentence = split_opener(sentence)
-        if (self.relevance.focus.polar and said is not None
-                and said == documents_polarity(self.question, self.best, self.relevance)):
+        polar = self.relevance.focus.polar
+        documented = documents_polarity(self.question, self.best, self.relevance) if polar \
+            else None
+        # What the sentence's own words claim, whatever its opener ("Yes, patients should
+        # avoid driving" says no); an opener alone is settled below.
+        claimed = polarity_of(self.question, sentence, self.relevance) if polar else None
+        if claimed and claimed != documented:
+            # "It is safe to drive after taking X" restates the question as a yes: unless
+            # the best excerpt says so too, the claim is the model's, not the documents'.
+            self.stopped = True
+            return self._quote_best()
+        if polar and said is not None and said == documented:
             self._opener = f"{said.capitalize()}. "
         check = self.verifier.add(sentence) if sentence.strip() else None
         if self.relevance.focus.polar and self.quotable and self.relevance.echo(sentence):

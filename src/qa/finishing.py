@@ -4,7 +4,10 @@
   kept only when the excerpt that best addresses the question agrees with it (a negation
   or avoidance word in the excerpt, against none in the question, means "no"; "does X
   increase Y?" needs an excerpt that says which way X moves Y, and "reduces" means "no");
-  otherwise it is removed and the rest of the answer must stand on its own.
+  otherwise it is removed and the rest of the answer must stand on its own. When the
+  model's first sentence says the opposite of that excerpt ("Yes, it is safe to drive"
+  against "avoid … driving"), with or without the opener, the model's answer is dropped
+  and the excerpt quoted (or the question refused).
 * **Extractive fallback.** When the model refused, or verification left nothing, but an
   excerpt answers the question directly, the answer is that excerpt, quoted and cited,
   with the whole list when the sentence is a list item.
@@ -130,10 +133,17 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
 def documents_polarity(question: str, best: Quote | None, relevance: Relevance) -> str | None:
     """'yes' or 'no' as the best-matching excerpt answers a yes/no question, or None when
     no excerpt uses at least half of the question's topic words."""
+    return None if best is None else polarity_of(question, best.text, relevance)
+
+
+def polarity_of(question: str, text: str, relevance: Relevance) -> str | None:
+    """'yes' or 'no' as ``text`` answers the yes/no ``question`` (a statement that restates
+    it, "It is safe to drive after taking X", says yes), or None when the text uses less
+    than half of the question's topic words or does not say which way."""
     topic = _topic(question, relevance)
-    if best is None or not topic or _coverage(topic, best.text) < 0.5:
+    if not topic or _coverage(topic, text) < 0.5:
         return None
-    asked, said = terms(question), terms(best.text)
+    asked, said = terms(question), terms(text)
     asked_negative, said_negative = bool(_NEGATION & set(asked)), bool(_NEGATION & set(said))
     asked_way = _direction(asked)
     said_way = _direction(said) if asked_way else None
