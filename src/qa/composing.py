@@ -83,7 +83,7 @@ class Composer:
         if polar and said is not None and said == documented:
             self._opener = f"{said.capitalize()}. "
         check = self.verifier.add(sentence) if sentence.strip() else None
-        if self.relevance.focus.polar and self.quotable and self.relevance.echo(sentence):
+        if polar and self.quotable and self.relevance.echo(sentence):
             self.stopped = True  # "Yes, X does Y": the excerpt says it better
             return self._quote_best()
         return self._shown(check)

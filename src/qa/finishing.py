@@ -5,9 +5,9 @@
   or avoidance word in the excerpt, against none in the question, means "no"; "does X
   increase Y?" needs an excerpt that says which way X moves Y, and "reduces" means "no");
   otherwise it is removed and the rest of the answer must stand on its own. When the
-  model's first sentence says the opposite of that excerpt ("Yes, it is safe to drive"
-  against "avoid … driving"), with or without the opener, the model's answer is dropped
-  and the excerpt quoted (or the question refused).
+  model's first sentence itself answers one way ("It is safe to drive after taking X", a
+  yes) and that excerpt does not say the same, with or without the opener, the model's
+  answer is dropped and the excerpt quoted (or the question refused).
 * **Extractive fallback.** When the model refused, or verification left nothing, but an
   excerpt answers the question directly, the answer is that excerpt, quoted and cited,
   with the whole list when the sentence is a list item.
