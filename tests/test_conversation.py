@@ -66,7 +66,8 @@ def test_only_the_standalone_question_reaches_the_model(seed_index, embedder) ->
     assert answer.standalone_question == "What are the side effects of memantine?"
     assert answer.to_dict()["standalone_question"] == answer.standalone_question
     [prompt] = generator.prompts
-    assert "Question: What are the side effects of memantine?" in prompt.user and "EARLIER ANSWER" not in prompt.user
+    assert "Question: What are the side effects of memantine?" in prompt.user
+    assert "EARLIER ANSWER" not in prompt.user
 
 
 def test_too_many_of_them_after_a_drug_turn_is_an_emergency(seed_index, embedder) -> None:
