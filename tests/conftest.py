@@ -23,6 +23,14 @@ TEST_LLM = "qwen2.5-coder-0.5b"
 STORE = StoreSettings(backend=os.environ.get("QA_STORE__BACKEND", "faiss"))  # type: ignore[arg-type]
 
 
+def qa_env(**extra: str) -> dict[str, str]:
+    """The environment for a `qa` subprocess: none of the developer's QA_* variables, and no
+    evidence blocks computed by `qa ingest` (the LLM over every test corpus would take
+    minutes; test_kv_blocks.py turns it on)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    return {**env, "QA_LLM__SPLICE": "false", **extra}
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's qa.toml or QA_* variables by accident."""
@@ -30,6 +38,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("QA_") and not name.startswith("QA_REQUIRE_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("QA_CONFIG", str(tmp_path / "absent.toml"))
+    # `qa ingest` would run the LLM over every test corpus to precompute evidence blocks;
+    # the tests of that step (test_kv_blocks.py) turn it back on.
+    monkeypatch.setenv("QA_LLM__SPLICE", "false")
 
 
 @pytest.fixture(scope="session")
@@ -73,9 +84,8 @@ def process_index(tmp_path_factory: pytest.TempPathFactory, seed_index: Path) ->
     if STORE.backend != "milvus":
         return seed_index
     index_dir = tmp_path_factory.mktemp("seed-process") / "index"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     subprocess.run([sys.executable, "-m", "qa.cli", "ingest", str(SEED), "--index",
-                    str(index_dir)], env={**env, "QA_STORE__BACKEND": "milvus"}, check=True,
+                    str(index_dir)], env=qa_env(QA_STORE__BACKEND="milvus"), check=True,
                    capture_output=True, timeout=600)
     return index_dir
 

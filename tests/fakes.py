@@ -38,6 +38,7 @@ class FakeGenerator:
         self.prompts: list[ChatPrompt] = []
         self.warmed: list[str] = []
         self.logprobs: list[dict[str, float]] = []
+        self.prepared: list[tuple[str, str]] = []
 
     def generate(self, prompt: ChatPrompt) -> Iterator[str]:
         if not self.replies:
@@ -61,6 +62,10 @@ class FakeGenerator:
         self.prompts.append(prompt)
         scores = self.logprobs.pop(0)
         return {label: scores[label] for label in labels}
+
+    def prepare(self, system: str, chunks: Sequence[tuple[str, str]]) -> int:
+        self.prepared.extend(chunks)
+        return len(chunks)
 
 
 class FakeEmbedder:

@@ -16,7 +16,7 @@ import pytest
 from qa.benchmarks import BenchContext, suite_runner
 from qa.benchmarks.data import default_data_dir
 from qa.benchmarks.report import write_report
-from tests.conftest import REPO, settings_for
+from tests.conftest import REPO, qa_env, settings_for
 
 DATA = Path(os.environ.get("QA_BENCH_DATA_DIR") or default_data_dir())
 pytestmark = pytest.mark.skipif(not (DATA / "medicationqa").is_dir(),
@@ -125,7 +125,7 @@ def test_pubmedqa_reason_is_cut_at_the_answer_marker() -> None:
 
 
 def test_bench_cli_writes_reports(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env = qa_env()
     result = subprocess.run(
         [sys.executable, "-m", "qa.cli", "bench", "medicationqa", "--limit", "2",
          "--no-generate", "--out", str(tmp_path / "out"), "--index-dir", str(tmp_path / "ix"),
@@ -138,7 +138,7 @@ def test_bench_cli_writes_reports(tmp_path: Path) -> None:
 
 
 def test_bench_cli_names_a_missing_dataset(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env = qa_env()
     result = subprocess.run(
         [sys.executable, "-m", "qa.cli", "bench", "pubmedqa", "--limit", "1", "--no-generate",
          "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")],

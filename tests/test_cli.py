@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import qa_env
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def qa(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    full_env = qa_env()
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd, timeout=600)

@@ -24,7 +24,7 @@ from qa.benchmarks.network import (
 )
 from qa.offline import OFFLINE_ENVIRONMENT
 
-from .conftest import REPO, SEED, TEST_LLM
+from .conftest import REPO, SEED, TEST_LLM, qa_env
 
 QUESTION = "What was dantrolene originally developed to treat?"
 # Lines from real traces: onnxruntime's telemetry lookup before the fix, and loopback.
@@ -47,7 +47,7 @@ def _require(available: bool, tool: str) -> None:
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env = qa_env()
     return {**env, "QA_LLM__MODEL": TEST_LLM, "PYTHONPATH": str(REPO / "src")}
 
 

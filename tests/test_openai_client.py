@@ -7,7 +7,6 @@ searched for, that markers point at citations, the errors and the key.
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from .conftest import qa_env
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +36,7 @@ def _free_port() -> int:
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env = qa_env()
     return {**env, "QA_LLM__MODEL": MODEL, **extra}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TEST_LLM
+from tests.conftest import REPO, TEST_LLM, qa_env
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(site_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env = qa_env()
     env.update(QA_LLM__MODEL=TEST_LLM, PYTHONPATH=str(site_dir))
     return subprocess.run([str(site_dir / "bin" / "qa"), *args], capture_output=True,
                           text=True, env=env, cwd=cwd, timeout=600)

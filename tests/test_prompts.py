@@ -61,3 +61,6 @@ def test_chatml_format_is_exact() -> None:
         "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n"
         "<|im_start|>assistant\n"
     )
+    # The system turn and the opening of the user turn are computed once and shared.
+    assert ChatMLFormat.head("S") + "U" + ChatMLFormat.foot == ChatMLFormat.render(
+        ChatPrompt("S", "U"))

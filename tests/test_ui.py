@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import SEED
+from .conftest import SEED, qa_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -62,7 +62,7 @@ def site(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     shutil.copytree(SEED, root / "corpus")
     shutil.copytree(seed_index, root / "index")  # built from the same files: reused as is
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env = qa_env()
     env.update(QA_LLM__MODEL="qwen2.5-coder-0.5b", QA_CORPUS_DIR=str(root / "corpus"),
                QA_FEEDBACK_FILE=str(root / "feedback.jsonl"))
     proc = subprocess.Popen(

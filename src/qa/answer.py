@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from qa.evidence import select_evidence
 from qa.finishing import links_in, quotes
 from qa.index import Index, open_index
 from qa.injection import strip_injections
-from qa.llm import ChatPrompt, Generator, load_generator
+from qa.llm import ChatPrompt, Excerpt, Generator, load_generator
 from qa.prompts import PromptSet, load_prompts
 from qa.questions import checked_question
 from qa.retrieval import Retrieval, Retriever
@@ -262,7 +262,21 @@ class Assistant:
             for e in evidence
         ]
         user = self.prompts.render("answer.txt", passages="\n\n".join(blocks), question=question)
-        return ChatPrompt(system=self._system, user=user, grammar=self._grammar)
+        excerpts = tuple(Excerpt(e.chunk.title, e.chunk.text, e.start - e.chunk.start,
+                                 e.end - e.chunk.start) for e in evidence)
+        return ChatPrompt(system=self._system, user=user, grammar=self._grammar,
+                          excerpts=excerpts)
+
+    def prepare(self, progress: Callable[[int], None] | None = None, group: int = 8) -> int:
+        """Precompute what the model needs to answer from each indexed chunk (the local
+        backend's evidence blocks), skipping chunks already done; how many were computed."""
+        chunks = [(c.title, c.text) for c in self.index.chunks]
+        done = 0
+        for first in range(0, len(chunks), group):
+            done += self.generator.prepare(self._system, chunks[first : first + group])
+            if progress is not None:
+                progress(len(chunks[first : first + group]))
+        return done
 
     @staticmethod
     def _done(answer: Answer) -> StreamEvent:

@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -88,9 +89,12 @@ def cli(verbose: int) -> None:
               "(a local Ray, or the cluster in RAY_ADDRESS).")
 @click.option("--actors", type=click.IntRange(min=1), default=2, show_default=True,
               help="Ray: embedder actors (and chunkers) at a time.")
+@click.option("--blocks/--no-blocks", default=True, show_default=True,
+              help="Also run every new chunk through the local LLM once and keep its "
+              "evidence blocks (llm.splice), so an answer computes only its question.")
 @_fail_cleanly
 def ingest(path: Path | None, index_dir: Path | None, rebuild: bool, engine: str,
-           actors: int) -> None:
+           actors: int, blocks: bool) -> None:
     """Index the documents in PATH (default: ingest/); only changed files are re-embedded.
 
     Prints one line per ignored entry (not a document: hidden, unsupported type, special
@@ -112,8 +116,32 @@ def ingest(path: Path | None, index_dir: Path | None, rebuild: bool, engine: str
         click.echo(f"Interrupted; {state}.", err=True)
         sys.exit(130)
     _print_ingest(settings.index_dir, report)
+    if blocks and settings.llm.splice and settings.llm.backend == "llama_cpp":
+        _prepare_blocks(settings)
     if report.skipped:
         sys.exit(1)
+
+
+def _prepare_blocks(settings: Settings) -> None:
+    """The evidence blocks of chunks that have none; a failure leaves a usable index
+    (answers then compute their evidence), so it is one line, not an error."""
+    from tqdm import tqdm
+
+    from qa.answer import Assistant
+
+    started = time.perf_counter()
+    try:
+        assistant = Assistant.load(settings=settings)
+        total = len(assistant.index.chunks)
+        with tqdm(total=total, desc="evidence blocks", disable=not sys.stderr.isatty()) as bar:
+            done = assistant.prepare(bar.update)
+    except QAError as err:
+        click.echo(f"Evidence blocks not computed ({err.one_line()}); answers will compute "
+                   "their evidence instead.", err=True)
+        return
+    click.echo(f"Evidence blocks ({assistant.model_name}): {done} chunk{'s' * (done != 1)} "
+               f"computed, {total - done} already there, in "
+               f"{time.perf_counter() - started:.1f}s", err=True)
 
 
 def _run_ingest(settings: Settings, rebuild: bool, engine: str, actors: int) -> IngestReport:
@@ -321,8 +349,10 @@ def eval_cmd(  # noqa: PLR0913 - one parameter per click option
     items = load_questions(questions, split=split, limit=limit)
     generator: Generator = load_generator(settings.llm, settings.cache_dir)
     if generation_cache:
-        generator = CachedGenerator(generator, generation_cache)
+        generator = CachedGenerator(generator, generation_cache,
+                                    variant=f"splice={settings.llm.splice}")
     assistant = Assistant.load(settings=settings, generator=generator)
+    assistant.prepare()  # evidence blocks of any chunk `qa ingest` did not compute
     _say_models(assistant.model_name, assistant.embedder.name)
     assistants = {"default": assistant}
     if any(q.corpus == "poisoned" for q in items):

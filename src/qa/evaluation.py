@@ -89,6 +89,7 @@ class CachedGenerator(WrappedGenerator):
     """
 
     path: Path
+    variant: str = ""  # how the backend computes a prompt (spliced or not): part of the key
     replies: dict[str, str] = field(default_factory=dict)
     hits: int = 0
 
@@ -96,9 +97,10 @@ class CachedGenerator(WrappedGenerator):
         if self.path.is_file():
             self.replies = json.loads(self.path.read_text(encoding="utf-8"))
 
-    @staticmethod
-    def _key(prompt: ChatPrompt) -> str:
+    def _key(self, prompt: ChatPrompt) -> str:
         text = f"{prompt.system}\x00{prompt.user}\x00{prompt.grammar or ''}"
+        if self.variant:
+            text += f"\x00{self.variant}"
         return hashlib.sha256(text.encode()).hexdigest()
 
     def generate(self, prompt: ChatPrompt) -> Iterator[str]:
@@ -133,8 +135,10 @@ def corpus_assistant(base: Assistant, folders: Sequence[Path], work_dir: Path) -
            store_cfg=settings.store)
     index = open_index(settings.index_dir, base.embedder.name, base.embedder.sha256,
                        settings.store)
-    return Assistant(settings, index, base.embedder, base.generator, base.prompts,
-                     Retriever(index, base.embedder, settings.retrieval))
+    assistant = Assistant(settings, index, base.embedder, base.generator, base.prompts,
+                          Retriever(index, base.embedder, settings.retrieval))
+    assistant.prepare()  # its documents' evidence blocks, as `qa ingest` computes them
+    return assistant
 
 
 def run_eval(assistants: dict[str, Assistant], items: Iterable[Question],

@@ -152,6 +152,10 @@ class RemoteGenerator:
             out[label] = (math.log(sum(math.exp(lp) for lp in found)) if found else floor)
         return out
 
+    def prepare(self, system: str, chunks: Sequence[tuple[str, str]]) -> int:
+        """Nothing to precompute: the server computes every prompt."""
+        return 0
+
 
 def _events(lines: Iterator[str]) -> Iterator[str]:
     """The text pieces of an OpenAI server-sent event stream."""

@@ -1,0 +1,135 @@
+"""Evidence from precomputed KV blocks: computed once at ingestion, spliced into the prompt
+so only the question is computed when it arrives (real 0.5B GGUF, real embedder)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.kv_blocks import Block, BlockStore, ChunkBlocks, chunk_key
+
+from .conftest import TEST_LLM, qa_env, settings_for
+
+DOCS = {
+    "memantine.md": "# Memantine\n\nMemantine blocks NMDA receptors in the brain. It reduces "
+    "the effects of glutamate. Common side effects include dizziness, headache and "
+    "constipation.\n",
+    "dantrolene.md": "# Dantrolene\n\nDantrolene is a muscle relaxant. It can damage the "
+    "liver, so liver function is checked during treatment.\n",
+}
+
+
+def test_a_chunk_s_blocks_come_back_from_disk_and_a_damaged_file_is_ignored(tmp_path) -> None:
+    store = BlockStore(tmp_path)
+    blocks = ChunkBlocks((Block(0, 10, (1, 2, 3), 40, b"state-one"),
+                          Block(11, 25, (4, 5), 43, b"state-two")))
+    key = chunk_key("Title", "x" * 25)
+    assert store.get(key) is None and not store.has(key)
+    store.put(key, blocks)
+    assert BlockStore(tmp_path).get(key) == blocks  # a new store reads the file
+    assert blocks.covering(0, 25) == list(blocks.blocks)
+    assert blocks.covering(11, 25) == [blocks.blocks[1]]
+    assert blocks.covering(3, 25) is None  # not on sentence boundaries: compute instead
+    path = next(tmp_path.rglob("*.kvb"))
+    path.write_bytes(path.read_bytes()[:20])  # truncated: never trusted
+    assert BlockStore(tmp_path).get(key) is None
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory, embedder):
+    """An Assistant over two short documents, with its own block store."""
+    from qa.answer import Assistant
+    from qa.config import ChunkSettings, LLMSettings
+    from qa.ingestion import ingest
+
+    root = tmp_path_factory.mktemp("blocks")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, text in DOCS.items():
+        (corpus / name).write_text(text)
+    ingest(corpus, root / "index", embedder, ChunkSettings())
+    settings = settings_for(root / "index").model_copy(
+        update={"llm": LLMSettings(model=TEST_LLM, max_tokens=60, parallel=2)})
+    assistant = Assistant.load(settings=settings, embedder=embedder)
+    generator = assistant.generator
+    generator.state_dir = root / "kv"  # type: ignore[attr-defined]
+    assistant.warm_up()
+    return assistant
+
+
+def _prompt(assistant, question: str):
+    from qa.scope import Relevance, focus_of
+
+    found = assistant.retriever.search(question)
+    relevance = Relevance.of(question, focus_of(question, assistant.lexicon), assistant.lexicon)
+    from qa.evidence import select_evidence
+
+    shown = select_evidence(question, list(found.relevant), assistant.embedder,
+                            assistant.settings.answer, about=relevance.about, hide=relevance.hide)
+    return assistant.build_prompt(question, shown)
+
+
+def test_prepared_evidence_is_spliced_and_only_the_question_is_computed(small) -> None:
+    generator = small.generator
+    question = "What are the side effects of memantine?"
+    prompt = _prompt(small, question)
+    before = generator.computed_tokens(prompt)
+    assert small.prepare() == len(small.index.chunks)
+    assert small.prepare() == 0  # content-addressed: nothing is computed twice
+    after = generator.computed_tokens(prompt)
+    question_tokens = generator.count_tokens(question)
+    assert after < question_tokens + 15 < before  # the question and the turn's end only
+    answer = small.ask(question)
+    assert not answer.refused
+    assert {c.source for c in answer.citations} == {"memantine.md"}
+    assert "dizz" in answer.text.lower() or "headache" in answer.text.lower()
+
+
+def test_a_damaged_block_file_means_computing_the_evidence(small) -> None:
+    generator = small.generator
+    small.prepare()
+    prompt = _prompt(small, "Which organ can dantrolene damage?")
+    assert generator.computed_tokens(prompt) < 40
+    for path in generator.blocks.folder.rglob("*.kvb"):
+        path.write_bytes(b"damaged")
+    generator.blocks._recent.clear()
+    assert generator.computed_tokens(prompt) > 40  # falls back to the whole prompt
+    answer = small.ask("Which organ can dantrolene damage?")
+    assert not answer.refused and "liver" in answer.text.lower()
+
+
+def test_qa_ingest_computes_the_blocks_of_new_chunks_only(tmp_path: Path) -> None:
+    from qa.config import default_cache_dir
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in DOCS.items():
+        (corpus / name).write_text(text)
+    cache = tmp_path / "cache" / "qa"  # a private block store; models and ONNX shared
+    cache.mkdir(parents=True)
+    for shared in ("models", "onnx"):
+        (cache / shared).symlink_to(default_cache_dir() / shared)
+    env = qa_env(QA_LLM__SPLICE="true", QA_LLM__MODEL=TEST_LLM,
+                 XDG_CACHE_HOME=str(tmp_path / "cache"))
+
+    def qa(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True,
+                              text=True, env=env, timeout=600)
+
+    first = qa("ingest", str(corpus), "--index", str(tmp_path / "index"))
+    assert first.returncode == 0, first.stderr
+    assert "Evidence blocks (qwen2.5-coder-0.5b): 2 chunks computed, 0 already there" \
+        in first.stderr
+    (corpus / "more.md").write_text("# Ketamine\n\nKetamine acts on NMDA receptors.\n")
+    second = qa("ingest", str(corpus), "--index", str(tmp_path / "index"))
+    assert "1 chunk computed, 2 already there" in second.stderr, second.stderr
+    answer = qa("ask", "--json", "What can dantrolene damage?", "--index",
+                str(tmp_path / "index"))
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout)["status"] == "answered"
+    shutil.rmtree(tmp_path / "cache")
