@@ -149,3 +149,54 @@ def test_a_failing_job_fails_its_ticket_not_the_service(service) -> None:
     with pytest.raises(QAError, match="no user message"):
         _items(service.chat([Turn("assistant", "hello")]))
     assert _items(service.run(lambda _a: iter(["ok"]))) == ["ok"]
+
+
+def test_two_workers_run_two_jobs_at_once(assistant) -> None:
+    both = AnswerService(assistant, ServerSettings(max_queue=4), workers=2)
+    try:
+        first_in, release = threading.Event(), threading.Event()
+
+        def waits(_assistant) -> Iterator[str]:
+            first_in.set()
+            release.wait(30)
+            yield "first"
+
+        first = both.run(waits)
+        assert first_in.wait(30)
+        # The second job runs while the first still holds its worker.
+        assert _items(both.run(lambda _a: iter(["second"]))) == ["second"]
+        assert both.status()["running"] == 1
+        release.set()
+        assert _items(first) == ["first"]
+    finally:
+        both.close()
+
+
+def test_an_index_change_waits_for_running_answers_and_runs_alone(assistant) -> None:
+    both = AnswerService(assistant, ServerSettings(max_queue=4), workers=2)
+    order: list[str] = []
+    try:
+        answering, release = threading.Event(), threading.Event()
+
+        def answer(_assistant) -> Iterator[str]:
+            answering.set()
+            release.wait(30)
+            order.append("answer done")
+            yield "answer"
+
+        def change() -> Iterator[str]:
+            order.append("change")
+            yield "changed"
+
+        running = both.run(answer)
+        assert answering.wait(30)
+        change_ticket = both.update_index(change)
+        later = both.run(lambda _a: iter(order.append("later") or ["later"]))
+        assert both.ahead_of(later) == 2  # the change, and the running answer
+        release.set()
+        assert _items(running) == ["answer"]
+        assert _items(change_ticket) == ["changed"]
+        assert _items(later) == ["later"]
+        assert order == ["answer done", "change", "later"]
+    finally:
+        both.close()

@@ -295,7 +295,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     login = login_for(settings, host)  # before loading models: a refusal is instant
     assistant = Assistant.load(settings=settings)
     print(f"Using LLM {assistant.model_name}, embedder {assistant.embedder.name}", flush=True)
-    service = AnswerService(assistant, settings.server)
+    service = AnswerService(assistant, settings.server, workers=settings.llm.parallel)
     build_app(service, settings).queue().launch(
         server_name=host, server_port=port, share=False, css=CSS, auth=login,
         show_error=True, footer_links=[], max_file_size=upload_limit(settings),

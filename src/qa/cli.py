@@ -299,7 +299,7 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, with_ui: b
         login_for(settings, host)  # the page's login rules, before any model is loaded
     assistant = Assistant.load(settings=settings)
     _say_models(assistant.model_name, assistant.embedder.name)
-    service = AnswerService(assistant, settings.server)
+    service = AnswerService(assistant, settings.server, workers=settings.llm.parallel)
     app = create_app(service, settings)
     if with_ui:
         from qa.ui.app import mount

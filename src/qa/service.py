@@ -1,15 +1,17 @@
-"""One model, many clients: requests run one at a time, in arrival order, on one worker.
+"""One model, many clients: requests start in arrival order, a few at a time.
 
-``AnswerService`` owns the single ``Assistant`` (one model in memory) and a worker thread.
-``chat()`` and ``run()`` queue a job and return a ``Ticket`` at once, or raise
-``ServiceBusyError`` when ``max_queue`` jobs are already waiting. The worker runs the jobs
-in order; ``Ticket.updates()`` yields a job's items as they come, and ``Waiting(ahead)``
-while it is still queued. Each job may run ``time_limit_s`` once its turn comes: the
-generator is stopped at its next token and the ticket fails with ``RequestTimeoutError``.
+``AnswerService`` owns the single ``Assistant`` (one model in memory) and ``workers``
+threads (``llm.parallel``: the answers the model decodes together). ``chat()`` and
+``run()`` queue a job and return a ``Ticket`` at once, or raise ``ServiceBusyError`` when
+``max_queue`` jobs are already waiting. Jobs start in order as workers free up;
+``Ticket.updates()`` yields a job's items as they come, and ``Waiting(ahead)`` while it is
+still queued. Each job may run ``time_limit_s`` once its turn comes: the generator is
+stopped at its next token and the ticket fails with ``RequestTimeoutError``.
 
 The HTTP API (``qa.server``) and the chat UI share one service, so one process serves
-both with one model. Changes to the index (``update_index``) run on the same worker, so
-no question ever sees a half-updated index.
+both with one model. Changes to the index (``update_index``) run alone: they wait for the
+running answers to end and hold back the next ones, so no question ever sees a
+half-updated index.
 """
 
 from __future__ import annotations
@@ -72,9 +74,11 @@ _END = object()
 class Ticket(Generic[T]):
     """One queued job; read its items with ``updates()`` (from any one thread)."""
 
-    def __init__(self, seq: int, job: Job[T], service: AnswerService) -> None:
+    def __init__(self, seq: int, job: Job[T], service: AnswerService,
+                 exclusive: bool = False) -> None:
         self.seq = seq
         self.job = job
+        self.exclusive = exclusive  # runs with no other job at the same time
         self.cancelled = False
         self._service = service
         self._items: queue.Queue[object] = queue.Queue()
@@ -130,9 +134,12 @@ class AnswerService:
     assistant: Assistant
     cfg: ServerSettings = field(default_factory=ServerSettings)
     clock: Clock = time.monotonic
+    workers: int = 1
     _waiting: deque[Ticket[object]] = field(default_factory=deque, init=False, repr=False)
-    _current: Ticket[object] | None = field(default=None, init=False, repr=False)
-    _deadline: float = field(default=math.inf, init=False, repr=False)
+    _running: dict[Ticket[object], float] = field(  # running job -> its deadline
+        default_factory=dict, init=False, repr=False)
+    _alone: bool = field(default=False, init=False, repr=False)  # an exclusive job runs
+    _mine: threading.local = field(default_factory=threading.local, init=False, repr=False)
     _seq: int = field(default=0, init=False, repr=False)
     _mean_s: float = field(default=5.0, init=False, repr=False)  # recent job duration
     _closed: bool = field(default=False, init=False, repr=False)
@@ -141,8 +148,10 @@ class AnswerService:
 
     def __post_init__(self) -> None:
         self._install(self.assistant)
-        self._worker = threading.Thread(target=self._work, name="qa-service", daemon=True)
-        self._worker.start()
+        self._threads = [threading.Thread(target=self._work, name=f"qa-service-{i}",
+                                          daemon=True) for i in range(self.workers)]
+        for thread in self._threads:
+            thread.start()
 
     # ------------------------------------------------------------ submitting
 
@@ -164,8 +173,8 @@ class AnswerService:
 
         return self.run(job)
 
-    def run(self, job: Job[T]) -> Ticket[T]:
-        """Queue any job that needs the model or the index to itself."""
+    def run(self, job: Job[T], *, exclusive: bool = False) -> Ticket[T]:
+        """Queue any job that needs the model or the index; ``exclusive`` ones run alone."""
         with self._lock:
             if self._closed:
                 raise QAError("the service is shutting down", hint="Retry in a moment.")
@@ -174,14 +183,14 @@ class AnswerService:
                 raise ServiceBusyError(
                     f"{len(self._waiting)} requests are already waiting", retry_after_s=retry)
             self._seq += 1
-            ticket: Ticket[T] = Ticket(self._seq, job, self)
+            ticket: Ticket[T] = Ticket(self._seq, job, self, exclusive)
             self._waiting.append(ticket)  # type: ignore[arg-type]
             self._lock.notify_all()
         return ticket
 
     def update_index(self, task: Callable[[], Iterator[T]]) -> Ticket[T]:
         """Queue a change to the index on disk; the live Assistant is reopened after it,
-        between two requests."""
+        with no question running."""
         from qa.library import reopen
 
         def job(assistant: Assistant) -> Iterator[T]:
@@ -190,26 +199,28 @@ class AnswerService:
             finally:  # even a failed change may have written a new generation
                 self._install(reopen(assistant))
 
-        return self.run(job)
+        return self.run(job, exclusive=True)
 
     # ------------------------------------------------------------ state
 
     def ahead_of(self, ticket: Ticket[T]) -> int:
-        """Jobs that come before a queued ticket (0 once it runs or is done)."""
+        """Jobs that come before a queued ticket, the running ones included (0 once it
+        runs or is done)."""
         with self._lock:
             for i, waiting in enumerate(self._waiting):
                 if waiting is ticket:
-                    return i + (self._current is not None)
+                    return i + len(self._running)
         return 0
 
     def status(self) -> dict[str, object]:
         """Queue length and limits, for /health."""
         with self._lock:
-            return {"waiting": len(self._waiting), "running": self._current is not None,
-                    "max_queue": self.cfg.max_queue, "time_limit_s": self.cfg.time_limit_s}
+            return {"waiting": len(self._waiting), "running": len(self._running),
+                    "workers": self.workers, "max_queue": self.cfg.max_queue,
+                    "time_limit_s": self.cfg.time_limit_s}
 
     def close(self, timeout_s: float = 5.0) -> None:
-        """Stop taking jobs; cancel the waiting ones; let the running one stop."""
+        """Stop taking jobs; cancel the waiting ones; let the running ones stop."""
         with self._lock:
             self._closed = True
             for ticket in self._waiting:
@@ -217,9 +228,10 @@ class AnswerService:
                 ticket._put(_Failure(QAError("the service shut down", hint="Retry later.")))
             self._waiting.clear()
             self._lock.notify_all()
-        self._worker.join(timeout_s)
+        for thread in self._threads:
+            thread.join(timeout_s)
 
-    # ------------------------------------------------------------ worker
+    # ------------------------------------------------------------ workers
 
     def _install(self, assistant: Assistant) -> None:
         model = assistant.generator
@@ -228,10 +240,13 @@ class AnswerService:
         self.assistant = assistant
 
     def _check(self) -> None:
-        current = self._current
-        if current is not None and current.cancelled:
+        """Called on a worker at every token of its job: stop it if cancelled or late."""
+        current: Ticket[object] | None = getattr(self._mine, "ticket", None)
+        if current is None:
+            return
+        if current.cancelled:
             raise _Stopped
-        if self.clock() > self._deadline:
+        if self.clock() > self._running.get(current, math.inf):
             raise RequestTimeoutError(
                 f"the answer took longer than the {self.cfg.time_limit_s:g} s time limit")
 
@@ -239,27 +254,40 @@ class AnswerService:
         with self._lock:
             if ticket in self._waiting:
                 self._waiting.remove(ticket)  # type: ignore[arg-type]
+                self._lock.notify_all()
+
+    def _startable(self) -> Ticket[object] | None:
+        """The first waiting job, if it may start now: nothing runs beside an exclusive
+        job, and an exclusive job waits for the running ones to end."""
+        head = self._waiting[0] if self._waiting else None
+        if head is None or self._alone or (head.exclusive and self._running):
+            return None
+        return head
 
     def _next(self) -> Ticket[object] | None:
         with self._lock:
-            while not self._waiting and not self._closed:
+            while (ticket := self._startable()) is None and not self._closed:
                 self._lock.wait()
-            if self._closed:
+            if ticket is None or self._closed:
                 return None
-            self._current = self._waiting.popleft()
-            self._deadline = self.clock() + self.cfg.time_limit_s
-            return self._current
+            self._waiting.popleft()
+            self._running[ticket] = self.clock() + self.cfg.time_limit_s
+            self._alone = ticket.exclusive
+            return ticket
 
     def _work(self) -> None:
         while (ticket := self._next()) is not None:
             started = self.clock()
+            self._mine.ticket = ticket
             try:
                 self._run(ticket)
             finally:
-                self._mean_s = 0.7 * self._mean_s + 0.3 * (self.clock() - started)
+                self._mine.ticket = None
                 with self._lock:
-                    self._current = None
-                    self._deadline = math.inf
+                    self._mean_s = 0.7 * self._mean_s + 0.3 * (self.clock() - started)
+                    del self._running[ticket]
+                    self._alone = False
+                    self._lock.notify_all()
 
     def _run(self, ticket: Ticket[object]) -> None:
         """Run one job, passing its items on; never lets an error kill the worker."""

@@ -2,11 +2,12 @@
 
 Ten clients (``--limit`` fewer) start together; each holds a three-turn conversation (a
 first question, then follow-ups that only make sense in its light), half of them
-streamed. The server answers one request at a time from its queue, so the end-to-end
-latency is queue time plus answer time; both are reported, with errors and a check that
-each answer is about its own question: what was searched for names the client's drug
-and every citation comes from that drug's document. Whatever else used the CPU during
-the run is measured from /proc and said in the report.
+streamed. The server decodes up to ``llm.parallel`` answers together and queues the rest
+in arrival order, so the end-to-end latency is queue time plus answer time; both are
+reported, with errors and a check that each answer is about its own question: what was
+searched for names the client's drug and every citation comes from that drug's document.
+Whatever else used the CPU during the run is measured from /proc and said in the report.
+Then ``concurrency_sweep`` compares serial and parallel serving at 1, 2, 4 and 8 clients.
 """
 
 from __future__ import annotations
@@ -190,10 +191,10 @@ class CpuMeter:
 
 
 def _start_server(ctx: BenchContext, index_dir: Path, port: int,
-                  clients: int) -> subprocess.Popen[str]:
+                  clients: int, **env_extra: str) -> subprocess.Popen[str]:
     """`qa serve` as users start it, with room in its queue for every client."""
     env = {**os.environ, "QA_SERVER__MAX_QUEUE": str(max(ctx.settings.server.max_queue,
-                                                          clients))}
+                                                          clients)), **env_extra}
     proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--index",
                              str(index_dir), "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -257,7 +258,35 @@ def run(ctx: BenchContext) -> BenchReport:
     finally:
         server.terminate()
         server.wait(timeout=60)
-    return _report(ctx, clients, results, wall, cpu)
+    report = _report(ctx, clients, results, wall, cpu)
+    _add_sweep(ctx, index_dir, report)
+    return report
+
+
+SERVING = {"one answer at a time (llm.parallel=1)": 1,
+           "parallel sequences (llm.parallel=4)": 4,
+           "parallel sequences (llm.parallel=8)": 8}
+
+
+def _add_sweep(ctx: BenchContext, index_dir: Path, report: BenchReport) -> None:
+    """1, 2, 4 and 8 clients at once against each way of serving, one server each."""
+    from qa.benchmarks import concurrency_sweep as sweep
+
+    found: dict[str, dict[str, Any]] = {}
+    for name, parallel in SERVING.items():
+        port = _free_port()
+        server = _start_server(ctx, index_dir, port, max(sweep.LEVELS),
+                               QA_LLM__PARALLEL=str(parallel))
+        try:
+            found[name] = sweep.sweep(f"http://127.0.0.1:{port}")
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    target = sweep.against_target(found, "parallel sequences (llm.parallel=4)")
+    report.metrics["sweep"] = {name: f["levels"] for name, f in found.items()}
+    report.metrics["sweep_target"] = target
+    report.details["sweep_requests"] = {name: f["requests"] for name, f in found.items()}
+    report.markdown += "\n\n## 1, 2, 4 and 8 questions at once\n\n" + sweep.render(found, target)
 
 
 def _summary(values: list[float]) -> dict[str, float | None]:
@@ -293,7 +322,8 @@ def _report(ctx: BenchContext, clients: int, results: list[Result], wall: float,
     markdown = "\n".join([
         f"{clients} concurrent `openai` clients x 3 questions (a conversation each, "
         f"{sum(r.streamed for r in results) // 3} of them streamed) against one `qa serve` "
-        f"(one model, requests answered one at a time in arrival order).", "",
+        f"(one model; up to llm.parallel = {ctx.settings.llm.parallel} answers decoded "
+        "together, the others queued in arrival order).", "",
         f"**{metrics['errors']} errors** in {metrics['requests']} requests; "
         f"**{metrics['not_about_their_question']}** answers not about their own question; "
         f"{metrics['refused']} refused (the documents did not hold a verified answer).", "",
