@@ -24,11 +24,9 @@ STORE = StoreSettings(backend=os.environ.get("QA_STORE__BACKEND", "faiss"))  # t
 
 
 def qa_env(**extra: str) -> dict[str, str]:
-    """The environment for a `qa` subprocess: none of the developer's QA_* variables, and no
-    evidence blocks computed by `qa ingest` (the LLM over every test corpus would take
-    minutes; test_kv_blocks.py turns it on)."""
+    """The environment for a `qa` subprocess: none of the developer's QA_* variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    return {**env, "QA_LLM__SPLICE": "false", **extra}
+    return {**env, **extra}
 
 
 @pytest.fixture(autouse=True)
@@ -38,9 +36,6 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("QA_") and not name.startswith("QA_REQUIRE_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("QA_CONFIG", str(tmp_path / "absent.toml"))
-    # `qa ingest` would run the LLM over every test corpus to precompute evidence blocks;
-    # the tests of that step (test_kv_blocks.py) turn it back on.
-    monkeypatch.setenv("QA_LLM__SPLICE", "false")
 
 
 @pytest.fixture(scope="session")

@@ -35,9 +35,10 @@ def test_a_chunk_s_blocks_come_back_from_disk_and_a_damaged_file_is_ignored(tmp_
     assert blocks.covering(0, 25) == list(blocks.blocks)
     assert blocks.covering(11, 25) == [blocks.blocks[1]]
     assert blocks.covering(3, 25) is None  # not on sentence boundaries: compute instead
+    assert BlockStore(tmp_path).has(key)
     path = next(tmp_path.rglob("*.kvb"))
-    path.write_bytes(path.read_bytes()[:20])  # truncated: never trusted
-    assert BlockStore(tmp_path).get(key) is None
+    path.write_bytes(path.read_bytes()[:-3])  # truncated: never trusted
+    assert BlockStore(tmp_path).get(key) is None and not BlockStore(tmp_path).has(key)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,8 @@ def small(tmp_path_factory, embedder):
         (corpus / name).write_text(text)
     ingest(corpus, root / "index", embedder, ChunkSettings())
     settings = settings_for(root / "index").model_copy(
-        update={"llm": LLMSettings(model=TEST_LLM, max_tokens=60, parallel=2)})
+        update={"llm": LLMSettings(model=TEST_LLM, max_tokens=60, parallel=2, splice=True,
+                                   splice_refresh=0)})
     assistant = Assistant.load(settings=settings, embedder=embedder)
     generator = assistant.generator
     generator.state_dir = root / "kv"  # type: ignore[attr-defined]
@@ -101,6 +103,8 @@ def test_a_damaged_block_file_means_computing_the_evidence(small) -> None:
     assert generator.computed_tokens(prompt) > 40  # falls back to the whole prompt
     answer = small.ask("Which organ can dantrolene damage?")
     assert not answer.refused and "liver" in answer.text.lower()
+    assert small.prepare() == len(small.index.chunks)  # the next ingest repairs them
+    assert generator.computed_tokens(prompt) < 40
 
 
 def test_qa_ingest_computes_the_blocks_of_new_chunks_only(tmp_path: Path) -> None:
@@ -133,3 +137,23 @@ def test_qa_ingest_computes_the_blocks_of_new_chunks_only(tmp_path: Path) -> Non
     assert answer.returncode == 0, answer.stderr
     assert json.loads(answer.stdout)["status"] == "answered"
     shutil.rmtree(tmp_path / "cache")
+
+
+def test_recomputed_excerpt_openings_are_counted_and_the_answer_holds(small, embedder) -> None:
+    """llm.splice_refresh recomputes each excerpt's first tokens in context: they are part
+    of what a question computes, and the answer still comes from the right document."""
+    from qa.answer import Assistant
+    from qa.config import LLMSettings
+
+    small.prepare()
+    prompt = _prompt(small, "What are the side effects of memantine?")
+    settings = small.settings.model_copy(update={"llm": LLMSettings(
+        model=TEST_LLM, max_tokens=60, parallel=2, splice=True, splice_refresh=6)})
+    refreshing = Assistant.load(settings=settings, embedder=embedder)
+    refreshing.generator.state_dir = small.generator.state_dir  # type: ignore[attr-defined]
+    refreshing.warm_up()
+    assert refreshing.prepare() == 0  # the same blocks serve both
+    extra = refreshing.generator.computed_tokens(prompt) - small.generator.computed_tokens(prompt)
+    assert extra == 6 * len(prompt.excerpts)
+    answer = refreshing.ask("What are the side effects of memantine?")
+    assert not answer.refused and {c.source for c in answer.citations} == {"memantine.md"}

@@ -349,8 +349,9 @@ def eval_cmd(  # noqa: PLR0913 - one parameter per click option
     items = load_questions(questions, split=split, limit=limit)
     generator: Generator = load_generator(settings.llm, settings.cache_dir)
     if generation_cache:
-        generator = CachedGenerator(generator, generation_cache,
-                                    variant=f"splice={settings.llm.splice}")
+        llm = settings.llm
+        generator = CachedGenerator(generator, generation_cache, variant=(
+            f"splice={llm.splice}:{llm.splice_refresh}" if llm.splice else ""))
     assistant = Assistant.load(settings=settings, generator=generator)
     assistant.prepare()  # evidence blocks of any chunk `qa ingest` did not compute
     _say_models(assistant.model_name, assistant.embedder.name)

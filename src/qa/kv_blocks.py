@@ -85,7 +85,17 @@ class BlockStore:
         return self.folder / key[:2] / f"{key}.kvb"
 
     def has(self, key: str) -> bool:
-        return self._path(key).is_file()
+        """Whether the chunk's blocks are on disk, whole (the header is read, not the
+        states): a damaged or truncated file counts as absent, so it is computed again."""
+        try:
+            with self._path(key).open("rb") as data:
+                (size,) = struct.unpack("<Q", data.read(8))
+                head = json.loads(data.read(size))
+                body = sum(h["size"] for h in head["blocks"])
+                data.seek(0, os.SEEK_END)
+                return bool(head.get("format") == FORMAT and data.tell() == 8 + size + body)
+        except (OSError, ValueError, KeyError, TypeError, struct.error):
+            return False
 
     def get(self, key: str) -> ChunkBlocks | None:
         """The chunk's blocks, or None when they were never computed (or are unreadable)."""
@@ -123,14 +133,15 @@ class BlockStore:
             data = path.read_bytes()
             (size,) = struct.unpack_from("<Q", data)
             head = json.loads(data[8 : 8 + size])
-            if head.get("format") != FORMAT:
-                return None
             body = 8 + size
+            if head.get("format") != FORMAT or len(data) != body + sum(
+                    h["size"] for h in head["blocks"]):
+                return None
             blocks = tuple(
                 Block(h["start"], h["end"], tuple(h["tokens"]), h["pos"],
                       data[body + h["offset"] : body + h["offset"] + h["size"]])
                 for h in head["blocks"])
-        except (OSError, ValueError, KeyError, struct.error):
+        except (OSError, ValueError, KeyError, TypeError, struct.error):
             return None  # absent or damaged: the answer computes its evidence instead
         if any(len(b.state) == 0 for b in blocks):
             return None

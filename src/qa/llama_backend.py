@@ -38,6 +38,7 @@ class _Plan:
     blocks: list[Block]
     tail: list[int]
     shared: bool  # the prompt starts with the cached system turn
+    starts: tuple[int, ...] = ()  # indices of the blocks where an excerpt begins
 
 
 @dataclass
@@ -147,12 +148,15 @@ class LlamaCppGenerator:
             len(b.tokens) for b in plan.blocks)
         budget = self._answer_budget(size)
         yield from self.engine.generate(plan.blocks, plan.tail, min(self.cfg.max_tokens, budget),
-                                        grammar=prompt.grammar, shared=plan.shared)
+                                        grammar=prompt.grammar, shared=plan.shared,
+                                        refresh=plan.starts)
 
     def computed_tokens(self, prompt: ChatPrompt) -> int:
         """Prompt tokens computed when this prompt arrives (the rest is cached or spliced):
         what sets the time to the first token on a CPU."""
-        return len(self._plan(prompt).tail)
+        plan = self._plan(prompt)
+        return len(plan.tail) + sum(min(self.cfg.splice_refresh, sum(
+            len(b.tokens) for b in plan.blocks[i:])) for i in plan.starts)
 
     def _plan(self, prompt: ChatPrompt) -> _Plan:
         if prompt.system == self._system and self.cfg.splice and prompt.excerpts:
@@ -181,12 +185,14 @@ class LlamaCppGenerator:
         glue_texts = [self._glue_text(before, found) for before, found in parts]
         glue = self._glue_blocks(glue_texts)
         blocks: list[Block] = []
+        starts = []
         for text, (_, found) in zip(glue_texts, parts, strict=True):
+            starts.append(len(blocks))
             if text:
                 blocks.append(glue[text])
             blocks.extend(found)
         tail = self.engine.tokenize(prompt.user[cursor:] + self.chat.foot)
-        return _Plan(blocks, tail, shared=True)
+        return _Plan(blocks, tail, shared=True, starts=tuple(starts))
 
     def _excerpt_blocks(self, excerpt: Excerpt) -> list[Block] | None:
         assert self.blocks is not None

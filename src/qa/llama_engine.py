@@ -54,6 +54,7 @@ class _Answer:
     max_tokens: int
     grammar: str | None
     shared: bool  # starts with the prefix in sequence 0
+    refresh: Sequence[int] = ()  # blocks whose first tokens are recomputed in context
     out: queue.Queue[object] = field(default_factory=queue.Queue)
     cancelled: bool = False
     seq: int = -1
@@ -99,12 +100,15 @@ class Engine:
         return self.llama.piece(token)
 
     def generate(self, blocks: Sequence[Block], tail: list[int], max_tokens: int,
-                 grammar: str | None = None, shared: bool = True) -> Iterator[str]:
+                 grammar: str | None = None, shared: bool = True,
+                 refresh: Sequence[int] = ()) -> Iterator[str]:
         """Text pieces of the answer to: the prefix (when ``shared``), ``blocks`` in order,
-        then ``tail``. Closing the iterator early stops the answer at its next step."""
+        then ``tail``. The first ``llm.splice_refresh`` tokens from each block index in
+        ``refresh`` are recomputed with everything before them in view. Closing the
+        iterator early stops the answer at its next step."""
         if not tail:
             raise ValueError("the prompt must end with tokens to compute")
-        answer = _Answer(list(blocks), list(tail), max_tokens, grammar, shared)
+        answer = _Answer(list(blocks), list(tail), max_tokens, grammar, shared, refresh)
         with self._cv:
             if self._closed:
                 raise QAError("the model was shut down", hint="Restart qa.")
@@ -258,11 +262,34 @@ class Engine:
         llama.drop(seq)
         if pos:
             llama.share(PREFIX, seq, 0, pos)
+        starts = []
         for block in answer.blocks:
+            starts.append(pos)
             llama.splice(block.state, block.pos, len(block.tokens), seq, pos, self.scratch)
             pos += len(block.tokens)
         answer.pos = pos
         answer.sampler = llama.sampler(answer.grammar)
+        if self.cfg.splice_refresh and answer.refresh:
+            self._refresh(answer, starts)
+
+    def _refresh(self, answer: _Answer, starts: list[int]) -> None:
+        """Recompute the first tokens of each excerpt with the cells before it in view, in
+        one decode (a sequence each that shares what comes before), then put them in place
+        of the spliced ones: a block was computed without its marker or the other excerpts."""
+        llama, size = self.llama, self.cfg.splice_refresh
+        runs = []
+        for k, i in enumerate(answer.refresh[:GLUE_SEQS]):
+            tokens = [t for b in answer.blocks[i:] for t in b.tokens][:size]
+            seq = self.work + 1 + k
+            llama.drop(seq)
+            llama.share(answer.seq, seq, 0, starts[i])
+            runs.append((seq, starts[i], tokens))
+        llama.decode([(t, start + j, seq, False) for seq, start, tokens in runs
+                      for j, t in enumerate(tokens)])
+        for seq, start, tokens in runs:
+            llama.drop(answer.seq, start, start + len(tokens))
+            llama.share(seq, answer.seq, start, start + len(tokens))
+            llama.drop(seq)
 
     def _step(self) -> None:
         """One decode: each running answer's next token, then as much of the new answers'

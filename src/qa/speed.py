@@ -26,10 +26,12 @@ from qa.types import Answer, EventKind
 
 # Set-ups of the pipeline: changes to the answer and llm settings.
 SETUPS: dict[str, dict[str, dict[str, Any]]] = {
-    "evidence from KV blocks (default)": {"answer": {}, "llm": {}},
-    "evidence computed per question (splice off)": {"answer": {}, "llm": {"splice": False}},
-    "KV blocks + flash attention": {"answer": {}, "llm": {"flash_attn": True}},
-    "KV blocks + weights repacked by llama.cpp": {"answer": {}, "llm": {"repack": True}},
+    "evidence computed per question (default)": {"answer": {}, "llm": {}},
+    "KV blocks, 8 tokens per excerpt recomputed (llm.splice)": {
+        "answer": {}, "llm": {"splice": True}},
+    "KV blocks, none recomputed": {"answer": {}, "llm": {"splice": True, "splice_refresh": 0}},
+    "computed + flash attention": {"answer": {}, "llm": {"flash_attn": True}},
+    "computed, weights repacked by llama.cpp": {"answer": {}, "llm": {"repack": True}},
 }
 NAIVE = "naive RAG: top-4 chunks of 1,000 characters, unverified"
 NAIVE_SYSTEM = ("You are a helpful medical assistant. Answer the question using the "
