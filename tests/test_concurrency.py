@@ -22,14 +22,10 @@ def _together(assistant) -> dict:
         return dict(zip(QUESTIONS, pool.map(assistant.ask, QUESTIONS), strict=True))
 
 
-def test_one_at_a_time_gives_the_answers_each_gets_alone(seed_index: Path, embedder) -> None:
-    """Decoded one after another, a question's answer does not depend on who else asks."""
-    from qa.answer import Assistant
-    from qa.config import LLMSettings
-
-    settings = settings_for(seed_index).model_copy(
-        update={"llm": LLMSettings(model=TEST_LLM, max_tokens=160, parallel=1)})
-    assistant = Assistant.load(settings=settings, embedder=embedder)
+def test_one_at_a_time_gives_the_answers_each_gets_alone(assistant) -> None:
+    """Decoded one after another (llm.parallel = 1, the default), a question's answer does
+    not depend on who else asks."""
+    assert assistant.generator.engine.peak <= 1
     alone = {q: assistant.ask(q) for q in QUESTIONS}
     for question, answer in _together(assistant).items():
         assert answer.question == question
@@ -38,12 +34,18 @@ def test_one_at_a_time_gives_the_answers_each_gets_alone(seed_index: Path, embed
             {c.source for c in alone[question].citations}
 
 
-def test_answers_decoded_together_stay_with_their_questions(assistant) -> None:
+def test_answers_decoded_together_stay_with_their_questions(seed_index: Path,
+                                                            embedder) -> None:
     """With parallel sequences the answers are decoded in the same steps; each still answers
     its own question from its own evidence (wording may differ from the answer alone: a
     batched step rounds differently)."""
+    from qa.answer import Assistant
+    from qa.config import LLMSettings
+
+    settings = settings_for(seed_index).model_copy(
+        update={"llm": LLMSettings(model=TEST_LLM, max_tokens=160, parallel=3)})
+    assistant = Assistant.load(settings=settings, embedder=embedder)
     engine = assistant.generator.engine
-    engine.peak = 0
     for question, answer in _together(assistant).items():
         assert answer.question == question
         assert all(any(e.source == c.source and e.start <= c.start and c.end <= e.end

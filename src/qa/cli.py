@@ -403,8 +403,9 @@ def eval_diff(before: Path, after: Path, out: Path | None) -> None:
               show_default=True)
 @_fail_cleanly
 def speed(questions: Path, split: str, limit: int | None, out: Path) -> None:
-    """Benchmark evidence and first-token latency, and decode speed with and without
-    prompt-lookup decoding, on the answerable questions of the eval set."""
+    """Time the answer path (first token, first verified sentence, decode speed, prompt
+    tokens computed after the question) in each set-up of qa.speed, beside a naive
+    top-4-chunk RAG prompt, interleaved, on the answerable questions of the eval set."""
     from qa.evaluation import load_questions
     from qa.speed import run_speed
 

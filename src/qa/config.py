@@ -104,10 +104,14 @@ class LLMSettings(_Stage):
         "16 -> 0.848 (computed evidence: 0.870); first token 0.55, 0.88, 1.11, 1.16, 1.46 s.",
     )
     parallel: int = Field(
-        4, ge=1, le=16,
-        description="Answers decoded together in one model (continuous batching); more wait "
-        "in line. A CPU decode step reads all weights once whatever the batch, so four "
-        "answers cost little more than one per step.",
+        1, ge=1, le=16,
+        description="Answers the model decodes together (continuous batching); the others "
+        "wait in arrival order. 1 serves the p95 best on a 2-core CPU: decoding is nearly "
+        "compute-bound there (four sequences give 1.28x the tokens/s of one) and each new "
+        "prompt's prefill stalls the others. 4 clients at once, 1.5B model: p95 15.5 s "
+        "serial vs 19.1 s with 4 in parallel (eval/reports/bench-concurrency-20261204-"
+        "210119.md). Answers decoded together can differ in wording from the same question "
+        "alone.",
     )
     flash_attn: bool = Field(
         False, description="llama.cpp's flash attention on the CPU (measured by `qa speed`).",

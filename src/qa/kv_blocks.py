@@ -1,15 +1,17 @@
 """Precomputed KV blocks: the model's attention state for every evidence sentence, on disk.
 
-Prefill is compute-bound on a CPU: before this store, the ~350 tokens of evidence were
-computed after each question arrived (about 3.5 s with the 1.5B model on 2 cores). Now
+Prefill is compute-bound on a CPU: the ~350 tokens of evidence are computed after each
+question arrives (about 2.5 s with the 1.5B model on 2 cores). With ``llm.splice`` on,
 ``qa ingest`` runs each chunk through the model once, after the fixed system turn and the
 chunk's document title, and keeps the KV cache of each of its sentences. At question time
 the selected sentences' blocks are copied into the context and moved to their positions
 (llama.cpp re-rotates the keys), so only the question and the few tokens around the
 excerpts are computed (see ``qa.llama_engine``).
 
-A block's sentence saw its own chunk (and title) but not the other excerpts of the prompt:
-an approximation whose effect on answers is measured by ``qa eval`` (README, issue 12).
+A block's sentence saw its own chunk (and title) but not the other excerpts of the prompt
+or its marker: an approximation that costs answer quality (dev key-fact recall 0.838 vs
+0.870 with 8 tokens per excerpt recomputed, eval/reports/splice-dev-20261204.md), which
+is why ``llm.splice`` is off by default.
 
 Blocks are content-addressed, so unchanged chunks are never recomputed, and they live under
 one folder per *context*: model file, llama.cpp version and system turn. Another model or

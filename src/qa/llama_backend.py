@@ -1,17 +1,19 @@
 """The local GGUF Generator: prompts through ``qa.llama_engine``, evidence from KV blocks.
 
-A prompt whose excerpts all have precomputed blocks (``qa.kv_blocks``, filled by
-``prepare`` at ingestion) is *spliced*: the system turn is already in the cache, each
-excerpt's sentences are copied in, the short texts between excerpts ("\\n\\n[2] ") come
-from small cached blocks too, and only the question and the turn's end are computed. Any
-other prompt is computed in full after the cached system turn, as before.
+With ``llm.splice`` on, a prompt whose excerpts all have precomputed blocks
+(``qa.kv_blocks``, filled by ``prepare`` at ingestion) is *spliced*: the system turn is
+already in the cache, each excerpt's sentences are copied in, the short texts between
+excerpts ("\\n\\n[2] ") come from small cached blocks too, and only the question, the
+turn's end and the first ``llm.splice_refresh`` tokens of each excerpt are computed. Any
+other prompt (and every prompt by default) is computed in full after the cached system
+turn.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +28,6 @@ from qa.llm import MIN_ANSWER_TOKENS, ChatMLFormat, ChatPrompt, Excerpt
 from qa.text import sentence_spans
 
 log = logging.getLogger(__name__)
-Progress = Callable[[int], None]
 PREPARE_GROUP = 8  # chunks per exclusive engine call, so answers can run in between
 # A sentence's tokens within its chunk's encoding: first and end token, character start
 # and end in the chunk, the token ids.
@@ -84,24 +85,21 @@ class LlamaCppGenerator:
 
     # ------------------------------------------------------------ evidence blocks
 
-    def prepare(self, system: str, chunks: Sequence[tuple[str, str]],
-                progress: Progress | None = None) -> int:
-        """Compute and store the blocks of the (title, text) chunks that have none yet;
-        returns how many were computed."""
+    def prepare(self, system: str, chunks: Sequence[tuple[str, str]]) -> int:
+        """Compute and store the blocks of the (title, text) chunks that have none yet
+        (only with ``llm.splice``); returns how many were computed."""
         if self._system != system:
             self.warm_up(system)
         store = self.blocks
         if store is None or not self.cfg.splice:
             return 0
         todo = [(t, x) for t, x in dict.fromkeys(chunks) if not store.has(chunk_key(t, x))]
-        for first in range(0, len(todo), PREPARE_GROUP):
-            self._prepare_group(store, todo[first : first + PREPARE_GROUP])
-            if progress is not None:
-                progress(min(PREPARE_GROUP, len(todo) - first))
-        return len(todo)
+        return sum(self._prepare_group(store, todo[first : first + PREPARE_GROUP])
+                   for first in range(0, len(todo), PREPARE_GROUP))
 
-    def _prepare_group(self, store: BlockStore, chunks: list[tuple[str, str]]) -> None:
-        """Encode a few chunks in one exclusive engine call and store their blocks."""
+    def _prepare_group(self, store: BlockStore, chunks: list[tuple[str, str]]) -> int:
+        """Encode a few chunks in one exclusive engine call and store their blocks; a chunk
+        whose tokens do not spell its text exactly is left to be computed per question."""
         group = [(chunk, split) for chunk in chunks
                  if (split := self._sentences(*chunk)) is not None]
         inputs = [(tokens, [(a, b) for a, b, *_ in spans]) for _, (tokens, spans) in group]
@@ -111,6 +109,7 @@ class LlamaCppGenerator:
             store.put(chunk_key(title, text), ChunkBlocks(tuple(
                 Block(s, e, tuple(toks), start + a, state)
                 for (a, _, s, e, toks), state in zip(spans, chunk_states, strict=True))))
+        return len(group)
 
     def _sentences(self, title: str, text: str) -> tuple[list[int], list[_Span]] | None:
         """The chunk's tokens after its title line, and per sentence (first token, end
