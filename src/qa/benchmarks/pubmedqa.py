@@ -71,6 +71,19 @@ DEV_VARIANTS = [
     # The chosen prompt scores 0.630 on the same 100 questions: copying did not help.
     {"variant": "whole abstract, copy the key result sentence first", "n": 100,
      "uncalibrated": 0.640, "cal": 0.650, "cv5": 0.650, "s/q": 3.4},
+    # 2026-12-04, another CPU (AMD EPYC, AVX-512), the first 123 dev questions, every
+    # variant on each question. The chosen prompt scores 0.659 / 0.667 / 0.650 there.
+    {"variant": "plain completion, no chat turns (\"Abstract: ... Question: ... Answer:\")",
+     "n": 123, "uncalibrated": 0.642, "cal": 0.659, "cv5": 0.642},
+    {"variant": "plain completion, \"Answer (yes, no, or maybe):\"", "n": 123,
+     "uncalibrated": 0.602, "cal": 0.618, "cv5": 0.569},
+    {"variant": "sum of the chosen and answer-at-once scores, offsets", "n": 123,
+     "uncalibrated": 0.659, "cal": 0.683, "cv5": 0.675},
+    # Multinomial logistic regression on the label margins of all four prompts, 5-fold
+    # cross-validation repeated 10 times; C=1 (C=0.1: 0.655). +2.4 points over the chosen
+    # prompt with a standard error of ~4 points, for 3.4x the time: not adopted.
+    {"variant": "logistic regression over four prompts' scores", "n": 123,
+     "uncalibrated": None, "cal": None, "cv5": 0.683, "s/q": 11.7},
 ]
 # Open retrieval: key sentences of the retrieved passages, ~225 tokens.
 CONTEXT_CHARS = 900
