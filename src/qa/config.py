@@ -114,7 +114,8 @@ class LLMSettings(_Stage):
         "alone.",
     )
     flash_attn: bool = Field(
-        False, description="llama.cpp's flash attention on the CPU (measured by `qa speed`).",
+        False, description="llama.cpp's flash attention on the CPU: 2386 vs 2426 ms to the "
+        "first token, 1.5B model (eval/reports/speed-20261204-204406.md).",
     )
     repack: bool | None = Field(
         None,
@@ -228,14 +229,14 @@ class RetrievalSettings(_Stage):
 class AnswerSettings(_Stage):
     max_passages: int = Field(8, ge=1, description="Top passages whose sentences may be shown.")
     evidence_tokens: int = Field(
-        250, ge=20,
+        350, ge=20,
         description="Budget (approx. tokens) of evidence sentences in the prompt; prefill "
         "is compute-bound on a CPU, so this sets first-token latency. Chosen on the dev "
-        "split with the 1.5B model (2026-12-04, AVX-512 EPYC): 250 kept every quality figure "
-        "of 350 within 0.02 (key-fact recall 0.877 vs 0.870, refusal accuracy 0.947 both) "
-        "with the median first token at 1.84 s against 2.39 s; 200 recalled 0.808 (fewer "
-        "key facts reach the prompt: 0.872 vs 0.947). Earlier, 450 and 600 recalled fewer "
-        "key facts and were slower.",
+        "split with the 1.5B model: 450 and 600 recalled fewer key facts and were slower. "
+        "250 (2026-12-04, AVX-512 EPYC) held every dev figure (key-fact recall 0.877 vs "
+        "0.870) with the first token at 1.84 s against 2.39 s, but on the held-out test "
+        "split recall fell 0.731 -> 0.701 and false refusals rose 0.097 -> 0.113 (issue 12 "
+        "allows 0.02), so it is not the default; 200 lost 0.062 recall on dev.",
     )
     support_threshold: float = Field(
         0.45, ge=0.0, le=1.0,

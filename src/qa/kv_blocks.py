@@ -1,6 +1,6 @@
 """Precomputed KV blocks: the model's attention state for every evidence sentence, on disk.
 
-Prefill is compute-bound on a CPU: the ~250 tokens of evidence are computed after each
+Prefill is compute-bound on a CPU: the ~350 tokens of evidence are computed after each
 question arrives (about 2.5 s with the 1.5B model on 2 cores). With ``llm.splice`` on,
 ``qa ingest`` runs each chunk through the model once, after the fixed system turn and the
 chunk's document title, and keeps the KV cache of each of its sentences. At question time
