@@ -65,6 +65,18 @@ def test_unprovisioned_default_model_names_the_command(process_index: Path, tmp_
     assert "not provisioned" in line and "qa models pull" in line
 
 
+def test_malformed_question_file_names_the_line_and_field(tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    good = json.loads((REPO / "eval" / "questions.jsonl").read_text().splitlines()[0])
+    questions.write_text(json.dumps(good) + "\n" + json.dumps({"id": "x", "question": "?"})
+                         + "\n")
+    for command in ("eval", "speed"):
+        line = _one_line_error(qa(command, "--questions", str(questions), "--out",
+                                  str(tmp_path / "out"), cwd=tmp_path))
+        assert "line 2" in line and "category" in line and "eval/README.md" in line
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
 def test_missing_index_names_the_command(tmp_path: Path) -> None:
     line = _one_line_error(qa("ask", "--index", str(tmp_path / "none"), "hello"))
     assert "qa ingest" in line

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from qa.answer import Assistant
+from qa.errors import QAError
 from qa.index import open_index
 from qa.ingestion import ingest
 from qa.llm import ChatPrompt, WrappedGenerator
@@ -69,11 +70,19 @@ class Question(BaseModel):
 
 def load_questions(path: Path, split: str = "all", limit: int | None = None) -> list[Question]:
     """Parse and validate the question file; keep one split and the first ``limit``."""
-    items = [
-        Question.model_validate_json(line)
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            items.append(Question.model_validate_json(line))
+        except ValidationError as err:
+            problem = err.errors()[0]
+            field_name = ".".join(str(part) for part in problem["loc"])
+            where = f"{field_name}: " if field_name else ""
+            raise QAError(f"{path}, line {number}: {where}{problem['msg']}",
+                          hint="Each line is one JSON question; eval/README.md lists the "
+                          "fields.") from None
     if split != "all":
         items = [q for q in items if q.split == split]
     return items[:limit] if limit else items
