@@ -107,19 +107,29 @@ def test_a_damaged_block_file_means_computing_the_evidence(small) -> None:
     assert generator.computed_tokens(prompt) < 40
 
 
-def test_qa_ingest_computes_the_blocks_of_new_chunks_only(tmp_path: Path) -> None:
+def write_corpus(folder: Path) -> Path:
+    """The two short documents above, as files in ``folder``."""
+    folder.mkdir()
+    for name, text in DOCS.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def private_cache(root: Path) -> Path:
+    """An XDG cache home with a block store of its own; models and ONNX shared."""
     from qa.config import default_cache_dir
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text)
-    cache = tmp_path / "cache" / "qa"  # a private block store; models and ONNX shared
+    cache = root / "cache" / "qa"
     cache.mkdir(parents=True)
     for shared in ("models", "onnx"):
         (cache / shared).symlink_to(default_cache_dir() / shared)
+    return root / "cache"
+
+
+def test_qa_ingest_computes_the_blocks_of_new_chunks_only(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
     env = qa_env(QA_LLM__SPLICE="true", QA_LLM__MODEL=TEST_LLM,
-                 XDG_CACHE_HOME=str(tmp_path / "cache"))
+                 XDG_CACHE_HOME=str(private_cache(tmp_path)))
 
     def qa(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 from qa.speed import NAIVE, SETUPS, Sample, interleaved, summarise
 
 from .conftest import TEST_LLM, qa_env
-from .test_kv_blocks import DOCS
+from .test_kv_blocks import private_cache, write_corpus
 
 
 @dataclass
@@ -48,16 +48,7 @@ def test_summary_counts_decode_speed_after_the_first_token() -> None:
 
 
 def test_qa_speed_reports_every_set_up_beside_naive_rag(tmp_path: Path) -> None:
-    from qa.config import default_cache_dir
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text)
-    cache = tmp_path / "cache" / "qa"  # a private block store; models and ONNX shared
-    cache.mkdir(parents=True)
-    for shared in ("models", "onnx"):
-        (cache / shared).symlink_to(default_cache_dir() / shared)
+    corpus = write_corpus(tmp_path / "corpus")
     questions = tmp_path / "questions.jsonl"
     questions.write_text("".join(json.dumps({
         "id": f"s{i}", "category": "answerable", "split": "test", "question": q,
@@ -66,7 +57,7 @@ def test_qa_speed_reports_every_set_up_beside_naive_rag(tmp_path: Path) -> None:
             ["What are the side effects of memantine?", "Why is liver function checked "
              "during dantrolene treatment?"])))
     env = qa_env(QA_LLM__MODEL=TEST_LLM, QA_LLM__MAX_TOKENS="40",
-                 QA_INDEX_DIR=str(tmp_path / "index"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+                 QA_INDEX_DIR=str(tmp_path / "index"), XDG_CACHE_HOME=str(private_cache(tmp_path)))
 
     def qa(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True,
