@@ -93,9 +93,8 @@ class BlockStore:
             with self._path(key).open("rb") as data:
                 (size,) = struct.unpack("<Q", data.read(8))
                 head = json.loads(data.read(size))
-                body = sum(h["size"] for h in head["blocks"])
                 data.seek(0, os.SEEK_END)
-                return bool(head.get("format") == FORMAT and data.tell() == 8 + size + body)
+                return _whole(head, size, data.tell())
         except (OSError, ValueError, KeyError, TypeError, struct.error):
             return False
 
@@ -136,8 +135,7 @@ class BlockStore:
             (size,) = struct.unpack_from("<Q", data)
             head = json.loads(data[8 : 8 + size])
             body = 8 + size
-            if head.get("format") != FORMAT or len(data) != body + sum(
-                    h["size"] for h in head["blocks"]):
+            if not _whole(head, size, len(data)):
                 return None
             blocks = tuple(
                 Block(h["start"], h["end"], tuple(h["tokens"]), h["pos"],
@@ -148,3 +146,9 @@ class BlockStore:
         if any(len(b.state) == 0 for b in blocks):
             return None
         return ChunkBlocks(blocks)
+
+
+def _whole(head: dict, header_size: int, file_size: int) -> bool:
+    """A block file of this format whose length is its header's and every state's."""
+    body = sum(h["size"] for h in head["blocks"])
+    return bool(head.get("format") == FORMAT and file_size == 8 + header_size + body)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import os
 import queue
 import threading
 from collections import deque
@@ -350,12 +351,7 @@ class Engine:
 
 def _common(a: Sequence[int], b: Sequence[int]) -> int:
     """Length of the common prefix of two token lists."""
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+    return len(os.path.commonprefix([list(a), list(b)]))
 
 
 def _groups(items: Sequence[T], size: int, tokens: int) -> Iterator[list[T]]:

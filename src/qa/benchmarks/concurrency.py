@@ -282,7 +282,9 @@ def _add_sweep(ctx: BenchContext, index_dir: Path, report: BenchReport) -> None:
         finally:
             server.terminate()
             server.wait(timeout=60)
-    target = sweep.against_target(found, "parallel sequences (llm.parallel=4)")
+    shipped = next((name for name, n in SERVING.items() if n == ctx.settings.llm.parallel),
+                   next(iter(SERVING)))
+    target = sweep.against_target(found, shipped)  # judged on the serving that ships
     report.metrics["sweep"] = {name: f["levels"] for name, f in found.items()}
     report.metrics["sweep_target"] = target
     report.details["sweep_requests"] = {name: f["requests"] for name, f in found.items()}
