@@ -49,6 +49,19 @@ def test_the_sentence_that_answers_reaches_the_model(seed_index, embedder, quest
         assert fact in prompt.lower(), (fact, prompt)
 
 
+@pytest.mark.parametrize(("question", "each_side"), [
+    # One search for both ranks dantrolene's side-effect passages above all of ketamine's.
+    ("Compare the side effects of dantrolene and ketamine.",
+     (("weakness", "drowsiness", "liver"), ("disorientation", "dissociation"))),
+    ("How do the mechanisms of memantine and dantrolene differ?",
+     (("nmda", "glutamate"), ("calcium",))),
+])
+def test_a_comparison_shows_the_model_each_drug(seed_index, embedder, question, each_side):
+    prompt, _ = _asked(seed_index, embedder, question)
+    for side in each_side:
+        assert any(fact in prompt.lower() for fact in side), (side, prompt)
+
+
 def test_a_refused_answer_quotes_the_sentence_that_answers(seed_index, embedder):
     """The model refused; the best excerpt sentence is quoted instead, and it is the one
     with the answer, not one that mentions the drug's "effects"."""

@@ -59,6 +59,16 @@ def test_sources_filter_keeps_only_matching_documents(retriever: Retriever) -> N
     assert retriever.retrieve("ketamine", sources=["no-such-folder/"]) == []
 
 
+def test_a_search_in_parts_takes_each_parts_passages_in_turn(retriever: Retriever) -> None:
+    parts = ["dantrolene side effects", "memantine side effects"]
+    alone = [retriever.search(part, top_k=4).passages for part in parts]
+    both = retriever.search_each("dantrolene and memantine side effects", parts, top_k=4)
+    assert [p.chunk.chunk_id for p in both.passages] == [
+        alone[0][0].chunk.chunk_id, alone[1][0].chunk.chunk_id,
+        alone[0][1].chunk.chunk_id, alone[1][1].chunk.chunk_id]
+    assert both.query == "dantrolene and memantine side effects"
+
+
 def _unit_vectors(n: int, dim: int = 16) -> np.ndarray:
     vectors = np.random.default_rng(0).normal(size=(n, dim)).astype(np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -218,7 +218,8 @@ class Assistant:
                 question, triage, Timings(total_ms=_ms(started)),
                 AnswerStatus.INSUFFICIENT_EVIDENCE, text=note))
             return
-        found = self.retriever.search(query) if asked else Retrieval(query, (), ())
+        relevance = Relevance.of(asked, focus, self.lexicon)
+        found = self._search(query, relevance) if asked else Retrieval(query, (), ())
         retrieve_ms = _ms(started)
         if not found.relevant:
             yield self._done(self._refusal_answer(
@@ -226,9 +227,9 @@ class Assistant:
                 AnswerStatus.INSUFFICIENT_EVIDENCE, seen=_Seen(found.passages)))
             return
         yield StreamEvent(EventKind.EVIDENCE, passages=found.relevant)
-        relevance = Relevance.of(asked, focus, self.lexicon)
         shown = select_evidence(asked, list(found.relevant), self.embedder, self.settings.answer,
-                                about=relevance.about, hide=relevance.hide)
+                                about=relevance.about, hide=relevance.hide,
+                                sides=relevance.sides())
         composer = self._composer(asked, shown, relevance, triage)
         raw, times = "", _Times(started, retrieve_ms)
         sentences = SentenceStream()
@@ -251,6 +252,12 @@ class Assistant:
             yield StreamEvent(EventKind.SENTENCE, text=text)
         yield self._done(self._final(question, triage, raw, verified, shown, found.relevant,
                                      times.timings()))
+
+    def _search(self, query: str, relevance: Relevance) -> Retrieval:
+        """Passages for the query; for "How do X and Y differ?" each drug's in turn."""
+        if relevance.compared:
+            return self.retriever.search_each(query, relevance.side_queries(query))
+        return self.retriever.search(query)
 
     def build_prompt(self, question: str, evidence: list[Evidence]) -> ChatPrompt:
         """Number the excerpts [1..n]; the fixed system turn comes first (KV-cache reuse)."""

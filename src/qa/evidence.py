@@ -8,8 +8,9 @@ exact text the model saw.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,15 +92,18 @@ def _list_of(i: int, sentences: list[_Sentence], by_key: dict[tuple[int, int], i
     return run
 
 
-def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int) -> set[int]:
-    """Greedy by score within the budget; a sentence that leans on the one before brings it,
-    a sentence the next one continues ("It ...") brings that one, and a list item brings its
-    whole list (up to half a budget more): a list answer cut after "1." is worse than a
-    longer prompt, and the continuation is often where the specific fact is."""
+def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int,
+            first: Sequence[int] = ()) -> set[int]:
+    """Greedy by score within the budget (``first`` before the rest); a sentence that leans
+    on the one before brings it, a sentence the next one continues ("It ...") brings that
+    one, and a list item brings its whole list (up to half a budget more): a list answer cut
+    after "1." is worse than a longer prompt, and the continuation is often where the
+    specific fact is."""
     by_key = {(s.passage, s.order): i for i, s in enumerate(sentences)}
     chosen: set[int] = set()
     used = 0
-    for i in np.argsort(-scores):
+    candidates = [*first, *(i for i in np.argsort(-scores) if i not in first)]
+    for i in candidates:
         wanted = [int(i)]
         prev = by_key.get((sentences[i].passage, sentences[i].order - 1))
         if prev is not None and prev not in chosen and _DANGLING.match(sentences[i].text):
@@ -125,16 +129,26 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int) -> set[
 def select_evidence(
     question: str, passages: list[Passage], embedder: Embedder, cfg: AnswerSettings,
     about: About | None = None, hide: Callable[[str], str] = str,
+    sides: Sequence[About] = (),
 ) -> list[Evidence]:
     """The best sentences of the top passages, merged into contiguous runs, numbered 1..n;
     with ``about``, only the sentences it accepts; ``hide`` takes out what the scoring
-    should not see (``Lexicon.hider``: the drug names)."""
+    should not see (``Lexicon.hider``: the drug names). With two or more ``sides`` (the
+    drugs a question compares), each side's best sentence is taken first, so one drug's
+    sentences cannot crowd out the other's."""
     passages = passages[: cfg.max_passages]
     sentences = _sentences(passages, about)
     if not sentences:
         return []
     scores = _score(question, sentences, embedder, hide)
-    chosen = sorted(_choose(sentences, scores, cfg.evidence_tokens),
+    first: list[int] = []  # the compared drugs' sentences in turn, each side best first
+    if len(sides) >= 2:
+        ranked = [int(i) for i in np.argsort(-scores)]
+        own = [[i for i in ranked if side(passages[sentences[i].passage].chunk,
+                                          sentences[i].text)] for side in sides]
+        for turn in itertools.zip_longest(*own):
+            first += [i for i in turn if i is not None and i not in first]
+    chosen = sorted(_choose(sentences, scores, cfg.evidence_tokens, first),
                     key=lambda i: (sentences[i].passage, sentences[i].order))
     runs: list[list[int]] = []
     for i in chosen:

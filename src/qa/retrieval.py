@@ -111,6 +111,24 @@ class Retriever:
         return Retrieval(query, passages,
                          tuple(p for p in passages if (p.dense_score or 0.0) >= floor))
 
+    def search_each(self, query: str, parts: Sequence[str], top_k: int | None = None) -> Retrieval:
+        """One search per part of a comparison ("memantine's side effects", "dantrolene's
+        side effects"), their passages taken in turn (each part's best, then each part's
+        second…): a single search for "How do X and Y differ?" can rank only X's."""
+        top_k = top_k or self.cfg.top_k
+        found = [self.search(part, top_k) for part in parts]
+
+        def in_turn(lists: list[tuple[Passage, ...]]) -> tuple[Passage, ...]:
+            merged: dict[str, Passage] = {}
+            for rank in range(top_k):
+                for passages in lists:
+                    if rank < len(passages):
+                        merged.setdefault(passages[rank].chunk.chunk_id, passages[rank])
+            return tuple(merged.values())[:top_k]
+
+        return Retrieval(query, in_turn([f.passages for f in found]),
+                         in_turn([f.relevant for f in found]))
+
     def _source_mask(self, sources: Sequence[str] | None) -> np.ndarray | None:
         """Rows whose source starts with one of ``sources`` (None: no filter)."""
         if not sources:

@@ -167,15 +167,19 @@ class Lexicon:
         """The (canonical) drugs a text names."""
         return frozenset(self.drugs[w] for w in terms(text) if w in self.drugs)
 
-    def without_drugs(self, text: str) -> str:
-        """The text with the drug names taken out: what it says, not which drug it is about.
+    def without_drugs(self, text: str, keep: frozenset[str] = frozenset()) -> str:
+        """The text with the drug names taken out (but those of ``keep``, canonical): what
+        it says, not which drug it is about.
 
         Sentence scoring compares these: with the names in, the drug dominates the
         embedding, and "ketamine's effects on mood" outscores "Common adverse reactions
         include dizziness, nausea…" for "What are ketamine's side effects?". Which drug a
         sentence is about is checked apart (``Relevance.about``).
         """
-        return _NAME.sub(lambda m: "" if m.group(0).lower() in self.drugs else m.group(0), text)
+        def cut(m: re.Match[str]) -> str:
+            drug = self.drugs.get(m.group(0).lower())
+            return m.group(0) if drug is None or drug in keep else ""
+        return _NAME.sub(cut, text)
 
     def hider(self, question: str) -> Callable[[str], str]:
         """``without_drugs`` for scoring texts against ``question``, unless the question is
@@ -260,13 +264,31 @@ class Relevance:
         """Evidence filter: the sentence names an asked drug, or names none and its
         document is about an asked drug (or about none); any sentence when no drug is
         asked about."""
-        if not self.focus.drugs:
+        return self._about(self.focus.drugs, chunk, sentence)
+
+    def _about(self, drugs: frozenset[str], chunk: Chunk, sentence: str) -> bool:
+        if not drugs:
             return True
         named = self.lexicon.drugs_in(sentence)
         if named:
-            return bool(named & self.focus.drugs)
+            return bool(named & drugs)
         main = self.lexicon.doc_drug.get(chunk.doc_id)
-        return main is None or main in self.focus.drugs
+        return main is None or main in drugs
+
+    @property
+    def compared(self) -> tuple[str, ...]:
+        """The drugs a question asks about together ("How do X and Y differ?"), each of
+        which the evidence must speak for; none when it asks about fewer than two."""
+        return tuple(sorted(self.focus.drugs)) if len(self.focus.drugs) >= 2 else ()
+
+    def sides(self) -> list[Callable[[Chunk, str], bool]]:
+        """One evidence filter per compared drug (``about`` for that drug alone)."""
+        return [functools.partial(self._about, frozenset({d})) for d in self.compared]
+
+    def side_queries(self, query: str) -> list[str]:
+        """The query once per compared drug, the other compared drugs' names taken out,
+        so that each drug's own passages rank first in its search."""
+        return [self.lexicon.without_drugs(query, keep=frozenset({d})) for d in self.compared]
 
     def excerpt_drugs(self, chunk: Chunk, text: str) -> frozenset[str]:
         """The drugs an excerpt is about: those it names, and its document's main drug."""
