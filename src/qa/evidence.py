@@ -102,7 +102,8 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int,
     by_key = {(s.passage, s.order): i for i, s in enumerate(sentences)}
     chosen: set[int] = set()
     used = 0
-    candidates = [*first, *(i for i in np.argsort(-scores) if i not in first)]
+    early = set(first)
+    candidates = [*first, *(int(i) for i in np.argsort(-scores) if i not in early)]
     for i in candidates:
         wanted = [int(i)]
         prev = by_key.get((sentences[i].passage, sentences[i].order - 1))
@@ -141,14 +142,14 @@ def select_evidence(
     if not sentences:
         return []
     scores = _score(question, sentences, embedder, hide)
-    first: list[int] = []  # the compared drugs' sentences in turn, each side best first
+    in_turn: list[int] = []  # the compared drugs' sentences in turn, each side best first
     if len(sides) >= 2:
         ranked = [int(i) for i in np.argsort(-scores)]
         own = [[i for i in ranked if side(passages[sentences[i].passage].chunk,
                                           sentences[i].text)] for side in sides]
         for turn in itertools.zip_longest(*own):
-            first += [i for i in turn if i is not None and i not in first]
-    chosen = sorted(_choose(sentences, scores, cfg.evidence_tokens, first),
+            in_turn += [i for i in turn if i is not None and i not in in_turn]
+    chosen = sorted(_choose(sentences, scores, cfg.evidence_tokens, in_turn),
                     key=lambda i: (sentences[i].passage, sentences[i].order))
     runs: list[list[int]] = []
     for i in chosen:
