@@ -103,3 +103,56 @@ def test_the_most_abundant_is_not_a_limit():
 
     assert not _ASKS_LIMIT.search("What is the most abundant neurotransmitter in the brain?")
     assert _ASKS_LIMIT.search("What is the most dantrolene a person can take in a day?")
+
+
+INSULIN = """# Insulin
+
+Insulin is injected under the skin. Too much insulin causes hypoglycemia, and hypoglycemia
+needs sugar at once. Keep insulin in the fridge. Hypoglycemia can make you shaky, and
+hypoglycemia at night can wake you.
+"""
+MEMANTINE = """# Memantine
+
+Memantine is used for Alzheimer's disease. The common side effects of memantine are
+dizziness, headache and constipation. Memantine is taken by mouth once a day.
+"""
+
+
+def test_a_short_title_names_the_leaflets_drug_even_a_common_word():
+    """Rarity alone made "hypoglycemia" the insulin leaflet's drug: "insulin" is a common
+    English word."""
+    docs = {"i": INSULIN, "m": MEMANTINE}
+    assert Lexicon.build(docs, {}).doc_drug["i"] == "hypoglycemia"
+    lexicon = Lexicon.build(docs, {}, {"i": "Insulin", "m": "Memantine"})
+    assert lexicon.doc_drug == {"i": "insulin", "m": "memantine"}
+    assert lexicon.drugs_in("Can insulin cause headache?") == {"insulin"}
+    # A long title keeps the rarity rule (an article titled by a sentence, not a drug).
+    long_title = "Understanding Insulin Storage, Injection Sites and Blood Sugar Control"
+    assert Lexicon.build(docs, {}, {"i": long_title}).doc_drug["i"] == "hypoglycemia"
+
+
+def test_another_leaflets_side_effects_are_not_given_to_a_drug_titled_by_a_common_word(
+        tmp_path, embedder):
+    """The model gives insulin memantine's side effects, citing memantine's excerpt: the
+    sentence is dropped, because insulin is known as the insulin leaflet's drug."""
+    from qa.config import ChunkSettings
+    from qa.ingestion import ingest
+
+    folder = tmp_path / "leaflets"
+    folder.mkdir()
+    (folder / "insulin.md").write_text(INSULIN)
+    (folder / "memantine.md").write_text(MEMANTINE)
+    index_dir = tmp_path / "index"
+    ingest(folder, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
+
+    def reply(prompt) -> str:
+        n = next(line.split("]")[0].lstrip("[") for line in prompt.user.splitlines()
+                 if "headache" in line)
+        return (f"Memantine can cause dizziness, headache and constipation [{n}]. "
+                f"Insulin can cause dizziness, headache and constipation [{n}].")
+
+    assistant = Assistant.load(settings=settings_for(index_dir), embedder=embedder,
+                               generator=FakeGenerator(reply))
+    answer = assistant.ask("What side effects do memantine and insulin have?")
+    assert "Memantine can cause dizziness" in answer.text, answer.text
+    assert "Insulin can cause" not in answer.text, answer.text

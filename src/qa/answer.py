@@ -116,7 +116,7 @@ class Assistant:
         self._system = self.prompts.render("system.txt", refusal=self._refusal)
         documents = self.index.documents.values()
         self.lexicon = Lexicon.build({d.doc_id: d.text for d in documents},
-                                     self.retriever.aliases)
+                                     self.retriever.aliases, {d.doc_id: d.title for d in documents})
         self.triage = MeaningTriage(self.embedder)
         self._links = links_in([d.text for d in documents if not d.flags])
         escaped = self._refusal.replace("\\", "\\\\").replace('"', '\\"')

@@ -133,6 +133,24 @@ class Vocabulary:
                 if s not in self.stems}
 
 
+TITLE_WORDS = 3  # a title of at most this many words ("Insulin", "Shingles vaccine")
+TITLE_ZIPF = 4.5  # ... names its subject by its rarest word when that is under this
+TITLE_USES = 3  # ... and the text uses that word at least this often
+
+
+def title_subject(title: str, used: Mapping[str, int]) -> str | None:
+    """What a leaflet titled "Insulin" or "Steroids" is about: the rarest word of a short
+    title that its text keeps using. Rarity alone cannot find it (insulin, steroids,
+    antibiotics and marijuana are common English words; the rarest frequent word of an
+    insulin leaflet is "hypoglycemia"), and then a claim about insulin backed by another
+    drug's excerpt goes unnoticed."""
+    found = [w for w in terms(title) if w.isalpha() and len(w) >= 4 and w not in STOPWORDS]
+    if not 1 <= len(found) <= TITLE_WORDS:
+        return None
+    word = min(found, key=_zipf)
+    return word if _zipf(word) < TITLE_ZIPF and used.get(word, 0) >= TITLE_USES else None
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """The corpus vocabulary and its drugs: name -> canonical name (aliases share one)."""
@@ -142,15 +160,21 @@ class Lexicon:
     doc_drug: Mapping[str, str]  # doc_id -> its main drug (canonical), when it has one
 
     @classmethod
-    def build(cls, documents: Mapping[str, str], aliases: Mapping[str, set[str]]) -> Lexicon:
-        """From {doc_id: text} and the brand/generic pairs the corpus states."""
+    def build(cls, documents: Mapping[str, str], aliases: Mapping[str, set[str]],
+              titles: Mapping[str, str] | None = None) -> Lexicon:
+        """From {doc_id: text}, the brand/generic pairs the corpus states and, when given,
+        {doc_id: title} (a short title names the document's subject: ``title_subject``)."""
         vocabulary = Vocabulary.from_texts(documents.values())
         doc_drug: dict[str, str] = {}
         names: set[str] = set()
         for doc_id, text in documents.items():
-            counts = Counter(w for w in terms(text) if len(w) >= 5 and w.isalpha()
-                             and _zipf(w) < DRUG_ZIPF)
-            if counts:
+            used = Counter(terms(text))
+            counts = Counter({w: n for w, n in used.items() if len(w) >= 5 and w.isalpha()
+                              and _zipf(w) < DRUG_ZIPF})
+            subject = title_subject((titles or {}).get(doc_id, ""), used)
+            if subject:
+                doc_drug[doc_id] = subject
+            elif counts:
                 doc_drug[doc_id] = counts.most_common(1)[0][0]
             names.update(w for w in counts if _DRUG_SHAPE.search(w))
         names.update(doc_drug.values())
