@@ -240,3 +240,52 @@ def test_a_question_with_nothing_left_to_ask_is_refused_without_the_model(
         seed_index, embedder, question):
     assistant, _ = _assistant(seed_index, embedder)
     assert assistant.ask(question).refused
+
+
+def _quotes(*scored: tuple[str, float]) -> list:
+    from qa.finishing import Quote
+    from qa.types import Chunk, Evidence
+
+    text = " ".join(t for t, _ in scored)
+    chunk = Chunk("c", "a", "a.md", "Antibiotics", "", 0, len(text), text)
+    evidence = Evidence(1, chunk, 0, len(text), text, 1.0)
+    out, at = [], 0
+    for sentence, score in scored:
+        out.append(Quote(evidence, at, at + len(sentence), sentence, score))
+        at += len(sentence) + 1
+    return out
+
+
+def test_close_excerpts_that_disagree_back_neither_yes_nor_no():
+    """A yes/no is read from every excerpt about as good as the best one, not the best
+    alone: on a leaflet of cold remedies the best-scoring sentence said nothing against
+    antibiotics, the next said they are no help, and the answer opened "Yes"."""
+    from qa.finishing import POLARITY_MARGIN, documents_polarity
+    from qa.scope import Lexicon, Relevance, focus_of
+
+    lexicon = Lexicon.build({"a": "Antibiotics kill bacteria. " * 3}, {}, {"a": "Antibiotics"})
+    question = "Should I take antibiotics for a cold?"
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+    helps, useless = ("Taking antibiotics helps a cold clear faster.",
+                      "Antibiotics are no help against cold viruses.")
+    assert documents_polarity(question, _quotes((helps, 0.87)), relevance) == "yes"
+    assert documents_polarity(question, _quotes((useless, 0.87)), relevance) == "no"
+    close = POLARITY_MARGIN - 0.05
+    assert documents_polarity(question, _quotes((helps, 0.87), (useless, 0.87 - close)),
+                              relevance) is None
+    far = POLARITY_MARGIN + 0.05
+    assert documents_polarity(question, _quotes((helps, 0.87), (useless, 0.87 - far)),
+                              relevance) == "yes"
+    # A sentence that does not speak to the question does not outvote one that does.
+    assert documents_polarity(question, _quotes((useless, 0.87), ("Keep it dry.", 0.86)),
+                              relevance) == "no"
+
+
+def test_ineffective_reads_as_a_no():
+    from qa.finishing import polarity_of
+    from qa.scope import Lexicon, Relevance, focus_of
+
+    lexicon = Lexicon.build({"a": "Antibiotics kill bacteria. " * 3}, {}, {"a": "Antibiotics"})
+    question = "Do antibiotics help a cold?"
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+    assert polarity_of(question, "Antibiotics are ineffective against a cold.", relevance) == "no"

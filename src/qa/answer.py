@@ -301,7 +301,7 @@ class Assistant:
         best = ranked[0] if ranked else None
         quotable = (best is not None and best.score >= cfg.quote_score
                     and triage.kind is not TriageKind.PERSONAL_DOSING)
-        return Composer(question, verifier, relevance, best, quotable, self._refusal,
+        return Composer(question, verifier, relevance, best, ranked, quotable, self._refusal,
                         self._links)
 
     def _final(self, question: str, triage: Triage, raw: str, verified: Verified,

@@ -15,6 +15,7 @@ What is sent is what the final ``Answer`` says: the answer text is the sent sent
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from qa.finishing import (
@@ -41,6 +42,7 @@ class Composer:
     verifier: SentenceVerifier
     relevance: Relevance
     best: Quote | None
+    ranked: Sequence[Quote]  # every quote, best first (``best`` may become a whole list)
     quotable: bool  # the best excerpt is good enough to be quoted as the answer
     refusal: str
     links: frozenset[str]
@@ -70,8 +72,8 @@ class Composer:
             return self._quote_best()
         said, sentence = split_opener(sentence)
         polar = self.relevance.focus.polar
-        documented = documents_polarity(self.question, self.best, self.relevance) if polar \
-            else None
+        documented = documents_polarity(self.question, self.ranked, self.relevance) \
+            if polar else None
         # What the sentence's own words claim, whatever its opener ("Yes, patients should
         # avoid driving" says no); an opener alone is settled below.
         claimed = polarity_of(self.question, sentence, self.relevance) if polar else None

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from qa.embeddings import Embedder
@@ -37,7 +37,8 @@ _OPENER = re.compile(r"^\s*(yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
 # Words that turn a statement around: "avoid driving", "unlike drugs that act in the brain".
 _NEGATION = frozenset(
     """not no never avoid avoided avoiding unlike without cannot can't don't doesn't isn't
-    aren't won't shouldn't neither nor instead unsafe contraindicated unsupervised""".split())
+    aren't won't shouldn't neither nor instead unsafe contraindicated unsupervised
+    ineffective useless""".split())
 # Which way a question or an excerpt says something moves: "Does memantine increase glutamate
 # activity?" is not answered "yes" by "memantine modulates glutamate". Stems, so each word
 # stands for its inflections ("reduces", "reducing").
@@ -130,10 +131,22 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     return sorted(out, key=lambda q: -q.score)
 
 
-def documents_polarity(question: str, best: Quote | None, relevance: Relevance) -> str | None:
-    """'yes' or 'no' as the best-matching excerpt answers a yes/no question, or None when
-    no excerpt uses at least half of the question's topic words."""
-    return None if best is None else polarity_of(question, best.text, relevance)
+# Quotes scoring within this of the best one are as good an answer: they must agree.
+POLARITY_MARGIN = 0.15
+
+
+def documents_polarity(question: str, ranked: Sequence[Quote],
+                       relevance: Relevance) -> str | None:
+    """'yes' or 'no' as the best-matching excerpts answer a yes/no question: those scoring
+    within POLARITY_MARGIN of the best, each read by ``polarity_of``; None when they
+    disagree ("The list of ineffective cold remedies is long" against "they're no help
+    against cold viruses") or none uses at least half of the question's topic words."""
+    if not ranked:
+        return None
+    said = {polarity_of(question, q.text, relevance) for q in ranked
+            if q.score >= ranked[0].score - POLARITY_MARGIN}
+    said.discard(None)
+    return said.pop() if len(said) == 1 else None
 
 
 def polarity_of(question: str, text: str, relevance: Relevance) -> str | None:
