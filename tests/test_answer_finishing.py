@@ -267,7 +267,7 @@ def test_close_excerpts_that_disagree_back_neither_yes_nor_no():
     question = "Should I take antibiotics for a cold?"
     relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
     helps, useless = ("Taking antibiotics helps a cold clear faster.",
-                      "Antibiotics are no help against cold viruses.")
+                      "Antibiotics are no help if you take them for a cold.")
     assert documents_polarity(question, _quotes((helps, 0.87)), relevance) == "yes"
     assert documents_polarity(question, _quotes((useless, 0.87)), relevance) == "no"
     close = POLARITY_MARGIN - 0.05
@@ -289,3 +289,19 @@ def test_ineffective_reads_as_a_no():
     question = "Do antibiotics help a cold?"
     relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
     assert polarity_of(question, "Antibiotics are ineffective against a cold.", relevance) == "no"
+
+
+def test_the_thing_asked_about_alone_does_not_make_a_yes():
+    """"Can valacyclovir cure herpes?" is not answered yes by a sentence on treating herpes
+    outbreaks: "herpes" is the rarer word, but "cure" is what is asked."""
+    from qa.finishing import polarity_of
+    from qa.scope import Lexicon, Relevance, focus_of
+
+    text = "Valacyclovir treats herpes outbreaks. Valacyclovir is an antiviral. " * 2
+    lexicon = Lexicon.build({"v": text}, {}, {"v": "Valacyclovir"})
+    question = "Can valacyclovir cure herpes?"
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+    assert polarity_of(question, "Valacyclovir is used to treat herpes outbreaks.",
+                       relevance) is None
+    assert polarity_of(question, "Valacyclovir does not cure herpes.", relevance) == "no"
+    assert polarity_of(question, "Valacyclovir can cure herpes.", relevance) == "yes"
