@@ -305,3 +305,20 @@ def test_the_thing_asked_about_alone_does_not_make_a_yes():
                        relevance) is None
     assert polarity_of(question, "Valacyclovir does not cure herpes.", relevance) == "no"
     assert polarity_of(question, "Valacyclovir can cure herpes.", relevance) == "yes"
+
+
+@pytest.mark.parametrize(("question", "text"), [
+    # "free of" asks for a "without"; "still limited" says it is not established.
+    ("Is memantine free of side effects?",
+     "Memantine is well tolerated, although side effects can occur."),
+    ("Is the long-term safety of memantine well established?",
+     "Long-term safety data on memantine is still limited."),
+])
+def test_a_no_said_without_not_is_read_as_no(question, text):
+    from qa.finishing import polarity_of
+    from qa.scope import Lexicon, Relevance, focus_of
+
+    lexicon = Lexicon.build({"m": "Memantine is used for Alzheimer's disease. " * 3}, {},
+                            {"m": "Memantine"})
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+    assert polarity_of(question, text, relevance) == "no"

@@ -38,7 +38,7 @@ _OPENER = re.compile(r"^\s*(yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
 _NEGATION = frozenset(
     """not no never avoid avoided avoiding unlike without cannot can't don't doesn't isn't
     aren't won't shouldn't neither nor instead unsafe contraindicated unsupervised
-    ineffective useless""".split())
+    ineffective useless free limited lacking insufficient""".split())
 # Which way a question or an excerpt says something moves: "Does memantine increase glutamate
 # activity?" is not answered "yes" by "memantine modulates glutamate". Stems, so each word
 # stands for its inflections ("reduces", "reducing").
