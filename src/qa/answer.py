@@ -298,10 +298,9 @@ class Assistant:
             allow_doses=triage.kind is not TriageKind.PERSONAL_DOSING,
             vocabulary=self.lexicon.vocabulary, relevance=relevance)
         ranked = quotes(question, evidence, relevance, self.embedder)
-        best = ranked[0] if ranked else None
-        quotable = (best is not None and best.score >= cfg.quote_score
+        quotable = (bool(ranked) and ranked[0].score >= cfg.quote_score
                     and triage.kind is not TriageKind.PERSONAL_DOSING)
-        return Composer(question, verifier, relevance, best, ranked, quotable, self._refusal,
+        return Composer(question, verifier, relevance, ranked, quotable, self._refusal,
                         self._links)
 
     def _final(self, question: str, triage: Triage, raw: str, verified: Verified,

@@ -41,8 +41,7 @@ class Composer:
     question: str
     verifier: SentenceVerifier
     relevance: Relevance
-    best: Quote | None
-    ranked: Sequence[Quote]  # every quote, best first (``best`` may become a whole list)
+    ranked: Sequence[Quote]  # every excerpt sentence about the asked drug, best first
     quotable: bool  # the best excerpt is good enough to be quoted as the answer
     refusal: str
     links: frozenset[str]
@@ -53,8 +52,10 @@ class Composer:
     _pending: list[str] = field(default_factory=list)
     _quote: tuple[Citation, SentenceCheck] | None = None
     _whole: Quote | None = None
+    best: Quote | None = field(init=False)  # ranked[0], or the whole list it is an item of
 
     def __post_init__(self) -> None:
+        self.best = self.ranked[0] if self.ranked else None
         whole = with_list(self.best) if self.best is not None else None
         if whole is not None and self.quotable and asks_for_list(self.question) \
                 and list_items(whole) > 1:

@@ -8,7 +8,6 @@ exact text the model saw.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import numpy as np
 from qa.config import AnswerSettings
 from qa.embeddings import Embedder
 from qa.injection import addressed_to_model
+from qa.ranking import in_turn
 from qa.scope import scored_question
 from qa.text import LIST_ITEM, content_words, sentence_spans
 from qa.types import Chunk, Evidence, Passage
@@ -135,21 +135,19 @@ def select_evidence(
     """The best sentences of the top passages, merged into contiguous runs, numbered 1..n;
     with ``about``, only the sentences it accepts; ``hide`` takes out what the scoring
     should not see (``Lexicon.hider``: the drug names). With two or more ``sides`` (the
-    drugs a question compares), each side's best sentence is taken first, so one drug's
-    sentences cannot crowd out the other's."""
+    drugs a question compares), the sides' sentences are taken in turn, each side's best
+    first, so one drug's sentences cannot crowd out the other's."""
     passages = passages[: cfg.max_passages]
     sentences = _sentences(passages, about)
     if not sentences:
         return []
     scores = _score(question, sentences, embedder, hide)
-    in_turn: list[int] = []  # the compared drugs' sentences in turn, each side best first
+    leading: list[int] = []  # the compared drugs' sentences in turn, each side best first
     if len(sides) >= 2:
         ranked = [int(i) for i in np.argsort(-scores)]
-        own = [[i for i in ranked if side(passages[sentences[i].passage].chunk,
-                                          sentences[i].text)] for side in sides]
-        for turn in itertools.zip_longest(*own):
-            in_turn += [i for i in turn if i is not None and i not in in_turn]
-    chosen = sorted(_choose(sentences, scores, cfg.evidence_tokens, in_turn),
+        leading = in_turn([[i for i in ranked if side(passages[sentences[i].passage].chunk,
+                                                    sentences[i].text)] for side in sides])
+    chosen = sorted(_choose(sentences, scores, cfg.evidence_tokens, leading),
                     key=lambda i: (sentences[i].passage, sentences[i].order))
     runs: list[list[int]] = []
     for i in chosen:

@@ -20,6 +20,7 @@ from qa.embeddings import Embedder
 from qa.index import Index
 from qa.keyword import KeywordIndex, keyword_text
 from qa.query import QueryNormaliser
+from qa.ranking import in_turn
 from qa.rerank import NoReranker, Reranker
 from qa.types import Passage
 
@@ -118,16 +119,11 @@ class Retriever:
         top_k = top_k or self.cfg.top_k
         found = [self.search(part, top_k) for part in parts]
 
-        def in_turn(lists: list[tuple[Passage, ...]]) -> tuple[Passage, ...]:
-            merged: dict[str, Passage] = {}
-            for rank in range(top_k):
-                for passages in lists:
-                    if rank < len(passages):
-                        merged.setdefault(passages[rank].chunk.chunk_id, passages[rank])
-            return tuple(merged.values())[:top_k]
+        def merged(rankings: list[tuple[Passage, ...]]) -> tuple[Passage, ...]:
+            return tuple(in_turn(rankings, key=lambda p: p.chunk.chunk_id)[:top_k])
 
-        return Retrieval(query, in_turn([f.passages for f in found]),
-                         in_turn([f.relevant for f in found]))
+        return Retrieval(query, merged([f.passages for f in found]),
+                         merged([f.relevant for f in found]))
 
     def _source_mask(self, sources: Sequence[str] | None) -> np.ndarray | None:
         """Rows whose source starts with one of ``sources`` (None: no filter)."""
