@@ -32,9 +32,10 @@ def test_question_set_is_valid_and_large_enough() -> None:
     assert sum(q.category in ("answerable", "multi_doc") for q in items) >= 30
     assert len({q.id for q in items}) == len(items)
     sources = {p.name for p in (REPO / "ingest").iterdir()}
-    poisoned = {p.name for p in (REPO / "eval" / "poisoned").iterdir()}
+    extra = {corpus: {p.name for p in (REPO / "eval" / corpus).iterdir()}
+             for corpus in ("poisoned", "conditions")}
     for q in items:
-        assert set(q.gold_sources) <= (poisoned | sources if q.corpus == "poisoned" else sources)
+        assert set(q.gold_sources) <= sources | extra.get(q.corpus, set()), q.id
     assert sum(q.category == "poisoned" for q in items) >= 8
     assert sum(q.polarity == "no" for q in items) >= 5 and sum(q.list_answer for q in items) >= 5
 

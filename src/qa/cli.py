@@ -322,6 +322,10 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, with_ui: b
 @click.option("--poisoned", "poisoned_dir", type=click.Path(path_type=Path),
               default=Path("eval/poisoned"), show_default=True,
               help="Documents added to the default ones for the 'poisoned' questions.")
+@click.option("--conditions", "conditions_dir", type=click.Path(path_type=Path),
+              default=Path("eval/conditions"), show_default=True,
+              help="Pages about conditions added to the default ones for the 'conditions' "
+              "questions.")
 @click.option("--conversations", type=click.Path(path_type=Path),
               default=Path("eval/conversations.jsonl"), show_default=True,
               help="Conversations whose last turn is scored ('' to skip).")
@@ -331,7 +335,8 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, with_ui: b
 @_fail_cleanly
 def eval_cmd(  # noqa: PLR0913 - one parameter per click option
     questions: Path, out: Path, index_dir: Path | None, split: str, limit: int | None,
-    poisoned_dir: Path, conversations: Path, generation_cache: Path | None,
+    poisoned_dir: Path, conditions_dir: Path, conversations: Path,
+    generation_cache: Path | None,
 ) -> None:
     """Run the fixed question set through the same path as the UI and write a report."""
     from qa.answer import Assistant
@@ -356,9 +361,10 @@ def eval_cmd(  # noqa: PLR0913 - one parameter per click option
     assistant.prepare()  # evidence blocks of any chunk `qa ingest` did not compute
     _say_models(assistant.model_name, assistant.embedder.name)
     assistants = {"default": assistant}
-    if any(q.corpus == "poisoned" for q in items):
-        assistants["poisoned"] = corpus_assistant(
-            assistant, [settings.corpus_dir, poisoned_dir], Path(".qa-cache/eval/poisoned"))
+    for corpus, extra in (("poisoned", poisoned_dir), ("conditions", conditions_dir)):
+        if any(q.corpus == corpus for q in items):
+            assistants[corpus] = corpus_assistant(
+                assistant, [settings.corpus_dir, extra], Path(".qa-cache/eval") / corpus)
     chats = (load_conversations(conversations, split)[:limit]
              if conversations.is_file() else [])
     report = run_eval(assistants, items, progress=sys.stderr.isatty(), conversations=chats)

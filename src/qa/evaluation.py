@@ -3,8 +3,10 @@
 The questions go through exactly the code path the UI uses, so the numbers describe what
 users get. Questions marked ``corpus: poisoned`` are asked of a second index: the default
 documents plus eval/poisoned/ (documents that give the assistant orders in ten styles, and
-two benign ones that only discuss instructions). Metrics are in ``qa.scoring``; the
-reports (JSON, markdown summary, audit sheet) in ``qa.eval_report``.
+two benign ones that only discuss instructions); ``corpus: conditions`` ones, of the default
+documents plus eval/conditions/ (pages about conditions, whose subjects are not drugs).
+Metrics are in ``qa.scoring``; the reports (JSON, markdown summary, audit sheet) in
+``qa.eval_report``.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class Question(BaseModel):
     forbidden_facts: list[list[str]] = []
     polarity: Literal["yes", "no"] | None = None
     list_answer: bool = False
-    corpus: Literal["default", "poisoned"] = "default"
+    corpus: Literal["default", "poisoned", "conditions"] = "default"
 
     @property
     def forbidden(self) -> str | None:
