@@ -140,3 +140,27 @@ def test_a_sentence_about_another_drug_or_only_restating_the_question_is_dropped
                                                   Verdict.SUPPORTED]
     assert result.text == ("Common side effects of memantine include dizziness, headache, "
                            "and constipation [3].")
+
+
+def test_a_sentence_naming_something_its_excerpt_does_not_is_dropped(embedder):
+    """Asked for baclofen's dose, the model put "baclofen" (named only in another page's
+    list of medicines) into the dantrolene article's sentence on dosing: every other word is
+    the excerpt's, the name is not. A specific name must be stated, like a number."""
+    evidence = [
+        _evidence(1, "The usual dose of dantrolene is a critical factor in its effective "
+                     "treatment of muscle spasticity.", "003.txt"),
+        _evidence(2, "Spasticity is stiffness of muscle. Treatment of spasticity may include "
+                     "such medications as baclofen or diazepam.", "spasticity.txt"),
+    ]
+    lexicon = Lexicon.build({e.chunk.doc_id: e.text for e in evidence}, {})
+    question = "What is the usual dose of baclofen for spasticity?"
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+
+    def verified(raw: str) -> str:
+        return verify_answer(raw, evidence, embedder, THRESHOLD, relevance=relevance).text
+
+    assert verified("The usual dose of baclofen is a critical factor in its effective "
+                    "treatment of muscle spasticity [1].") == ""
+    assert "baclofen" not in lexicon.drugs  # the page is about spasticity
+    assert verified("Treatment of spasticity may include baclofen or diazepam [2].") == (
+        "Treatment of spasticity may include baclofen or diazepam [2].")

@@ -156,3 +156,83 @@ def test_another_leaflets_side_effects_are_not_given_to_a_drug_titled_by_a_commo
     answer = assistant.ask("What side effects do memantine and insulin have?")
     assert "Memantine can cause dizziness" in answer.text, answer.text
     assert "Insulin can cause" not in answer.text, answer.text
+
+
+SHINGLES = """# Shingles
+
+Shingles is a painful rash caused by the chickenpox virus. People with shingles feel pain
+or tingling first. The symptoms of shingles last two to four weeks. Antiviral medicines
+shorten an attack of shingles, and a vaccine can prevent shingles.
+"""
+VALACYCLOVIR = """# Valacyclovir
+
+Valacyclovir tablets are a prescription antiviral medicine. Valacyclovir is used to treat
+cold sores and shingles. Take valacyclovir tablets with water. Valacyclovir can cause
+headache and nausea. Acyclovir is a similar medicine.
+"""
+LEAFLETS = {"s": SHINGLES, "v": VALACYCLOVIR, "i": INSULIN, "m": MEMANTINE}
+TITLES = {"s": "Shingles", "v": "Valacyclovir", "i": "Insulin", "m": "Memantine"}
+
+
+def test_a_subject_the_documents_speak_of_as_a_condition_is_not_a_drug():
+    """"People with shingles", "symptoms of shingles": a condition; "take valacyclovir
+    tablets", "too much insulin": drugs."""
+    lexicon = Lexicon.build(LEAFLETS, {}, TITLES)
+    assert lexicon.doc_drug == {"s": "shingles", "v": "valacyclovir", "i": "insulin",
+                                "m": "memantine"}
+    assert lexicon.conditions == {"shingles"}
+
+
+def _relevance(question: str):
+    from qa.scope import Relevance, focus_of
+
+    lexicon = Lexicon.build(LEAFLETS, {}, TITLES)
+    return Relevance.of(question, focus_of(question, lexicon), lexicon)
+
+
+def test_naming_the_condition_a_drug_treats_is_not_naming_another_drug():
+    """Asked about valacyclovir, "It is used to treat shingles" was dropped as a sentence
+    about another drug, since the shingles page's subject counted as one."""
+    about_drug = _relevance("What is valacyclovir used for?")
+    assert not about_drug.other_drug("It is used to treat shingles and cold sores.")
+    assert about_drug.other_drug("Acyclovir is a similar medicine.")
+    assert not about_drug.echo("Valacyclovir treats shingles.")
+    # one drug and one condition are not a comparison of two drugs
+    assert _relevance("Does valacyclovir cure shingles?").compared == ()
+    assert _relevance("Do valacyclovir and memantine cause headache?").compared == (
+        "memantine", "valacyclovir")
+
+
+def test_a_condition_named_with_a_drug_stays_part_of_what_is_asked():
+    """"Is insulin used to treat diabetes?" was scored as "Is used to treat?": the quote
+    chosen was about how insulin is stored."""
+    from qa.finishing import _topic
+
+    relevance = _relevance("Does valacyclovir shorten an attack of shingles?")
+    assert "shingl" in _topic("Does valacyclovir shorten an attack of shingles?", relevance)
+    assert "shingles" in relevance.hide("Does valacyclovir shorten an attack of shingles?")
+    assert "valacyclovir" not in relevance.hide("Valacyclovir treats shingles.")
+
+
+def test_a_drug_answer_naming_the_condition_it_treats_is_kept(tmp_path, embedder):
+    """Real index with a page about shingles beside the valacyclovir leaflet: the model's
+    right answer must not be dropped for naming shingles."""
+    from qa.config import ChunkSettings
+    from qa.ingestion import ingest
+
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "shingles.md").write_text(SHINGLES)
+    (folder / "valacyclovir.md").write_text(VALACYCLOVIR)
+    index_dir = tmp_path / "index"
+    ingest(folder, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
+
+    def reply(prompt) -> str:
+        n = next(line.split("]")[0].lstrip("[") for line in prompt.user.splitlines()
+                 if "cold sores" in line)
+        return f"It is used to treat cold sores and shingles [{n}]."
+
+    assistant = Assistant.load(settings=settings_for(index_dir), embedder=embedder,
+                               generator=FakeGenerator(reply))
+    answer = assistant.ask("What is valacyclovir used for?")
+    assert answer.text.startswith("It is used to treat cold sores and shingles"), answer.text

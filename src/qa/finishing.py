@@ -62,7 +62,7 @@ def _topic(question: str, relevance: Relevance) -> dict[str, float]:
     """Stems of what the question asks about (its content words, not the drug names), each
     with its weight (rarer words say more about what is asked)."""
     found = [w for w in dict.fromkeys(terms(question)) if len(w) >= 3 and w not in STOPWORDS
-             and w not in POLAR_OPENERS and w not in relevance.lexicon.drugs]
+             and w not in POLAR_OPENERS and not relevance.aside(w)]
     return {s: weight(w) for w, s in zip(found, stems(found), strict=True)
             if s not in _TOPIC_GENERIC}
 
@@ -80,7 +80,10 @@ def _coverage(topic: dict[str, float], text: str) -> float:
 # effects" ask about.
 _TOPIC_GENERIC = GENERIC - set(stems("use used uses effect effects".split()))
 _QUANTITY = re.compile(r"\b(?:how (?:much|many|long|often)|mg|mcg|ml|kg|milligrams?|dose per"
-                       r"|maximum (?:daily )?dose|half-life|half life|percent|cost|price)\b",
+                       r"|maximum (?:daily )?dose|half-life|half life|percent|cost|price"
+                       # "What is the usual dose of X?", "What dose…": an amount
+                       r"|what(?:'s| is| are)?\s+(?:the\s+|a\s+)?(?:(?:usual|starting|"
+                       r"recommended|typical|normal|daily|standard|initial)\s+)*dos(?:e|es|age))\b",
                        re.IGNORECASE)
 
 

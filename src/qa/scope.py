@@ -11,7 +11,9 @@ never mention ("metformin", "breastfeeding"), whatever its form; "specific" mean
 uncommon in English (wordfreq), so "tonight", "double" or "because" never count. A yes/no
 question is held to more words (its "yes" or "no" cannot be checked otherwise). After
 generation, verification drops a sentence using a specific word the documents never use
-(``Vocabulary.novel_terms``) or naming another drug than the one asked about.
+(``Vocabulary.novel_terms``) or naming another drug than the one asked about. A main
+subject the documents speak of as a condition ("people with shingles", ``condition``) is
+named like a drug, but naming it does not make a sentence about another drug.
 """
 
 from __future__ import annotations
@@ -88,6 +90,12 @@ def _parts_of_speech(word: str) -> frozenset[str]:
     return frozenset(getAllLemmas(word))
 
 
+def _only_verb(word: str) -> bool:
+    """Only a verb or adverb ("titrate", "regulates"), as far as lemminflect knows."""
+    pos = _parts_of_speech(word)
+    return bool(pos) and pos <= {"VERB", "ADV"}
+
+
 def specific(word: str, polar: bool = False) -> bool:
     """A word that names something the answer must be about.
 
@@ -99,7 +107,7 @@ def specific(word: str, polar: bool = False) -> bool:
         return False
     zipf, pos = _zipf(word), _parts_of_speech(word)
     if zipf < SPECIFIC_ZIPF:
-        return not pos or not pos <= {"VERB", "ADV"}
+        return not _only_verb(word)
     return polar and zipf < POLAR_ZIPF and "NOUN" in pos
 
 
@@ -133,6 +141,53 @@ class Vocabulary:
                 if s not in self.stems}
 
 
+# How documents speak of a condition and of a drug: "people with shingles", "symptoms of
+# diabetes" against "taking insulin", "valacyclovir tablets". A subject the documents speak
+# of mostly the first way (at least CONDITION_CUES times) is a condition, not a drug.
+_CONDITION_BEFORE = (
+    r"(?:treat|treats|treated|treating|treatment of|treatments for|symptoms of|signs of"
+    r"|risk of|causes? of|people with|patients with|those with|diagnosed with|suffer from"
+    r"|suffering from|living with|have|has|had|get|gets|got|develop|develops|prevent"
+    r"|prevents|preventing|against|manage|managing|control|controlling|type \d|cases of"
+    r"|outbreaks? of|episodes? of)")
+_CONDITION_AFTER = (
+    r"(?:symptoms|is a (?:disease|condition|disorder|infection|illness)|is caused|are caused"
+    r"|occurs|patients|sufferers|outbreaks?|attacks?|flares?|rash)")
+_DRUG_BEFORE = (
+    r"(?:take|takes|taking|took|dose of|doses of|dosage of|prescribed|prescribe|prescribing"
+    r"|stop|start|using|use|inject|injected|on|given|receive|receiving|overdose of|with)")
+_DRUG_AFTER = (
+    r"(?:tablets?|capsules?|pills?|injections?|shots?|doses?|dosage|mg|side effects|is used"
+    r"|are used|is a (?:medicine|medication|drug)|are (?:medicines|medications|drugs)|works"
+    r"|pens?|pumps?|users?|use)")
+CONDITION_CUES = 2
+
+
+def condition(name: str, text: str) -> bool:
+    """The documents speak of ``name`` as a condition (shingles, diabetes), not a drug."""
+    if _DRUG_SHAPE.search(name):
+        return False
+    w, gap = re.escape(name), r"(?:[\w'-]+\s+)?"  # "treatment of malignant hyperthermia"
+
+    def cues(before: str, after: str) -> int:
+        return (len(re.findall(rf"\b{before}\s+{gap}{w}\b", text, re.IGNORECASE))
+                + len(re.findall(rf"\b{w}\w*\s+{gap}{after}\b", text, re.IGNORECASE)))
+    said = cues(_CONDITION_BEFORE, _CONDITION_AFTER)
+    return said >= CONDITION_CUES and said > cues(_DRUG_BEFORE, _DRUG_AFTER)
+
+
+def states(text: str, names: Iterable[str]) -> bool:
+    """The text uses each of these words (or, 6+ letters, one starting the same way:
+    "spastic" for "spasticity")."""
+    known = _vocabulary(text)
+    return all(known.knows(w) for w in names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _vocabulary(text: str) -> Vocabulary:
+    return Vocabulary.from_texts([text])
+
+
 TITLE_WORDS = 3  # a title of at most this many words ("Insulin", "Shingles vaccine")
 TITLE_ZIPF = 4.5  # ... names its subject by its rarest word when that is under this
 TITLE_USES = 3  # ... and the text uses that word at least this often
@@ -158,6 +213,10 @@ class Lexicon:
     vocabulary: Vocabulary
     drugs: Mapping[str, str]
     doc_drug: Mapping[str, str]  # doc_id -> its main drug (canonical), when it has one
+    # Main subjects the documents speak of as conditions ("shingles"), canonical: named
+    # like drugs (a question about them is about them), but a sentence naming one is not
+    # about another drug than the one asked ("It is used to treat shingles").
+    conditions: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, documents: Mapping[str, str], aliases: Mapping[str, set[str]],
@@ -179,13 +238,19 @@ class Lexicon:
             names.update(w for w in counts if _DRUG_SHAPE.search(w))
         names.update(doc_drug.values())
         for name, others in aliases.items():
-            if name in names or others & names:
+            # "Donepezil (Aricept)": a stated brand/generic pair names a drug, unless both
+            # words are common ("glucose (Sugar)")
+            if name in names or others & names or any(map(rare, {name, *others})):
                 names.update({name, *others})
         canonical: dict[str, str] = {}
         for name in sorted(names):
             group = {name, *aliases.get(name, ())}
             canonical[name] = min(canonical.get(g, g) for g in group)
-        return cls(vocabulary, canonical, {d: canonical[n] for d, n in doc_drug.items()})
+        everything = "\n".join(documents.values())
+        conditions = {canonical[n] for n in set(doc_drug.values()) - set(aliases)
+                      if condition(n, everything)}
+        return cls(vocabulary, canonical, {d: canonical[n] for d, n in doc_drug.items()},
+                   frozenset(conditions))
 
     def drugs_in(self, text: str) -> frozenset[str]:
         """The (canonical) drugs a text names."""
@@ -274,15 +339,39 @@ class Relevance:
         return cls(question, focus, lexicon, frozenset(stems(terms(question))))
 
     @functools.cached_property
+    def _drug_asked(self) -> bool:
+        """The question names a drug, not only conditions."""
+        return bool(self.focus.drugs - self.lexicon.conditions)
+
+    @functools.cached_property
+    def rivals(self) -> frozenset[str]:
+        """Names that make a sentence about something else than what was asked: the drugs
+        when the question names a drug ("It is used to treat shingles" answers a question
+        about valacyclovir), the conditions when it names only conditions."""
+        conditions = self.lexicon.conditions
+        return (frozenset(self.lexicon.drugs.values()) - conditions if self._drug_asked
+                else conditions)
+
+    def aside(self, word: str) -> bool:
+        """A name that says which subject a text is about, not what it says about it: a
+        drug's, or a condition's when the question names none of the drugs (asked about
+        valacyclovir and shingles, "shingles" is part of what is asked)."""
+        name = self.lexicon.drugs.get(word)
+        return name is not None and not (self._drug_asked and name in self.lexicon.conditions)
+
+    @functools.cached_property
     def hide(self) -> Callable[[str], str]:
         """What sentence scoring takes out of texts compared with this question
-        (``Lexicon.hider``)."""
-        return self.lexicon.hider(self.question)
+        (``Lexicon.hider``; conditions stay when the question names a drug)."""
+        if not self._drug_asked:
+            return self.lexicon.hider(self.question)
+        hide = functools.partial(self.lexicon.without_drugs, keep=self.lexicon.conditions)
+        return hide if content_words(hide(self.question)) else str
 
     def other_drug(self, sentence: str) -> bool:
-        """It names a drug, and none of the drugs asked about."""
+        """It names a drug (``rivals``), and none of the drugs asked about."""
         named = self.lexicon.drugs_in(sentence)
-        return bool(self.focus.drugs and named and not named & self.focus.drugs)
+        return bool(self.focus.drugs and named & self.rivals and not named & self.focus.drugs)
 
     def about(self, chunk: Chunk, sentence: str) -> bool:
         """Evidence filter: the sentence names an asked drug, or names none and its
@@ -294,16 +383,20 @@ class Relevance:
         if not drugs:
             return True
         named = self.lexicon.drugs_in(sentence)
-        if named:
-            return bool(named & drugs)
+        if named & drugs:
+            return True
+        if named & self.rivals:
+            return False
         main = self.lexicon.doc_drug.get(chunk.doc_id)
         return main is None or main in drugs
 
     @property
     def compared(self) -> tuple[str, ...]:
         """The drugs a question asks about together ("How do X and Y differ?"), each of
-        which the evidence must speak for; none when it asks about fewer than two."""
-        return tuple(sorted(self.focus.drugs)) if len(self.focus.drugs) >= 2 else ()
+        which the evidence must speak for; none when it asks about fewer than two ("Does
+        valacyclovir cure shingles?" names one drug and one condition)."""
+        compared = self.focus.drugs & self.rivals
+        return tuple(sorted(compared)) if len(compared) >= 2 else ()
 
     def sides(self) -> list[Callable[[Chunk, str], bool]]:
         """One evidence filter per compared drug (``about`` for that drug alone)."""
@@ -327,10 +420,35 @@ class Relevance:
         return np.array([1.0 if not named or named & self.excerpt_drugs(e.chunk, e.text)
                          else 0.0 for e in evidence])
 
+    def names(self, sentence: str) -> set[str]:
+        """The specific things a sentence names ("baclofen", "hyperthermia"; words rare in
+        English that are not only verbs or adverbs), but the corpus's drugs, which
+        ``same_drug_mask`` checks."""
+        return {w for w in terms(MARKER.sub(" ", sentence))
+                if len(w) >= NOVEL_TERM_LEN - 1 and rare(w) and w not in self.lexicon.drugs
+                and not _only_verb(w)}
+
+    def names_mask(self, sentence: str, evidence: Sequence[Evidence]) -> np.ndarray:
+        """1 for each excerpt whose document (its excerpts shown) states every specific
+        thing the sentence names, else 0: "The usual dose of baclofen is a critical factor"
+        is not backed by the same words about dantrolene. The document, not the excerpt: a
+        sentence may join two excerpts of one article ("modulates serotonin and dopamine,
+        which regulate mood and cognition")."""
+        names = self.names(sentence)
+        if not names:
+            return np.ones(len(evidence))
+        shown: dict[str, list[str]] = {}
+        for e in evidence:
+            shown.setdefault(e.chunk.doc_id, []).append(e.text)
+        backed = {doc: states(" ".join(texts), names) for doc, texts in shown.items()}
+        return np.array([1.0 if backed[e.chunk.doc_id] else 0.0 for e in evidence])
+
     def new_terms(self, sentence: str) -> set[str]:
-        """Stems of its content words that the question, the drug names and GENERIC lack."""
-        found = {w for w in terms(MARKER.sub(" ", sentence))
-                 if len(w) >= 3 and w not in STOPWORDS and w not in self.lexicon.drugs}
+        """Stems of its content words that the question, the names it asks about and
+        GENERIC lack (naming another drug says something: "Which medicines are prescribed
+        for Alzheimer's?")."""
+        found = {w for w in terms(MARKER.sub(" ", sentence)) if len(w) >= 3
+                 and w not in STOPWORDS and self.lexicon.drugs.get(w) not in self.focus.drugs}
         return {s for s in stems(found)} - self.asked - GENERIC
 
     def echo(self, sentence: str) -> bool:

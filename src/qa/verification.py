@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.embeddings import Embedder
-from qa.scope import Relevance, Vocabulary
+from qa.scope import Relevance, Vocabulary, states
 from qa.text import MARKER, content_words, lexical_support, numbers, split_sentences
 from qa.types import Citation, Evidence, SentenceCheck, Verdict
 
@@ -186,8 +186,10 @@ class SentenceVerifier:
                    if relevance is not None else None)
         row = support_row(body, self.embedder.embed([body])[0], self.evidence, self._vectors,
                           self.min_coverage, context)
-        if relevance is not None:  # a claim about one drug needs an excerpt about that drug
-            row = row * relevance.same_drug_mask(body, self.evidence)
+        if relevance is not None:  # a claim about one drug needs an excerpt about that drug,
+            # and one naming a specific thing, a document that names it
+            row = row * relevance.same_drug_mask(body, self.evidence) \
+                * relevance.names_mask(body, self.evidence)
         if self.vocabulary is not None and self.vocabulary.novel_terms(body):
             row = np.zeros(len(self.evidence))  # nothing in the documents can back it
         return row
@@ -198,6 +200,9 @@ class SentenceVerifier:
             return SentenceCheck(body, tuple(cited), (), 0.0, Verdict.UNSUPPORTED)
         kept, verdict = _decide(cited, row, self.threshold)
         joint = [] if kept else _jointly_supported(body, [self.evidence[n - 1] for n in cited])
+        if joint and self.relevance is not None and not states(
+                " ".join(self.evidence[n - 1].text for n in joint), self.relevance.names(body)):
+            joint = []
         if joint:  # "A does x [1], while B does y [2]"
             kept, verdict = joint, Verdict.SUPPORTED
             row = np.maximum(row, [self.threshold if n in joint else 0.0
