@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,38 +142,57 @@ class Vocabulary:
 
 
 # How documents speak of a condition and of a drug: "people with shingles", "symptoms of
-# diabetes" against "taking insulin", "valacyclovir tablets". A subject the documents speak
-# of mostly the first way (at least CONDITION_CUES times) is a condition, not a drug.
-_CONDITION_BEFORE = (
-    r"(?:treat|treats|treated|treating|treatment of|treatments for|symptoms of|signs of"
-    r"|risk of|causes? of|people with|patients with|those with|diagnosed with|suffer from"
-    r"|suffering from|living with|have|has|had|get|gets|got|develop|develops|prevent"
-    r"|prevents|preventing|against|manage|managing|control|controlling|type \d|cases of"
-    r"|outbreaks? of|episodes? of)")
-_CONDITION_AFTER = (
-    r"(?:symptoms|is a (?:disease|condition|disorder|infection|illness)|is caused|are caused"
-    r"|occurs|patients|sufferers|outbreaks?|attacks?|flares?|rash)")
-_DRUG_BEFORE = (
-    r"(?:take|takes|taking|took|dose of|doses of|dosage of|prescribed|prescribe|prescribing"
-    r"|stop|start|using|use|inject|injected|on|given|receive|receiving|overdose of|with)")
-_DRUG_AFTER = (
-    r"(?:tablets?|capsules?|pills?|injections?|shots?|doses?|dosage|mg|side effects|is used"
-    r"|are used|is a (?:medicine|medication|drug)|are (?:medicines|medications|drugs)|works"
-    r"|pens?|pumps?|users?|use)")
+# diabetes" against "taking insulin", "valacyclovir tablets" (word sequences, one word
+# allowed between: "treatment of malignant hyperthermia"). A subject the documents speak of
+# mostly the first way (at least CONDITION_CUES times) is a condition, not a drug.
+def _phrases(text: str) -> frozenset[tuple[str, ...]]:
+    return frozenset(tuple(p.split()) for p in text.split(","))
+
+
+_CUES = {
+    "condition": (
+        _phrases("treat,treats,treated,treating,treatment of,treatments for,symptoms of,"
+                 "signs of,risk of,cause of,causes of,people with,patients with,those with,"
+                 "diagnosed with,suffer from,suffering from,living with,have,has,had,get,gets,"
+                 "got,develop,develops,prevent,prevents,preventing,against,manage,managing,"
+                 "control,controlling,cases of,outbreak of,outbreaks of,episodes of"),
+        _phrases("symptoms,is a disease,is a condition,is a disorder,is an infection,"
+                 "is an illness,is caused,are caused,occurs,patients,sufferers,outbreak,"
+                 "outbreaks,attack,attacks,flare,flares,rash")),
+    "drug": (
+        _phrases("take,takes,taking,took,dose of,doses of,dosage of,prescribed,prescribe,"
+                 "prescribing,stop,start,using,use,inject,injected,on,given,receive,"
+                 "receiving,overdose of,with"),
+        _phrases("tablet,tablets,capsule,capsules,pill,pills,injection,injections,shot,"
+                 "shots,dose,doses,dosage,mg,side effects,is used,are used,is a medicine,"
+                 "is a medication,is a drug,are medicines,are medications,are drugs,works,"
+                 "pen,pens,pump,pumps,user,users,use")),
+}
+_CUE_LEN = 3  # the longest phrase
 CONDITION_CUES = 2
 
 
-def condition(name: str, text: str) -> bool:
-    """The documents speak of ``name`` as a condition (shingles, diabetes), not a drug."""
-    if _DRUG_SHAPE.search(name):
-        return False
-    w, gap = re.escape(name), r"(?:[\w'-]+\s+)?"  # "treatment of malignant hyperthermia"
+def cue_counts(tokens: Sequence[str], candidates: Collection[str]) -> dict[str, Counter[str]]:
+    """For "condition" and "drug": how often each candidate word of a text (its ``terms``)
+    is phrased as one."""
+    found: dict[str, Counter[str]] = {kind: Counter() for kind in _CUES}
+    for i, word in enumerate(tokens):
+        if word not in candidates:
+            continue
+        for kind, (before, after) in _CUES.items():
+            if any(tuple(tokens[max(0, end - n):end]) in before
+                   for end in (i, i - 1) for n in range(1, _CUE_LEN + 1) if end - n >= 0) \
+                    or any(tuple(tokens[start:start + n]) in after
+                           for start in (i + 1, i + 2) for n in range(1, _CUE_LEN + 1)):
+                found[kind][word] += 1
+    return found
 
-    def cues(before: str, after: str) -> int:
-        return (len(re.findall(rf"\b{before}\s+{gap}{w}\b", text, re.IGNORECASE))
-                + len(re.findall(rf"\b{w}\w*\s+{gap}{after}\b", text, re.IGNORECASE)))
-    said = cues(_CONDITION_BEFORE, _CONDITION_AFTER)
-    return said >= CONDITION_CUES and said > cues(_DRUG_BEFORE, _DRUG_AFTER)
+
+def condition(name: str, cues: Mapping[str, Counter[str]]) -> bool:
+    """The documents speak of ``name`` as a condition (shingles, diabetes), not a drug, by
+    their ``cue_counts``."""
+    said = cues["condition"][name]
+    return not _DRUG_SHAPE.search(name) and said >= CONDITION_CUES and said > cues["drug"][name]
 
 
 def states(text: str, names: Iterable[str]) -> bool:
@@ -226,8 +245,10 @@ class Lexicon:
         vocabulary = Vocabulary.from_texts(documents.values())
         doc_drug: dict[str, str] = {}
         names: set[str] = set()
+        cues: dict[str, Counter[str]] = {"condition": Counter(), "drug": Counter()}
         for doc_id, text in documents.items():
-            used = Counter(terms(text))
+            tokens = terms(text)
+            used = Counter(tokens)
             counts = Counter({w: n for w, n in used.items() if len(w) >= 5 and w.isalpha()
                               and _zipf(w) < DRUG_ZIPF})
             subject = title_subject((titles or {}).get(doc_id, ""), used)
@@ -236,6 +257,9 @@ class Lexicon:
             elif counts:
                 doc_drug[doc_id] = counts.most_common(1)[0][0]
             names.update(w for w in counts if _DRUG_SHAPE.search(w))
+            for kind, found in cue_counts(tokens, {*counts, *([subject] if subject else [])}
+                                          ).items():
+                cues[kind].update(found)
         names.update(doc_drug.values())
         for name, others in aliases.items():
             # "Donepezil (Aricept)": a stated brand/generic pair names a drug, unless both
@@ -246,9 +270,8 @@ class Lexicon:
         for name in sorted(names):
             group = {name, *aliases.get(name, ())}
             canonical[name] = min(canonical.get(g, g) for g in group)
-        everything = "\n".join(documents.values())
         conditions = {canonical[n] for n in set(doc_drug.values()) - set(aliases)
-                      if condition(n, everything)}
+                      if condition(n, cues)}
         return cls(vocabulary, canonical, {d: canonical[n] for d, n in doc_drug.items()},
                    frozenset(conditions))
 
