@@ -164,3 +164,28 @@ def test_a_sentence_naming_something_its_excerpt_does_not_is_dropped(embedder):
     assert "baclofen" not in lexicon.drugs  # the page is about spasticity
     assert verified("Treatment of spasticity may include baclofen or diazepam [2].") == (
         "Treatment of spasticity may include baclofen or diazepam [2].")
+
+
+def test_an_uncited_contrast_is_checked_clause_by_clause(embedder):
+    """"Memantine can cause X, while dantrolene can lead to Y", uncited: no one excerpt
+    holds both halves, each half is held by its own drug's excerpt. Swapped halves are not
+    held."""
+    evidence = [
+        _evidence(1, "Common side effects of memantine include dizziness, headache, and "
+                     "constipation.", "000.txt"),
+        _evidence(2, "Dantrolene can lead to muscle weakness, drowsiness, and "
+                     "gastrointestinal disturbances such as nausea.", "003.txt"),
+    ]
+    lexicon = Lexicon.build({e.chunk.doc_id: e.text for e in evidence}, {})
+    question = "How do the side effects of memantine differ from those of dantrolene?"
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+
+    def verified(raw: str) -> str:
+        return verify_answer(raw, evidence, embedder, THRESHOLD, relevance=relevance).text
+
+    contrast = ("Memantine can cause dizziness, headache, and constipation, while dantrolene "
+                "can lead to muscle weakness, drowsiness, and gastrointestinal disturbances.")
+    assert verified(contrast) == contrast[:-1] + " [1][2]."
+    assert verified("Memantine can cause muscle weakness, drowsiness, and gastrointestinal "
+                    "disturbances, while dantrolene can cause dizziness, headache, and "
+                    "constipation.") == ""

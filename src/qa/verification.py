@@ -101,6 +101,10 @@ def _jointly_supported(body: str, cited: list[Evidence]) -> list[int]:
     return [e.n for e in parts]
 
 
+# Where a sentence contrasting two things splits into clauses that can be checked apart.
+_CONTRAST = re.compile(r",?\s+(?:while|whereas)\s+|;\s+|,\s+but\s+", re.IGNORECASE)
+
+
 def _decide(cited: list[int], row: np.ndarray, threshold: float) -> tuple[list[int], Verdict]:
     kept = [n for n in cited if row[n - 1] >= threshold]
     if kept:
@@ -205,6 +209,12 @@ class SentenceVerifier:
             joint = []
         if joint:  # "A does x [1], while B does y [2]"
             kept, verdict = joint, Verdict.SUPPORTED
+        elif not kept:
+            joint = self._clauses_supported(body, cited)
+            if joint:
+                kept = joint
+                verdict = Verdict.SUPPORTED if set(joint) <= set(cited) else Verdict.REATTRIBUTED
+        if joint:
             row = np.maximum(row, [self.threshold if n in joint else 0.0
                                    for n in range(1, len(self.evidence) + 1)])
         score = max((float(row[n - 1]) for n in kept), default=0.0)
@@ -214,6 +224,21 @@ class SentenceVerifier:
             for n in kept:
                 self.best_support[n] = max(self.best_support.get(n, 0.0), float(row[n - 1]))
         return SentenceCheck(text, tuple(cited), tuple(kept), round(score, 3), verdict)
+
+    def _clauses_supported(self, body: str, cited: list[int]) -> list[int]:
+        """The excerpts backing each clause of a contrast ("A does x, while B does y"), each
+        clause checked as a sentence of its own; empty unless every clause holds. The model
+        often leaves such a sentence uncited, and no one excerpt holds both halves."""
+        clauses = [c for c in _CONTRAST.split(body) if c.strip()]
+        if len(clauses) < 2 or any(len(content_words(c)) < 2 for c in clauses):
+            return []
+        kept: set[int] = set()
+        for clause in clauses:
+            held, _ = _decide(cited, self._row(clause), self.threshold)
+            if not held:
+                return []
+            kept.update(held)
+        return sorted(kept)
 
     def result(self) -> Verified:
         """The verified answer so far; no citations when nothing substantive held."""
