@@ -142,6 +142,15 @@ def test_a_sentence_about_another_drug_or_only_restating_the_question_is_dropped
                            "and constipation [3].")
 
 
+def _verifier(evidence: list[Evidence], question: str, embedder, lexicon: Lexicon | None = None):
+    """The verified text of a raw answer to ``question``, with relevance checks on the
+    lexicon of these excerpts' documents."""
+    lexicon = lexicon or Lexicon.build({e.chunk.doc_id: e.text for e in evidence}, {})
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+    return lambda raw: verify_answer(raw, evidence, embedder, THRESHOLD,
+                                     relevance=relevance).text
+
+
 def test_a_sentence_naming_something_its_excerpt_does_not_is_dropped(embedder):
     """Asked for baclofen's dose, the model put "baclofen" (named only in another page's
     list of medicines) into the dantrolene article's sentence on dosing: every other word is
@@ -153,12 +162,8 @@ def test_a_sentence_naming_something_its_excerpt_does_not_is_dropped(embedder):
                      "such medications as baclofen or diazepam.", "spasticity.txt"),
     ]
     lexicon = Lexicon.build({e.chunk.doc_id: e.text for e in evidence}, {})
-    question = "What is the usual dose of baclofen for spasticity?"
-    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
-
-    def verified(raw: str) -> str:
-        return verify_answer(raw, evidence, embedder, THRESHOLD, relevance=relevance).text
-
+    verified = _verifier(evidence, "What is the usual dose of baclofen for spasticity?",
+                         embedder, lexicon)
     assert verified("The usual dose of baclofen is a critical factor in its effective "
                     "treatment of muscle spasticity [1].") == ""
     assert "baclofen" not in lexicon.drugs  # the page is about spasticity
@@ -176,13 +181,8 @@ def test_an_uncited_contrast_is_checked_clause_by_clause(embedder):
         _evidence(2, "Dantrolene can lead to muscle weakness, drowsiness, and "
                      "gastrointestinal disturbances such as nausea.", "003.txt"),
     ]
-    lexicon = Lexicon.build({e.chunk.doc_id: e.text for e in evidence}, {})
-    question = "How do the side effects of memantine differ from those of dantrolene?"
-    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
-
-    def verified(raw: str) -> str:
-        return verify_answer(raw, evidence, embedder, THRESHOLD, relevance=relevance).text
-
+    verified = _verifier(evidence, "How do the side effects of memantine differ from those "
+                         "of dantrolene?", embedder)
     contrast = ("Memantine can cause dizziness, headache, and constipation, while dantrolene "
                 "can lead to muscle weakness, drowsiness, and gastrointestinal disturbances.")
     assert verified(contrast) == contrast[:-1] + " [1][2]."

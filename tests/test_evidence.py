@@ -118,6 +118,21 @@ dizziness, headache and constipation. Memantine is taken by mouth once a day.
 """
 
 
+def _leaflets(tmp_path: Path, embedder, documents: dict[str, str], reply) -> Assistant:
+    """An Assistant over a real index of these documents, the model a fake."""
+    from qa.config import ChunkSettings
+    from qa.ingestion import ingest
+
+    folder = tmp_path / "leaflets"
+    folder.mkdir()
+    for name, text in documents.items():
+        (folder / name).write_text(text)
+    index_dir = tmp_path / "index"
+    ingest(folder, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
+    return Assistant.load(settings=settings_for(index_dir), embedder=embedder,
+                          generator=FakeGenerator(reply))
+
+
 def test_a_short_title_names_the_leaflets_drug_even_a_common_word():
     """Rarity alone made "hypoglycemia" the insulin leaflet's drug: "insulin" is a common
     English word."""
@@ -135,24 +150,14 @@ def test_another_leaflets_side_effects_are_not_given_to_a_drug_titled_by_a_commo
         tmp_path, embedder):
     """The model gives insulin memantine's side effects, citing memantine's excerpt: the
     sentence is dropped, because insulin is known as the insulin leaflet's drug."""
-    from qa.config import ChunkSettings
-    from qa.ingestion import ingest
-
-    folder = tmp_path / "leaflets"
-    folder.mkdir()
-    (folder / "insulin.md").write_text(INSULIN)
-    (folder / "memantine.md").write_text(MEMANTINE)
-    index_dir = tmp_path / "index"
-    ingest(folder, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
-
     def reply(prompt) -> str:
         n = next(line.split("]")[0].lstrip("[") for line in prompt.user.splitlines()
                  if "headache" in line)
         return (f"Memantine can cause dizziness, headache and constipation [{n}]. "
                 f"Insulin can cause dizziness, headache and constipation [{n}].")
 
-    assistant = Assistant.load(settings=settings_for(index_dir), embedder=embedder,
-                               generator=FakeGenerator(reply))
+    assistant = _leaflets(tmp_path, embedder, {"insulin.md": INSULIN, "memantine.md": MEMANTINE},
+                          reply)
     answer = assistant.ask("What side effects do memantine and insulin have?")
     assert "Memantine can cause dizziness" in answer.text, answer.text
     assert "Insulin can cause" not in answer.text, answer.text
@@ -217,22 +222,12 @@ def test_a_condition_named_with_a_drug_stays_part_of_what_is_asked():
 def test_a_drug_answer_naming_the_condition_it_treats_is_kept(tmp_path, embedder):
     """Real index with a page about shingles beside the valacyclovir leaflet: the model's
     right answer must not be dropped for naming shingles."""
-    from qa.config import ChunkSettings
-    from qa.ingestion import ingest
-
-    folder = tmp_path / "pages"
-    folder.mkdir()
-    (folder / "shingles.md").write_text(SHINGLES)
-    (folder / "valacyclovir.md").write_text(VALACYCLOVIR)
-    index_dir = tmp_path / "index"
-    ingest(folder, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
-
     def reply(prompt) -> str:
         n = next(line.split("]")[0].lstrip("[") for line in prompt.user.splitlines()
                  if "cold sores" in line)
         return f"It is used to treat cold sores and shingles [{n}]."
 
-    assistant = Assistant.load(settings=settings_for(index_dir), embedder=embedder,
-                               generator=FakeGenerator(reply))
+    assistant = _leaflets(tmp_path, embedder,
+                          {"shingles.md": SHINGLES, "valacyclovir.md": VALACYCLOVIR}, reply)
     answer = assistant.ask("What is valacyclovir used for?")
     assert answer.text.startswith("It is used to treat cold sores and shingles"), answer.text
