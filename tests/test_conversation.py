@@ -14,6 +14,7 @@ from qa.types import TriageKind
 
 from .conftest import settings_for
 from .fakes import FakeGenerator
+from .leaflets import LEAFLETS, TITLES
 
 LEXICON = Lexicon.build({"m": "memantine " * 5 + "glutamate", "k": "ketamine " * 5,
                          "d": "dantrolene " * 5 + "muscle"}, {})
@@ -36,6 +37,21 @@ FIRST = "How does memantine work?"
 ])
 def test_a_follow_up_becomes_a_question_of_its_own(message: str, expected: str) -> None:
     assert standalone(FIRST, message, LEXICON) == expected
+
+
+def test_a_pronoun_beside_a_condition_still_stands_for_the_earlier_drug() -> None:
+    """"Does it cure shingles?" after a valacyclovir question was left as it was (it names
+    shingles, so it looked like a new topic), and the answer was about the vaccine."""
+    lexicon = Lexicon.build(LEAFLETS, {}, TITLES)
+    assert standalone("What is valacyclovir used for?", "Does it cure shingles?",
+                      lexicon) == "Does valacyclovir cure shingles?"
+    assert standalone("What are the symptoms of shingles?", "Does valacyclovir treat it?",
+                      lexicon) == "Does valacyclovir treat shingles?"
+    # a drug after a drug is a new topic; a condition named without a pronoun too
+    assert standalone("What is valacyclovir used for?", "Is memantine safe for it?",
+                      lexicon) == "Is memantine safe for it?"
+    assert standalone("What is valacyclovir used for?", "Is shingles contagious?",
+                      lexicon) == "Is shingles contagious?"
 
 
 def test_the_first_question_is_left_as_it_is() -> None:

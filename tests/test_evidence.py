@@ -15,6 +15,7 @@ from qa.scope import Lexicon, scored_question
 
 from .conftest import settings_for
 from .fakes import FakeGenerator
+from .leaflets import INSULIN, LEAFLETS, MEMANTINE, SHINGLES, TITLES, VALACYCLOVIR
 
 REFUSAL = "I could not find the answer in the indexed documents."
 
@@ -105,19 +106,6 @@ def test_the_most_abundant_is_not_a_limit():
     assert _ASKS_LIMIT.search("What is the most dantrolene a person can take in a day?")
 
 
-INSULIN = """# Insulin
-
-Insulin is injected under the skin. Too much insulin causes hypoglycemia, and hypoglycemia
-needs sugar at once. Keep insulin in the fridge. Hypoglycemia can make you shaky, and
-hypoglycemia at night can wake you.
-"""
-MEMANTINE = """# Memantine
-
-Memantine is used for Alzheimer's disease. The common side effects of memantine are
-dizziness, headache and constipation. Memantine is taken by mouth once a day.
-"""
-
-
 def _leaflets(tmp_path: Path, embedder, documents: dict[str, str], reply) -> Assistant:
     """An Assistant over a real index of these documents, the model a fake."""
     from qa.config import ChunkSettings
@@ -161,22 +149,6 @@ def test_another_leaflets_side_effects_are_not_given_to_a_drug_titled_by_a_commo
     answer = assistant.ask("What side effects do memantine and insulin have?")
     assert "Memantine can cause dizziness" in answer.text, answer.text
     assert "Insulin can cause" not in answer.text, answer.text
-
-
-SHINGLES = """# Shingles
-
-Shingles is a painful rash caused by the chickenpox virus. People with shingles feel pain
-or tingling first. The symptoms of shingles last two to four weeks. Antiviral medicines
-shorten an attack of shingles, and a vaccine can prevent shingles.
-"""
-VALACYCLOVIR = """# Valacyclovir
-
-Valacyclovir tablets are a prescription antiviral medicine. Valacyclovir is used to treat
-cold sores and shingles. Take valacyclovir tablets with water. Valacyclovir can cause
-headache and nausea. Acyclovir is a similar medicine.
-"""
-LEAFLETS = {"s": SHINGLES, "v": VALACYCLOVIR, "i": INSULIN, "m": MEMANTINE}
-TITLES = {"s": "Shingles", "v": "Valacyclovir", "i": "Insulin", "m": "Memantine"}
 
 
 def test_a_subject_the_documents_speak_of_as_a_condition_is_not_a_drug():

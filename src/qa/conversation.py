@@ -2,7 +2,9 @@
 
 "How does memantine work?" then "What about its side effects?" becomes "What are the
 side effects of memantine?"; "and for ketamine?" becomes the previous question about
-ketamine; a message naming a drug starts a new topic and carries nothing along. Only the
+ketamine; a message naming a drug starts a new topic and carries nothing along, unless it
+names a condition where a drug was asked about (or the other way round) and refers back
+with a pronoun ("Does it cure shingles?" after valacyclovir). Only the
 standalone question (never the earlier answers) reaches retrieval and the model, so the
 prompt stays as short as for a first question. No model call: a few microseconds.
 """
@@ -51,6 +53,11 @@ def _drug_words(text: str, lexicon: Lexicon) -> list[str]:
     "and for metformin?" asks about metformin, and is refused as such)."""
     return [w for w in dict.fromkeys(terms(text))
             if w in lexicon.drugs or (specific(w) and not lexicon.vocabulary.knows(w))]
+
+
+def _condition(word: str, lexicon: Lexicon) -> bool:
+    """A condition the documents discuss ("shingles"), not a drug (``Lexicon.conditions``)."""
+    return lexicon.drugs.get(word) in lexicon.conditions
 
 
 def _swap(question: str, old: Sequence[str], new: str) -> str:
@@ -122,6 +129,13 @@ def standalone(previous: str | None, message: str, lexicon: Lexicon) -> str:
     before = _drug_words(previous, lexicon)
     if named and _ELLIPSIS.match(message) and len(message.split()) <= _SHORT - 2:
         return _capitalised(_swap(previous, before, named[0]))  # "and for ketamine?"
+    if before and named and _DRUG_REFERENCE.search(message) \
+            and all(_condition(w, lexicon) != _condition(before[0], lexicon) for w in named):
+        # "Does it cure shingles?" after valacyclovir, "Does valacyclovir treat it?" after
+        # shingles: the pronoun is the earlier subject, the name is of the other kind
+        referred = _refer(message, before[0])
+        if referred != message:
+            return _as_question(_capitalised(referred))
     if named or not before:
         return message  # a new topic, or nothing to carry
     drug = before[0]
