@@ -203,3 +203,24 @@ def test_a_drug_answer_naming_the_condition_it_treats_is_kept(tmp_path, embedder
                           {"shingles.md": SHINGLES, "valacyclovir.md": VALACYCLOVIR}, reply)
     answer = assistant.ask("What is valacyclovir used for?")
     assert answer.text.startswith("It is used to treat cold sores and shingles"), answer.text
+
+
+def test_a_quote_comes_from_a_document_that_names_what_was_asked(embedder):
+    """MedicationQA rows side by side: asked "What color is phenytoin?", a row giving
+    another capsule's colour, naming no drug, was quoted as the answer."""
+    from qa.finishing import quotes
+    from qa.scope import Relevance, focus_of
+    from qa.types import Chunk, Evidence
+
+    def excerpt(n: int, doc: str, text: str) -> Evidence:
+        return Evidence(n, Chunk(f"c{n}", doc, f"{doc}.md", doc, "", 0, len(text), text),
+                        0, len(text), text, 1.0)
+
+    evidence = [excerpt(1, "phenytoin", "Phenytoin is used to control seizures. Phenytoin "
+                                        "capsules can cause dizziness and unsteadiness."),
+                excerpt(2, "appearance", "Color blue Shape CAPSULE Size 17mm Score none")]
+    lexicon = Lexicon.build({e.chunk.doc_id: e.text for e in evidence}, {})
+    question = "What color is phenytoin?"
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+    assert lexicon.doc_drug.get("appearance") is None  # a row about no drug
+    assert {q.evidence.n for q in quotes(question, evidence, relevance, embedder)} == {1}

@@ -28,6 +28,7 @@ from qa.scope import (
     Relevance,
     named_things,
     scored_question,
+    states,
     weight,
 )
 from qa.text import LIST_ITEM, STOPWORDS, content_words, sentence_spans, stems, terms
@@ -118,6 +119,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
             if all(states.search(text) for states in required) and len(text.split()) >= 4 \
                     and not relevance.other_drug(text):
                 found.append((item, item.start + s, item.start + e, text))
+    found = [f for f in found if f[0].chunk.doc_id in _naming(question, evidence, relevance)]
     if not found:
         return []
     topic = _topic(question, relevance)
@@ -132,6 +134,28 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
         score = float(cos) + 0.5 * coverage + NAMED_BONUS * named_things(bare, asked)
         out.append(Quote(item, start, end, text, score))
     return sorted(out, key=lambda q: -q.score)
+
+
+def _naming(question: str, evidence: list[Evidence], relevance: Relevance) -> set[str]:
+    """The documents a quote may come from: their shown excerpts name (or the document is
+    about) an asked drug, and name one of the other specific things the question names
+    that the corpus knows; any document for what the question does not name. Asked "What
+    color is phenytoin?", a row giving another capsule's colour, naming no drug, was
+    quoted. One thing, not all: a misspelled brand ("voltarel") must not keep out the row
+    naming the two others."""
+    asked = {w for w in relevance.names(question) if relevance.lexicon.vocabulary.knows(w)}
+    drugs, lexicon = relevance.focus.drugs, relevance.lexicon
+    shown: dict[str, list[str]] = {}
+    for item in evidence:
+        shown.setdefault(item.chunk.doc_id, []).append(item.text)
+    found = set()
+    for doc, texts in shown.items():
+        text = " ".join(texts)
+        if drugs and not (lexicon.drugs_in(text) & drugs or lexicon.doc_drug.get(doc) in drugs):
+            continue
+        if not asked or any(states(text, [w]) for w in asked):
+            found.add(doc)
+    return found
 
 
 # A text says yes or no to a question only when it uses this (weighted) share of the
