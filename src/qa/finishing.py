@@ -28,6 +28,7 @@ from qa.scope import (
     Relevance,
     named_things,
     scored_question,
+    shown_by_document,
     states,
     weight,
 )
@@ -119,7 +120,8 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
             if all(states.search(text) for states in required) and len(text.split()) >= 4 \
                     and not relevance.other_drug(text):
                 found.append((item, item.start + s, item.start + e, text))
-    found = [f for f in found if f[0].chunk.doc_id in _naming(question, evidence, relevance)]
+    naming = _naming(question, evidence, relevance)
+    found = [f for f in found if f[0].chunk.doc_id in naming]
     if not found:
         return []
     topic = _topic(question, relevance)
@@ -145,12 +147,8 @@ def _naming(question: str, evidence: list[Evidence], relevance: Relevance) -> se
     naming the two others."""
     asked = {w for w in relevance.names(question) if relevance.lexicon.vocabulary.knows(w)}
     drugs, lexicon = relevance.focus.drugs, relevance.lexicon
-    shown: dict[str, list[str]] = {}
-    for item in evidence:
-        shown.setdefault(item.chunk.doc_id, []).append(item.text)
     found = set()
-    for doc, texts in shown.items():
-        text = " ".join(texts)
+    for doc, text in shown_by_document(evidence).items():
         if drugs and not (lexicon.drugs_in(text) & drugs or lexicon.doc_drug.get(doc) in drugs):
             continue
         if not asked or any(states(text, [w]) for w in asked):

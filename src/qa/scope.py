@@ -202,6 +202,15 @@ def states(text: str, names: Iterable[str]) -> bool:
     return all(known.knows(w) for w in names)
 
 
+def shown_by_document(evidence: Iterable[Evidence]) -> dict[str, str]:
+    """doc_id -> the text of its excerpts shown, joined: what "the document" says, for the
+    rules that ask whether a document names something."""
+    shown: dict[str, list[str]] = {}
+    for item in evidence:
+        shown.setdefault(item.chunk.doc_id, []).append(item.text)
+    return {doc: " ".join(texts) for doc, texts in shown.items()}
+
+
 @functools.lru_cache(maxsize=4096)
 def _vocabulary(text: str) -> Vocabulary:
     return Vocabulary.from_texts([text])
@@ -293,10 +302,12 @@ class Lexicon:
             return m.group(0) if drug is None or drug in keep else ""
         return _NAME.sub(cut, text)
 
-    def hider(self, question: str) -> Callable[[str], str]:
-        """``without_drugs`` for scoring texts against ``question``, unless the question is
-        nothing but a drug's name (then nothing is left to compare, and names stay)."""
-        return self.without_drugs if content_words(self.without_drugs(question)) else str
+    def hider(self, question: str, keep: frozenset[str] = frozenset()) -> Callable[[str], str]:
+        """``without_drugs`` (but ``keep``) for scoring texts against ``question``, unless
+        the question is nothing but a drug's name (then nothing is left to compare, and
+        names stay)."""
+        hide = functools.partial(self.without_drugs, keep=keep)
+        return hide if content_words(hide(question)) else str
 
 
 # "How does X work?" leaves "How does work?" once the drug is out: nothing an embedder can
@@ -386,10 +397,8 @@ class Relevance:
     def hide(self) -> Callable[[str], str]:
         """What sentence scoring takes out of texts compared with this question
         (``Lexicon.hider``; conditions stay when the question names a drug)."""
-        if not self._drug_asked:
-            return self.lexicon.hider(self.question)
-        hide = functools.partial(self.lexicon.without_drugs, keep=self.lexicon.conditions)
-        return hide if content_words(hide(self.question)) else str
+        return self.lexicon.hider(
+            self.question, self.lexicon.conditions if self._drug_asked else frozenset())
 
     def other_drug(self, sentence: str) -> bool:
         """It names a drug (``rivals``), and none of the drugs asked about."""
@@ -460,10 +469,7 @@ class Relevance:
         names = self.names(sentence)
         if not names:
             return np.ones(len(evidence))
-        shown: dict[str, list[str]] = {}
-        for e in evidence:
-            shown.setdefault(e.chunk.doc_id, []).append(e.text)
-        backed = {doc: states(" ".join(texts), names) for doc, texts in shown.items()}
+        backed = {doc: states(text, names) for doc, text in shown_by_document(evidence).items()}
         return np.array([1.0 if backed[e.chunk.doc_id] else 0.0 for e in evidence])
 
     def new_terms(self, sentence: str) -> set[str]:
