@@ -224,3 +224,32 @@ def test_a_quote_comes_from_a_document_that_names_what_was_asked(embedder):
     relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
     assert lexicon.doc_drug.get("appearance") is None  # a row about no drug
     assert {q.evidence.n for q in quotes(question, evidence, relevance, embedder)} == {1}
+
+
+@pytest.mark.parametrize(("question", "quoted"), [
+    ("How do I use an epinephrine pen?", {3}),
+    ("How does epinephrine work?", {2, 3}),  # the mechanism is said in other words
+])
+def test_a_quote_says_what_is_asked_about_a_thing_named_in_passing(embedder, question, quoted):
+    """MedicationQA rows: asked "how to use an epinephrine pen" (epinephrine no known
+    drug), a table of lidocaine injections with epinephrine was quoted: it names the
+    subject, not what is asked about it ("pen")."""
+    from qa.finishing import quotes
+    from qa.scope import Relevance, focus_of
+    from qa.types import Chunk, Evidence
+
+    def excerpt(n: int, doc: str, text: str) -> Evidence:
+        return Evidence(n, Chunk(f"c{n}", doc, f"{doc}.md", doc, "", 0, len(text), text),
+                        0, len(text), text, 1.0)
+
+    evidence = [excerpt(1, "rectal", "Gently insert the syringe tip into the rectum until "
+                                     "the rim is snug."),
+                excerpt(2, "lidocaine", "Lidocaine injection with epinephrine comes in "
+                                        "20-ml ampoules for dental anaesthesia."),
+                excerpt(3, "auto", "Press the epinephrine pen firmly against the outer thigh "
+                                   "until the autoinjector clicks, and hold the autoinjector "
+                                   "there for 3 seconds.")]
+    lexicon = Lexicon.build({e.chunk.doc_id: e.text for e in evidence}, {})
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+    assert not relevance.focus.drugs
+    assert {q.evidence.n for q in quotes(question, evidence, relevance, embedder)} == quoted

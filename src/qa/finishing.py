@@ -29,7 +29,6 @@ from qa.scope import (
     named_things,
     scored_question,
     shown_by_document,
-    states,
     weight,
 )
 from qa.text import LIST_ITEM, STOPWORDS, content_words, sentence_spans, stems, terms
@@ -121,10 +120,12 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
                     and not relevance.other_drug(text):
                 found.append((item, item.start + s, item.start + e, text))
     naming = _naming(question, evidence, relevance)
-    found = [f for f in found if f[0].chunk.doc_id in naming]
+    topic = _topic(question, relevance)
+    aspect = _aspect(topic, relevance)
+    found = [f for f in found if f[0].chunk.doc_id in naming
+             and (not aspect or _coverage(aspect, f[3]) > 0)]
     if not found:
         return []
-    topic = _topic(question, relevance)
     hidden = [relevance.hide(text) for *_, text in found]  # the drug is checked apart
     vectors = embedder.embed([scored_question(question, relevance.hide), *hidden])
     cosine = vectors[1:] @ vectors[0]
@@ -138,22 +139,32 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     return sorted(out, key=lambda q: -q.score)
 
 
+# "How does X work?" asks for a mechanism, which the answer states in other words.
+_FRAME = frozenset(stems(["work"]))
+
+
+def _aspect(topic: dict[str, float], relevance: Relevance) -> dict[str, float]:
+    """With no known drug asked about, the things the question names stand for its subject
+    and the rest of its topic for what it asks about them: a quote must use one of those
+    words too. Asked "how to use an epinephrine pen" (epinephrine named in passing, no
+    known drug), a table of lidocaine injections with epinephrine was quoted. Empty when
+    the question names a drug (its name is no topic word) or nothing beyond its names."""
+    if relevance.focus.drugs:
+        return {}
+    subject = set(stems(relevance.asked_names))
+    rest = {s: w for s, w in topic.items() if s not in subject | _FRAME}
+    return rest if subject and len(rest) < len(topic) else {}
+
+
 def _naming(question: str, evidence: list[Evidence], relevance: Relevance) -> set[str]:
-    """The documents a quote may come from: their shown excerpts name (or the document is
-    about) an asked drug, and name one of the other specific things the question names
-    that the corpus knows; any document for what the question does not name. Asked "What
-    color is phenytoin?", a row giving another capsule's colour, naming no drug, was
-    quoted. One thing, not all: a misspelled brand ("voltarel") must not keep out the row
-    naming the two others."""
-    asked = {w for w in relevance.names(question) if relevance.lexicon.vocabulary.knows(w)}
-    drugs, lexicon = relevance.focus.drugs, relevance.lexicon
-    found = set()
-    for doc, text in shown_by_document(evidence).items():
-        if drugs and not (lexicon.drugs_in(text) & drugs or lexicon.doc_drug.get(doc) in drugs):
-            continue
-        if not asked or any(states(text, [w]) for w in asked):
-            found.add(doc)
-    return found
+    """The documents a quote may come from (``Relevance.names_asked``): their shown
+    excerpts name (or the document is about) an asked drug, and name one of the other
+    specific things the question names that the corpus knows; any document for what the
+    question does not name. Asked "What color is phenytoin?", a row giving another
+    capsule's colour, naming no drug, was quoted. One thing, not all: a misspelled brand
+    ("voltarel") must not keep out the row naming the two others."""
+    return {doc for doc, text in shown_by_document(evidence).items()
+            if relevance.names_asked(doc, text)}
 
 
 # A text says yes or no to a question only when it uses this (weighted) share of the

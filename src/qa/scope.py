@@ -472,6 +472,36 @@ class Relevance:
         backed = {doc: states(text, names) for doc, text in shown_by_document(evidence).items()}
         return np.array([1.0 if backed[e.chunk.doc_id] else 0.0 for e in evidence])
 
+    @functools.cached_property
+    def asked_names(self) -> frozenset[str]:
+        """The specific things the question names that the documents know (``names``):
+        "epinephrine" in "How do I use an epinephrine pen?"."""
+        return frozenset(w for w in self.names(self.question)
+                         if self.lexicon.vocabulary.knows(w))
+
+    def names_asked(self, doc: str, text: str) -> bool:
+        """A document (``text``: its excerpts shown) names an asked drug or is about one
+        (when the question names drugs), and names one of ``asked_names`` (when it names
+        any)."""
+        drugs = self.focus.drugs
+        if drugs and not (self.lexicon.drugs_in(text) & drugs
+                          or self.lexicon.doc_drug.get(doc) in drugs):
+            return False
+        return not self.asked_names or any(states(text, [w]) for w in self.asked_names)
+
+    def topic_mask(self, evidence: Sequence[Evidence]) -> np.ndarray:
+        """For a question naming no drug the documents know: 1 for each excerpt whose
+        document names one of the things the question names, else 0 (all 1 when it names
+        none). Asked "how to use an epinephrine pen", where epinephrine is named only in
+        passing and so is no known drug, a rectal syringe's and an insulin pen's
+        instructions were the answer. A question naming a drug is screened by drug
+        (``about``, ``same_drug_mask``)."""
+        if self.focus.drugs or not self.asked_names:
+            return np.ones(len(evidence))
+        backed = {doc: self.names_asked(doc, text)
+                  for doc, text in shown_by_document(evidence).items()}
+        return np.array([1.0 if backed[e.chunk.doc_id] else 0.0 for e in evidence])
+
     def new_terms(self, sentence: str) -> set[str]:
         """Stems of its content words that the question, the names it asks about and
         GENERIC lack (naming another drug says something: "Which medicines are prescribed

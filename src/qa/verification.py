@@ -8,6 +8,7 @@ keeps the citations that support it, moves to the excerpt that does, or is remov
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -133,7 +134,8 @@ class SentenceVerifier:
     person. With a ``vocabulary``, a sentence using a specific word the documents never use
     is unsupported whatever its score; with ``relevance``, one about another drug than the
     one asked about, or (outside yes/no questions) one that only restates the question, is
-    dropped, and a claim about a drug needs an excerpt about that drug.
+    dropped, a claim about a drug needs an excerpt about that drug, and (when the question
+    names no known drug) any sentence needs a document naming what the question names.
     """
 
     evidence: list[Evidence]
@@ -180,6 +182,11 @@ class SentenceVerifier:
             return Verdict.ECHO
         return None
 
+    @functools.cached_property
+    def _topic_mask(self) -> np.ndarray:
+        assert self.relevance is not None
+        return self.relevance.topic_mask(self.evidence)
+
     def _row(self, body: str) -> np.ndarray:
         if not self.evidence:
             return np.zeros(0)
@@ -193,7 +200,7 @@ class SentenceVerifier:
         if relevance is not None:  # a claim about one drug needs an excerpt about that drug,
             # and one naming a specific thing, a document that names it
             row = row * relevance.same_drug_mask(body, self.evidence) \
-                * relevance.names_mask(body, self.evidence)
+                * relevance.names_mask(body, self.evidence) * self._topic_mask
         if self.vocabulary is not None and self.vocabulary.novel_terms(body):
             row = np.zeros(len(self.evidence))  # nothing in the documents can back it
         return row
