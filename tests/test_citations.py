@@ -192,6 +192,55 @@ def test_a_question_naming_no_known_drug_is_answered_from_documents_naming_its_s
         "Beta blockers block the effects of epinephrine [2].")
 
 
+def test_a_sentence_turning_round_what_an_excerpt_says_is_dropped(embedder):
+    """Two pages disagree: the NIH page says no medicine slows Alzheimer's disease, a
+    memantine article says memantine may. "Current medicines … may slow the progression"
+    is lexically backed by the second and says the opposite of the first, which the model
+    cited: the documents do not support it."""
+    evidence = [
+        _evidence(1, "Currently there are no medicines that can slow the progression of AD. "
+                     "However, four FDA-approved medications are used to treat AD symptoms.",
+                  "alzheimers.txt"),
+        _evidence(2, "For patients with Alzheimer's disease, memantine can help manage "
+                     "symptoms and may slow the progression of the disease.", "000.txt"),
+    ]
+    question = "Can current medicines stop Alzheimer's disease from getting worse?"
+    lexicon = Lexicon.build({e.chunk.doc_id: e.text for e in evidence}, {})
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+    result = verify_answer("Current medicines can help manage symptoms and may slow the "
+                           "progression of Alzheimer's disease [1].", evidence, embedder,
+                           THRESHOLD, relevance=relevance)
+    assert result.text == ""
+    assert [c.verdict for c in result.checks] == [Verdict.CONTRADICTED]
+    kept = verify_answer("Medications are used to treat AD symptoms [1].", evidence, embedder,
+                         THRESHOLD, relevance=relevance)
+    assert kept.text == "Medications are used to treat AD symptoms [1]."
+
+
+@pytest.mark.parametrize(("sentence", "excerpt", "flipped"), [
+    ("Ketamine can be used during pregnancy.",
+     "Ketamine should not be used during pregnancy.", True),
+    ("Memantine does not cause dizziness.",
+     "Common side effects of memantine include dizziness, headache, and constipation.",
+     False),  # the excerpt's claim has words the sentence lacks ("common", "headache")
+    ("Ketamine helps with depression and anxiety.",
+     "Ketamine not only helps with depression but also anxiety.", False),
+    ("Dantrolene can be taken with food.", "Dantrolene can be taken with or without food.",
+     False),
+    ("It is effective at 10 to 30 mg/day; doses above 15 mg/day were not more effective.",
+     "It is effective at 10 to 30 mg/day; doses above 15 mg/day were not more effective.",
+     False),  # each clause against its own
+    ("Memantine does not cause drowsiness.", "Dantrolene can cause drowsiness.", False),
+    ("It is listed in books on nutrients.", "It's not listed in books\non nutrients.", True),
+])
+def test_a_clause_restated_with_its_negation_turned_is_found(sentence, excerpt, flipped):
+    lexicon = Lexicon.build({"a": "memantine memantine", "b": "dantrolene dantrolene",
+                             "c": "ketamine ketamine"}, {})
+    relevance = Relevance.of("What do the articles say?",
+                             focus_of("What do the articles say?", lexicon), lexicon)
+    assert relevance.flips(sentence, excerpt) is flipped
+
+
 def test_an_uncited_contrast_is_checked_clause_by_clause(embedder):
     """"Memantine can cause X, while dantrolene can lead to Y", uncited: no one excerpt
     holds both halves, each half is held by its own drug's excerpt. Swapped halves are not

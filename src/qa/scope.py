@@ -11,7 +11,8 @@ never mention ("metformin", "breastfeeding"), whatever its form; "specific" mean
 uncommon in English (wordfreq), so "tonight", "double" or "because" never count. A yes/no
 question is held to more words (its "yes" or "no" cannot be checked otherwise). After
 generation, verification drops a sentence using a specific word the documents never use
-(``Vocabulary.novel_terms``) or naming another drug than the one asked about. A main
+(``Vocabulary.novel_terms``), naming another drug than the one asked about, or saying the
+opposite of an excerpt (``Relevance.flips``: its words with the negation turned). A main
 subject the documents speak of as a condition ("people with shingles", ``condition``) is
 named like a drug, but naming it does not make a sentence about another drug.
 """
@@ -26,7 +27,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.text import MARKER, STOPWORDS, content_words, stem, stems, terms, words
+from qa.text import (
+    MARKER,
+    STOPWORDS,
+    content_words,
+    sentence_spans,
+    stem,
+    stems,
+    terms,
+    words,
+)
 from qa.types import Chunk, Evidence
 
 # Words this long are specific enough that the corpus must contain them (after stemming).
@@ -513,3 +523,52 @@ class Relevance:
     def echo(self, sentence: str) -> bool:
         """It only restates the question."""
         return not self.new_terms(sentence)
+
+    def flips(self, sentence: str, excerpt: str) -> bool:
+        """A clause of the sentence restates a clause of the excerpt with its negation
+        turned: every word of the excerpt's clause that says something (no name, GENERIC
+        word or negation), two at least, is in the sentence's, and one of the two negates.
+        "Current medicines may slow the progression of AD" against "Currently there are no
+        medicines that can slow the progression of AD": lexically well supported, the
+        opposite of what the document says. A clause naming a drug the sentence does not
+        name is about something else."""
+        said, text = _plain(sentence), _plain(excerpt)
+        named = self.lexicon.drugs_in(said)
+        restated = [(_negates(part), set(stems(terms(part)))) for part in _CLAUSES.split(said)]
+        for s, e in sentence_spans(text):
+            for clause in _CLAUSES.split(text[s:e]):
+                if self.lexicon.drugs_in(clause) - named:
+                    continue
+                claim = {stem(w) for w in terms(clause) if len(w) >= 3 and w not in STOPWORDS
+                         and w not in _NEGATING and not self.aside(w)} - GENERIC
+                negative = _negates(clause)
+                if len(claim) >= 2 and any(claim <= used and negates != negative
+                                           for negates, used in restated):
+                    return True
+        return False
+
+
+# Words that negate a clause, for ``Relevance.flips`` (stricter than the polarity words of
+# ``finishing``: "without", "free" or "limited" often say no such thing).
+_NEGATING = frozenset("""not no never cannot neither nor none nothing avoid avoided avoiding
+    avoids""".split())
+# Phrases with a negation word that do not negate: "not only", "with or without food".
+_NOT_NEGATING = re.compile(r"\b(?:not (?:only|just|merely)|whether or not|if not|no matter"
+                           r"|no doubt|with or without)\b", re.IGNORECASE)
+# Where an excerpt's sentence turns to another claim.
+_CLAUSES = re.compile(r",?\s+(?:while|whereas|but|however|although|though|yet)\s+|;\s+|:\s+",
+                      re.IGNORECASE)
+
+
+def _plain(text: str) -> str:
+    """Typographic apostrophes straightened, phrases that do not negate taken out, and
+    lines joined (a leaflet's wrapped line is not a sentence of its own)."""
+    return _NOT_NEGATING.sub(" ", _WRAPPED.sub(" ", text.replace("\u2019", "'")))
+
+
+_WRAPPED = re.compile(r"(?<!\n)\n(?!\n)")
+
+
+def _negates(text: str) -> bool:
+    found = words(text)
+    return any(w in _NEGATING or w.endswith("n't") for w in found)

@@ -111,6 +111,7 @@ class Verdict(StrEnum):
     DOSE_WITHHELD = "dose_withheld"  # states an amount in a personal-dosing answer: removed
     OTHER_DRUG = "other_drug"  # about another drug than the one asked about: removed
     ECHO = "echo"  # only restates the question: removed
+    CONTRADICTED = "contradicted"  # restates its excerpt with the negation turned: removed
     QUOTED = "quoted"  # an evidence sentence quoted as the answer (extractive fallback)
 
 

@@ -135,7 +135,9 @@ class SentenceVerifier:
     is unsupported whatever its score; with ``relevance``, one about another drug than the
     one asked about, or (outside yes/no questions) one that only restates the question, is
     dropped, a claim about a drug needs an excerpt about that drug, and (when the question
-    names no known drug) any sentence needs a document naming what the question names.
+    names no known drug) any sentence needs a document naming what the question names;
+    one that says the opposite of a clause of an excerpt shown is dropped however well
+    the words match (``Relevance.flips``).
     """
 
     evidence: list[Evidence]
@@ -224,6 +226,9 @@ class SentenceVerifier:
         if joint:
             row = np.maximum(row, [self.threshold if n in joint else 0.0
                                    for n in range(1, len(self.evidence) + 1)])
+        if kept and self.relevance is not None and any(
+                self.relevance.flips(body, e.text) for e in self.evidence):
+            kept, verdict = [], Verdict.CONTRADICTED
         score = max((float(row[n - 1]) for n in kept), default=0.0)
         text = _with_markers(body, kept) if kept else body
         if kept:
