@@ -105,6 +105,19 @@ def test_sentence_about_a_drug_the_corpus_never_mentions_is_dropped(embedder) ->
     assert result.checks[0].verdict is Verdict.UNSUPPORTED
 
 
+@pytest.mark.parametrize(("sentence", "novel"), [
+    # "besides", "because", "typically": words the articles never use that state nothing
+    ("Memantine can cause dizziness besides headache, typically early on, because it acts "
+     "on glutamate.", set()),
+    ("Memantine is safe in pregnancy and for children.", {"pregnancy", "children"}),
+])
+def test_words_the_documents_never_use_are_novel_when_they_could_state_something(
+        sentence, novel) -> None:
+    vocabulary = Vocabulary.from_texts(["Memantine can cause dizziness and headache early on. "
+                                        "It acts on glutamate and is safe."])
+    assert vocabulary.novel_terms(sentence) == novel
+
+
 LEXICON = Lexicon.build({doc: " ".join(e.text for e in EVIDENCE if e.chunk.doc_id == doc)
                          for doc in {e.chunk.doc_id for e in EVIDENCE}}, {})
 

@@ -144,11 +144,26 @@ class Vocabulary:
         return root in self.stems or (len(word) > PREFIX and root[:PREFIX] in self._prefixes)
 
     def novel_terms(self, sentence: str) -> set[str]:
-        """Specific words of the sentence that appear nowhere in the corpus."""
+        """Words of the sentence that could name or state something (6+ letters, not
+        ``_connective``) and appear nowhere in the corpus."""
         candidates = [w for w in words(MARKER.sub(" ", sentence))
                       if len(w) >= NOVEL_TERM_LEN and w not in STOPWORDS]
         return {w for w, s in zip(candidates, stems(candidates), strict=True)
-                if s not in self.stems}
+                if s not in self.stems and not _connective(w)}
+
+
+# English words this common (Zipf) are function words unless they are nouns ("although",
+# "including", "several"; but "children").
+CONNECTIVE_ZIPF = 5.0
+
+
+def _connective(word: str) -> bool:
+    """A word that joins or qualifies claims but makes none: an adverb ("besides",
+    "typically") or a very common word that is no noun. "Ketamine can help anxiety, PTSD,
+    and other mental health conditions besides depression" was dropped for "besides", a
+    word the article never uses."""
+    pos = _parts_of_speech(word)
+    return "NOUN" not in pos and (pos == {"ADV"} or _zipf(word) >= CONNECTIVE_ZIPF)
 
 
 # How documents speak of a condition and of a drug: "people with shingles", "symptoms of
