@@ -118,6 +118,18 @@ def test_words_the_documents_never_use_are_novel_when_they_could_state_something
     assert vocabulary.novel_terms(sentence) == novel
 
 
+def test_a_number_ending_a_sentence_is_no_list_numbering(embedder) -> None:
+    """"…are type 1 and type 2 [8]." was shown as "…are type 1 and type [8]": the "2." was
+    taken for the number of a list item left empty."""
+    evidence = [_evidence(1, "The two most common forms of diabetes are type 1 and type 2.",
+                          "diabetes.txt")]
+    result = verify_answer("The two most common forms of diabetes are type 1 and type 2 [1]. "
+                           "Headache [1]. 3.", evidence, embedder, THRESHOLD)
+    assert result.text.startswith(
+        "The two most common forms of diabetes are type 1 and type 2 [1].")
+    assert "3" not in result.text
+
+
 LEXICON = Lexicon.build({doc: " ".join(e.text for e in EVIDENCE if e.chunk.doc_id == doc)
                          for doc in {e.chunk.doc_id for e in EVIDENCE}}, {})
 

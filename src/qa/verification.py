@@ -27,7 +27,9 @@ FILLER_WORDS = frozenset({"yes", "no", "not", "it", "does", "do", "is", "are", "
 # model starts a list it cannot fill, and meaningless on its own.
 BARE_LIST_MARK = re.compile(r"[(\[]?\d{1,2}[.)\]]?|[-*•]+")
 # List numbering is not a claim: "1. 2. Side effects include dizziness. 3." states no number.
-_LIST_NUMBERING = re.compile(r"^(?:\s*(?:[(\[]?\d{1,2}[.)\]]|[-*•]+)(?=\s))+|\s\d{1,2}[.)]$")
+# A next item's number after a sentence's end ("Headache. 3.") is numbering too; "type 2." is not.
+_LIST_NUMBERING = re.compile(
+    r"^(?:\s*(?:[(\[]?\d{1,2}[.)\]]|[-*•]+)(?=\s))+|(?<=[.!?;:])\s\d{1,2}[.)]$")
 
 
 def claimed_numbers(body: str) -> set[str]:
