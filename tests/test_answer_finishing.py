@@ -98,6 +98,23 @@ def test_an_answer_verification_leaves_nothing_of_is_refused_or_quoted(seed_inde
     assert "diabetes" not in answer.answer and "malignant hyperthermia" in answer.text
 
 
+def test_an_amount_asked_for_is_answered_with_one(seed_index, embedder):
+    """"How long does a shingles vaccine protect you?" was answered "The vaccine is designed
+    to … protect older adults" with "lasts about 5 years" among the excerpts: an answer
+    to "how much/long/what dose" that states no amount gives way to the quote that does."""
+    def reply(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "starting with a low dose")
+        return f"Starting with a low dose allows for the assessment of tolerance [{n}]."
+
+    question = "What is the usual starting dose of memantine?"
+    assistant, _ = _assistant(seed_index, embedder, reply)
+    answer = assistant.ask(question)
+    assert answer.text.startswith("The documents say:") and "5mg" in answer.text
+    assistant, _ = _assistant(seed_index, embedder, reply, quote=False)
+    answer = assistant.ask(question)  # no quote good enough: the model's answer stands
+    assert answer.text.startswith("Starting with a low dose allows")
+
+
 def test_a_yes_the_documents_contradict_is_not_said(seed_index, embedder):
     def reply(prompt: ChatPrompt) -> str:
         n = _excerpt_number(prompt, "driving")

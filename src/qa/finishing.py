@@ -252,6 +252,11 @@ def asks_for_list(question: str) -> bool:
     return bool(_ASKS_FOR_LIST.search(question))
 
 
+def asks_for_amount(question: str) -> bool:
+    """"How long…", "How much…", "What is the usual dose…": the answer is an amount."""
+    return bool(_QUANTITY.search(question))
+
+
 def list_items(quote: Quote) -> int:
     """How many list items a quote holds (0: not a list)."""
     return sum(bool(LIST_ITEM.search(quote.text[s:e])) for s, e in sentence_spans(quote.text))
