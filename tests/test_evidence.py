@@ -121,6 +121,24 @@ def _leaflets(tmp_path: Path, embedder, documents: dict[str, str], reply) -> Ass
                           generator=FakeGenerator(reply))
 
 
+COLDS = """# Colds
+
+A cold is caused by a virus. Antibiotics do not treat a cold, because antibiotics attack
+bacteria and a cold is caused by a virus. Rest and fluids help while the cold runs its course.
+"""
+
+
+def test_a_yes_the_documents_say_no_to_becomes_no_and_the_quote(tmp_path, embedder):
+    """MedlinePlus pages: "Can antibiotics treat a cold?" was answered "Yes, antibiotics can
+    treat a cold [1]"; the claim was dropped for the quote, which then did not say which
+    way the documents answer."""
+    assistant = _leaflets(tmp_path, embedder, {"colds.md": COLDS},
+                          lambda prompt: "Yes, antibiotics can treat a cold [1].")
+    answer = assistant.ask("Can antibiotics treat a cold?")
+    assert answer.text.startswith("No. The documents say: “Antibiotics do not treat a cold"), \
+        answer.text
+
+
 def test_a_short_title_names_the_leaflets_drug_even_a_common_word():
     """Rarity alone made "hypoglycemia" the insulin leaflet's drug: "insulin" is a common
     English word."""

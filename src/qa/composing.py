@@ -83,7 +83,10 @@ class Composer:
         if claimed and claimed != documented:
             # "It is safe to drive after taking X" restates the question as a yes: unless
             # the best excerpt says so too, the claim is the model's, not the documents'.
+            # When the excerpts say the opposite, the quote says so first.
             self.stopped = True
+            if documented is not None:
+                self._opener = f"{documented.capitalize()}. "
             return self._quote_best()
         if polar and said is not None and said == documented:
             self._opener = f"{said.capitalize()}. "
