@@ -196,21 +196,23 @@ def test_a_sentence_naming_something_its_excerpt_does_not_is_dropped(embedder):
         "Treatment of spasticity may include baclofen or diazepam [2].")
 
 
+# MedicationQA-like rows: epinephrine is named only in passing (no known drug).
+PEN_ROWS = [
+    _evidence(1, "Gently insert the syringe tip into the rectum until the rim is snug against "
+                 "the rectal opening.", "rectal.txt"),
+    _evidence(2, "Beta blockers work by blocking the effects of the hormone epinephrine, also "
+                 "known as adrenaline. Beta blockers slow the heart.", "beta.txt"),
+]
+
+
 def test_a_question_naming_no_known_drug_is_answered_from_documents_naming_its_subject(
         embedder):
-    """MedicationQA rows: "how to use an epinephrine pen" (epinephrine named only in
-    passing, so no known drug and no drug focus) was answered with a rectal syringe's
-    instructions from a row naming no epinephrine: every word supported, the wrong thing."""
-    evidence = [
-        _evidence(1, "Gently insert the syringe tip into the rectum until the rim is snug "
-                     "against the rectal opening.", "rectal.txt"),
-        _evidence(2, "Beta blockers work by blocking the effects of the hormone epinephrine, "
-                     "also known as adrenaline. Beta blockers slow the heart.", "beta.txt"),
-    ]
-    lexicon = Lexicon.build({e.chunk.doc_id: e.text for e in evidence}, {})
+    """MedicationQA rows: "how to use an epinephrine pen" (so no drug focus) was answered
+    with a rectal syringe's instructions from a row naming no epinephrine: every word
+    supported, the wrong thing."""
     question = "How do I use an epinephrine pen?"
-    assert not focus_of(question, lexicon).drugs
-    verified = _verifier(evidence, question, embedder, lexicon)
+    assert "epinephrine" not in Lexicon.build({e.chunk.doc_id: e.text for e in PEN_ROWS}, {}).drugs
+    verified = _verifier(PEN_ROWS, question, embedder)
     assert verified("Gently insert the syringe tip into the rectum until the rim is snug "
                     "[1].") == ""
     assert verified("Beta blockers block the effects of epinephrine [2].") == (
