@@ -139,6 +139,23 @@ def test_a_yes_the_documents_say_no_to_becomes_no_and_the_quote(tmp_path, embedd
         answer.text
 
 
+FLUOROURACIL = ("# Fluorouracil\n\nFluorouracil 5% Topical Cream is used for actinic "
+                "keratoses. When Fluorouracil 5% Topical Cream is applied to a lesion, a "
+                "response occurs with the following sequence: erythema, usually followed by "
+                "vesiculation, desquamation, erosion and reepithelialization.\n")
+
+
+def test_a_dosage_form_is_not_what_a_question_asks_about(tmp_path, embedder):
+    """MedicationQA rows: "What is the expiration time for fluorouracil topical cream?"
+    quoted how the cream acts on a lesion, for its words "topical cream"; the leaflet
+    says nothing about expiry."""
+    assistant = _leaflets(tmp_path, embedder, {"fluorouracil.md": FLUOROURACIL,
+                                               "insulin.md": INSULIN + "Do not use insulin "
+                                               "after the expiration date.\n"},
+                          lambda prompt: "I could not find the answer in the indexed documents.")
+    assert assistant.ask("What is the expiration time for fluorouracil topical cream?").refused
+
+
 def test_a_short_title_names_the_leaflets_drug_even_a_common_word():
     """Rarity alone made "hypoglycemia" the insulin leaflet's drug: "insulin" is a common
     English word."""

@@ -74,12 +74,17 @@ def _coverage(topic: dict[str, float], text: str) -> float:
     return sum(w for s, w in topic.items() if s in used) / sum(topic.values())
 
 
-# A question asking for an amount ("how much", "mg/kg", "maximum dose", "half-life") is
-# answered only by a sentence that states a number.
+# A dosage form says which product, as its drug's name does, not what is asked about it:
+# "What is the expiration time for fluorouracil topical cream?" quoted how the cream acts
+# on a lesion, for "topical cream".
+_FORMS = frozenset(stems("""cream creams ointment gel lotion topical tablet tablets capsule
+    capsules oral syrup suspension""".split()))
 # Words that do not say what is asked ("what conditions can this medicine help"); unlike
 # GENERIC (the echo test), "use" and "effect" stay: they are what "used for" and "side
 # effects" ask about.
-_TOPIC_GENERIC = GENERIC - set(stems("use used uses effect effects".split()))
+_TOPIC_GENERIC = GENERIC - set(stems("use used uses effect effects".split())) | _FORMS
+# A question asking for an amount ("how much", "mg/kg", "maximum dose", "half-life") is
+# answered only by a sentence that states a number.
 _QUANTITY = re.compile(r"\b(?:how (?:much|many|long|often)|mg|mcg|ml|kg|milligrams?|dose per"
                        r"|maximum (?:daily )?dose|half-life|half life|percent|cost|price"
                        # "What is the usual dose of X?", "What dose…": an amount
