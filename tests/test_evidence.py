@@ -154,6 +154,10 @@ def test_a_dosage_form_is_not_what_a_question_asks_about(tmp_path, embedder):
                                                "after the expiration date.\n"},
                           lambda prompt: "I could not find the answer in the indexed documents.")
     assert assistant.ask("What is the expiration time for fluorouracil topical cream?").refused
+    assistant.generator.replies.append("I could not find the answer in the indexed documents.")
+    answer = assistant.ask("What is fluorouracil topical cream used for?")
+    # "used" is what is asked (the product's reaction sequence scored as high before)
+    assert "actinic keratoses" in answer.text, answer.text
 
 
 def test_a_short_title_names_the_leaflets_drug_even_a_common_word():

@@ -59,11 +59,16 @@ class Quote:
     score: float
 
 
+# "What is X used for?" asks for a use: a stopword elsewhere, a topic word here.
+_USE = frozenset("use used uses".split())
+
+
 def _topic(question: str, relevance: Relevance) -> dict[str, float]:
     """Stems of what the question asks about (its content words, not the drug names), each
     with its weight (rarer words say more about what is asked)."""
-    found = [w for w in dict.fromkeys(terms(question)) if len(w) >= 3 and w not in STOPWORDS
-             and w not in POLAR_OPENERS and not relevance.aside(w)]
+    found = [w for w in dict.fromkeys(terms(question)) if len(w) >= 3
+             and (w not in STOPWORDS or w in _USE) and w not in POLAR_OPENERS
+             and not relevance.aside(w)]
     return {s: weight(w) for w, s in zip(found, stems(found), strict=True)
             if s not in _TOPIC_GENERIC}
 
