@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 from qa.finishing import (
     Quote,
-    asks_for_amount,
     asks_for_list,
     documents_polarity,
     list_items,
+    misses_amount,
     polarity_of,
     quoted_answer,
     split_opener,
@@ -31,7 +31,6 @@ from qa.finishing import (
     without_foreign_links,
 )
 from qa.scope import Relevance
-from qa.text import MARKER, NUMBER
 from qa.types import Citation, SentenceCheck
 from qa.verification import SentenceVerifier, Verified, looks_like_refusal, shown
 
@@ -94,8 +93,7 @@ class Composer:
         if polar and self.quotable and self.relevance.echo(sentence):
             self.stopped = True  # "Yes, X does Y": the excerpt says it better
             return self._quote_best()
-        if self.quotable and asks_for_amount(self.question) \
-                and not NUMBER.search(MARKER.sub("", sentence)):
+        if self.quotable and misses_amount(self.question, sentence):
             # "How long does the vaccine protect you?" answered "It is designed to protect
             # older adults…": the best quote states an amount (``quotes``), the model not.
             self.stopped = True

@@ -28,10 +28,9 @@ from qa.scope import (
     Relevance,
     named_things,
     scored_question,
-    shown_by_document,
     weight,
 )
-from qa.text import LIST_ITEM, STOPWORDS, content_words, sentence_spans, stems, terms
+from qa.text import LIST_ITEM, MARKER, STOPWORDS, content_words, sentence_spans, stems, terms
 from qa.types import Citation, Evidence, SentenceCheck, Verdict
 
 _OPENER = re.compile(r"^\s*(yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
@@ -107,7 +106,8 @@ _ASKS_LIMIT = re.compile(r"\b(?:maximum|max|highest|upper limit|at most|limit)\b
 _STATES_LIMIT = re.compile(r"\b(?:maximum|max|highest|up to|exceed|no more than|not more than"
                            r"|at most|limit|upper)\b", re.IGNORECASE)
 # (what a question asks for, what a quote answering it must then state)
-_ANSWER_SHAPES = ((_QUANTITY, re.compile(r"\d")), (_ASKS_LIMIT, _STATES_LIMIT))
+_STATES_AMOUNT = re.compile(r"\d")
+_ANSWER_SHAPES = ((_QUANTITY, _STATES_AMOUNT), (_ASKS_LIMIT, _STATES_LIMIT))
 
 
 def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
@@ -129,7 +129,11 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
             if all(states.search(text) for states in required) and len(text.split()) >= 4 \
                     and not relevance.other_drug(text):
                 found.append((item, item.start + s, item.start + e, text))
-    naming = _naming(question, evidence, relevance)
+    # A quote's document names what was asked (``Relevance.documents_naming``): asked "What
+    # color is phenytoin?", a row giving another capsule's colour, naming no drug, was
+    # quoted. One named thing, not all: a misspelled brand ("voltarel") must not keep out
+    # the row naming the two others.
+    naming = relevance.documents_naming(evidence)
     topic = _topic(question, relevance)
     aspect = _aspect(topic, relevance)
     found = [f for f in found if f[0].chunk.doc_id in naming
@@ -164,17 +168,6 @@ def _aspect(topic: dict[str, float], relevance: Relevance) -> dict[str, float]:
     subject = set(stems(relevance.asked_names))
     rest = {s: w for s, w in topic.items() if s not in subject | _FRAME}
     return rest if subject and len(rest) < len(topic) else {}
-
-
-def _naming(question: str, evidence: list[Evidence], relevance: Relevance) -> set[str]:
-    """The documents a quote may come from (``Relevance.names_asked``): their shown
-    excerpts name (or the document is about) an asked drug, and name one of the other
-    specific things the question names that the corpus knows; any document for what the
-    question does not name. Asked "What color is phenytoin?", a row giving another
-    capsule's colour, naming no drug, was quoted. One thing, not all: a misspelled brand
-    ("voltarel") must not keep out the row naming the two others."""
-    return {doc for doc, text in shown_by_document(evidence).items()
-            if relevance.names_asked(doc, text)}
 
 
 # A text says yes or no to a question only when it uses this (weighted) share of the
@@ -262,9 +255,10 @@ def asks_for_list(question: str) -> bool:
     return bool(_ASKS_FOR_LIST.search(question))
 
 
-def asks_for_amount(question: str) -> bool:
-    """"How long…", "How much…", "What is the usual dose…": the answer is an amount."""
-    return bool(_QUANTITY.search(question))
+def misses_amount(question: str, sentence: str) -> bool:
+    """The question asks for an amount ("How long…", "What is the usual dose…") and the
+    sentence (its markers aside) states none: the shape ``quotes`` holds a quote to."""
+    return bool(_QUANTITY.search(question)) and not _STATES_AMOUNT.search(MARKER.sub("", sentence))
 
 
 def list_items(quote: Quote) -> int:

@@ -504,15 +504,14 @@ class Relevance:
         return frozenset(w for w in self.names(self.question)
                          if self.lexicon.vocabulary.knows(w))
 
-    def names_asked(self, doc: str, text: str) -> bool:
-        """A document (``text``: its excerpts shown) names an asked drug or is about one
-        (when the question names drugs), and names one of ``asked_names`` (when it names
-        any)."""
-        drugs = self.focus.drugs
-        if drugs and not (self.lexicon.drugs_in(text) & drugs
-                          or self.lexicon.doc_drug.get(doc) in drugs):
-            return False
-        return not self.asked_names or any(states(text, [w]) for w in self.asked_names)
+    def documents_naming(self, evidence: Iterable[Evidence]) -> set[str]:
+        """The documents whose excerpts shown name an asked drug or are about one (when the
+        question names drugs), and name one of ``asked_names`` (when it names any)."""
+        drugs, lexicon = self.focus.drugs, self.lexicon
+        return {doc for doc, text in shown_by_document(evidence).items()
+                if (not drugs or lexicon.drugs_in(text) & drugs
+                    or lexicon.doc_drug.get(doc) in drugs)
+                and (not self.asked_names or any(states(text, [w]) for w in self.asked_names))}
 
     def topic_mask(self, evidence: Sequence[Evidence]) -> np.ndarray:
         """For a question naming no drug the documents know: 1 for each excerpt whose
@@ -523,9 +522,8 @@ class Relevance:
         (``about``, ``same_drug_mask``)."""
         if self.focus.drugs or not self.asked_names:
             return np.ones(len(evidence))
-        backed = {doc: self.names_asked(doc, text)
-                  for doc, text in shown_by_document(evidence).items()}
-        return np.array([1.0 if backed[e.chunk.doc_id] else 0.0 for e in evidence])
+        naming = self.documents_naming(evidence)
+        return np.array([1.0 if e.chunk.doc_id in naming else 0.0 for e in evidence])
 
     def new_terms(self, sentence: str) -> set[str]:
         """Stems of its content words that the question, the names it asks about and
@@ -547,20 +545,34 @@ class Relevance:
         medicines that can slow the progression of AD": lexically well supported, the
         opposite of what the document says. A clause naming a drug the sentence does not
         name is about something else."""
-        said, text = _plain(sentence), _plain(excerpt)
+        said = _plain(sentence)
         named = self.lexicon.drugs_in(said)
         restated = [(_negates(part), set(stems(terms(part)))) for part in _CLAUSES.split(said)]
-        for s, e in sentence_spans(text):
-            for clause in _CLAUSES.split(text[s:e]):
-                if self.lexicon.drugs_in(clause) - named:
-                    continue
-                claim = {stem(w) for w in terms(clause) if len(w) >= 3 and w not in STOPWORDS
-                         and w not in _NEGATING and not self.aside(w)} - GENERIC
-                negative = _negates(clause)
-                if len(claim) >= 2 and any(claim <= used and negates != negative
-                                           for negates, used in restated):
-                    return True
-        return False
+        return any(not drugs - named and any(claim <= used and negates != negative
+                                             for negates, used in restated)
+                   for negative, claim, drugs in self._claims(excerpt))
+
+    def _claims(self, excerpt: str) -> list[tuple[bool, frozenset[str], frozenset[str]]]:
+        """Each clause of an excerpt that says something (two words at least): whether it
+        negates, the stems of those words, the drugs it names. Worked out once per excerpt
+        for the question, not once per answer sentence."""
+        cache = self._claims_by_excerpt
+        if excerpt not in cache:
+            text = _plain(excerpt)
+            found = []
+            for s, e in sentence_spans(text):
+                for clause in _CLAUSES.split(text[s:e]):
+                    claim = frozenset(
+                        stem(w) for w in terms(clause) if len(w) >= 3 and w not in STOPWORDS
+                        and w not in _NEGATING and not self.aside(w)) - GENERIC
+                    if len(claim) >= 2:
+                        found.append((_negates(clause), claim, self.lexicon.drugs_in(clause)))
+            cache[excerpt] = found
+        return cache[excerpt]
+
+    @functools.cached_property
+    def _claims_by_excerpt(self) -> dict[str, list[tuple[bool, frozenset[str], frozenset[str]]]]:
+        return {}
 
 
 # Words that negate a clause, for ``Relevance.flips`` (stricter than the polarity words of
@@ -570,8 +582,11 @@ _NEGATING = frozenset("""not no never cannot neither nor none nothing avoid avoi
 # Phrases with a negation word that do not negate: "not only", "with or without food".
 _NOT_NEGATING = re.compile(r"\b(?:not (?:only|just|merely)|whether or not|if not|no matter"
                            r"|no doubt|with or without)\b", re.IGNORECASE)
-# Where an excerpt's sentence turns to another claim.
-_CLAUSES = re.compile(r",?\s+(?:while|whereas|but|however|although|though|yet)\s+|;\s+|:\s+",
+# Where a sentence contrasting two things splits into clauses that can be checked apart
+# (``verification``: "A does x, while B does y").
+CONTRAST = r",?\s+(?:while|whereas)\s+|;\s+|,\s+but\s+"
+# Where a sentence turns to another claim, for ``Relevance.flips``: the contrasts, and more.
+_CLAUSES = re.compile(rf"{CONTRAST}|,?\s+(?:but|however|although|though|yet)\s+|:\s+",
                       re.IGNORECASE)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.embeddings import Embedder
-from qa.scope import Relevance, Vocabulary, states
+from qa.scope import CONTRAST, Relevance, Vocabulary, states
 from qa.text import MARKER, content_words, lexical_support, numbers, split_sentences
 from qa.types import Citation, Evidence, SentenceCheck, Verdict
 
@@ -104,8 +104,7 @@ def _jointly_supported(body: str, cited: list[Evidence]) -> list[int]:
     return [e.n for e in parts]
 
 
-# Where a sentence contrasting two things splits into clauses that can be checked apart.
-_CONTRAST = re.compile(r",?\s+(?:while|whereas)\s+|;\s+|,\s+but\s+", re.IGNORECASE)
+_CONTRAST = re.compile(CONTRAST, re.IGNORECASE)
 
 
 def _decide(cited: list[int], row: np.ndarray, threshold: float) -> tuple[list[int], Verdict]:
