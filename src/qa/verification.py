@@ -190,16 +190,22 @@ class SentenceVerifier:
         assert self.relevance is not None
         return self.relevance.topic_mask(self.evidence)
 
+    @functools.cached_property
+    def _context(self) -> list[str] | None:
+        """The drugs each excerpt is about, named or not (``support_row``'s context): the
+        same for every sentence, so worked out once."""
+        if self.relevance is None:
+            return None
+        return [" ".join(self.relevance.excerpt_drugs(e.chunk, e.text)) for e in self.evidence]
+
     def _row(self, body: str) -> np.ndarray:
         if not self.evidence:
             return np.zeros(0)
         if self._vectors is None:
             self._vectors = self.embedder.embed([e.text for e in self.evidence])
         relevance = self.relevance
-        context = ([" ".join(relevance.excerpt_drugs(e.chunk, e.text)) for e in self.evidence]
-                   if relevance is not None else None)
         row = support_row(body, self.embedder.embed([body])[0], self.evidence, self._vectors,
-                          self.min_coverage, context)
+                          self.min_coverage, self._context)
         if relevance is not None:  # a claim about one drug needs an excerpt about that drug,
             # and one naming a specific thing, a document that names it
             row = row * relevance.same_drug_mask(body, self.evidence) \
