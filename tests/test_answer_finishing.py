@@ -195,6 +195,50 @@ def test_a_sentence_citing_the_wrong_excerpt_moves_to_the_right_one(seed_index, 
     assert f"[{shown['right']}]" in answer.text and f"[{shown['wrong']}]" not in answer.text
 
 
+def test_a_thin_answer_gets_the_excerpt_that_answers_beside_it(seed_index, embedder):
+    """"Is memantine free of side effects?" answered only "generally well-tolerated" (dev
+    q201): the excerpt listing the side effects is quoted after it, with its citation."""
+    def reply(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "side effect profile")
+        return f"Memantine is generally well-tolerated [{n}]."
+
+    assistant, _ = _assistant(seed_index, embedder, reply)
+    answer = assistant.ask("Is memantine free of side effects?")
+    first, also = answer.text.split(" The documents also say: ")
+    assert first.startswith("Memantine is generally well-tolerated [")
+    assert "dizziness" in also and "dizziness" not in first
+    assert len(answer.citations) == 2 and "dizziness" in answer.citations[1].text
+    assert answer.citations[0].n != answer.citations[1].n
+    assert [c.verdict for c in answer.checks][-1] is Verdict.QUOTED
+
+
+def test_an_answer_of_several_sentences_gets_no_quote_beside_it(seed_index, embedder):
+    def reply(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "side effect profile")
+        return (f"Memantine is generally well-tolerated [{n}]. "
+                f"It may delay the progression of symptoms [{n}].")
+
+    assistant, _ = _assistant(seed_index, embedder, reply)
+    answer = assistant.ask("Is memantine free of side effects?")
+    assert "The documents also say" not in answer.text
+    assert "delay the progression" in answer.text and len(answer.citations) == 1
+
+
+def test_a_quote_naming_a_drug_not_asked_about_is_no_answer_beside_it():
+    """Asked about Ultram and ibuprofen, a rivaroxaban leaflet's "Do not take aspirin and
+    ibuprofen while you're taking rivaroxaban" names an asked drug but is about another."""
+    from qa.scope import Lexicon, Relevance, focus_of
+
+    leaflets = {d: f"{d.capitalize()} is a medicine. " * 3
+                for d in ("rivaroxaban", "ibuprofen", "tramadol")}
+    lexicon = Lexicon.build(leaflets, {}, {d: d.capitalize() for d in leaflets})
+    question = "Can you take tramadol with ibuprofen?"
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+    about_another = "Do not take aspirin and ibuprofen while you're taking rivaroxaban."
+    assert relevance.names_another(about_another) and not relevance.other_drug(about_another)
+    assert not relevance.names_another("Ibuprofen may raise the effect of tramadol.")
+
+
 def test_a_personal_dosing_answer_withholds_amounts_and_adds_the_prescriber_note(
         seed_index, embedder):
     def reply(prompt: ChatPrompt) -> str:

@@ -266,14 +266,16 @@ def list_items(quote: Quote) -> int:
     return sum(bool(LIST_ITEM.search(quote.text[s:e])) for s, e in sentence_spans(quote.text))
 
 
-def quoted_answer(quote: Quote, n: int) -> tuple[str, Citation, SentenceCheck]:
-    """The answer text, its citation (offsets of exactly the quoted text) and its check."""
+def quoted_answer(quote: Quote, n: int, *, also: bool = False
+                  ) -> tuple[str, Citation, SentenceCheck]:
+    """The answer text, its citation (offsets of exactly the quoted text) and its check;
+    ``also``: the quote follows the model's own sentence."""
     chunk = quote.evidence.chunk
     citation = Citation(n=n, doc_id=chunk.doc_id, source=chunk.source, title=chunk.title,
                         start=quote.start, end=quote.end, text=quote.text,
                         section=chunk.section, support=1.0, page=chunk.page)
     body = " ".join(quote.text.split()).rstrip(".")
-    text = f"The documents say: \u201c{body}.\u201d [{n}]"
+    text = f"The documents {'also ' if also else ''}say: \u201c{body}.\u201d [{n}]"
     return text, citation, SentenceCheck(text, (), (n,), 1.0, Verdict.QUOTED)
 
 

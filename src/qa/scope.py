@@ -430,6 +430,13 @@ class Relevance:
         named = self.lexicon.drugs_in(sentence)
         return bool(self.focus.drugs and named & self.rivals and not named & self.focus.drugs)
 
+    def names_another(self, sentence: str) -> bool:
+        """It names a drug (``rivals``) not asked about, asked ones beside it or not:
+        "Do not take aspirin and ibuprofen while you're taking rivaroxaban" is about
+        rivaroxaban when the question is about Ultram and ibuprofen."""
+        return bool(self.focus.drugs and (self.lexicon.drugs_in(sentence) & self.rivals)
+                    - self.focus.drugs)
+
     def about(self, chunk: Chunk, sentence: str) -> bool:
         """Evidence filter: the sentence names an asked drug, or names none and its
         document is about an asked drug (or about none); any sentence when no drug is
