@@ -286,3 +286,21 @@ def test_an_uncited_contrast_is_checked_clause_by_clause(embedder):
     assert verified("Memantine can cause muscle weakness, drowsiness, and gastrointestinal "
                     "disturbances, while dantrolene can cause dizziness, headache, and "
                     "constipation.") == ""
+
+
+@pytest.mark.parametrize("stub", [
+    "Common side effects of memantine include [3].",
+    "Side effects of memantine such as [3].",
+    "Memantine has side effects, including: [3]",
+    "Common side effects of memantine are the following: [3]",
+])
+def test_a_sentence_that_stops_where_its_list_begins_is_removed(embedder, stub):
+    """"Hypoglycemia causes symptoms such as [7]." (a new user's question on MedlinePlus
+    pages): every word is in the excerpt, and it says nothing."""
+    result = verify_answer(f"Memantine blocks NMDA receptors [2]. {stub}", EVIDENCE, embedder,
+                           THRESHOLD)
+    assert result.text == "Memantine blocks NMDA receptors [2]."
+    assert [c.verdict for c in result.checks] == [Verdict.SUPPORTED, Verdict.INCOMPLETE]
+    whole = verify_answer("Common side effects of memantine include dizziness and headache "
+                          "[3].", EVIDENCE, embedder, THRESHOLD)
+    assert whole.text == "Common side effects of memantine include dizziness and headache [3]."

@@ -112,6 +112,7 @@ class Verdict(StrEnum):
     OTHER_DRUG = "other_drug"  # about another drug than the one asked about: removed
     ECHO = "echo"  # only restates the question: removed
     CONTRADICTED = "contradicted"  # restates its excerpt with the negation turned: removed
+    INCOMPLETE = "incomplete"  # stops where its list should begin ("such as."): removed
     QUOTED = "quoted"  # an evidence sentence quoted as the answer (extractive fallback)
 
 

@@ -31,6 +31,11 @@ BARE_LIST_MARK = re.compile(r"[(\[]?\d{1,2}[.)\]]?|[-*•]+")
 _LIST_NUMBERING = re.compile(
     r"^(?:\s*(?:[(\[]?\d{1,2}[.)\]]|[-*•]+)(?=\s))+|(?<=[.!?;:])\s\d{1,2}[.)]$")
 
+# A sentence that ends where its list should begin ("Hypoglycemia causes symptoms such as
+# [7]."): the model stopped before the items, and what is left says nothing.
+_LEAD_IN_ONLY = re.compile(r"(?:\b(?:such as|includes?|including|the following|as follows"
+                           r"|namely|e\.g)|:)\W*$", re.IGNORECASE)
+
 
 def claimed_numbers(body: str) -> set[str]:
     """The numbers a sentence states, its list numbering left out."""
@@ -175,6 +180,8 @@ class SentenceVerifier:
         """Removed whatever its support: a personal dose, another drug, a restatement."""
         if not self.allow_doses and DOSE.search(body):
             return Verdict.DOSE_WITHHELD
+        if _LEAD_IN_ONLY.search(body):
+            return Verdict.INCOMPLETE
         if self.relevance is None or _is_filler(body):
             return None
         if self.relevance.other_drug(body):
