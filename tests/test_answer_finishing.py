@@ -87,6 +87,15 @@ def test_a_refusal_the_evidence_contradicts_becomes_a_quoted_excerpt(seed_index,
     assert answer.checks[-1].verdict is Verdict.QUOTED
 
 
+def test_a_quote_in_the_documents_words_answers_a_question_in_a_readers(seed_index, embedder):
+    """The reader says "tell their doctor", the article "report … to their healthcare
+    provider" (dev q194): words for the same thing count as the question's own."""
+    assistant, _ = _assistant(seed_index, embedder, REFUSAL)
+    answer = assistant.ask("What should patients on dantrolene tell their doctor about?")
+    assert not answer.refused
+    assert "report any concerning symptoms to their healthcare provider" in answer.text
+
+
 def test_an_answer_verification_leaves_nothing_of_is_refused_or_quoted(seed_index, embedder):
     invented = "Dantrolene cures diabetes and heart failure in 12 days [1]."
     assistant, _ = _assistant(seed_index, embedder, invented, quote=False)

@@ -72,10 +72,38 @@ def _topic(question: str, relevance: Relevance) -> dict[str, float]:
             if s not in _TOPIC_GENERIC}
 
 
+# Words a reader and a leaflet use for the same thing: "What should patients tell their
+# doctor about?" is answered by "…report any concerning symptoms to their healthcare
+# provider". Each group's words count as each other in ``_coverage``.
+_SAME_THING = [stems(group.split()) for group in (
+    "doctor doctors physician physicians provider providers prescriber clinician gp",
+    "tell report inform notify",
+    "medicine medicines medication medications drug drugs",
+    "stop stopping discontinue discontinuing quit quitting",
+    "kid kids child children pediatric paediatric",
+    "pregnant pregnancy",
+    "breastfeeding breastfeed nursing lactation",
+    "shot shots injection injections jab",
+    "side adverse",
+    "elderly older seniors",
+    "sleepy drowsy drowsiness",
+    "tired tiredness fatigue",
+    "vomit vomiting throw",
+    "belly stomach abdominal",
+    "kidney kidneys renal",
+    "liver hepatic",
+    "safe safety",
+    "allergy allergies allergic",
+)]
+_SYNONYMS: dict[str, frozenset[str]] = {
+    s: frozenset(group) for group in _SAME_THING for s in group}
+
+
 def _coverage(topic: dict[str, float], text: str) -> float:
-    """Weighted share of the topic stems a text uses."""
+    """Weighted share of the topic stems a text uses (or a word for the same thing)."""
     used = set(stems(terms(text)))
-    return sum(w for s, w in topic.items() if s in used) / sum(topic.values())
+    return sum(w for s, w in topic.items()
+               if s in used or _SYNONYMS.get(s, frozenset()) & used) / sum(topic.values())
 
 
 # A dosage form says which product, as its drug's name does, not what is asked about it:
