@@ -272,6 +272,50 @@ def test_a_personal_dosing_refusal_still_sends_to_the_prescriber(seed_index, emb
     assert "prescriber or pharmacist" in answer.guidance
 
 
+SERTRALINE = """# Sertraline
+
+Sertraline is an antidepressant of the SSRI type. It is used to treat depression and anxiety
+disorders. Do not stop taking sertraline suddenly; your doctor will lower the dose gradually.
+Sertraline can cause nausea, diarrhoea and trouble sleeping.
+"""
+
+
+@pytest.fixture(scope="module")
+def leaflet_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    from qa.config import ChunkSettings
+    from qa.ingestion import ingest
+
+    from .conftest import STORE
+
+    root = tmp_path_factory.mktemp("sertraline")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "sertraline.md").write_text(SERTRALINE, encoding="utf-8")
+    ingest(root / "corpus", root / "index", embedder, ChunkSettings(), store_cfg=STORE)
+    return root / "index"
+
+
+def test_a_warning_answers_is_it_safe_even_for_a_question_about_ones_own_dose(
+        leaflet_index, embedder):
+    """A leaflet speaks of safety in warnings ("Do not stop … suddenly"), and "stopping all
+    at once" is a dosing change: the warning is quoted after "No.", with the prescriber
+    note, instead of a refusal (it states no amount)."""
+    assistant, _ = _assistant(leaflet_index, embedder,
+                              "Yes, it is safe to stop taking sertraline all at once [1].")
+    answer = assistant.ask("Is it safe to stop taking sertraline all at once?")
+    assert answer.triage is TriageKind.PERSONAL_DOSING and not answer.refused
+    assert answer.text.startswith("No. The documents say: \u201cDo not stop taking sertraline")
+    assert "prescriber or pharmacist" in answer.guidance
+
+
+def test_a_personal_dosing_question_gets_no_quote_that_does_not_answer_it(
+        leaflet_index, embedder):
+    """The warning about stopping scores well for "take my dose twice" too, but does not
+    say yes or no to it."""
+    assistant, _ = _assistant(leaflet_index, embedder, REFUSAL)
+    answer = assistant.ask("Should I take my sertraline dose twice today?")
+    assert answer.triage is TriageKind.PERSONAL_DOSING and answer.refused
+
+
 def test_nothing_relevant_is_refused_before_the_model(seed_index, embedder):
     assistant, generator = _assistant(seed_index, embedder)  # no reply: must not be called
     answer = assistant.ask("What is the capital of France?")

@@ -34,7 +34,7 @@ from qa.conversation import Turn, standalone_questions
 from qa.embeddings import Embedder, load_embedder
 from qa.errors import QAError
 from qa.evidence import select_evidence
-from qa.finishing import links_in, quotes
+from qa.finishing import documents_polarity, links_in, quotes, with_list
 from qa.index import Index, open_index
 from qa.injection import strip_injections
 from qa.llm import ChatPrompt, Excerpt, Generator, load_generator
@@ -56,7 +56,7 @@ from qa.types import (
     Timings,
     TriageKind,
 )
-from qa.verification import SentenceVerifier, Verified, citation_for
+from qa.verification import DOSE, SentenceVerifier, Verified, citation_for
 
 log = logging.getLogger(__name__)
 URGENT = (TriageKind.EMERGENCY, TriageKind.SELF_HARM)
@@ -298,8 +298,13 @@ class Assistant:
             allow_doses=triage.kind is not TriageKind.PERSONAL_DOSING,
             vocabulary=self.lexicon.vocabulary, relevance=relevance)
         ranked = quotes(question, evidence, relevance, self.embedder)
-        quotable = (bool(ranked) and ranked[0].score >= cfg.quote_score
-                    and triage.kind is not TriageKind.PERSONAL_DOSING)
+        quotable = bool(ranked) and ranked[0].score >= cfg.quote_score
+        if quotable and triage.kind is TriageKind.PERSONAL_DOSING:
+            # Only a quote that states no amount and says yes or no to the question: "Is it
+            # safe to stop taking sertraline all at once?" gets "No." and "Do not stop
+            # taking sertraline suddenly…"; "can I double my dose" no remark on dosing.
+            quotable = not DOSE.search(with_list(ranked[0]).text) and documents_polarity(
+                question, ranked, relevance) is not None
         return Composer(question, verifier, relevance, ranked, quotable, self._refusal,
                         self._links)
 

@@ -30,7 +30,16 @@ from qa.scope import (
     scored_question,
     weight,
 )
-from qa.text import LIST_ITEM, MARKER, STOPWORDS, content_words, sentence_spans, stems, terms
+from qa.text import (
+    LEAD_IN_ONLY,
+    LIST_ITEM,
+    MARKER,
+    STOPWORDS,
+    content_words,
+    sentence_spans,
+    stems,
+    terms,
+)
 from qa.types import Citation, Evidence, SentenceCheck, Verdict
 
 _OPENER = re.compile(r"^\s*(yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
@@ -92,16 +101,24 @@ _SAME_THING = [stems(group.split()) for group in (
     "belly stomach abdominal",
     "kidney kidneys renal",
     "liver hepatic",
-    "safe safety",
+    "safe safety unsafe",
     "allergy allergies allergic",
 )]
 _SYNONYMS: dict[str, frozenset[str]] = {
     s: frozenset(group) for group in _SAME_THING for s in group}
 
 
+# "Is it safe to stop taking X all at once?" is answered by "Do not stop taking X
+# suddenly": a leaflet speaks of safety in warnings, so any warning word meets "safe".
+_SAFETY = frozenset(stems("safe safely safety unsafe fine ok okay".split()))
+_WARNING = frozenset(stems("avoid not never caution careful warning".split()))
+
+
 def _coverage(topic: dict[str, float], text: str) -> float:
-    """Weighted share of the topic stems a text uses (or a word for the same thing)."""
-    used = set(stems(terms(text)))
+    """Weighted share of the topic stems a text uses (or a word for the same thing; a
+    warning for "safe")."""
+    words = terms(text)
+    used = set(stems(words)) | ({*_SAFETY} if _WARNING & set(stems(words)) else set())
     return sum(w for s, w in topic.items()
                if s in used or _SYNONYMS.get(s, frozenset()) & used) / sum(topic.values())
 
@@ -155,7 +172,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
         for s, e in sentence_spans(item.text):
             text = item.text[s:e]
             if all(states.search(text) for states in required) and len(text.split()) >= 4 \
-                    and not relevance.other_drug(text):
+                    and not relevance.other_drug(text) and not LEAD_IN_ONLY.search(text):
                 found.append((item, item.start + s, item.start + e, text))
     # A quote's document names what was asked (``Relevance.documents_naming``): asked "What
     # color is phenytoin?", a row giving another capsule's colour, naming no drug, was

@@ -35,6 +35,10 @@ _BOUNDARY_ANY_CASE = re.compile(rf"(?<=[.!?]){_NOT_A_LIST_NUMBER}{_MARKERS_AFTER
 _LIST_MARKS = "-*• "
 # A list item ("- x", "* x", "2. x", "3) x"), or the sentence that opens a numbered list.
 LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+|:\s+1[.)]\s")
+# A sentence that ends where its list should begin ("Hypoglycemia causes symptoms such as
+# [7].", "Symptoms of low blood sugar may include:"): alone, it says nothing.
+LEAD_IN_ONLY = re.compile(r"(?:\b(?:such as|includes?|including|the following|as follows"
+                          r"|namely|e\.g)|:)\W*$", re.IGNORECASE)
 
 STOPWORDS = frozenset(
     """a an and are as at be been but by can could did do does for from had has have how i if

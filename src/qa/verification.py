@@ -16,7 +16,14 @@ import numpy as np
 
 from qa.embeddings import Embedder
 from qa.scope import CONTRAST, Relevance, Vocabulary, states
-from qa.text import MARKER, content_words, lexical_support, numbers, split_sentences
+from qa.text import (
+    LEAD_IN_ONLY,
+    MARKER,
+    content_words,
+    lexical_support,
+    numbers,
+    split_sentences,
+)
 from qa.types import Citation, Evidence, SentenceCheck, Verdict
 
 # An amount someone could take: "5 mg", "10mg", "2 tablets", "0.5 ml".
@@ -30,11 +37,6 @@ BARE_LIST_MARK = re.compile(r"[(\[]?\d{1,2}[.)\]]?|[-*•]+")
 # A next item's number after a sentence's end ("Headache. 3.") is numbering too; "type 2." is not.
 _LIST_NUMBERING = re.compile(
     r"^(?:\s*(?:[(\[]?\d{1,2}[.)\]]|[-*•]+)(?=\s))+|(?<=[.!?;:])\s\d{1,2}[.)]$")
-
-# A sentence that ends where its list should begin ("Hypoglycemia causes symptoms such as
-# [7]."): the model stopped before the items, and what is left says nothing.
-_LEAD_IN_ONLY = re.compile(r"(?:\b(?:such as|includes?|including|the following|as follows"
-                           r"|namely|e\.g)|:)\W*$", re.IGNORECASE)
 
 
 def claimed_numbers(body: str) -> set[str]:
@@ -180,7 +182,7 @@ class SentenceVerifier:
         """Removed whatever its support: a personal dose, another drug, a restatement."""
         if not self.allow_doses and DOSE.search(body):
             return Verdict.DOSE_WITHHELD
-        if _LEAD_IN_ONLY.search(body):
+        if LEAD_IN_ONLY.search(body):  # the model stopped before the items
             return Verdict.INCOMPLETE
         if self.relevance is None or _is_filler(body):
             return None
