@@ -117,8 +117,9 @@ _WARNING = frozenset(stems("avoid not never caution careful warning".split()))
 def _coverage(topic: dict[str, float], text: str) -> float:
     """Weighted share of the topic stems a text uses (or a word for the same thing; a
     warning for "safe")."""
-    words = terms(text)
-    used = set(stems(words)) | ({*_SAFETY} if _WARNING & set(stems(words)) else set())
+    used = set(stems(terms(text)))
+    if used & _WARNING:
+        used |= _SAFETY
     return sum(w for s, w in topic.items()
                if s in used or _SYNONYMS.get(s, frozenset()) & used) / sum(topic.values())
 
