@@ -436,3 +436,29 @@ def test_a_no_said_without_not_is_read_as_no(question, text):
                             {"m": "Memantine"})
     relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
     assert polarity_of(question, text, relevance) == "no"
+
+
+def test_a_line_of_a_list_without_marks_is_quoted_with_the_line_leading_into_it():
+    """"to treat shingles (also called herpes zoster)." was the whole answer to "Does
+    valacyclovir cure shingles?" (a MedlinePlus page, one use a line, no bullets)."""
+    from qa.finishing import Quote, quoted_answer
+    from qa.types import Chunk, Evidence
+
+    text = ("Valacyclovir tablets are used in adults:\n\n"
+            "to treat cold sores (also called fever blisters)\n"
+            "to treat shingles (also called herpes zoster)\n"
+            "to control genital herpes outbreaks")
+    chunk = Chunk("c", "v", "valacyclovir.md", "Valacyclovir", "", 100, 100 + len(text), text)
+    line = "to treat shingles (also called herpes zoster)"
+    at = text.index(line)
+    evidence = Evidence(1, chunk, 100 + at, 100 + at + len(line), line, 1.0)
+    answer, citation, _ = quoted_answer(Quote(evidence, 100 + at, 100 + at + len(line), line,
+                                              1.0), 1)
+    assert answer == ("The documents say: \u201cValacyclovir tablets are used in adults: to "
+                      "treat cold sores (also called fever blisters); to treat shingles (also "
+                      "called herpes zoster).\u201d [1]")
+    assert text[citation.start - 100:citation.end - 100] == citation.text
+    assert citation.text.startswith("Valacyclovir") and citation.text.endswith("zoster)")
+    whole = "Valacyclovir is an antiviral medicine."  # a sentence: quoted as it is
+    plain, _, _ = quoted_answer(Quote(evidence, 100, 100 + len(whole), whole, 1.0), 1)
+    assert plain == f"The documents say: \u201c{whole}\u201d [1]"

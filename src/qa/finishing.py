@@ -312,15 +312,56 @@ def list_items(quote: Quote) -> int:
     return sum(bool(LIST_ITEM.search(quote.text[s:e])) for s, e in sentence_spans(quote.text))
 
 
+# How many unmarked list lines a quote may reach back over to find the line leading into it.
+LEAD_IN_REACH = 6
+
+
+def with_lead_in(quote: Quote) -> Quote:
+    """A quote starting in lower case is a line of a list written without marks, one item a
+    line ("Valacyclovir tablets are used in adults:", "to treat cold sores…", "to treat
+    shingles…"): alone it says nothing of what it is about ("to treat shingles (also called
+    herpes zoster)." was quoted for "Does valacyclovir cure shingles?"). It brings the line
+    leading into it (ending in ":"), and the lines between, from its chunk."""
+    if not quote.text[:1].islower():
+        return quote
+    chunk = quote.evidence.chunk
+    spans = sentence_spans(chunk.text)
+    at = quote.start - chunk.start
+    here = next((i for i, (s, _) in enumerate(spans) if s == at), None)
+    if here is None:
+        return quote
+    for s, e in reversed(spans[max(0, here - LEAD_IN_REACH):here]):
+        line = chunk.text[s:e]
+        if line.endswith(":"):
+            start = chunk.start + s
+            return Quote(quote.evidence, start, quote.end,
+                         chunk.text[s:quote.end - chunk.start], quote.score)
+        if not line[:1].islower():
+            break
+    return quote
+
+
+def _joined_lines(text: str) -> str:
+    """A quote's lines as one line: an unmarked list item (next line in lower case, this one
+    not ending a sentence) is set off with "; "."""
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    out = lines[:1]
+    for line in lines[1:]:
+        joiner = "; " if line[:1].islower() and out[-1][-1:] not in ".:;!?," else " "
+        out.append(joiner + line)
+    return "".join(out)
+
+
 def quoted_answer(quote: Quote, n: int, *, also: bool = False
                   ) -> tuple[str, Citation, SentenceCheck]:
     """The answer text, its citation (offsets of exactly the quoted text) and its check;
     ``also``: the quote follows the model's own sentence."""
+    quote = with_lead_in(quote)
     chunk = quote.evidence.chunk
     citation = Citation(n=n, doc_id=chunk.doc_id, source=chunk.source, title=chunk.title,
                         start=quote.start, end=quote.end, text=quote.text,
                         section=chunk.section, support=1.0, page=chunk.page)
-    body = " ".join(quote.text.split()).rstrip(".")
+    body = _joined_lines(quote.text).rstrip(".")
     text = f"The documents {'also ' if also else ''}say: \u201c{body}.\u201d [{n}]"
     return text, citation, SentenceCheck(text, (), (n,), 1.0, Verdict.QUOTED)
 
