@@ -304,3 +304,40 @@ def test_a_sentence_that_stops_where_its_list_begins_is_removed(embedder, stub):
     whole = verify_answer("Common side effects of memantine include dizziness and headache "
                           "[3].", EVIDENCE, embedder, THRESHOLD)
     assert whole.text == "Common side effects of memantine include dizziness and headache [3]."
+
+
+@pytest.mark.parametrize(("question", "sentence", "turned"), [
+    ("Who should get the shingles vaccine?",
+     "You should NOT get the shingles vaccine if you have an active case of shingles.", True),
+    ("Which patients can take memantine?", "Memantine cannot be taken with amantadine.", True),
+    ("Who can take ibuprofen?", "You can't take ibuprofen if you have asthma.", True),
+    ("Who should get the shingles vaccine?",
+     "Even if you have had shingles, you can still get the shingles vaccine.", False),
+    ("Who should not take memantine?", "You should not take memantine if allergic.", False),
+    ("Should I avoid driving after taking dantrolene?", "You should not drive.", False),
+])
+def test_who_should_is_not_answered_with_who_should_not(question, sentence, turned):
+    from qa.scope import turns_round
+
+    assert turns_round(question, sentence) is turned
+
+
+def test_a_sentence_answering_the_question_turned_round_is_removed(embedder):
+    """"Who should get the shingles vaccine?" was answered first with who should NOT get it
+    (MedlinePlus pages): true, supported, and the opposite of what was asked."""
+    evidence = [
+        _evidence(1, "You should not get the shingles vaccine if you have an active case of "
+                     "shingles.", "vaccine.txt"),
+        _evidence(2, "Even if you have had shingles, you can still get the shingles vaccine.",
+                  "vaccine.txt", 200),
+    ]
+    question = "Who should get the shingles vaccine?"
+    lexicon = Lexicon.build({e.chunk.doc_id: e.text for e in evidence}, {})
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+    result = verify_answer("You should not get the shingles vaccine if you have an active case "
+                           "of shingles [1]. Even if you have had shingles, you can still get "
+                           "the shingles vaccine [2].", evidence, embedder, THRESHOLD,
+                           relevance=relevance)
+    assert result.text == ("Even if you have had shingles, you can still get the shingles "
+                           "vaccine [2].")
+    assert [c.verdict for c in result.checks] == [Verdict.TURNED, Verdict.SUPPORTED]

@@ -28,6 +28,7 @@ from qa.scope import (
     Relevance,
     named_things,
     scored_question,
+    turns_round,
     weight,
 )
 from qa.text import (
@@ -173,7 +174,8 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
         for s, e in sentence_spans(item.text):
             text = item.text[s:e]
             if all(states.search(text) for states in required) and len(text.split()) >= 4 \
-                    and not relevance.other_drug(text) and not LEAD_IN_ONLY.search(text):
+                    and not relevance.other_drug(text) and not LEAD_IN_ONLY.search(text) \
+                    and not turns_round(question, text):
                 found.append((item, item.start + s, item.start + e, text))
     # A quote's document names what was asked (``Relevance.documents_naming``): asked "What
     # color is phenytoin?", a row giving another capsule's colour, naming no drug, was

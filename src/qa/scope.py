@@ -606,6 +606,30 @@ def _plain(text: str) -> str:
 _WRAPPED = re.compile(r"(?<!\n)\n(?!\n)")
 
 
+# "Who should get the shingles vaccine?", "Which patients can take X?": a question about who
+# may do something, its modal and its verb.
+_WHO_MAY = re.compile(r"^\W*(?:who|which (?:people|patients|adults|children|persons))\b"
+                      r"[^?]*?\b(should|can|could|may|must)\s+"
+                      r"(?:(?:i|you|we|they|safely|still|also)\s+)?(\w+)",
+                      re.IGNORECASE)
+
+
+def turns_round(question: str, sentence: str) -> bool:
+    """The sentence answers the question turned round: asked who should (or can) do
+    something, it says who should not ("Who should get the shingles vaccine?" -> "You
+    should NOT get the shingles vaccine if you have an active case of shingles"); the same
+    modal, negated, then the question's verb within two words."""
+    asked = _WHO_MAY.search(question)
+    if asked is None or _negates(question):
+        return False
+    modal, verb = asked.group(1).lower(), stem(asked.group(2).lower())
+    negated = re.compile(rf"\b{modal}(?:\s*not|n't|'t)\s+((?:\w+\s+){{0,2}}\w+)",
+                         re.IGNORECASE)
+    return any(s.startswith(verb) or verb.startswith(s)  # "take" and "taken"
+               for m in negated.finditer(sentence.replace("\u2019", "'"))
+               for s in stems(terms(m.group(1))))
+
+
 def _negates(text: str) -> bool:
     found = words(text)
     return any(w in _NEGATING or w.endswith("n't") for w in found)

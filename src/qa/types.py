@@ -113,6 +113,7 @@ class Verdict(StrEnum):
     ECHO = "echo"  # only restates the question: removed
     CONTRADICTED = "contradicted"  # restates its excerpt with the negation turned: removed
     INCOMPLETE = "incomplete"  # stops where its list should begin ("such as."): removed
+    TURNED = "turned"  # answers the question turned round (who should not, for who should)
     QUOTED = "quoted"  # an evidence sentence quoted as the answer (extractive fallback)
 
 

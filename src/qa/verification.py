@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.embeddings import Embedder
-from qa.scope import CONTRAST, Relevance, Vocabulary, states
+from qa.scope import CONTRAST, Relevance, Vocabulary, states, turns_round
 from qa.text import (
     LEAD_IN_ONLY,
     MARKER,
@@ -188,6 +188,8 @@ class SentenceVerifier:
             return None
         if self.relevance.other_drug(body):
             return Verdict.OTHER_DRUG
+        if turns_round(self.relevance.question, body):
+            return Verdict.TURNED
         if not self.relevance.focus.polar and self.relevance.echo(body):
             # A yes/no question is answered by restating it ("Yes, X does Y"): that
             # restatement is checked for support, and its opener by finishing.py.
