@@ -94,7 +94,6 @@ _SAME_THING = [stems(group.split()) for group in (
     "pregnant pregnancy",
     "breastfeeding breastfeed nursing lactation",
     "shot shots injection injections jab",
-    "side adverse",
     "elderly older seniors",
     "sleepy drowsy drowsiness",
     "tired tiredness fatigue",
