@@ -234,18 +234,20 @@ def documents_polarity(question: str, ranked: Sequence[Quote],
     against cold viruses") or none uses enough of the question's topic words."""
     if not ranked:
         return None
-    said = {polarity_of(question, q.text, relevance) for q in ranked
+    topic = _topic(question, relevance)  # the same for every quote: worked out once
+    said = {polarity_of(question, q.text, relevance, topic) for q in ranked
             if q.score >= ranked[0].score - POLARITY_MARGIN}
     said.discard(None)
     return said.pop() if len(said) == 1 else None
 
 
-def polarity_of(question: str, text: str, relevance: Relevance) -> str | None:
+def polarity_of(question: str, text: str, relevance: Relevance,
+                topic: dict[str, float] | None = None) -> str | None:
     """'yes' or 'no' as ``text`` answers the yes/no ``question`` (a statement that restates
     it, "It is safe to drive after taking X", says yes), or None when the text uses less
     than POLAR_COVERAGE of the question's topic words (weighted) or does not say which
-    way."""
-    topic = _topic(question, relevance)
+    way. ``topic``: the question's ``_topic``, when the caller has it."""
+    topic = _topic(question, relevance) if topic is None else topic
     if not topic or _coverage(topic, text) < POLAR_COVERAGE:
         return None
     asked, said = terms(question), terms(text)

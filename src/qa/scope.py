@@ -619,15 +619,26 @@ def turns_round(question: str, sentence: str) -> bool:
     something, it says who should not ("Who should get the shingles vaccine?" -> "You
     should NOT get the shingles vaccine if you have an active case of shingles"); the same
     modal, negated, then the question's verb within two words."""
-    asked = _WHO_MAY.search(question)
-    if asked is None or _negates(question):
+    turned = _turned(question)
+    if turned is None:
         return False
-    modal, verb = asked.group(1).lower(), stem(asked.group(2).lower())
-    negated = re.compile(rf"\b{modal}(?:\s*not|n't|'t)\s+((?:\w+\s+){{0,2}}\w+)",
-                         re.IGNORECASE)
+    negated, verb = turned
     return any(s.startswith(verb) or verb.startswith(s)  # "take" and "taken"
                for m in negated.finditer(sentence.replace("\u2019", "'"))
                for s in stems(terms(m.group(1))))
+
+
+@functools.lru_cache(maxsize=256)
+def _turned(question: str) -> tuple[re.Pattern[str], str] | None:
+    """For a "who should / which patients can" question (not negated): the pattern of its
+    modal negated with the words after it, and its verb's stem; worked out once per
+    question, not per sentence checked."""
+    asked = _WHO_MAY.search(question)
+    if asked is None or _negates(question):
+        return None
+    modal, verb = asked.group(1).lower(), stem(asked.group(2).lower())
+    return re.compile(rf"\b{modal}(?:\s*not|n't|'t)\s+((?:\w+\s+){{0,2}}\w+)",
+                      re.IGNORECASE), verb
 
 
 def _negates(text: str) -> bool:
