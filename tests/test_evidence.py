@@ -77,6 +77,21 @@ def test_a_how_does_it_work_question_is_scored_as_asking_for_the_mechanism():
         "What are the side effects of ketamine?")
 
 
+def test_a_how_is_it_given_question_is_scored_as_asking_for_the_route():
+    assert "Route of administration" in scored_question("How is ketamine given?", str)
+    assert "Route of administration" in scored_question("How should I take metformin?", str)
+    assert scored_question("How is memantine used for dementia?", str) == (
+        "How is memantine used for dementia?")
+
+
+def test_the_route_is_the_first_excerpt_for_a_how_is_it_given_question(seed_index, embedder):
+    """"How is it given?" shares no word with "infusion or nasal spray delivery": a
+    sentence on the controlled setting came first, and the model answered with that."""
+    prompt, _ = _asked(seed_index, embedder, "How is ketamine given?")
+    first = prompt.split("[2]")[0].lower()
+    assert "infusion" in first, prompt
+
+
 def test_drug_names_are_taken_out_of_what_scoring_compares():
     lexicon = Lexicon.build({"a": "Ketamine is a drug. Ketamine is given.",
                              "b": "Memantine is a drug. Memantine works."}, {})

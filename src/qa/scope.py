@@ -342,12 +342,22 @@ _ASKS_MECHANISM = re.compile(
     r"|\bwhat does\b.{0,60}\bdo\b|\bmode of action\b", re.IGNORECASE)
 
 
+# "How is X given?" leaves "How is given?": the answer names a route ("by infusion or nasal
+# spray", "swallow the tablets whole"), which shares no word with it.
+_ASKS_ROUTE = re.compile(
+    r"\bhow (?:is|are|was|were|do|does|should|can|to|often)\b.{0,60}\b(?:given|administered|"
+    r"delivered|taken|take|injected|applied|inhaled|swallowed|used)\b(?<!used(?= for| to))",
+    re.IGNORECASE)
+
+
 def scored_question(question: str, hide: Callable[[str], str]) -> str:
     """The question as sentences are scored against it: without the drug names (``hide``),
-    and naming what a "how does it work" question asks for."""
+    and naming what a "how does it work" or "how is it given" question asks for."""
     text = hide(question)
     if _ASKS_MECHANISM.search(question):
         text += " Mechanism of action."
+    elif _ASKS_ROUTE.search(question):
+        text += " Route of administration: by mouth, injection, infusion, spray, with food."
     return text
 
 
