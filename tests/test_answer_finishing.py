@@ -107,6 +107,20 @@ def test_an_answer_verification_leaves_nothing_of_is_refused_or_quoted(seed_inde
     assert "diabetes" not in answer.answer and "malignant hyperthermia" in answer.text
 
 
+def test_a_model_repeating_itself_is_heard_once_and_stopped(seed_index, embedder):
+    """The 1.5B model once wrote "Some common symptoms of hypothyroidism are…" five times
+    over, until its token cap; every copy was supported, and all were shown."""
+    def reply(prompt: ChatPrompt) -> str:
+        return " ".join([_verbatim(prompt)] * 5)
+
+    assistant, _ = _assistant(seed_index, embedder, reply)
+    answer = assistant.ask("What are the side effects of memantine?")
+    sentence = answer.checks[0].text
+    assert answer.text.count(sentence) == 1
+    # Stopped at the first repeat: the other three were never heard.
+    assert [c.verdict for c in answer.checks] == [Verdict.SUPPORTED, Verdict.REPEATED]
+
+
 def test_an_amount_asked_for_is_answered_with_one(seed_index, embedder):
     """"How long does a shingles vaccine protect you?" was answered "The vaccine is designed
     to … protect older adults" with "lasts about 5 years" among the excerpts: an answer

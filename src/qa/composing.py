@@ -34,7 +34,7 @@ from qa.finishing import (
 )
 from qa.scope import Relevance
 from qa.text import content_words
-from qa.types import Citation, SentenceCheck
+from qa.types import Citation, SentenceCheck, Verdict
 from qa.verification import SentenceVerifier, Verified, looks_like_refusal, shown
 
 # Share of a complementing quote's content words the answer must not say already. On the
@@ -75,7 +75,10 @@ class Composer:
         if self.stopped:
             return []
         if not self._first:
-            return self._shown(self.verifier.add(sentence))
+            check = self.verifier.add(sentence)
+            if check is not None and check.verdict is Verdict.REPEATED:
+                self.stopped = True  # a model repeating itself has nothing more to say
+            return self._shown(check)
         self._first = False
         if looks_like_refusal(sentence, self.refusal):
             self.stopped = True

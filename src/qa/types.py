@@ -114,6 +114,7 @@ class Verdict(StrEnum):
     CONTRADICTED = "contradicted"  # restates its excerpt with the negation turned: removed
     INCOMPLETE = "incomplete"  # stops where its list should begin ("such as."): removed
     TURNED = "turned"  # answers the question turned round (who should not, for who should)
+    REPEATED = "repeated"  # says nothing an earlier sentence of the answer did not: removed
     QUOTED = "quoted"  # an evidence sentence quoted as the answer (extractive fallback)
 
 

@@ -182,6 +182,8 @@ class SentenceVerifier:
         """Removed whatever its support: a personal dose, another drug, a restatement."""
         if not self.allow_doses and DOSE.search(body):
             return Verdict.DOSE_WITHHELD
+        if self._repeats(body):  # the 1.5B model can loop on a sentence till its token cap
+            return Verdict.REPEATED
         if LEAD_IN_ONLY.search(body):  # the model stopped before the items
             return Verdict.INCOMPLETE
         if self.relevance is None or _is_filler(body):
@@ -195,6 +197,12 @@ class SentenceVerifier:
             # restatement is checked for support, and its opener by finishing.py.
             return Verdict.ECHO
         return None
+
+    def _repeats(self, body: str) -> bool:
+        """Every content word of the sentence is in one sentence already shown."""
+        said = content_words(body)
+        return bool(said) and any(said <= content_words(MARKER.sub(" ", text))
+                                  for text in self.shown)
 
     @functools.cached_property
     def _topic_mask(self) -> np.ndarray:
