@@ -435,6 +435,32 @@ def test_the_thing_asked_about_alone_does_not_make_a_yes():
     assert polarity_of(question, "Valacyclovir can cure herpes.", relevance) == "yes"
 
 
+def test_always_or_only_is_settled_only_by_a_text_that_says_so():
+    """"Is gastritis always caused by H. pylori?" got "Yes." beside "H. pylori … may cause
+    an infection" (NIDDK's gastritis page)."""
+    from qa.finishing import polarity_of
+    from qa.scope import Lexicon, Relevance, focus_of
+
+    text = "Dantrolene relaxes muscles. Dantrolene can cause liver damage. " * 2
+    lexicon = Lexicon.build({"d": text}, {}, {"d": "Dantrolene"})
+
+    def said(question: str, sentence: str) -> str | None:
+        relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+        return polarity_of(question, sentence, relevance)
+
+    assert said("Does dantrolene cause liver damage?", "Dantrolene can cause liver damage.") \
+        == "yes"
+    for question in ("Does dantrolene always cause liver damage?",
+                     "Do all patients on dantrolene get liver damage?",
+                     "Is liver damage the only risk of dantrolene?"):
+        assert said(question, "Dantrolene can cause liver damage.") is None, question
+    assert said("Does dantrolene always cause liver damage?",
+                "Dantrolene always causes liver damage.") == "yes"
+    # "all at once" is no "all".
+    assert said("Can dantrolene be stopped all at once?",
+                "Dantrolene can be stopped at once.") == "yes"
+
+
 @pytest.mark.parametrize(("question", "text"), [
     # "free of" asks for a "without"; "still limited" says it is not established.
     ("Is memantine free of side effects?",

@@ -52,6 +52,13 @@ _NEGATION = frozenset(
 # Which way a question or an excerpt says something moves: "Does memantine increase glutamate
 # activity?" is not answered "yes" by "memantine modulates glutamate". Stems, so each word
 # stands for its inflections ("reduces", "reducing").
+# "Is gastritis always caused by H. pylori?" is not answered yes by "H. pylori … may cause
+# an infection": a question asking always / only / all is settled only by a text that says
+# so ("all at once", "at all" ask nothing of the kind).
+_ASKS_ABSOLUTE = re.compile(r"\b(?:always|only|solely|exclusively|every|everyone|everybody)\b"
+                            r"|(?<!\bat )\ball\b(?! at once\b)", re.IGNORECASE)
+_SAYS_ABSOLUTE = re.compile(r"\b(?:always|only|solely|exclusively|every|everyone|everybody|"
+                            r"all|never|none|no one)\b", re.IGNORECASE)
 _UP = frozenset(stems("increase raise boost elevate enhance stimulate".split()))
 _DOWN = frozenset(stems("decrease reduce lower block inhibit suppress".split()))
 URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\"']+", re.IGNORECASE)
@@ -250,6 +257,8 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     topic = _topic(question, relevance) if topic is None else topic
     if not topic or _coverage(topic, text) < POLAR_COVERAGE:
         return None
+    if _ASKS_ABSOLUTE.search(question) and not _SAYS_ABSOLUTE.search(text):
+        return None  # "can cause", "may occur": not "always", neither yes nor no
     asked, said = terms(question), terms(text)
     asked_negative, said_negative = bool(_NEGATION & set(asked)), bool(_NEGATION & set(said))
     asked_way = _direction(asked)
