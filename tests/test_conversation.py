@@ -54,6 +54,34 @@ def test_a_pronoun_beside_a_condition_still_stands_for_the_earlier_drug() -> Non
                       lexicon) == "Is shingles contagious?"
 
 
+@pytest.mark.parametrize(("previous", "message", "expected"), [
+    ("What is shingles?", "What are the symptoms?", "What are the symptoms of shingles?"),
+    ("What is shingles?", "Is there a cure?", "Is there a cure for shingles?"),
+    # The aspect has its own subject: a new question.
+    ("What is shingles?", "What are the symptoms of a stroke?",
+     "What are the symptoms of a stroke?"),
+    # A subject no document has as its own name: what "What is X?" asked about.
+    ("What is depression?", "What are the treatments?",
+     "What are the treatments for depression?"),
+    ("What is the capital of France?", "What are the symptoms?", "What are the symptoms?"),
+])
+def test_a_follow_up_about_a_condition_carries_it(previous: str, message: str,
+                                                  expected: str) -> None:
+    """"What is hypothyroidism?" then "What are the symptoms?" searched for "What are the
+    symptoms?" (NIDDK's pages): only a drug's aspects were carried."""
+    lexicon = Lexicon.build(LEAFLETS, {}, TITLES)
+    assert standalone(previous, message, lexicon) == expected
+
+
+def test_a_follow_up_names_a_condition_as_the_question_did() -> None:
+    """"How is it treated?" after "What is neuroleptic malignant syndrome?" searched for
+    "How is neuroleptic treated?": the condition is known by its rarest word only."""
+    text = "Neuroleptic malignant syndrome is a reaction to neuroleptic drugs. " * 4
+    lexicon = Lexicon.build({"nms": text}, {}, {"nms": "Neuroleptic Malignant Syndrome"})
+    assert standalone("What is neuroleptic malignant syndrome?", "How is it treated?",
+                      lexicon) == "How is neuroleptic malignant syndrome treated?"
+
+
 def test_the_first_question_is_left_as_it_is() -> None:
     assert standalone(None, "what about its side effects?", LEXICON) == (
         "what about its side effects?")

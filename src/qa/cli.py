@@ -361,12 +361,12 @@ def eval_cmd(  # noqa: PLR0913 - one parameter per click option
     assistant.prepare()  # evidence blocks of any chunk `qa ingest` did not compute
     _say_models(assistant.model_name, assistant.embedder.name)
     assistants = {"default": assistant}
-    for corpus, extra in (("poisoned", poisoned_dir), ("conditions", conditions_dir)):
-        if any(q.corpus == corpus for q in items):
-            assistants[corpus] = corpus_assistant(
-                assistant, [settings.corpus_dir, extra], Path(".qa-cache/eval") / corpus)
     chats = (load_conversations(conversations, split)[:limit]
              if conversations.is_file() else [])
+    for corpus, extra in (("poisoned", poisoned_dir), ("conditions", conditions_dir)):
+        if any(q.corpus == corpus for q in [*items, *chats]):
+            assistants[corpus] = corpus_assistant(
+                assistant, [settings.corpus_dir, extra], Path(".qa-cache/eval") / corpus)
     report = run_eval(assistants, items, progress=sys.stderr.isatty(), conversations=chats)
     json_path, md_path = write_report(report, out)
     click.echo(md_path.read_text())

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from qa.scope import Lexicon, specific
-from qa.text import terms
+from qa.text import STOPWORDS, terms
 
 if TYPE_CHECKING:
     from qa.answer import Assistant
@@ -38,6 +38,25 @@ _ASPECT = re.compile(r"\b(?:side effects?|dose|doses|dosage|dosing|interact\w*|m
                      r"|works|risks?|benefits?|warnings?|used for|uses?|taken|take|monitor\w*"
                      r"|stored?|storage|safe|safety|contraindicat\w*|overdose)\b", re.IGNORECASE)
 _SHORT = 8  # words
+# Short follow-ups about a condition: "What are the symptoms?", "Is there a cure?". Carried
+# only when nothing follows the aspect ("the symptoms of a stroke" asks about a stroke).
+_CONDITION_ASPECT = re.compile(
+    r"\b(?:symptoms?|signs?|causes?|caused|treatments?|treated|therapy|therapies|diagnos\w*|"
+    r"tests?|prevent\w*|cure[sd]?|outlook|prognosis|complications?|risk factors?|inherited|"
+    r"genetic|contagious|diet|foods?)\b(?![\s\w]*\b(?:of|for|in|from|with)\s+(?!it\b|this\b|"
+    r"that\b|them\b)\w)", re.IGNORECASE)
+# How a condition's aspect takes its name: "the symptoms of X", "a cure for X", "foods to
+# avoid with X" (keyed by the aspect's first four letters).
+_JOINT = {"cure": "for", "trea": "for", "ther": "for", "test": "for", "prev": "for",
+          "risk": "for", "diet": "with", "food": "with"}
+# "What is depression?", "Tell me about gout": the subject a follow-up's "it" stands for.
+_DEFINED = re.compile(r"^\W*(?:what (?:is|are)|tell me (?:about|more about)|explain|describe|"
+                      r"what do you know about)\s+(?:an?\s+|the\s+)?(?P<x>[\w'’ -]{3,40}?)"
+                      r"\W*$", re.IGNORECASE)
+_NOT_NAMES = frozenset("used use work works mean means made treated given taken".split())
+# Words that end a condition's name: "neuroleptic malignant syndrome", "celiac disease".
+_NAME_END = frozenset("disease diseases syndrome disorder disorders infection cancer failure "
+                      "injury palsy sclerosis deficiency".split())
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,31 @@ def _drug_words(text: str, lexicon: Lexicon) -> list[str]:
 def _condition(word: str, lexicon: Lexicon) -> bool:
     """A condition the documents discuss ("shingles"), not a drug (``Lexicon.conditions``)."""
     return lexicon.drugs.get(word) in lexicon.conditions
+
+
+def _named_as(text: str, word: str) -> str:
+    """The subject as the earlier question names it: the word, with the words after it when
+    they end a condition's name within three ("neuroleptic" -> "neuroleptic malignant
+    syndrome", "alzheimer" -> "Alzheimer's disease")."""
+    found = list(re.finditer(r"[\w'’-]+", text))
+    for i, match in enumerate(found):
+        if terms(match.group(0))[:1] != [word]:
+            continue
+        for j in range(i + 1, min(i + 4, len(found))):
+            if found[j].group(0).lower() in _NAME_END:
+                return text[match.start():found[j].end()]
+        return word
+    return word
+
+
+def _subject(defined: re.Match[str] | None) -> str:
+    """What "What is X?" asked to define, when X is a name ("depression", "hepatitis C"),
+    not a clause ("colchicine used for")."""
+    if defined is None:
+        return ""
+    found = defined.group("x").split()
+    return " ".join(found) if all(
+        w.lower() not in STOPWORDS | _NOT_NAMES for w in found) else ""
 
 
 def _swap(question: str, old: Sequence[str], new: str) -> str:
@@ -83,7 +127,9 @@ def _refer(message: str, drug: str) -> str:
         word = match.group(0).lower()
         if match.start() in expletive:
             return match.group(0)
-        return f"{drug}'s" if word in ("its", "their") else drug
+        if word in ("its", "their"):
+            return f"{drug}'" if drug.endswith("s") else f"{drug}'s"
+        return drug
 
     return _DRUG_REFERENCE.sub(name, message)
 
@@ -136,15 +182,24 @@ def standalone(previous: str | None, message: str, lexicon: Lexicon) -> str:
         referred = _refer(message, before[0])
         if referred != message:
             return _as_question(_capitalised(referred))
-    if named or not before:
+    topic = _DEFINED.match(previous)
+    if named or not (before or topic):
         return message  # a new topic, or nothing to carry
-    drug = before[0]
+    # The drug or condition asked about before, or what "What is X?" asked to define (a
+    # subject the documents do not name as their own: "What is depression?").
+    drug = _named_as(previous, before[0]) if before else _subject(topic)
+    if not drug:
+        return message
     referred = _refer(message, drug)
     if referred != message:
         return _as_question(_capitalised(referred))
     short = len(message.split()) <= _SHORT
     if _ELLIPSIS.match(message) or (short and _ASPECT.search(message)):
         return _as_question(_capitalised(f"{message.rstrip(' ?.')} of {drug}?"))
+    aspect = _CONDITION_ASPECT.search(message) if short else None
+    if aspect and (not before or _condition(before[0], lexicon)):
+        joint = _JOINT.get(aspect.group(0).lower()[:4], "of")
+        return _capitalised(f"{message.rstrip(' ?.')} {joint} {drug}?")
     return message
 
 

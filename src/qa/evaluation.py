@@ -155,8 +155,8 @@ def corpus_assistant(base: Assistant, folders: Sequence[Path], work_dir: Path) -
 def run_eval(assistants: dict[str, Assistant], items: Iterable[Question],
              progress: bool = False,
              conversations: Sequence[ConversationCase] = ()) -> dict[str, Any]:
-    """Answer every question with the Assistant of its corpus, and the last turn of every
-    conversation with the default one; return the full report."""
+    """Answer every question, and the last turn of every conversation, with the Assistant
+    of its corpus; return the full report."""
     from tqdm import tqdm
 
     items = list(items)
@@ -168,8 +168,8 @@ def run_eval(assistants: dict[str, Assistant], items: Iterable[Question],
         ranked = assistant.retriever.retrieve(item.question, top_k=max(RETRIEVAL_KS))
         results.append(Result(item, answer, [p.chunk.source for p in ranked]))
     main = assistants["default"]
-    chats = [run_conversation(main, c) for c in tqdm(conversations, desc="conversations",
-                                                        disable=not progress)]
+    chats = [run_conversation(assistants[c.corpus], c)
+             for c in tqdm(conversations, desc="conversations", disable=not progress)]
     report: dict[str, Any] = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "git_commit": git_commit(),
@@ -240,6 +240,7 @@ class ConversationCase(BaseModel):
     expected_triage: Literal["emergency", "self_harm", "personal_dosing"] | None = None
     standalone_has: list[str] = []
     standalone_lacks: list[str] = []
+    corpus: Literal["default", "poisoned", "conditions"] = "default"
     notes: str = ""
 
 
