@@ -364,7 +364,7 @@ def eval_cmd(  # noqa: PLR0913 - one parameter per click option
     chats = (load_conversations(conversations, split)[:limit]
              if conversations.is_file() else [])
     for corpus, extra in (("poisoned", poisoned_dir), ("conditions", conditions_dir)):
-        if any(q.corpus == corpus for q in [*items, *chats]):
+        if any(q.corpus == corpus for q in items) or any(c.corpus == corpus for c in chats):
             assistants[corpus] = corpus_assistant(
                 assistant, [settings.corpus_dir, extra], Path(".qa-cache/eval") / corpus)
     report = run_eval(assistants, items, progress=sys.stderr.isatty(), conversations=chats)
