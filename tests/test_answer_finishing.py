@@ -370,6 +370,29 @@ def test_a_question_with_nothing_left_to_ask_is_refused_without_the_model(
     assert assistant.ask(question).refused
 
 
+def test_how_much_is_answered_only_by_an_amount_with_its_unit(embedder):
+    """"How much vitamin D do older adults need?" was answered with a checklist ("I'm older
+    than 65. I've broken a bone after age 50."): a number, but no amount."""
+    from qa.finishing import quotes
+    from qa.scope import Lexicon, Relevance, focus_of
+    from qa.types import Chunk, Evidence
+
+    checklist = ("Do any of these apply to you? I am older than 65. I have broken a bone "
+                 "after age 50. I have never gotten enough vitamin D.")
+    amount = "Adults older than 70 need 800 IU of vitamin D each day."
+    question = "How much vitamin D do older adults need?"
+
+    def ranked(*texts: str) -> list[str]:
+        evidence = [Evidence(n, Chunk(f"c{n}", "bones", "bones.md", "Bones", "", 0, len(t), t),
+                             0, len(t), t, 1.0) for n, t in enumerate(texts, start=1)]
+        lexicon = Lexicon.build({"bones": " ".join(texts) * 3}, {}, {"bones": "Bones"})
+        relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+        return [q.text for q in quotes(question, evidence, relevance, embedder)]
+
+    assert ranked(checklist) == []
+    assert ranked(checklist, amount) == [amount]
+
+
 def _quotes(*scored: tuple[str, float]) -> list:
     from qa.finishing import Quote
     from qa.types import Chunk, Evidence

@@ -158,9 +158,22 @@ _ASKS_LIMIT = re.compile(r"\b(?:maximum|max|highest|upper limit|at most|limit)\b
                          re.IGNORECASE)
 _STATES_LIMIT = re.compile(r"\b(?:maximum|max|highest|up to|exceed|no more than|not more than"
                            r"|at most|limit|upper)\b", re.IGNORECASE)
+# "How much vitamin D…", "What is the usual dose…": a number with its unit. "How much
+# vitamin D do older adults need?" was answered with a checklist stating "older than 65".
+_ASKS_AMOUNT = re.compile(r"\bhow much\b(?![^?]{0,40}\b(?:cost|price|pay)\b)|\b(?:mg|mcg|ml"
+                          r"|milligrams?|dose per|maximum (?:daily )?dose)\b"
+                          r"|\bwhat(?:'s| is| are)?\s+(?:the\s+|a\s+)?(?:(?:usual|starting|"
+                          r"recommended|typical|normal|daily|standard|initial)\s+)*"
+                          r"dos(?:e|es|age)\b", re.IGNORECASE)
+_STATES_AMOUNT_WITH_UNIT = re.compile(
+    r"\d(?:[\d.,]*\d)?\s*(?:%|(?:mg|mcg|µg|g|grams?|ml|milliliters?|millilitres?|l|liters?|"
+    r"litres?|milligrams?|micrograms?|units?|iu|international units|percent|tablets?|pills?|"
+    r"capsules?|drops?|puffs?|doses?|cups?|ounces?|oz|teaspoons?|tablespoons?|servings?|"
+    r"drinks?|glasses|pounds?|lbs?|kg|kilograms?|hours?|minutes?|times)\b)", re.IGNORECASE)
 # (what a question asks for, what a quote answering it must then state)
 _STATES_AMOUNT = re.compile(r"\d")
-_ANSWER_SHAPES = ((_QUANTITY, _STATES_AMOUNT), (_ASKS_LIMIT, _STATES_LIMIT))
+_ANSWER_SHAPES = ((_QUANTITY, _STATES_AMOUNT), (_ASKS_AMOUNT, _STATES_AMOUNT_WITH_UNIT),
+                  (_ASKS_LIMIT, _STATES_LIMIT))
 
 
 def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
