@@ -268,6 +268,24 @@ def test_a_clause_restated_with_its_negation_turned_is_found(sentence, excerpt, 
     assert relevance.flips(sentence, excerpt) is flipped
 
 
+def test_a_flip_about_the_condition_asked_about_is_found_though_unnamed():
+    """"Risk factors you can change include gender" answered "What are the risk factors for
+    osteoporosis that you can control?" from "Some risk factors for osteoporosis cannot be
+    changed. These include gender." (NIH SeniorHealth): the sentence leaves osteoporosis
+    unnamed, so the excerpt's clause looked to be about something else."""
+    lexicon = Lexicon.build({"o": "Osteoporosis thins bones. " * 3}, {}, {"o": "Osteoporosis"})
+    excerpt = "Some risk factors for osteoporosis cannot be changed. These include gender."
+    sentence = "Risk factors you can change include gender."
+
+    def relevance(question: str) -> Relevance:
+        return Relevance.of(question, focus_of(question, lexicon), lexicon)
+
+    asked = "What are the risk factors for osteoporosis that you can control?"
+    assert relevance(asked).flips(sentence, excerpt)
+    # Asked about something else, the clause on osteoporosis is still about another thing.
+    assert not relevance("What are the risk factors you can control?").flips(sentence, excerpt)
+
+
 def test_an_uncited_contrast_is_checked_clause_by_clause(embedder):
     """"Memantine can cause X, while dantrolene can lead to Y", uncited: no one excerpt
     holds both halves, each half is held by its own drug's excerpt. Swapped halves are not

@@ -563,7 +563,11 @@ class Relevance:
         opposite of what the document says. A clause naming a drug the sentence does not
         name is about something else."""
         said = _plain(sentence)
-        named = self.lexicon.drugs_in(said)
+        # The drug or condition asked about is the sentence's subject, named or not: "Risk
+        # factors you can change include gender", answering "… risk factors for
+        # osteoporosis …", restates "Some risk factors for osteoporosis cannot be changed"
+        # turned round.
+        named = self.lexicon.drugs_in(said) | self.focus.drugs
         restated = [(_negates(part), set(stems(terms(part)))) for part in _CLAUSES.split(said)]
         return any(not drugs - named and any(claim <= used and negates != negative
                                              for negates, used in restated)
