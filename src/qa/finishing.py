@@ -49,9 +49,6 @@ _NEGATION = frozenset(
     """not no never avoid avoided avoiding unlike without cannot can't don't doesn't isn't
     aren't won't shouldn't neither nor instead unsafe contraindicated unsupervised
     ineffective useless free limited lacking insufficient""".split())
-# Which way a question or an excerpt says something moves: "Does memantine increase glutamate
-# activity?" is not answered "yes" by "memantine modulates glutamate". Stems, so each word
-# stands for its inflections ("reduces", "reducing").
 # "Is gastritis always caused by H. pylori?" is not answered yes by "H. pylori … may cause
 # an infection": a question asking always / only / all is settled only by a text that says
 # so ("all at once", "at all" ask nothing of the kind).
@@ -59,6 +56,9 @@ _ASKS_ABSOLUTE = re.compile(r"\b(?:always|only|solely|exclusively|every|everyone
                             r"|(?<!\bat )\ball\b(?! at once\b)", re.IGNORECASE)
 _SAYS_ABSOLUTE = re.compile(r"\b(?:always|only|solely|exclusively|every|everyone|everybody|"
                             r"all|never|none|no one)\b", re.IGNORECASE)
+# Which way a question or an excerpt says something moves: "Does memantine increase glutamate
+# activity?" is not answered "yes" by "memantine modulates glutamate". Stems, so each word
+# stands for its inflections ("reduces", "reducing").
 _UP = frozenset(stems("increase raise boost elevate enhance stimulate".split()))
 _DOWN = frozenset(stems("decrease reduce lower block inhibit suppress".split()))
 URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\"']+", re.IGNORECASE)
