@@ -393,6 +393,37 @@ def test_how_much_is_answered_only_by_an_amount_with_its_unit(embedder):
     assert ranked(checklist, amount) == [amount]
 
 
+def test_a_yes_or_a_quote_for_a_drug_comes_from_an_excerpt_about_it(embedder):
+    """"Does ketamine cause Alzheimer disease?" got "Yes." and the memantine article's
+    "Memantine, a medication primarily used in the treatment of Alzheimer's disease…":
+    the condition asked about made another drug's line look like an answer."""
+    from qa.finishing import documents_polarity, quotes
+    from qa.scope import Lexicon, Relevance, focus_of
+    from qa.types import Chunk, Evidence
+
+    docs = {"mem": "Memantine is used in the treatment of Alzheimer's disease. " * 3,
+            "ket": "Ketamine is an anesthetic used for depression. " * 3,
+            "ad": "Alzheimer's disease is a brain disorder that destroys memory. " * 3}
+    lexicon = Lexicon.build(docs, {}, {"mem": "Memantine", "ket": "Ketamine",
+                                       "ad": "Alzheimer's Disease"})
+    line = "Memantine is used in the treatment of Alzheimer's disease."
+    evidence = [Evidence(1, Chunk("c1", "mem", "mem.md", "Memantine", "", 0, len(line), line),
+                         0, len(line), line, 1.0)]
+
+    def answers(question: str) -> tuple[list[str], str | None]:
+        relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+        ranked = quotes(question, evidence, relevance, embedder)
+        return [q.text for q in ranked], documents_polarity(question, ranked, relevance)
+
+    assert answers("Is memantine used in the treatment of Alzheimer's disease?") == (
+        [line], "yes")
+    assert answers("Is ketamine used in the treatment of Alzheimer's disease?") == ([], None)
+    # Two drugs asked about: a line about one may be quoted, but says no yes for both
+    # ("can you take amoxicillin with hydrocodone?" got "Yes." and a hydrocodone warning).
+    assert answers("Is memantine used with ketamine in the treatment of Alzheimer's "
+                   "disease?") == ([line], None)
+
+
 def _quotes(*scored: tuple[str, float]) -> list:
     from qa.finishing import Quote
     from qa.types import Chunk, Evidence

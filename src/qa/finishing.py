@@ -188,13 +188,18 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     asking for a limit only sentences that state a limit.
     """
     required = [states for asks, states in _ANSWER_SHAPES if asks.search(question)]
+    # A drug asked about (not a condition) must be one the quote is about: asked "Does
+    # ketamine cause Alzheimer disease?", the memantine article's line on Alzheimer's
+    # disease was quoted, after "Yes." (the condition asked about made it look relevant).
+    drugs = relevance.focus.drugs - relevance.lexicon.conditions
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
         for s, e in sentence_spans(item.text):
             text = item.text[s:e]
             if all(states.search(text) for states in required) and len(text.split()) >= 4 \
                     and not relevance.other_drug(text) and not LEAD_IN_ONLY.search(text) \
-                    and not turns_round(question, text):
+                    and not turns_round(question, text) \
+                    and (not drugs or drugs & relevance.excerpt_drugs(item.chunk, text)):
                 found.append((item, item.start + s, item.start + e, text))
     # A quote's document names what was asked (``Relevance.documents_naming``): asked "What
     # color is phenytoin?", a row giving another capsule's colour, naming no drug, was
@@ -255,8 +260,12 @@ def documents_polarity(question: str, ranked: Sequence[Quote],
     if not ranked:
         return None
     topic = _topic(question, relevance)  # the same for every quote: worked out once
+    # Every drug asked about (not a condition) must be the quote's: "can you take amoxicillin
+    # with hydrocodone?" is not answered yes by a warning about hydrocodone alone.
+    drugs = relevance.focus.drugs - relevance.lexicon.conditions
     said = {polarity_of(question, q.text, relevance, topic) for q in ranked
-            if q.score >= ranked[0].score - POLARITY_MARGIN}
+            if q.score >= ranked[0].score - POLARITY_MARGIN
+            and drugs <= relevance.excerpt_drugs(q.evidence.chunk, q.text)}
     said.discard(None)
     return said.pop() if len(said) == 1 else None
 
