@@ -191,7 +191,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     # A drug asked about (not a condition) must be one the quote is about: asked "Does
     # ketamine cause Alzheimer disease?", the memantine article's line on Alzheimer's
     # disease was quoted, after "Yes." (the condition asked about made it look relevant).
-    drugs = relevance.focus.drugs - relevance.lexicon.conditions
+    drugs = relevance.asked_drugs
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
         for s, e in sentence_spans(item.text):
@@ -262,10 +262,9 @@ def documents_polarity(question: str, ranked: Sequence[Quote],
     topic = _topic(question, relevance)  # the same for every quote: worked out once
     # Every drug asked about (not a condition) must be the quote's: "can you take amoxicillin
     # with hydrocodone?" is not answered yes by a warning about hydrocodone alone.
-    drugs = relevance.focus.drugs - relevance.lexicon.conditions
     said = {polarity_of(question, q.text, relevance, topic) for q in ranked
             if q.score >= ranked[0].score - POLARITY_MARGIN
-            and drugs <= relevance.excerpt_drugs(q.evidence.chunk, q.text)}
+            and relevance.asked_drugs <= relevance.excerpt_drugs(q.evidence.chunk, q.text)}
     said.discard(None)
     return said.pop() if len(said) == 1 else None
 

@@ -408,9 +408,9 @@ class Relevance:
         return cls(question, focus, lexicon, frozenset(stems(terms(question))))
 
     @functools.cached_property
-    def _drug_asked(self) -> bool:
-        """The question names a drug, not only conditions."""
-        return bool(self.focus.drugs - self.lexicon.conditions)
+    def asked_drugs(self) -> frozenset[str]:
+        """The drugs the question names, not counting conditions."""
+        return self.focus.drugs - self.lexicon.conditions
 
     @functools.cached_property
     def rivals(self) -> frozenset[str]:
@@ -418,7 +418,7 @@ class Relevance:
         when the question names a drug ("It is used to treat shingles" answers a question
         about valacyclovir), the conditions when it names only conditions."""
         conditions = self.lexicon.conditions
-        return (frozenset(self.lexicon.drugs.values()) - conditions if self._drug_asked
+        return (frozenset(self.lexicon.drugs.values()) - conditions if self.asked_drugs
                 else conditions)
 
     def aside(self, word: str) -> bool:
@@ -426,14 +426,14 @@ class Relevance:
         drug's, or a condition's when the question names none of the drugs (asked about
         valacyclovir and shingles, "shingles" is part of what is asked)."""
         name = self.lexicon.drugs.get(word)
-        return name is not None and not (self._drug_asked and name in self.lexicon.conditions)
+        return name is not None and not (self.asked_drugs and name in self.lexicon.conditions)
 
     @functools.cached_property
     def hide(self) -> Callable[[str], str]:
         """What sentence scoring takes out of texts compared with this question
         (``Lexicon.hider``; conditions stay when the question names a drug)."""
         return self.lexicon.hider(
-            self.question, self.lexicon.conditions if self._drug_asked else frozenset())
+            self.question, self.lexicon.conditions if self.asked_drugs else frozenset())
 
     def other_drug(self, sentence: str) -> bool:
         """It names a drug (``rivals``), and none of the drugs asked about."""
