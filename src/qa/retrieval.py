@@ -2,9 +2,10 @@
 
 The query is normalised against the corpus once (``rewrite``: lower-case, spelling fixed
 from the corpus vocabulary, brand/generic aliases the corpus states); both rankings are
-then fused with a weighted reciprocal-rank fusion, the reranker re-orders the head, and
-passages whose cosine to the question is under the floor are not relevant. Weights were
-tuned on the MedicationQA dev half (``qa bench medicationqa``; see eval/reports).
+then fused with a weighted reciprocal-rank fusion, BM25's best passage keeps a place in
+the head (``keyword_slots``), the reranker re-orders the head, and passages whose cosine to
+the question is under the floor are not relevant. Weights were tuned on the MedicationQA
+dev half (``qa bench medicationqa``; see eval/reports).
 """
 
 from __future__ import annotations
@@ -101,7 +102,9 @@ class Retriever:
             for rank, i in enumerate(ranking):
                 fused[i] = fused.get(i, 0.0) + weight / (self.cfg.rrf_k + rank + 1)
         cosine = self._cosines(vector, list(fused))
-        order = sorted(fused, key=lambda i: (-fused[i], -cosine[i]))
+        keyword = bm25[: self.cfg.keyword_slots]
+        order = _with_places_for(sorted(fused, key=lambda i: (-fused[i], -cosine[i])),
+                                 keyword, top_k)
         dense_rank = {i: r for r, i in enumerate(dense)}
         bm25_rank = {i: r for r, i in enumerate(bm25)}
         ranked = [Passage(self.index.chunks[i], fused[i], cosine[i], dense_rank.get(i),
@@ -109,8 +112,12 @@ class Retriever:
                   for i in order[: max(top_k, self.reranker.depth)]]
         passages = tuple(self.reranker.rerank(query, ranked)[:top_k])
         floor = self.cfg.min_dense_score
-        return Retrieval(query, passages,
-                         tuple(p for p in passages if (p.dense_score or 0.0) >= floor))
+        above = [p for p in passages if (p.dense_score or 0.0) >= floor]
+        # BM25's best passage counts when the question is on topic at all (another passage
+        # clears the floor): its cosine is low for the same reason its dense rank is.
+        kept = {self.index.chunks[i].chunk_id for i in keyword} if above else set()
+        return Retrieval(query, passages, tuple(
+            p for p in passages if (p.dense_score or 0.0) >= floor or p.chunk.chunk_id in kept))
 
     def search_each(self, query: str, parts: Sequence[str], top_k: int | None = None) -> Retrieval:
         """One search per part of a comparison ("memantine's side effects", "dantrolene's
@@ -146,3 +153,18 @@ class Retriever:
         ids = [self.index.chunks[i].chunk_id for i in rows]
         sims = self.index.store.vectors_for(ids) @ vector
         return {i: float(s) for i, s in zip(rows, np.asarray(sims), strict=True)}
+
+
+def _with_places_for(order: list[int], wanted: Sequence[int], top_k: int) -> list[int]:
+    """``order`` with each of ``wanted`` among its first ``top_k`` (the last of the others
+    make room, in order)."""
+    head = order[:top_k]
+    for i in wanted:
+        if i in head:
+            continue
+        room = next((j for j in reversed(head) if j not in wanted), None)
+        if room is None:
+            break
+        head.remove(room)
+        head.append(i)
+    return head + [i for i in order if i not in head]
