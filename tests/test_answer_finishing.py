@@ -39,11 +39,13 @@ def _excerpt_number(prompt: ChatPrompt, words: str) -> int:
     raise AssertionError(f"no excerpt with {words!r} in {prompt.user!r}")
 
 
-def _verbatim(prompt: ChatPrompt) -> str:
-    """A sentence copied from an excerpt, with no number in it, cited: always supported."""
+def _verbatim(prompt: ChatPrompt, avoiding: tuple[str, ...] = ()) -> str:
+    """A sentence copied from an excerpt, with no number in it (nor any of ``avoiding``),
+    cited: always supported."""
     for match in re.finditer(r"^\[(\d+)\] (.*)$", prompt.user, re.MULTILINE):
         for sentence in re.split(r"(?<=\.)\s+", match.group(2)):
-            if len(sentence.split()) >= 6 and not re.search(r"\d", sentence):
+            if len(sentence.split()) >= 6 and not re.search(r"\d", sentence) \
+                    and not any(w in sentence.lower() for w in avoiding):
                 return f"{sentence.rstrip('.')} [{match.group(1)}]."
     raise AssertionError(f"no quotable sentence in {prompt.user!r}")
 
@@ -220,13 +222,15 @@ def test_a_sentence_citing_the_wrong_excerpt_moves_to_the_right_one(seed_index, 
 
 def test_a_thin_answer_gets_the_excerpt_that_answers_beside_it(seed_index, embedder):
     """"Is memantine free of side effects?" answered only "generally well-tolerated" (dev
-    q201): the excerpt listing the side effects is quoted after it, with its citation."""
+    q201): the excerpt listing the side effects is quoted after it, with its citation. (A
+    yes/no question now gets the quote alone: "well-tolerated" does not use the words it
+    asks about, see ``test_a_yes_or_no_answer_about_something_else_is_not_sent``.)"""
     def reply(prompt: ChatPrompt) -> str:
         n = _excerpt_number(prompt, "side effect profile")
         return f"Memantine is generally well-tolerated [{n}]."
 
     assistant, _ = _assistant(seed_index, embedder, reply)
-    answer = assistant.ask("Is memantine free of side effects?")
+    answer = assistant.ask("What side effects can memantine cause?")
     first, also = answer.text.split(" The documents also say: ")
     assert first.startswith("Memantine is generally well-tolerated [")
     assert "dizziness" in also and "dizziness" not in first
@@ -238,7 +242,7 @@ def test_a_thin_answer_gets_the_excerpt_that_answers_beside_it(seed_index, embed
 def test_an_answer_of_several_sentences_gets_no_quote_beside_it(seed_index, embedder):
     def reply(prompt: ChatPrompt) -> str:
         n = _excerpt_number(prompt, "side effect profile")
-        return (f"Memantine is generally well-tolerated [{n}]. "
+        return (f"Memantine has a side effect profile that is generally favorable [{n}]. "
                 f"It may delay the progression of symptoms [{n}].")
 
     assistant, _ = _assistant(seed_index, embedder, reply)
@@ -556,3 +560,48 @@ def test_a_line_of_a_list_without_marks_is_quoted_with_the_line_leading_into_it(
     whole = "Valacyclovir is an antiviral medicine."  # a sentence: quoted as it is
     plain, _, _ = quoted_answer(Quote(evidence, 100, 100 + len(whole), whole, 1.0), 1)
     assert plain == f"The documents say: \u201c{whole}\u201d [1]"
+
+
+def test_a_claim_to_check_is_answered_as_the_yes_or_no_question_it_is(seed_index, embedder):
+    """"I heard X, is that true?" starts with no auxiliary: it was not read as a yes/no
+    question, so a "Yes" the documents back was dropped and one they do not was not
+    checked. Both ways, as typed by a reader."""
+    def reply(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "liver damage")
+        return f"Yes, dantrolene has the potential to cause liver damage [{n}]."
+
+    assistant, _ = _assistant(seed_index, embedder, reply, reply)
+    answer = assistant.ask("I heard dantrolene can cause liver damage, is that true?")
+    assert answer.text.startswith("Yes. ") and "liver" in answer.text
+    assert answer.question == "I heard dantrolene can cause liver damage, is that true?"
+
+    def wrong(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "directly on muscle")
+        return f"Yes, dantrolene works in the brain and on muscle cells [{n}]."
+
+    assistant, _ = _assistant(seed_index, embedder, wrong)
+    answer = assistant.ask("My friend says dantrolene works in the brain. Is that right?")
+    assert not answer.text.startswith("Yes")
+    assert answer.refused or "directly on muscle cells" in answer.text
+
+
+@pytest.mark.parametrize(("typed", "asked"), [
+    ("I heard memantine can cause constipation, is that true?",
+     "Is it true that memantine can cause constipation?"),
+    ("My friend says ketamine works within hours. Is that right?",
+     "Is it true that ketamine works within hours?"),
+    ("Someone told me dantrolene was first made for malignant hyperthermia, true?",
+     "Is it true that dantrolene was first made for malignant hyperthermia?"),
+    ("I read online that memantine is addictive. Is this a myth?",
+     "Is it true that memantine is addictive?"),
+    # not a claim put forward: unchanged
+    ("I heard that, is it true?", "I heard that, is it true?"),
+    ("What is true about memantine?", "What is true about memantine?"),
+    ("I read the leaflet. What are the side effects?",
+     "I read the leaflet. What are the side effects?"),
+])
+def test_a_reported_claim_is_asked_as_is_it_true_that(typed, asked):
+    from qa.questions import as_yes_no
+
+    assert as_yes_no(typed) == asked
+

@@ -3,7 +3,9 @@
 1. triage (``triage.classify``): emergencies and self-harm get fixed guidance at once;
 2. instructions inside the question are dropped (``injection.strip_injections``) and
    requests to produce a drug declined (``triage.requests_manufacture``);
-3. normalisation, once (``Retriever.rewrite``): spelling and aliases from the corpus;
+3. normalisation, once: a claim put forward to be checked asked as the yes/no question it
+   is (``questions.as_yes_no``), spelling and aliases from the corpus
+   (``Retriever.rewrite``);
 4. scope gate (``scope.focus_of``): the drugs asked about; a question naming something
    specific the documents never mention is refused;
 5. retrieval and reranking (``Retriever.search``), with its relevance floor;
@@ -39,7 +41,7 @@ from qa.index import Index, open_index
 from qa.injection import strip_injections
 from qa.llm import ChatPrompt, Excerpt, Generator, load_generator
 from qa.prompts import PromptSet, load_prompts
-from qa.questions import checked_question
+from qa.questions import as_yes_no, checked_question
 from qa.retrieval import Retrieval, Retriever
 from qa.scope import Lexicon, Relevance, focus_of
 from qa.text import SentenceStream
@@ -205,7 +207,7 @@ class Assistant:
             yield self._done(self._redirect(question, triage, started))
             return
         # Instructions inside a question are not followed: they never reach the model.
-        asked = strip_injections(searched)
+        asked = as_yes_no(strip_injections(searched))
         if requests_manufacture(asked):  # never instructions to produce a drug
             yield self._done(self._refusal_answer(
                 question, triage, Timings(total_ms=_ms(started)), AnswerStatus.OUT_OF_SCOPE))

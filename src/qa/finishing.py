@@ -79,9 +79,15 @@ class Quote:
 _USE = frozenset("use used uses".split())
 
 
+# "Is it true that X can cause Y?" asks about X causing Y, not about truth.
+_CHECK_FRAME = re.compile(r"^\W*(?:is|isn't)\s+(?:it|this|that)\s+(?:really\s+)?(?:true|right"
+                          r"|correct|accurate|so)\s+(?:that\s+)?", re.IGNORECASE)
+
+
 def _topic(question: str, relevance: Relevance) -> dict[str, float]:
     """Stems of what the question asks about (its content words, not the drug names), each
     with its weight (rarer words say more about what is asked)."""
+    question = _CHECK_FRAME.sub("", question)
     found = [w for w in dict.fromkeys(terms(question)) if len(w) >= 3
              and (w not in STOPWORDS or w in _USE) and w not in POLAR_OPENERS
              and not relevance.aside(w)]
@@ -110,6 +116,7 @@ _SAME_THING = [stems(group.split()) for group in (
     "liver hepatic",
     "safe safety unsafe",
     "allergy allergies allergic",
+    "raise raises raised increase increases increased elevate elevated",
 )]
 _SYNONYMS: dict[str, frozenset[str]] = {
     s: frozenset(group) for group in _SAME_THING for s in group}

@@ -9,6 +9,8 @@ a notice). The prompt's token count is bounded separately, in the generator.
 
 from __future__ import annotations
 
+import re
+
 from qa.characters import clean_text
 from qa.errors import QuestionTooLongError
 
@@ -21,3 +23,31 @@ def checked_question(question: str, max_chars: int) -> str:
             f"the question is {len(text):,} characters long; the limit is {max_chars:,} "
             "(setting answer.max_question_chars, QA_ANSWER__MAX_QUESTION_CHARS)")
     return text
+
+
+# "I heard memantine can cause constipation, is that true?", "My friend says ketamine works
+# within hours. Is that right?": a claim put forward to be checked is a yes/no question,
+# though its first word is no auxiliary. Asked as "Is it true that <claim>?", the yes/no
+# checks apply to it (a "Yes" kept only when the documents agree); asked as typed, the
+# opener was dropped whatever the documents said, and "Yes, ketamine can raise blood
+# pressure" was not recognised as a restatement of the question.
+_REPORTER = (r"(?:(?:i(?:'ve| have)?\s+)?(?:heard|read|seen|been told)|i\s+was\s+told"
+             r"|(?:some\s*(?:one|body)|people|they|(?:my|a)\s+(?:\w+\s+){0,2}?"
+             r"(?:friend|doctor|nurse|pharmacist|mom|mum|mother|dad|father|wife|husband"
+             r"|sister|brother|colleague|neighbou?r|son|daughter))\s+"
+             r"(?:says?|said|told\s+me|claims?|claimed|thinks?))")
+_CHECK = (r"(?:is\s+(?:that|this|it)\s+)?(?:really\s+)?(?:true|right|correct|accurate|so"
+          r"|a\s+fact|a\s+myth)")
+_REPORTED_CLAIM = re.compile(
+    rf"^\s*{_REPORTER}\s+(?:online\s+|somewhere\s+)?(?:that\s+)?(?P<claim>.+?)"
+    rf"[\s,.;:!?-]+(?:{_CHECK})\s*[?.!]*\s*$", re.IGNORECASE)
+
+
+def as_yes_no(question: str) -> str:
+    """A reported claim asked to be checked, as the yes/no question it is ("I read that X.
+    Is that true?" -> "Is it true that X?"); any other question unchanged."""
+    match = _REPORTED_CLAIM.match(question)
+    if match is None or len(match.group("claim").split()) < 3:
+        return question  # "I heard that, is it true?": no claim to check
+    claim = match.group("claim").strip().rstrip(",.;:!?")
+    return f"Is it true that {claim}?"
