@@ -562,6 +562,24 @@ def test_a_line_of_a_list_without_marks_is_quoted_with_the_line_leading_into_it(
     assert plain == f"The documents say: \u201c{whole}\u201d [1]"
 
 
+def test_a_length_of_time_asked_about_is_settled_only_by_a_text_naming_it():
+    """"I've read that ketamine relief lasts for years. Is that true?" got "Yes." beside
+    "The relief can last from several days to weeks"."""
+    from qa.finishing import polarity_of
+    from qa.scope import Lexicon, Relevance, focus_of
+
+    lexicon = Lexicon.build({"k": "Ketamine relieves depression. " * 3}, {}, {"k": "Ketamine"})
+
+    def said(question: str, sentence: str) -> str | None:
+        relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+        return polarity_of(question, sentence, relevance)
+
+    weeks = "The relief from ketamine can last from several days to weeks."
+    assert said("Does the relief from ketamine last for years?", weeks) is None
+    assert said("Does the relief from ketamine last for weeks?", weeks) == "yes"
+    assert said("Does the relief from ketamine last?", weeks) == "yes"
+
+
 def test_a_claim_to_check_is_answered_as_the_yes_or_no_question_it_is(seed_index, embedder):
     """"I heard X, is that true?" starts with no auxiliary: it was not read as a yes/no
     question, so a "Yes" the documents back was dropped and one they do not was not
@@ -605,3 +623,27 @@ def test_a_reported_claim_is_asked_as_is_it_true_that(typed, asked):
 
     assert as_yes_no(typed) == asked
 
+
+def test_a_yes_or_no_answer_about_something_else_is_not_sent(seed_index, embedder):
+    """"Does ketamine cause Alzheimer disease?" was answered "Ketamine has anti-inflammatory
+    effects in the brain [1]": true, about ketamine, and no answer to what was asked. A
+    yes/no answer is held until a sentence uses what the question asks about; when none
+    does, it is not sent."""
+    asked = ("older", "adult", "age", "suitab")
+
+    def elsewhere(prompt: ChatPrompt) -> str:  # an excerpt's sentence, on another matter
+        return _verbatim(prompt, avoiding=asked)
+
+    assistant, _ = _assistant(seed_index, embedder, elsewhere, quote=False)
+    events = list(assistant.stream("Is dantrolene suitable for older adults?"))
+    answer = events[-1].answer
+    assert answer is not None and answer.refused, answer.raw_answer
+    assert not [e for e in events if e.kind is EventKind.SENTENCE]
+
+    def liver(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "liver damage")
+        return f"Dantrolene has the potential to cause liver damage [{n}]."
+
+    assistant, _ = _assistant(seed_index, embedder, liver, quote=False)
+    answer = assistant.ask("Is the liver at risk with dantrolene?")
+    assert not answer.refused and "liver damage" in answer.text

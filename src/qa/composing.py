@@ -6,6 +6,8 @@ verifies each (``verification.SentenceVerifier``) and returns what may be shown 
 * the first sentence settles a yes/no opener (kept only when the documents agree, see
   ``finishing``); if it claims the opposite of the documents, only restates the question,
   or is the model's refusal, the best excerpt is quoted instead and generation can stop;
+* a yes/no question's sentences wait until one uses what it asks about (``finishing.
+  addresses``); when none does, the answer is about something else and is not sent;
 * a list question whose evidence holds a whole list waits for the end, then gets the list
   quoted when the model's answer has fewer items;
 * at the end, when nothing held, the best excerpt is quoted, or the question refused;
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 
 from qa.finishing import (
     Quote,
+    addresses,
     asks_for_list,
     documents_polarity,
     list_items,
@@ -62,8 +65,12 @@ class Composer:
     _quote: tuple[Citation, SentenceCheck] | None = None
     _whole: Quote | None = None
     best: Quote | None = field(init=False)  # ranked[0], or the whole list it is an item of
+    # Whether a kept sentence uses what a yes/no question asks about; until one does, the
+    # answer's sentences wait (see ``finishing.addresses``). Other questions: always.
+    _addressed: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        self._addressed = not self.relevance.focus.polar
         self.best = self.ranked[0] if self.ranked else None
         whole = with_list(self.best) if self.best is not None else None
         if whole is not None and self.quotable and asks_for_list(self.question) \
@@ -117,7 +124,9 @@ class Composer:
         if check is None or not shown(check):
             return []
         text = without_foreign_links(check.text, self.links)
-        if not check.kept:
+        if not self._addressed and check.kept:
+            self._addressed = addresses(self.question, text, self.relevance)
+        if not check.kept or not self._addressed:
             self._pending.append(text)
             return []
         texts = [*self._pending, text]
@@ -148,6 +157,10 @@ class Composer:
             return self._joined(verified), list(self.sent)
         if not verified.citations:
             return self._replaced(verified)
+        if not self._addressed:
+            # nothing the model said touches what was asked (and nothing was sent): the
+            # best excerpt, or a refusal
+            return self._replaced(Verified("", (), verified.checks))
         return self._complemented(verified)
 
     def _complemented(self, verified: Verified) -> tuple[Verified, list[str]]:

@@ -61,6 +61,12 @@ _SAYS_ABSOLUTE = re.compile(r"\b(?:always|only|solely|exclusively|every|everyone
 # stands for its inflections ("reduces", "reducing").
 _UP = frozenset(stems("increase raise boost elevate enhance stimulate".split()))
 _DOWN = frozenset(stems("decrease reduce lower block inhibit suppress".split()))
+# A yes/no question naming a length of time is settled only by a text naming it: "Does the
+# relief last for years?" was answered "Yes." beside "relief can last from several days to
+# weeks".
+_TIME_SPANS = frozenset(stems("""second seconds minute minutes hour hours day days week weeks
+    month months year years decade decades lifetime lifelong forever permanent
+    permanently""".split()))
 URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\"']+", re.IGNORECASE)
 
 
@@ -131,7 +137,9 @@ _WARNING = frozenset(stems("avoid not never caution careful warning".split()))
 def _coverage(topic: dict[str, float], text: str) -> float:
     """Weighted share of the topic stems a text uses (or a word for the same thing; a
     warning for "safe")."""
-    used = set(stems(terms(text)))
+    found = terms(text)
+    # "well-tolerated" uses "tolerated": a compound's parts count as its words
+    used = set(stems([*found, *(part for w in found if "-" in w for part in w.split("-"))]))
     if used & _WARNING:
         used |= _SAFETY
     return sum(w for s, w in topic.items()
@@ -287,6 +295,8 @@ def polarity_of(question: str, text: str, relevance: Relevance,
         return None
     if _ASKS_ABSOLUTE.search(question) and not _SAYS_ABSOLUTE.search(text):
         return None  # "can cause", "may occur": not "always", neither yes nor no
+    if not _spans(question) <= _spans(text):
+        return None  # "Does the relief last for years?": "days to weeks" says neither
     asked, said = terms(question), terms(text)
     asked_negative, said_negative = bool(_NEGATION & set(asked)), bool(_NEGATION & set(said))
     asked_way = _direction(asked)
@@ -297,12 +307,26 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     return "no" if (asked_negative != said_negative) != turned else "yes"
 
 
+def _spans(text: str) -> set[str]:
+    """The lengths of time a text speaks of ("hours", "a year"), as stems."""
+    return set(stems(terms(text))) & _TIME_SPANS
+
+
 def _direction(words: list[str]) -> str | None:
     """'up' or 'down' when a text's words say something rises or falls (not both), else
     None."""
     used = set(stems(words))
     up, down = bool(used & _UP), bool(used & _DOWN)
     return None if up == down else ("up" if up else "down")
+
+
+def addresses(question: str, text: str, relevance: Relevance) -> bool:
+    """The text uses one of the question's topic words (or a word for the same thing), or
+    the question has none. A yes/no question's answer that does not is about something
+    else: "Does ketamine cause Alzheimer disease?" was answered "Ketamine has
+    anti-inflammatory effects in the brain [1]" (true, and no answer)."""
+    topic = _topic(question, relevance)
+    return not topic or _coverage(topic, text) > 0
 
 
 def split_opener(text: str) -> tuple[str | None, str]:
