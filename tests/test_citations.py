@@ -142,6 +142,13 @@ LEXICON = Lexicon.build({doc: " ".join(e.text for e in EVIDENCE if e.chunk.doc_i
     ("What are the side effects of metformin?", ("metformin",)),  # any form of question
     ("Can I take memantine tonight, or double it because I forgot?", ()),  # common words
     ("What is the half-life of memantine?", ()),  # "half" and "life" are common words
+    # what is said of a thing, not a thing: "harmful", "unsuitable" were refused as
+    # "never mentioned" though the documents speak of liver damage and of who may not
+    # take a drug
+    ("Is memantine harmful to the liver?", ("liver",)),
+    ("Which patients are unsuitable for memantine?", ()),
+    # a word English dictionaries do not know may be a name: it counts
+    ("Is memantine teratogenic in pregnancy?", ("teratogenic", "pregnancy")),
 ])
 def test_a_question_names_the_specific_words_the_documents_never_use(question, missing) -> None:
     assert focus_of(question, LEXICON).missing == missing

@@ -109,15 +109,16 @@ def _only_verb(word: str) -> bool:
 def specific(word: str, polar: bool = False) -> bool:
     """A word that names something the answer must be about.
 
-    Uncommon words (``SPECIFIC_ZIPF``) count unless they are only a verb or adverb
-    ("titrate"); a yes/no question also counts the nouns up to ``POLAR_ZIPF`` ("alcohol",
+    Uncommon words (``SPECIFIC_ZIPF``) count unless they are only a verb, adverb or
+    adjective ("titrate"; "harmful", "unsuitable": what is said of a thing, not a thing);
+    a yes/no question also counts the nouns up to ``POLAR_ZIPF`` ("alcohol",
     "pregnancy"), but never "forgot", "tonight" or "double".
     """
     if len(word) < FOCUS_TERM_LEN or not word.isalpha() or word in STOPWORDS | PRONOUNS:
         return False
     zipf, pos = _zipf(word), _parts_of_speech(word)
     if zipf < SPECIFIC_ZIPF:
-        return not _only_verb(word)
+        return not (pos and pos <= {"VERB", "ADV", "ADJ"})
     return polar and zipf < POLAR_ZIPF and "NOUN" in pos
 
 
