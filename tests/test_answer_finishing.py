@@ -647,3 +647,37 @@ def test_a_yes_or_no_answer_about_something_else_is_not_sent(seed_index, embedde
     assistant, _ = _assistant(seed_index, embedder, liver, quote=False)
     answer = assistant.ask("Is the liver at risk with dantrolene?")
     assert not answer.refused and "liver damage" in answer.text
+
+
+GOUT = """# Gout
+
+Gout is a painful form of arthritis caused by uric acid crystals in a joint. Gout can be
+controlled with proper treatment, and most people with gout are able to control their
+symptoms and live productive lives. Foods rich in purines, such as liver, dried beans and
+anchovies, can bring on an attack of gout. Adult men are more likely to develop gout than
+women.
+"""
+
+
+def test_a_yes_or_no_answer_in_other_words_is_still_an_answer(tmp_path: Path, embedder):
+    """"Can gout be cured?" answered "Gout can be controlled with proper treatment…" (a
+    MedQuAD page) uses no word of "cured", yet it speaks to it: the sentence and the question
+    are close in meaning, so the answer is sent, not refused."""
+    from qa.config import ChunkSettings
+    from qa.ingestion import ingest
+
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "gout.md").write_text(GOUT, encoding="utf-8")
+    index_dir = tmp_path / "index"
+    ingest(folder, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
+
+    def reply(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "controlled with proper treatment")
+        return f"Gout can be controlled with proper treatment [{n}]."
+
+    generator = FakeGenerator(reply)
+    assistant = Assistant.load(settings=settings_for(index_dir, answer=AnswerSettings(
+        quote_score=99.0)), embedder=embedder, generator=generator)
+    answer = assistant.ask("Can gout be cured?")
+    assert not answer.refused and answer.text.startswith("Gout can be controlled")

@@ -19,6 +19,7 @@ What is sent is what the final ``Answer`` says: the answer text is the sent sent
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -35,8 +36,8 @@ from qa.finishing import (
     with_list,
     without_foreign_links,
 )
-from qa.scope import Relevance
-from qa.text import content_words
+from qa.scope import Relevance, scored_question
+from qa.text import MARKER, content_words
 from qa.types import Citation, SentenceCheck, Verdict
 from qa.verification import SentenceVerifier, Verified, looks_like_refusal, shown
 
@@ -44,6 +45,16 @@ from qa.verification import SentenceVerifier, Verified, looks_like_refusal, show
 # dev split (124 questions, model replies reused): without it, paraphrases of the answer
 # were added beside it ("Common side effects of memantine include dizziness, headache…").
 COMPLEMENT_NOVELTY = 0.5
+
+
+# A yes/no answer's sentence that uses none of the question's topic words still speaks to it
+# at this cosine (drug names out, conditions in). Pairs read on dev and on MedQuAD pages:
+# 0.74 "Can gout be cured?" / "Gout can be controlled with proper treatment…", 0.79 "can
+# you take ultram with ibuprofen?" / "Ultram can be taken with ibuprofen" speak to it; 0.51
+# "Does ketamine cause Alzheimer disease?" / "…anti-inflammatory effects in the brain",
+# 0.33 "…last for months?" / "…within hours or days", 0.21 "Is it safe to take antacids
+# during pregnancy?" / "Antacids can cause constipation" do not.
+ADDRESS_COSINE = 0.6
 
 
 @dataclass
@@ -125,7 +136,7 @@ class Composer:
             return []
         text = without_foreign_links(check.text, self.links)
         if not self._addressed and check.kept:
-            self._addressed = addresses(self.question, text, self.relevance)
+            self._addressed = self._answers(text)
         if not check.kept or not self._addressed:
             self._pending.append(text)
             return []
@@ -135,6 +146,19 @@ class Composer:
             texts[0] = self._opener + texts[0]
         self.sent += texts
         return [] if self._whole is not None else texts
+
+    def _answers(self, text: str) -> bool:
+        """The sentence speaks to what the yes/no question asks: it uses one of its topic
+        words, or says it in other words (cosine at least ADDRESS_COSINE, drug names out,
+        conditions kept: "Gout can be controlled with proper treatment" for "Can gout be
+        cured?")."""
+        if addresses(self.question, text, self.relevance):
+            return True
+        lexicon = self.relevance.lexicon  # drug names out, conditions in: what is asked
+        hide = functools.partial(lexicon.without_drugs, keep=lexicon.conditions)
+        asked, said = self.verifier.embedder.embed(
+            [scored_question(self.question, hide), hide(MARKER.sub(" ", text))])
+        return float(asked @ said) >= ADDRESS_COSINE
 
     def _quote_best(self) -> list[str]:
         """The best excerpt, quoted and cited, when it is good enough."""
