@@ -55,3 +55,36 @@ def test_ray_ingest_is_incremental_too(corpus: Path, tmp_path: Path, embedder,
                     engine=ray_engine)
     assert report.added == ["copy_of_000.txt"] and report.delta
     assert report.near_duplicates > 0  # every chunk repeats one already indexed
+
+
+class _SlowRay:
+    """Ray whose local node misses its startup wait ``misses`` times, then starts."""
+
+    def __init__(self, misses: int, error: str = "The current node timed out during startup."):
+        self.misses, self.error, self.calls = misses, error, []
+
+    def init(self, **_: object) -> None:
+        self.calls.append("init")
+        if self.calls.count("init") <= self.misses:
+            raise Exception(self.error)
+
+    def shutdown(self) -> None:
+        self.calls.append("shutdown")
+
+
+def test_a_local_node_that_misses_its_startup_wait_is_started_again() -> None:
+    """Ray waits a fixed 30 s for its raylet; under the full test suite on two cores it
+    once missed that and the ingest failed."""
+    from qa.ray_ingest import _start
+
+    once = _SlowRay(misses=1)
+    _start(once, None)
+    assert once.calls == ["init", "shutdown", "init"]
+    always = _SlowRay(misses=5)
+    with pytest.raises(Exception, match="timed out during startup"):
+        _start(always, None)
+    assert always.calls.count("init") == 2
+    other = _SlowRay(misses=1, error="address not reachable")
+    with pytest.raises(Exception, match="not reachable"):
+        _start(other, None)
+    assert other.calls == ["init"]  # any other failure is reported at once

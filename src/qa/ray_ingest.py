@@ -71,6 +71,26 @@ def _load_rows(row: dict[str, Any]) -> dict[str, Any]:
     return {"doc": pickle.dumps(load_or_error(Path(row["path"]), Path(row["root"]), limits))}
 
 
+# Ray waits a fixed 30 s for a new local node's raylet to register; on a busy 2-core machine
+# (the test suite's own process holding models) it has missed that once in a while, and a
+# second start, with the files warm, succeeds.
+START_ATTEMPTS = 2
+
+
+def _start(ray: Any, address: str | None) -> None:
+    """``ray.init``, tried again when a local node times out during startup."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+            return
+        except Exception as error:  # Ray raises a bare Exception for this
+            if attempt == START_ATTEMPTS or "timed out during startup" not in str(error):
+                raise
+            log.warning("Ray's node did not start in time (%s); starting it again", error)
+            ray.shutdown()
+
+
 class RayEngine:
     """The ingestion engine on Ray; ``actors`` embedders (and chunkers) at a time."""
 
@@ -79,8 +99,7 @@ class RayEngine:
         self.embedder_cfg, self.cache_dir, self.actors = embedder_cfg, str(cache_dir), actors
         ray = _ray()
         if not ray.is_initialized():
-            ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                     configure_logging=False)
+            _start(ray, address)
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True  # chunk files in corpus order
         context.enable_progress_bars = False
