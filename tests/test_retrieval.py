@@ -33,6 +33,19 @@ def test_brand_and_generic_names_the_corpus_pairs_are_added() -> None:
     assert normaliser.normalise("diazepam dose", aliases=False) == "diazepam dose"
 
 
+def test_a_negated_word_the_corpus_does_not_use_is_searched_as_not_its_root() -> None:
+    """"Which patients are unsuitable for ketamine?" did not find "may not be suitable
+    candidates": neither BM25 nor the embedder matched "unsuitable" to it."""
+    normaliser = QueryNormaliser.from_texts(
+        [*CORPUS, "Some patients may not be suitable candidates. It is safe, unlike others."])
+    assert normaliser.normalise("Which patients are unsuitable for diazepam?") == \
+        "which patients are not suitable for diazepam valium"
+    assert normaliser.normalise("is it unsafe") == "is it not safe"
+    # a word the corpus uses, or whose rest it does not, stays
+    assert normaliser.normalise("unlike metformin") == "unlike metformin"
+    assert normaliser.normalise("an unusual rash") == "an unusual rash"
+
+
 def test_unknown_short_words_are_left_alone() -> None:
     normaliser = QueryNormaliser.from_texts(CORPUS)
     assert normaliser.normalise("is it ok") == "is it ok"

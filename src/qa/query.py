@@ -20,6 +20,9 @@ from qa.text import terms
 ALIAS = re.compile(r"\b([A-Za-z][a-z][A-Za-z-]{2,})\s*\(([A-Z][a-z][a-z-]{2,})(?=[,;)])")
 # Words of this length or longer are spell-checked; shorter ones are too ambiguous.
 MIN_FIX_LEN = 5
+# "Which patients are unsuitable for X?": the documents say "may not be suitable". A word
+# the corpus never uses whose prefix negates a word it does is searched as "not <word>".
+NEGATING_PREFIXES = ("un", "non")
 # A name used in more than this share of documents is a common word, not a drug name.
 ALIAS_MAX_DF = 0.01
 
@@ -60,6 +63,10 @@ class QueryNormaliser:
         """The closest frequent corpus word for an unknown word (itself when none is close)."""
         if len(word) < MIN_FIX_LEN or word in self.vocabulary or not word.isalpha():
             return word
+        for prefix in NEGATING_PREFIXES:  # "unsuitable" -> "not suitable"
+            rest = word[len(prefix):]
+            if word.startswith(prefix) and len(rest) >= MIN_FIX_LEN - 1 and rest in self.vocabulary:
+                return f"not {rest}"
         if word not in self._fixes:
             # Same first letter: consumers misspell the middle, rarely the start.
             pool = self._by_initial.get(word[0], [])
