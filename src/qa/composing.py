@@ -6,8 +6,9 @@ verifies each (``verification.SentenceVerifier``) and returns what may be shown 
 * the first sentence settles a yes/no opener (kept only when the documents agree, see
   ``finishing``); if it claims the opposite of the documents, only restates the question,
   or is the model's refusal, the best excerpt is quoted instead and generation can stop;
-* a yes/no question's sentences wait until one uses what it asks about (``finishing.
-  addresses``); when none does, the answer is about something else and is not sent;
+* a yes/no question's sentences wait until one speaks to what it asks (uses one of its
+  topic words, ``finishing.addresses``, or is close to it in meaning); when none does, the
+  answer is about something else and is not sent;
 * a list question whose evidence holds a whole list waits for the end, then gets the list
   quoted when the model's answer has fewer items;
 * at the end, when nothing held, the best excerpt is quoted, or the question refused;
