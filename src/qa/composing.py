@@ -21,8 +21,10 @@ What is sent is what the final ``Answer`` says: the answer text is the sent sent
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from qa.finishing import (
     Quote,
@@ -155,11 +157,17 @@ class Composer:
         cured?")."""
         if addresses(self.question, text, self.relevance):
             return True
-        lexicon = self.relevance.lexicon  # drug names out, conditions in: what is asked
-        hide = functools.partial(lexicon.without_drugs, keep=lexicon.conditions)
-        asked, said = self.verifier.embedder.embed(
-            [scored_question(self.question, hide), hide(MARKER.sub(" ", text))])
+        asked, hide = self._asked
+        said = self.verifier.embedder.embed([hide(MARKER.sub(" ", text))])[0]
         return float(asked @ said) >= ADDRESS_COSINE
+
+    @functools.cached_property
+    def _asked(self) -> tuple[np.ndarray, Callable[[str], str]]:
+        """The question's vector for ``_answers`` (embedded once, if ever needed), and what
+        is taken out of the texts compared with it: drug names, not conditions."""
+        lexicon = self.relevance.lexicon
+        hide = lexicon.hider(self.question, keep=lexicon.conditions)
+        return self.verifier.embedder.embed([scored_question(self.question, hide)])[0], hide
 
     def _quote_best(self) -> list[str]:
         """The best excerpt, quoted and cited, when it is good enough."""

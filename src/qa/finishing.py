@@ -63,10 +63,9 @@ _UP = frozenset(stems("increase raise boost elevate enhance stimulate".split()))
 _DOWN = frozenset(stems("decrease reduce lower block inhibit suppress".split()))
 # A yes/no question naming a length of time is settled only by a text naming it: "Does the
 # relief last for years?" was answered "Yes." beside "relief can last from several days to
-# weeks".
-_TIME_SPANS = frozenset(stems("""second seconds minute minutes hour hours day days week weeks
-    month months year years decade decades lifetime lifelong forever permanent
-    permanently""".split()))
+# weeks". Stems: "hours", "permanently" count.
+_TIME_SPANS = frozenset(stems(
+    "second minute hour day week month year decade lifetime lifelong forever permanent".split()))
 URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]\"']+", re.IGNORECASE)
 
 
@@ -295,9 +294,9 @@ def polarity_of(question: str, text: str, relevance: Relevance,
         return None
     if _ASKS_ABSOLUTE.search(question) and not _SAYS_ABSOLUTE.search(text):
         return None  # "can cause", "may occur": not "always", neither yes nor no
-    if not _spans(question) <= _spans(text):
-        return None  # "Does the relief last for years?": "days to weeks" says neither
     asked, said = terms(question), terms(text)
+    if not _spans(asked) <= _spans(said):
+        return None  # "Does the relief last for years?": "days to weeks" says neither
     asked_negative, said_negative = bool(_NEGATION & set(asked)), bool(_NEGATION & set(said))
     asked_way = _direction(asked)
     said_way = _direction(said) if asked_way else None
@@ -307,9 +306,9 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     return "no" if (asked_negative != said_negative) != turned else "yes"
 
 
-def _spans(text: str) -> set[str]:
-    """The lengths of time a text speaks of ("hours", "a year"), as stems."""
-    return set(stems(terms(text))) & _TIME_SPANS
+def _spans(words: list[str]) -> set[str]:
+    """The lengths of time a text's words speak of ("hours", "a year"), as stems."""
+    return set(stems(words)) & _TIME_SPANS
 
 
 def _direction(words: list[str]) -> str | None:
