@@ -495,7 +495,7 @@ def test_the_thing_asked_about_alone_does_not_make_a_yes():
 
 def test_always_or_only_is_settled_only_by_a_text_that_says_so():
     """"Is gastritis always caused by H. pylori?" got "Yes." beside "H. pylori … may cause
-    an infection" (NIDDK's gastritis page)."""
+    an infection" (NIDDK's gastritis page): "may" and "can" say not always, so no."""
     from qa.finishing import polarity_of
     from qa.scope import Lexicon, Relevance, focus_of
 
@@ -508,10 +508,14 @@ def test_always_or_only_is_settled_only_by_a_text_that_says_so():
 
     assert said("Does dantrolene cause liver damage?", "Dantrolene can cause liver damage.") \
         == "yes"
+    # what may or can happen, or happens to some, is not what always happens: no
     for question in ("Does dantrolene always cause liver damage?",
-                     "Do all patients on dantrolene get liver damage?",
-                     "Is liver damage the only risk of dantrolene?"):
-        assert said(question, "Dantrolene can cause liver damage.") is None, question
+                     "Do all patients on dantrolene get liver damage?"):
+        assert said(question, "Dantrolene can cause liver damage.") == "no", question
+        assert said(question, "Dantrolene causes liver damage.") is None, question
+    # but it says nothing of "only"
+    assert said("Is liver damage the only risk of dantrolene?",
+                "Dantrolene can cause liver damage.") is None
     assert said("Does dantrolene always cause liver damage?",
                 "Dantrolene always causes liver damage.") == "yes"
     # "all at once" is no "all".
@@ -560,6 +564,48 @@ def test_a_line_of_a_list_without_marks_is_quoted_with_the_line_leading_into_it(
     whole = "Valacyclovir is an antiviral medicine."  # a sentence: quoted as it is
     plain, _, _ = quoted_answer(Quote(evidence, 100, 100 + len(whole), whole, 1.0), 1)
     assert plain == f"The documents say: \u201c{whole}\u201d [1]"
+
+
+def test_a_quote_that_points_back_brings_what_it_points_to():
+    """"This reduces potential risks…" and "It inhibits calcium release…" were quoted
+    alone: the sentences before them say what "this" and "it" are (two at most)."""
+    from qa.finishing import Quote, quoted_answer
+    from qa.types import Chunk, Evidence
+
+    text = ("Dantrolene is a muscle relaxant. It was developed in 1967. This is known as "
+            "history. These facts matter. Ketamine is given in a clinic.")
+    chunk = Chunk("c", "d", "d.md", "Dantrolene", "", 50, 50 + len(text), text)
+
+    def quoted(sentence: str) -> str:
+        at = 50 + text.index(sentence)
+        evidence = Evidence(1, chunk, 50, 50 + len(text), text, 1.0)
+        answer, citation, _ = quoted_answer(
+            Quote(evidence, at, at + len(sentence), sentence, 1.0), 1)
+        assert text[citation.start - 50:citation.end - 50] == citation.text
+        return citation.text
+
+    assert quoted("It was developed in 1967.") == \
+        "Dantrolene is a muscle relaxant. It was developed in 1967."
+    assert quoted("These facts matter.") == \
+        "It was developed in 1967. This is known as history. These facts matter."
+    assert quoted("Ketamine is given in a clinic.") == "Ketamine is given in a clinic."
+    assert quoted("Dantrolene is a muscle relaxant.") == "Dantrolene is a muscle relaxant."
+
+
+def test_a_yes_whose_own_words_say_no_opens_with_the_documents_no(seed_index, embedder):
+    """"Do all patients on dantrolene get liver damage?" was answered "Yes, dantrolene can
+    cause liver damage": what can happen is not what always happens, and the documents
+    call it a risk. The opener is the documents' answer, which the sentence agrees with."""
+    def reply(prompt: ChatPrompt) -> str:
+        return f"Yes, dantrolene can cause liver damage [{_excerpt_number(prompt, 'liver')}]."
+
+    assistant, _ = _assistant(seed_index, embedder, reply)
+    answer = assistant.ask("Do all patients on dantrolene get liver damage?")
+    assert answer.text.startswith("No. Dantrolene can cause liver damage [")
+    # "can" says nothing of "only": no opener
+    only, _ = _assistant(seed_index, embedder, reply)
+    assert only.ask("Is liver damage the only risk of dantrolene?").text.startswith(
+        "Dantrolene can cause liver damage [")
 
 
 def test_a_length_of_time_asked_about_is_settled_only_by_a_text_naming_it():

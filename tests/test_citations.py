@@ -154,6 +154,14 @@ def test_a_question_names_the_specific_words_the_documents_never_use(question, m
     assert focus_of(question, LEXICON).missing == missing
 
 
+def test_a_word_for_what_the_documents_say_in_other_words_is_not_missing() -> None:
+    """"I was told ketamine can raise blood pressure" was refused as never mentioning
+    "raise" beside "increased blood pressure"; a thing the documents never name still is."""
+    lexicon = Lexicon.build({"k": "Ketamine can cause dizziness and increased blood pressure."}, {})
+    assert focus_of("Can ketamine raise blood pressure?", lexicon).missing == ()
+    assert focus_of("Can ketamine raise cholesterol?", lexicon).missing == ("cholesterol",)
+
+
 def test_the_drugs_of_the_documents_are_known_and_a_question_names_them() -> None:
     assert set(LEXICON.drugs) >= {"memantine", "dantrolene"}
     focus = focus_of("Does memantine differ from dantrolene?", LEXICON)

@@ -12,6 +12,7 @@ from qa.faiss_store import FaissStore
 from qa.index import open_index
 from qa.query import QueryNormaliser
 from qa.retrieval import Retriever
+from qa.scope import Lexicon, Relevance, focus_of
 
 CORPUS = [
     "Diazepam (Valium) is a benzodiazepine used for anxiety.",
@@ -44,6 +45,16 @@ def test_a_negated_word_the_corpus_does_not_use_is_searched_as_not_its_root() ->
     # a word the corpus uses, or whose rest it does not, stays
     assert normaliser.normalise("unlike metformin") == "unlike metformin"
     assert normaliser.normalise("an unusual rash") == "an unusual rash"
+
+
+def test_common_english_words_are_not_corrected_into_corpus_words() -> None:
+    """"Can medicines stop it getting worse?" was searched as "getting works", "always
+    caused by genes" as "away caused", "the whole bottle" as "the while battle"."""
+    normaliser = QueryNormaliser.from_texts(
+        [*CORPUS, "It works while away. A battle. Some cases, not the class."])
+    assert normaliser.normalise("getting worse always the whole bottle class") == \
+        "getting worse always the whole bottle class"
+    assert normaliser.normalise("metforman works") == "metformin works"  # still fixed
 
 
 def test_unknown_short_words_are_left_alone() -> None:
@@ -80,6 +91,18 @@ def test_a_search_in_parts_takes_each_parts_passages_in_turn(retriever: Retrieve
         alone[0][0].chunk.chunk_id, alone[1][0].chunk.chunk_id,
         alone[0][1].chunk.chunk_id, alone[1][1].chunk.chunk_id]
     assert both.query == "dantrolene and memantine side effects"
+
+
+def test_each_side_of_a_comparison_is_searched_without_the_words_that_frame_it() -> None:
+    """"Contrast the way ketamine and dantrolene work" searched each drug with "contrast",
+    which ranked ketamine's summaries above its "How does ketamine work?" section."""
+    lexicon = Lexicon.build({"k": "Ketamine acts on NMDA receptors in the brain.",
+                             "d": "Dantrolene acts on muscle cells directly."}, {})
+    relevance = Relevance.of("q", focus_of("contrast ketamine and dantrolene", lexicon), lexicon)
+    assert relevance.side_queries("contrast the way ketamine and dantrolene work") == [
+        "the way and dantrolene work", "the way ketamine and work"]
+    assert relevance.side_queries("compare ketamine and dantrolene") == [
+        "and dantrolene", "ketamine and"]
 
 
 def _unit_vectors(n: int, dim: int = 16) -> np.ndarray:

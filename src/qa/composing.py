@@ -119,8 +119,11 @@ class Composer:
             if documented is not None:
                 self._opener = f"{documented.capitalize()}. "
             return self._quote_best()
-        if polar and said is not None and said == documented:
-            self._opener = f"{said.capitalize()}. "
+        if polar and said is not None and documented is not None \
+                and documented in (said, claimed):
+            # the documents' answer, when the model's opener or its sentence says it ("Yes,
+            # dantrolene can cause liver damage" to "Do all patients…?" says no)
+            self._opener = f"{documented.capitalize()}. "
         check = self.verifier.add(sentence) if sentence.strip() else None
         if polar and self.quotable and self.relevance.echo(sentence):
             self.stopped = True  # "Yes, X does Y": the excerpt says it better

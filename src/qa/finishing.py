@@ -35,7 +35,9 @@ from qa.text import (
     LEAD_IN_ONLY,
     LIST_ITEM,
     MARKER,
+    POINTS_BACK,
     STOPWORDS,
+    SYNONYMS,
     content_words,
     sentence_spans,
     stems,
@@ -55,7 +57,15 @@ _NEGATION = frozenset(
 _ASKS_ABSOLUTE = re.compile(r"\b(?:always|only|solely|exclusively|every|everyone|everybody)\b"
                             r"|(?<!\bat )\ball\b(?! at once\b)", re.IGNORECASE)
 _SAYS_ABSOLUTE = re.compile(r"\b(?:always|only|solely|exclusively|every|everyone|everybody|"
-                            r"all|never|none|no one)\b", re.IGNORECASE)
+                            r"all|never|none|no one|anyone|anybody)\b", re.IGNORECASE)
+# A text that says something may or can happen, or happens to some, answers "always?" and
+# "all?" with no: "Do all patients on dantrolene get liver damage?" / "Hepatotoxicity is a
+# known risk, particularly with long-term use or higher doses". Not "only?": "Is memantine
+# the only treatment?" is not answered by "It may slow the progression".
+_ASKS_ALWAYS = re.compile(r"\b(?:always|every|everyone|everybody)\b"
+                          r"|(?<!\bat )\ball\b(?! at once\b)", re.IGNORECASE)
+_HEDGE = frozenset("""may might can could some sometimes often usually most many risk risks
+    potential potentially possible possibly particularly certain""".split())
 # Which way a question or an excerpt says something moves: "Does memantine increase glutamate
 # activity?" is not answered "yes" by "memantine modulates glutamate". Stems, so each word
 # stands for its inflections ("reduces", "reducing").
@@ -100,32 +110,6 @@ def _topic(question: str, relevance: Relevance) -> dict[str, float]:
             if s not in _TOPIC_GENERIC}
 
 
-# Words a reader and a leaflet use for the same thing: "What should patients tell their
-# doctor about?" is answered by "…report any concerning symptoms to their healthcare
-# provider". Each group's words count as each other in ``_coverage``.
-_SAME_THING = [stems(group.split()) for group in (
-    "doctor doctors physician physicians provider providers prescriber clinician gp",
-    "tell report inform notify",
-    "medicine medicines medication medications drug drugs",
-    "stop stopping discontinue discontinuing quit quitting",
-    "kid kids child children pediatric paediatric",
-    "pregnant pregnancy",
-    "breastfeeding breastfeed nursing lactation",
-    "shot shots injection injections jab",
-    "elderly older seniors",
-    "sleepy drowsy drowsiness",
-    "tired tiredness fatigue",
-    "vomit vomiting throw",
-    "belly stomach abdominal",
-    "kidney kidneys renal",
-    "liver hepatic",
-    "safe safety unsafe",
-    "allergy allergies allergic",
-    "raise raises raised increase increases increased elevate elevated",
-)]
-_SYNONYMS: dict[str, frozenset[str]] = {
-    s: frozenset(group) for group in _SAME_THING for s in group}
-
 
 # "Is it safe to stop taking X all at once?" is answered by "Do not stop taking X
 # suddenly": a leaflet speaks of safety in warnings, so any warning word meets "safe".
@@ -142,7 +126,7 @@ def _coverage(topic: dict[str, float], text: str) -> float:
     if used & _WARNING:
         used |= _SAFETY
     return sum(w for s, w in topic.items()
-               if s in used or _SYNONYMS.get(s, frozenset()) & used) / sum(topic.values())
+               if s in used or SYNONYMS.get(s, frozenset()) & used) / sum(topic.values())
 
 
 # A dosage form says which product, as its drug's name does, not what is asked about it:
@@ -293,7 +277,8 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     if not topic or _coverage(topic, text) < POLAR_COVERAGE:
         return None
     if _ASKS_ABSOLUTE.search(question) and not _SAYS_ABSOLUTE.search(text):
-        return None  # "can cause", "may occur": not "always", neither yes nor no
+        # "can cause", "may occur": not "always" (no), and neither yes nor no to "only"
+        return "no" if _ASKS_ALWAYS.search(question) and _HEDGE & set(terms(text)) else None
     asked, said = terms(question), terms(text)
     if not _spans(asked) <= _spans(said):
         return None  # "Does the relief last for years?": "days to weeks" says neither
@@ -404,6 +389,30 @@ def with_lead_in(quote: Quote) -> Quote:
     return quote
 
 
+# How many sentences back a quote that points back may reach for what it points to.
+ANTECEDENTS = 2
+
+
+def with_antecedent(quote: Quote) -> Quote:
+    """A quote that opens by pointing back (``POINTS_BACK``: "This reduces potential
+    risks…", "It inhibits calcium release…") brings the sentence before it in its chunk,
+    which says what "this" or "it" is."""
+    chunk = quote.evidence.chunk
+    spans = sentence_spans(chunk.text)
+    at = quote.start - chunk.start
+    here = next((i for i, (s, _) in enumerate(spans) if s == at), 0)
+    first = here
+    # "This is known as early onset AD. These individuals have…": up to ANTECEDENTS back
+    while first and here - first < ANTECEDENTS and POINTS_BACK.match(
+            chunk.text[slice(*spans[first])]):
+        first -= 1
+    if first == here:
+        return quote
+    s = spans[first][0]
+    return Quote(quote.evidence, chunk.start + s, quote.end,
+                 chunk.text[s:quote.end - chunk.start], quote.score)
+
+
 def _joined_lines(text: str) -> str:
     """A quote's lines as one line: an unmarked list item (next line in lower case, this one
     not ending a sentence) is set off with "; "."""
@@ -419,7 +428,7 @@ def quoted_answer(quote: Quote, n: int, *, also: bool = False
                   ) -> tuple[str, Citation, SentenceCheck]:
     """The answer text, its citation (offsets of exactly the quoted text) and its check;
     ``also``: the quote follows the model's own sentence."""
-    quote = with_lead_in(quote)
+    quote = with_antecedent(with_lead_in(quote))
     chunk = quote.evidence.chunk
     citation = Citation(n=n, doc_id=chunk.doc_id, source=chunk.source, title=chunk.title,
                         start=quote.start, end=quote.end, text=quote.text,

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from qa.text import terms
+from qa.text import terms, zipf
 
 # "generic (Brand)" or "Brand (generic)", optionally more names after a comma.
 ALIAS = re.compile(r"\b([A-Za-z][a-z][A-Za-z-]{2,})\s*\(([A-Z][a-z][a-z-]{2,})(?=[,;)])")
@@ -23,6 +23,12 @@ MIN_FIX_LEN = 5
 # "Which patients are unsuitable for X?": the documents say "may not be suitable". A word
 # the corpus never uses whose prefix negates a word it does is searched as "not <word>".
 NEGATING_PREFIXES = ("un", "non")
+# A word at least this common in English is itself, not a misspelling of a corpus word:
+# "getting worse" was searched as "getting works" and "always caused by genes" as "away
+# caused by genes". Misspellings score under 2 ("vomitting" 1.5, "metforman" 0), English
+# words a question uses over 3.5 ("allergic" 3.8, "worse" 4.9); "diarrhoea" (3.0) may
+# still become the corpus's "diarrhea".
+COMMON_ZIPF = 3.5
 # A name used in more than this share of documents is a common word, not a drug name.
 ALIAS_MAX_DF = 0.01
 
@@ -67,6 +73,8 @@ class QueryNormaliser:
             rest = word[len(prefix):]
             if word.startswith(prefix) and len(rest) >= MIN_FIX_LEN - 1 and rest in self.vocabulary:
                 return f"not {rest}"
+        if zipf(word) >= COMMON_ZIPF:
+            return word
         if word not in self._fixes:
             # Same first letter: consumers misspell the middle, rarely the start.
             pool = self._by_initial.get(word[0], [])

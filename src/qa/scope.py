@@ -30,12 +30,14 @@ import numpy as np
 from qa.text import (
     MARKER,
     STOPWORDS,
+    SYNONYMS,
     content_words,
     sentence_spans,
     stem,
     stems,
     terms,
     words,
+    zipf,
 )
 from qa.types import Chunk, Evidence
 
@@ -67,7 +69,7 @@ _DRUG_SHAPE = re.compile(
 def rare(word: str) -> bool:
     """A word uncommon in English (Zipf under DRUG_ZIPF): "calcium", "sarcoplasmic",
     "dizziness"; the words of a statement that names things, not of one about them."""
-    return word.isalpha() and _zipf(word) < DRUG_ZIPF
+    return word.isalpha() and zipf(word) < DRUG_ZIPF
 
 
 # Score a quote gains per specific thing it names (chosen on the dev split).
@@ -83,14 +85,7 @@ def named_things(text: str, asked: set[str]) -> int:
 def weight(word: str) -> float:
     """How much a word says about what is asked: rarer English words say more
     ("anxiety" 2.6, "research" 1.6, "treatment" 1.4)."""
-    return max(0.5, 7.0 - _zipf(word))
-
-
-@functools.cache
-def _zipf(word: str) -> float:
-    from wordfreq import zipf_frequency
-
-    return float(zipf_frequency(word, "en"))
+    return max(0.5, 7.0 - zipf(word))
 
 
 @functools.cache
@@ -116,10 +111,10 @@ def specific(word: str, polar: bool = False) -> bool:
     """
     if len(word) < FOCUS_TERM_LEN or not word.isalpha() or word in STOPWORDS | PRONOUNS:
         return False
-    zipf, pos = _zipf(word), _parts_of_speech(word)
-    if zipf < SPECIFIC_ZIPF:
+    common, pos = zipf(word), _parts_of_speech(word)
+    if common < SPECIFIC_ZIPF:
         return not (pos and pos <= {"VERB", "ADV", "ADJ"})
-    return polar and zipf < POLAR_ZIPF and "NOUN" in pos
+    return polar and common < POLAR_ZIPF and "NOUN" in pos
 
 
 @dataclass(frozen=True)
@@ -140,9 +135,11 @@ class Vocabulary:
         return frozenset(s[:PREFIX] for s in self.stems if len(s) >= PREFIX)
 
     def knows(self, word: str) -> bool:
-        """The documents use this word, or (6+ letters) one that starts the same way."""
+        """The documents use this word, a word for the same thing (``text.SYNONYMS``:
+        "raise" when they say "increased"), or (6+ letters) one that starts the same way."""
         root = stem(word)
-        return root in self.stems or (len(word) > PREFIX and root[:PREFIX] in self._prefixes)
+        return root in self.stems or bool(SYNONYMS.get(root, frozenset()) & self.stems) or (
+            len(word) > PREFIX and root[:PREFIX] in self._prefixes)
 
     def novel_terms(self, sentence: str) -> set[str]:
         """Words of the sentence that could name or state something (6+ letters, not
@@ -164,7 +161,7 @@ def _connective(word: str) -> bool:
     and other mental health conditions besides depression" was dropped for "besides", a
     word the article never uses."""
     pos = _parts_of_speech(word)
-    return "NOUN" not in pos and (pos == {"ADV"} or _zipf(word) >= CONNECTIVE_ZIPF)
+    return "NOUN" not in pos and (pos == {"ADV"} or zipf(word) >= CONNECTIVE_ZIPF)
 
 
 # How documents speak of a condition and of a drug: "people with shingles", "symptoms of
@@ -256,8 +253,8 @@ def title_subject(title: str, used: Mapping[str, int]) -> str | None:
     found = [w for w in terms(title) if w.isalpha() and len(w) >= 4 and w not in STOPWORDS]
     if not 1 <= len(found) <= TITLE_WORDS:
         return None
-    word = min(found, key=_zipf)
-    return word if _zipf(word) < TITLE_ZIPF and used.get(word, 0) >= TITLE_USES else None
+    word = min(found, key=zipf)
+    return word if zipf(word) < TITLE_ZIPF and used.get(word, 0) >= TITLE_USES else None
 
 
 @dataclass(frozen=True)
@@ -285,7 +282,7 @@ class Lexicon:
             tokens = terms(text)
             used = Counter(tokens)
             counts = Counter({w: n for w, n in used.items() if len(w) >= 5 and w.isalpha()
-                              and _zipf(w) < DRUG_ZIPF})
+                              and zipf(w) < DRUG_ZIPF})
             subject = title_subject((titles or {}).get(doc_id, ""), used)
             if subject:
                 doc_drug[doc_id] = subject
@@ -349,6 +346,12 @@ _ASKS_ROUTE = re.compile(
     r"\bhow (?:is|are|was|were|do|does|should|can|to|often)\b.{0,60}\b(?:given|administered|"
     r"delivered|taken|take|injected|applied|inhaled|swallowed|used)\b(?<!used(?= for| to))",
     re.IGNORECASE)
+
+
+# Words that say a question compares, not what it asks of each side (``side_queries``).
+_COMPARING = re.compile(
+    r"\b(?:compar(?:e|ed|es|ing|ison|isons)|contrast(?:s|ed|ing)?|differ(?:s|ed|ence|ences)?|"
+    r"versus|vs\.?|between|unlike|alike|similarit(?:y|ies)|both|each)\b", re.IGNORECASE)
 
 
 def scored_question(question: str, hide: Callable[[str], str]) -> str:
@@ -478,9 +481,15 @@ class Relevance:
         return [functools.partial(self._about, frozenset({d})) for d in self.compared]
 
     def side_queries(self, query: str) -> list[str]:
-        """The query once per compared drug, the other compared drugs' names taken out,
-        so that each drug's own passages rank first in its search."""
-        return [self.lexicon.without_drugs(query, keep=frozenset({d})) for d in self.compared]
+        """The query once per compared drug, the other compared drugs' names and the words
+        that only frame the comparison ("contrast", "differ", "both") taken out, so that
+        each drug's own passages on what is asked rank first in its search: "contrast the
+        way ketamine work in the body" ranks ketamine's articles' summaries above "How
+        Does Ketamine Work?", which "the way ketamine work in the body" ranks fourth."""
+        side = _COMPARING.sub(" ", query)
+        side = side if content_words(side) else query
+        return [" ".join(self.lexicon.without_drugs(side, keep=frozenset({d})).split())
+                for d in self.compared]
 
     def excerpt_drugs(self, chunk: Chunk, text: str) -> frozenset[str]:
         """The drugs an excerpt is about: those it names, and its document's main drug."""

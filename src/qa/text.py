@@ -37,6 +37,9 @@ _LIST_MARKS = "-*• "
 LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+|:\s+1[.)]\s")
 # A sentence that ends where its list should begin ("Hypoglycemia causes symptoms such as
 # [7].", "Symptoms of low blood sugar may include:"): alone, it says nothing.
+# A sentence that opens by pointing back ("This reduces potential risks", "These side
+# effects can impact…"): alone, it does not say what it is about.
+POINTS_BACK = re.compile(r"^\W*(?:this|these|those|such|it|its|they|their)\b", re.IGNORECASE)
 LEAD_IN_ONLY = re.compile(r"(?:\b(?:such as|includes?|including|the following|as follows"
                           r"|namely|e\.g)|:)\W*$", re.IGNORECASE)
 
@@ -90,6 +93,15 @@ def numbers(text: str) -> set[str]:
 
 
 @functools.cache
+def zipf(word: str) -> float:
+    """How common a word is in English (wordfreq's Zipf scale: 6 = "because", 4 =
+    "pregnancy", 3 = "aspirin", 0 = never seen, as most misspellings)."""
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, "en"))
+
+
+@functools.cache
 def _stemmer() -> Stemmer.Stemmer:
     import Stemmer
 
@@ -104,6 +116,35 @@ def stem(word: str) -> str:
 def stems(tokens: Iterable[str]) -> list[str]:
     """Snowball English stems of lower-case words, in order."""
     return list(_stemmer().stemWords(list(tokens)))
+
+
+# Words a reader and a leaflet use for the same thing: "What should patients tell their
+# doctor about?" is answered by "…report any concerning symptoms to their healthcare
+# provider". Each group's words count as each other in ``finishing._coverage``, and a
+# question's word is known to the documents when they use another of its group
+# (``scope.Vocabulary.knows``: "raise" when they say "increased").
+_SAME_THING = [stems(group.split()) for group in (
+    "doctor doctors physician physicians provider providers prescriber clinician gp",
+    "tell report inform notify",
+    "medicine medicines medication medications drug drugs",
+    "stop stopping discontinue discontinuing quit quitting",
+    "kid kids child children pediatric paediatric",
+    "pregnant pregnancy",
+    "breastfeeding breastfeed nursing lactation",
+    "shot shots injection injections jab",
+    "elderly older seniors",
+    "sleepy drowsy drowsiness",
+    "tired tiredness fatigue",
+    "vomit vomiting throw",
+    "belly stomach abdominal",
+    "kidney kidneys renal",
+    "liver hepatic",
+    "safe safety unsafe",
+    "allergy allergies allergic",
+    "raise raises raised increase increases increased elevate elevated",
+)]
+SYNONYMS: dict[str, frozenset[str]] = {
+    s: frozenset(group) for group in _SAME_THING for s in group}
 
 
 def sentence_spans(text: str, *, any_case: bool = False) -> list[tuple[int, int]]:
