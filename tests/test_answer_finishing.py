@@ -566,6 +566,30 @@ def test_a_line_of_a_list_without_marks_is_quoted_with_the_line_leading_into_it(
     assert plain == f"The documents say: \u201c{whole}\u201d [1]"
 
 
+def test_a_brand_asked_for_is_answered_only_by_a_text_that_states_one(seed_index, embedder):
+    """"What is the brand name of memantine?" got "Memantine is classified as an NMDA
+    receptor antagonist" (dev q060): the documents name no brand, so it is refused; a
+    brand the documents pair with the drug, or a brand word, answers it."""
+    from qa.finishing import misses_brand
+    from qa.scope import Lexicon, Relevance, focus_of
+
+    def reply(prompt: ChatPrompt) -> str:
+        return f"Memantine is an NMDA receptor antagonist [{_excerpt_number(prompt, 'nmda')}]."
+
+    assistant, _ = _assistant(seed_index, embedder, reply, reply)
+    assert assistant.ask("What is the brand name of memantine?").refused
+    assert not assistant.ask("How does memantine work?").refused  # the same reply
+
+    lexicon = Lexicon.build({"d": "Diazepam (Valium) is used for anxiety. " * 3},
+                            {"diazepam": {"valium"}, "valium": {"diazepam"}})
+    question = "What is diazepam's brand name?"
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+    assert misses_brand(question, "Diazepam is used for anxiety.", relevance)
+    assert not misses_brand(question, "Diazepam is sold as Valium.", relevance)
+    assert not misses_brand(question, "Its brand names vary by country.", relevance)
+    assert not misses_brand("What is diazepam used for?", "It treats anxiety.", relevance)
+
+
 def test_a_quote_that_points_back_brings_what_it_points_to():
     """"This reduces potential risks…" and "It inhibits calcium release…" were quoted
     alone: the sentences before them say what "this" and "it" are (two at most)."""

@@ -33,6 +33,7 @@ from qa.finishing import (
     documents_polarity,
     list_items,
     misses_amount,
+    misses_brand,
     polarity_of,
     quoted_answer,
     split_opener,
@@ -103,6 +104,9 @@ class Composer:
         self._first = False
         if looks_like_refusal(sentence, self.refusal):
             self.stopped = True
+            return self._quote_best()
+        if misses_brand(self.question, sentence, self.relevance):
+            self.stopped = True  # asked for a brand, told something else: a quote or nothing
             return self._quote_best()
         said, sentence = split_opener(sentence)
         polar = self.relevance.focus.polar

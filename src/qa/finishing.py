@@ -174,6 +174,25 @@ _ANSWER_SHAPES = ((_QUANTITY, _STATES_AMOUNT), (_ASKS_AMOUNT, _STATES_AMOUNT_WIT
                   (_ASKS_LIMIT, _STATES_LIMIT))
 
 
+# "What is the brand name of memantine?" was answered "Memantine is classified as an NMDA
+# receptor antagonist" (dev q060): a question asking for a brand is answered only by a text
+# that states one, a brand word or another name the documents give the drug.
+_ASKS_BRAND = re.compile(r"\b(?:brand|trade|proprietary)[ -]?names?\b|\bbrands?\b"
+                         r"|\b(?:sold|marketed) (?:as|under)\b", re.IGNORECASE)
+_STATES_BRAND = re.compile(r"\bbrands?\b|\btrade[ -]?names?\b|\b(?:sold|marketed) (?:as|under)\b"
+                           r"|[\u00ae\u2122]", re.IGNORECASE)
+
+
+def misses_brand(question: str, text: str, relevance: Relevance) -> bool:
+    """The question asks for a drug's brand name and the text states none: no brand word
+    and no other name the documents give an asked drug ("diazepam (Valium)")."""
+    if not _ASKS_BRAND.search(question) or _STATES_BRAND.search(text):
+        return False
+    drugs = relevance.lexicon.drugs
+    others = {n for n, c in drugs.items() if c in relevance.focus.drugs} - set(terms(question))
+    return not others & set(terms(text))
+
+
 def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
            embedder: Embedder) -> list[Quote]:
     """Every evidence sentence about the asked drug, best answer to the question first.
@@ -195,6 +214,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
         for s, e in sentence_spans(item.text):
             text = item.text[s:e]
             if all(states.search(text) for states in required) and len(text.split()) >= 4 \
+                    and not misses_brand(question, text, relevance) \
                     and not relevance.other_drug(text) and not LEAD_IN_ONLY.search(text) \
                     and not turns_round(question, text) \
                     and (not drugs or drugs & relevance.excerpt_drugs(item.chunk, text)):

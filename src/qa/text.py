@@ -142,6 +142,8 @@ _SAME_THING = [stems(group.split()) for group in (
     "safe safety unsafe",
     "allergy allergies allergic",
     "raise raises raised increase increases increased elevate elevated",
+    "worse worsen worsens worsening progression progress progresses progressive",
+    "worry worries concern concerns",
 )]
 SYNONYMS: dict[str, frozenset[str]] = {
     s: frozenset(group) for group in _SAME_THING for s in group}
