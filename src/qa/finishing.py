@@ -3,11 +3,12 @@
 * **Polarity.** A small model opens nearly every yes/no answer with "Yes". The opener is
   kept only when the excerpt that best addresses the question agrees with it (a negation
   or avoidance word in the excerpt, against none in the question, means "no"; "does X
-  increase Y?" needs an excerpt that says which way X moves Y, and "reduces" means "no");
-  otherwise it is removed and the rest of the answer must stand on its own. When the
-  model's first sentence itself answers one way ("It is safe to drive after taking X", a
-  yes) and that excerpt does not say the same, with or without the opener, the model's
-  answer is dropped and the excerpt quoted (or the question refused).
+  increase Y?" needs an excerpt that says which way X moves Y, and "reduces" means "no";
+  "can" or "may" answers "always?" and "all?" with no); otherwise it is removed and the
+  rest of the answer must stand on its own. When the model's first sentence itself
+  answers one way ("It is safe to drive after taking X", a yes) and that excerpt does not
+  say the same, with or without the opener, the model's answer is dropped and the excerpt
+  quoted (or the question refused).
 * **Extractive fallback.** When the model refused, or verification left nothing, but an
   excerpt answers the question directly, the answer is that excerpt, quoted and cited,
   with the whole list when the sentence is a list item.
@@ -416,7 +417,8 @@ ANTECEDENTS = 2
 def with_antecedent(quote: Quote) -> Quote:
     """A quote that opens by pointing back (``POINTS_BACK``: "This reduces potential
     risks…", "It inhibits calcium release…") brings the sentence before it in its chunk,
-    which says what "this" or "it" is."""
+    which says what "this" or "it" is (and the one before that, when it points back too).
+    Dev: only how quotes read changed (q192, q193, q235), no key fact."""
     chunk = quote.evidence.chunk
     spans = sentence_spans(chunk.text)
     at = quote.start - chunk.start
