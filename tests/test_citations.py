@@ -374,3 +374,24 @@ def test_a_sentence_answering_the_question_turned_round_is_removed(embedder):
     assert result.text == ("Even if you have had shingles, you can still get the shingles "
                            "vaccine [2].")
     assert [c.verdict for c in result.checks] == [Verdict.TURNED, Verdict.SUPPORTED]
+
+
+def test_a_claim_about_two_compared_drugs_needs_an_excerpt_about_each(embedder):
+    """"Memantine and dantrolene are used for depression, anxiety disorders, and certain
+    types of chronic pain" was held by the memantine excerpt alone (dev q189): the article
+    on dantrolene says nothing of depression. A contrast backed clause by clause stays."""
+    evidence = [
+        _evidence(1, "Memantine is being studied for depression, anxiety disorders, and "
+                     "certain types of chronic pain.", "000.txt"),
+        _evidence(2, "Dantrolene is used for multiple sclerosis and cerebral palsy.", "003.txt"),
+    ]
+    lexicon = Lexicon.build({"000": "Memantine memantine memantine. " + evidence[0].text,
+                             "003": "Dantrolene dantrolene dantrolene. " + evidence[1].text}, {})
+    verify = _verifier(evidence, "What conditions are memantine and dantrolene used for?",
+                       embedder, lexicon)
+    assert verify("Memantine and dantrolene are used for depression, anxiety disorders, and "
+                  "certain types of chronic pain [1].") == ""
+    assert verify("Memantine is being studied for depression, anxiety disorders, and certain "
+                  "types of chronic pain [1].").startswith("Memantine is being studied")
+    assert verify("Memantine is being studied for depression, while dantrolene is used for "
+                  "multiple sclerosis and cerebral palsy [1][2].") != ""

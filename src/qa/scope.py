@@ -504,6 +504,15 @@ class Relevance:
         return np.array([1.0 if not named or named & self.excerpt_drugs(e.chunk, e.text)
                          else 0.0 for e in evidence])
 
+    def unbacked_drugs(self, sentence: str, backing: Sequence[Evidence]) -> frozenset[str]:
+        """The drugs asked about together (``compared``) that the sentence names and none of
+        its backing excerpts is about."""
+        named = self.lexicon.drugs_in(sentence) & frozenset(self.compared)
+        if len(named) < 2:
+            return frozenset()
+        about = frozenset().union(*(self.excerpt_drugs(e.chunk, e.text) for e in backing))
+        return named - about
+
     def names(self, sentence: str) -> set[str]:
         """The specific things a sentence names ("baclofen", "hyperthermia"; words rare in
         English that are not only verbs or adverbs), but the corpus's drugs, which

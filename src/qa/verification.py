@@ -255,6 +255,11 @@ class SentenceVerifier:
         if kept and self.relevance is not None and any(
                 self.relevance.flips(body, e.text) for e in self.evidence):
             kept, verdict = [], Verdict.CONTRADICTED
+        if kept and self.relevance is not None and self.relevance.unbacked_drugs(
+                body, [self.evidence[n - 1] for n in kept]):
+            # "Memantine and dantrolene are used for depression…" held by the memantine
+            # excerpt alone (dev q189): each drug it speaks of needs an excerpt about it
+            kept, verdict = [], Verdict.OTHER_DRUG
         score = max((float(row[n - 1]) for n in kept), default=0.0)
         text = _with_markers(body, kept) if kept else body
         if kept:
