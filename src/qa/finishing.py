@@ -55,16 +55,16 @@ _NEGATION = frozenset(
 # "Is gastritis always caused by H. pylori?" is not answered yes by "H. pylori … may cause
 # an infection": a question asking always / only / all is settled only by a text that says
 # so ("all at once", "at all" ask nothing of the kind).
-_ASKS_ABSOLUTE = re.compile(r"\b(?:always|only|solely|exclusively|every|everyone|everybody)\b"
-                            r"|(?<!\bat )\ball\b(?! at once\b)", re.IGNORECASE)
+_ALL = r"(?<!\bat )\ball\b(?! at once\b)"
+_ASKS_ABSOLUTE = re.compile(r"\b(?:always|only|solely|exclusively|every|everyone|everybody)\b|"
+                            + _ALL, re.IGNORECASE)
 _SAYS_ABSOLUTE = re.compile(r"\b(?:always|only|solely|exclusively|every|everyone|everybody|"
                             r"all|never|none|no one|anyone|anybody)\b", re.IGNORECASE)
 # A text that says something may or can happen, or happens to some, answers "always?" and
 # "all?" with no: "Do all patients on dantrolene get liver damage?" / "Hepatotoxicity is a
 # known risk, particularly with long-term use or higher doses". Not "only?": "Is memantine
 # the only treatment?" is not answered by "It may slow the progression".
-_ASKS_ALWAYS = re.compile(r"\b(?:always|every|everyone|everybody)\b"
-                          r"|(?<!\bat )\ball\b(?! at once\b)", re.IGNORECASE)
+_ASKS_ALWAYS = re.compile(r"\b(?:always|every|everyone|everybody)\b|" + _ALL, re.IGNORECASE)
 _HEDGE = frozenset("""may might can could some sometimes often usually most many risk risks
     potential potentially possible possibly particularly certain""".split())
 # Which way a question or an excerpt says something moves: "Does memantine increase glutamate
