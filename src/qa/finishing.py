@@ -297,10 +297,10 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     topic = _topic(question, relevance) if topic is None else topic
     if not topic or _coverage(topic, text) < POLAR_COVERAGE:
         return None
+    asked, said = terms(question), terms(text)
     if _ASKS_ABSOLUTE.search(question) and not _SAYS_ABSOLUTE.search(text):
         # "can cause", "may occur": not "always" (no), and neither yes nor no to "only"
-        return "no" if _ASKS_ALWAYS.search(question) and _HEDGE & set(terms(text)) else None
-    asked, said = terms(question), terms(text)
+        return "no" if _ASKS_ALWAYS.search(question) and _HEDGE & set(said) else None
     if not _spans(asked) <= _spans(said):
         return None  # "Does the relief last for years?": "days to weeks" says neither
     asked_negative, said_negative = bool(_NEGATION & set(asked)), bool(_NEGATION & set(said))
@@ -393,21 +393,33 @@ def with_lead_in(quote: Quote) -> Quote:
     leading into it (ending in ":"), and the lines between, from its chunk."""
     if not quote.text[:1].islower():
         return quote
-    chunk = quote.evidence.chunk
-    spans = sentence_spans(chunk.text)
-    at = quote.start - chunk.start
-    here = next((i for i, (s, _) in enumerate(spans) if s == at), None)
+    spans, here = _place(quote)
     if here is None:
         return quote
+    text = quote.evidence.chunk.text
     for s, e in reversed(spans[max(0, here - LEAD_IN_REACH):here]):
-        line = chunk.text[s:e]
+        line = text[s:e]
         if line.endswith(":"):
-            start = chunk.start + s
-            return Quote(quote.evidence, start, quote.end,
-                         chunk.text[s:quote.end - chunk.start], quote.score)
+            return _reaching_back(quote, s)
         if not line[:1].islower():
             break
     return quote
+
+
+def _place(quote: Quote) -> tuple[list[tuple[int, int]], int | None]:
+    """The sentences of the quote's chunk (offsets in the chunk), and which one the quote
+    starts with (None: it starts inside one)."""
+    chunk = quote.evidence.chunk
+    spans = sentence_spans(chunk.text)
+    at = quote.start - chunk.start
+    return spans, next((i for i, (s, _) in enumerate(spans) if s == at), None)
+
+
+def _reaching_back(quote: Quote, start: int) -> Quote:
+    """The quote, starting earlier in its chunk (``start``: an offset in the chunk)."""
+    chunk = quote.evidence.chunk
+    return Quote(quote.evidence, chunk.start + start, quote.end,
+                 chunk.text[start:quote.end - chunk.start], quote.score)
 
 
 # How many sentences back a quote that points back may reach for what it points to.
@@ -419,20 +431,14 @@ def with_antecedent(quote: Quote) -> Quote:
     risks…", "It inhibits calcium release…") brings the sentence before it in its chunk,
     which says what "this" or "it" is (and the one before that, when it points back too).
     Dev: only how quotes read changed (q192, q193, q235), no key fact."""
-    chunk = quote.evidence.chunk
-    spans = sentence_spans(chunk.text)
-    at = quote.start - chunk.start
-    here = next((i for i, (s, _) in enumerate(spans) if s == at), 0)
-    first = here
+    spans, here = _place(quote)
+    first = here = here or 0
+    text = quote.evidence.chunk.text
     # "This is known as early onset AD. These individuals have…": up to ANTECEDENTS back
     while first and here - first < ANTECEDENTS and POINTS_BACK.match(
-            chunk.text[slice(*spans[first])]):
+            text[slice(*spans[first])]):
         first -= 1
-    if first == here:
-        return quote
-    s = spans[first][0]
-    return Quote(quote.evidence, chunk.start + s, quote.end,
-                 chunk.text[s:quote.end - chunk.start], quote.score)
+    return quote if first == here else _reaching_back(quote, spans[first][0])
 
 
 def _joined_lines(text: str) -> str:

@@ -37,11 +37,11 @@ _LIST_MARKS = "-*• "
 LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+|:\s+1[.)]\s")
 # A sentence that ends where its list should begin ("Hypoglycemia causes symptoms such as
 # [7].", "Symptoms of low blood sugar may include:"): alone, it says nothing.
+LEAD_IN_ONLY = re.compile(r"(?:\b(?:such as|includes?|including|the following|as follows"
+                          r"|namely|e\.g)|:)\W*$", re.IGNORECASE)
 # A sentence that opens by pointing back ("This reduces potential risks", "These side
 # effects can impact…"): alone, it does not say what it is about.
 POINTS_BACK = re.compile(r"^\W*(?:this|these|those|such|it|its|they|their)\b", re.IGNORECASE)
-LEAD_IN_ONLY = re.compile(r"(?:\b(?:such as|includes?|including|the following|as follows"
-                          r"|namely|e\.g)|:)\W*$", re.IGNORECASE)
 
 STOPWORDS = frozenset(
     """a an and are as at be been but by can could did do does for from had has have how i if
