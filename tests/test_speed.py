@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.speed import NAIVE, SETUPS, Sample, interleaved, summarise
+from qa.speed import DEFAULT, NAIVE, SETUPS, Sample, interleaved, setups_named, summarise
 
 from .conftest import TEST_LLM, qa_env
 from .test_kv_blocks import private_cache, write_corpus
@@ -77,3 +77,11 @@ def test_qa_speed_reports_every_set_up_beside_naive_rag(tmp_path: Path) -> None:
     assert computed["KV blocks, none recomputed"] < computed[
         "KV blocks, 8 tokens per excerpt recomputed (llm.splice)"] < default
     assert "naive ÷ this" in result.stdout
+
+
+def test_only_times_the_default_and_the_named_setups() -> None:
+    assert set(setups_named(["q8_0"])) == {DEFAULT, "computed, KV cache q8_0 (llm.kv_type)"}
+    assert set(setups_named(["KV blocks"])) == {
+        DEFAULT, "KV blocks, 8 tokens per excerpt recomputed (llm.splice)",
+        "KV blocks, none recomputed"}
+    assert setups_named([]) == SETUPS

@@ -405,10 +405,13 @@ def eval_diff(before: Path, after: Path, out: Path | None) -> None:
 @click.option("--split", type=click.Choice(["all", "dev", "test"]), default="test",
               show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first N questions.")
+@click.option("--only", multiple=True, metavar="TEXT",
+              help="Only the default set-up and those whose name contains TEXT (repeatable).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("eval/reports"),
               show_default=True)
 @_fail_cleanly
-def speed(questions: Path, split: str, limit: int | None, out: Path) -> None:
+def speed(questions: Path, split: str, limit: int | None, only: tuple[str, ...],
+          out: Path) -> None:
     """Time the answer path (first token, first verified sentence, decode speed, prompt
     tokens computed after the question) in each set-up of qa.speed, beside a naive
     top-4-chunk RAG prompt, interleaved, on the answerable questions of the eval set."""
@@ -417,7 +420,7 @@ def speed(questions: Path, split: str, limit: int | None, out: Path) -> None:
 
     items = [q.question for q in load_questions(questions, split=split)
              if q.category in ("answerable", "multi_doc")][:limit]
-    json_path, md_path = run_speed(_settings(), items, out)
+    json_path, md_path = run_speed(_settings(), items, out, only)
     click.echo(md_path.read_text())
     click.echo(f"Wrote {json_path} and {md_path}", err=True)
 

@@ -117,6 +117,12 @@ class LLMSettings(_Stage):
         False, description="llama.cpp's flash attention on the CPU: 2386 vs 2426 ms to the "
         "first token, 1.5B model (eval/reports/speed-20261204-204406.md).",
     )
+    kv_type: Literal["f16", "q8_0", "q4_0"] = Field(
+        "f16",
+        description="Number type of the KV cache (keys and values; a quantised one turns on "
+        "flash attention, which llama.cpp needs for quantised values). Smaller cache, but "
+        "on a CPU the prefill dequantises it: see eval/reports/speed-20261206-*.md.",
+    )
     repack: bool | None = Field(
         None,
         description="Let llama.cpp repack the weights for its CPU matrix kernels when it "

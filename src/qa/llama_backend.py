@@ -65,10 +65,10 @@ class LlamaCppGenerator:
 
     def _context(self, system: str) -> str:
         """What a cached KV state depends on: the model file, llama.cpp, the cache layout
-        (flash attention stores V untransposed) and the system turn."""
+        (flash attention stores V untransposed; the KV number type) and the system turn."""
         stat = self.path.stat()
         return (f"{self.path.name}:{stat.st_size}:{stat.st_mtime_ns}:{version()}:"
-                f"fa={self.cfg.flash_attn}:{system}")
+                f"fa={self.cfg.flash_attn}:kv={self.cfg.kv_type}:{system}")
 
     def warm_up(self, system: str) -> None:
         """Have the fixed system turn in the KV cache, so a question only pays for its own

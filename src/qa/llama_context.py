@@ -36,6 +36,11 @@ class DecodeError(QAError):
         super().__init__(message, hint="Retry; if it persists, restart qa (see its log).")
 
 
+# llm.kv_type -> llama.cpp's number type of the KV cache
+_KV_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0,
+             "q4_0": llama_cpp.GGML_TYPE_Q4_0}
+
+
 class Context:
     """One GGUF model and one context whose KV cells all sequences share."""
 
@@ -56,7 +61,10 @@ class Context:
         ctx.n_seq_max = sequences
         ctx.kv_unified = True  # one pool of cells: sequences share the prefix's cells
         ctx.n_threads = ctx.n_threads_batch = cfg.n_threads or os.cpu_count() or 2
-        ctx.flash_attn_type = (llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if cfg.flash_attn
+        quantised = cfg.kv_type != "f16"
+        ctx.type_k = ctx.type_v = _KV_TYPES[cfg.kv_type]
+        ctx.flash_attn_type = (llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+                               if cfg.flash_attn or quantised
                                else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
         try:
             self._ctx = internals.LlamaContext(model=self.model, params=ctx, verbose=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,7 +32,9 @@ SETUPS: dict[str, dict[str, dict[str, Any]]] = {
     "KV blocks, none recomputed": {"answer": {}, "llm": {"splice": True, "splice_refresh": 0}},
     "computed, evidence budget 250 tokens (answer.evidence_tokens)": {
         "answer": {"evidence_tokens": 250}, "llm": {}},
+    "computed, KV cache q8_0 (llm.kv_type)": {"answer": {}, "llm": {"kv_type": "q8_0"}},
 }
+DEFAULT = "evidence computed per question (default)"
 # Measured once and left out of later runs (neither ships; eval/reports/speed-20261204-204406):
 # flash attention ({"llm": {"flash_attn": True}}) 2386 vs 2426 ms to the first token, and
 # llama.cpp's weight repacking on an AVX-512 CPU ({"llm": {"repack": True}}) 3248 ms.
@@ -204,9 +206,19 @@ def summarise(samples: list[Sample]) -> dict[str, Any]:
     }
 
 
-def run_speed(base: Settings, questions: list[str], out_dir: Path) -> tuple[Path, Path]:
-    """Measure every set-up and the naive yardstick; write speed-<time>.json/.md."""
-    setups: list[Setup] = [PipelineSetup(name, _settings(base, s)) for name, s in SETUPS.items()]
+def setups_named(only: Collection[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The set-ups to time: all, or the default and those whose name contains one of
+    ``only``."""
+    return {name: s for name, s in SETUPS.items()
+            if not only or name == DEFAULT or any(part in name for part in only)}
+
+
+def run_speed(base: Settings, questions: list[str], out_dir: Path,
+              only: Collection[str] = ()) -> tuple[Path, Path]:
+    """Measure the set-ups (``setups_named(only)``) and the naive yardstick; write
+    speed-<time>.json/.md."""
+    chosen = setups_named(only)
+    setups: list[Setup] = [PipelineSetup(name, _settings(base, s)) for name, s in chosen.items()]
     setups.append(NaiveSetup(base))
     samples: dict[str, list[Sample]] = {s.name: [] for s in setups}
     for name, sample in interleaved(setups, questions):
@@ -218,7 +230,7 @@ def run_speed(base: Settings, questions: list[str], out_dir: Path) -> tuple[Path
         result["naive_over_this_first_token"] = round(naive / ours, 2) if naive and ours else None
     report = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "git_commit": git_commit(),
               "machine": machine(), "model": base.llm.model, "questions": len(questions),
-              "setups": SETUPS, "results": results}
+              "setups": chosen, "results": results}
     out_dir.mkdir(parents=True, exist_ok=True)
     name = stamp()
     json_path, md_path = out_dir / f"speed-{name}.json", out_dir / f"speed-{name}.md"
