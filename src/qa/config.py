@@ -120,8 +120,9 @@ class LLMSettings(_Stage):
     kv_type: Literal["f16", "q8_0", "q4_0"] = Field(
         "f16",
         description="Number type of the KV cache (keys and values; a quantised one turns on "
-        "flash attention, which llama.cpp needs for quantised values). Smaller cache, but "
-        "on a CPU the prefill dequantises it: see eval/reports/speed-20261206-*.md.",
+        "flash attention, which llama.cpp needs for quantised values). A smaller cache, but "
+        "slower on a CPU: q8_0, 1.5B model, first token 3.93 s vs 3.03 s median, same run "
+        "(eval/reports/speed-20261206-003225.md).",
     )
     repack: bool | None = Field(
         None,
