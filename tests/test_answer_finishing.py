@@ -751,3 +751,30 @@ def test_a_yes_or_no_answer_in_other_words_is_still_an_answer(tmp_path: Path, em
         quote_score=99.0)), embedder=embedder, generator=generator)
     answer = assistant.ask("Can gout be cured?")
     assert not answer.refused and answer.text.startswith("Gout can be controlled")
+
+
+def test_a_sentence_pointing_back_to_a_removed_one_is_quoted_with_what_it_points_to(
+        seed_index, embedder):
+    """"These side effects can impact a patient's daily activities" is supported, but the
+    model's sentence naming the side effects was removed (dev q163): the excerpt's own
+    sentence naming them is quoted with it, under the excerpt's citation. After a sentence
+    that holds, the same pointing-back sentence stays the model's."""
+    def reply(removed: bool):
+        def write(prompt: ChatPrompt) -> str:
+            n = _excerpt_number(prompt, "quality of life")
+            first = ("Too much dantrolene causes hallucinations and seizures" if removed
+                     else "Dantrolene can lead to muscle weakness, dizziness and drowsiness")
+            return (f"{first} [{n}]. These side effects can impact a patient’s daily "
+                    f"activities and overall quality of life [{n}].")
+        return write
+
+    assistant, _ = _assistant(seed_index, embedder, reply(True), reply(False))
+    answer = assistant.ask("What happens if someone takes too much dantrolene?")
+    assert answer.text.startswith("The documents say: \u201c")
+    assert "muscle weakness" in answer.text and "hallucinations" not in answer.text
+    assert "These side effects can impact" in answer.text
+    quoted = answer.text.split("\u201c")[1].split("\u201d")[0].rstrip(".")
+    assert any(quoted in c.text for c in answer.citations)
+    kept = assistant.ask("What happens if someone takes too much dantrolene?")
+    assert kept.text.startswith("Dantrolene can lead to muscle weakness")
+    assert "The documents" not in kept.text

@@ -11,6 +11,8 @@ verifies each (``verification.SentenceVerifier``) and returns what may be shown 
   answer is about something else and is not sent;
 * a list question whose evidence holds a whole list waits for the end, then gets the list
   quoted when the model's answer has fewer items;
+* a kept sentence pointing back ("These side effects…") right after a removed one is
+  quoted from its excerpt with the sentence it points to (``_grounded``);
 * at the end, when nothing held, the best excerpt is quoted, or the question refused;
 * a one-sentence answer gets the best excerpt beside it when that comes from an excerpt the
   answer did not cite and says something the answer does not (see ``_complemented``).
@@ -36,12 +38,13 @@ from qa.finishing import (
     misses_brand,
     polarity_of,
     quoted_answer,
+    restated,
     split_opener,
     with_list,
     without_foreign_links,
 )
 from qa.scope import Relevance, scored_question
-from qa.text import MARKER, content_words
+from qa.text import MARKER, POINTS_BACK, content_words
 from qa.types import Citation, SentenceCheck, Verdict
 from qa.verification import SentenceVerifier, Verified, looks_like_refusal, shown
 
@@ -144,7 +147,7 @@ class Composer:
         (an answer that ends up refused must not have sent them)."""
         if check is None or not shown(check):
             return []
-        text = without_foreign_links(check.text, self.links)
+        text = without_foreign_links(self._grounded(check), self.links)
         if not self._addressed and check.kept:
             self._addressed = self._answers(text)
         if not check.kept or not self._addressed:
@@ -156,6 +159,23 @@ class Composer:
             texts[0] = self._opener + texts[0]
         self.sent += texts
         return [] if self._whole is not None else texts
+
+    def _grounded(self, check: SentenceCheck) -> str:
+        """A kept sentence that points back ("These side effects can impact a patient's
+        daily activities") right after the model's sentence it points to was removed says
+        nothing alone (dev q163, "What happens if someone takes too much dantrolene?"): its
+        excerpt's own words are quoted instead, with the sentence(s) before it that say
+        what "these" are, when those are in the same excerpt (its citation covers them)."""
+        checks = self.verifier.checks
+        if not check.kept or len(checks) < 2 or shown(checks[-2]) \
+                or not POINTS_BACK.match(check.text):
+            return check.text
+        item = self.verifier.evidence[check.kept[0] - 1]
+        quote = restated(check.text, item)
+        if quote is None:
+            return check.text
+        text, citation, _ = quoted_answer(quote, item.n, also=bool(self.sent or self._pending))
+        return text if item.start <= citation.start < quote.start else check.text
 
     def _answers(self, text: str) -> bool:
         """The sentence speaks to what the yes/no question asks: it uses one of its topic

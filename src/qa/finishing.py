@@ -441,6 +441,16 @@ def with_antecedent(quote: Quote) -> Quote:
     return quote if first == here else _reaching_back(quote, spans[first][0])
 
 
+def restated(sentence: str, item: Evidence) -> Quote | None:
+    """The sentence of the excerpt that ``sentence`` says again (the most content words in
+    common, one at least), as a quote."""
+    said = content_words(MARKER.sub(" ", sentence))
+    shared = [(len(said & content_words(item.text[s:e])), s, e)
+              for s, e in sentence_spans(item.text)]
+    common, s, e = max(shared, default=(0, 0, 0))
+    return Quote(item, item.start + s, item.start + e, item.text[s:e], 0.0) if common else None
+
+
 def _joined_lines(text: str) -> str:
     """A quote's lines as one line: an unmarked list item (next line in lower case, this one
     not ending a sentence) is set off with "; "."""
