@@ -160,6 +160,10 @@ def test_a_word_for_what_the_documents_say_in_other_words_is_not_missing() -> No
     lexicon = Lexicon.build({"k": "Ketamine can cause dizziness and increased blood pressure."}, {})
     assert focus_of("Can ketamine raise blood pressure?", lexicon).missing == ()
     assert focus_of("Can ketamine raise cholesterol?", lexicon).missing == ("cholesterol",)
+    # "Which patients need extra caution with dantrolene?" (dev q188) beside "This
+    # precaution is particularly important…"
+    lexicon = Lexicon.build({"d": "This precaution is important for dantrolene."}, {})
+    assert focus_of("Which patients need extra caution with dantrolene?", lexicon).missing == ()
 
 
 def test_the_drugs_of_the_documents_are_known_and_a_question_names_them() -> None:

@@ -144,6 +144,7 @@ _SAME_THING = [stems(group.split()) for group in (
     "raise raises raised increase increases increased elevate elevated",
     "worse worsen worsens worsening progression progress progresses progressive",
     "worry worries concern concerns",
+    "caution cautious careful carefully precaution precautions",
 )]
 SYNONYMS: dict[str, frozenset[str]] = {
     s: frozenset(group) for group in _SAME_THING for s in group}
