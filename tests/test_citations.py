@@ -278,6 +278,9 @@ def test_a_sentence_turning_round_what_an_excerpt_says_is_dropped(embedder):
      False),  # each clause against its own
     ("Memantine does not cause drowsiness.", "Dantrolene can cause drowsiness.", False),
     ("It is listed in books on nutrients.", "It's not listed in books\non nutrients.", True),
+    # when a claim holds is not what it says (dev c039)
+    ("There are medicines that can slow the progression of AD.",
+     "Currently there are no medicines that can slow the progression of AD.", True),
 ])
 def test_a_clause_restated_with_its_negation_turned_is_found(sentence, excerpt, flipped):
     lexicon = Lexicon.build({"a": "memantine memantine", "b": "dantrolene dantrolene",
