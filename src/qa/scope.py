@@ -619,6 +619,7 @@ class Relevance:
 # can slow the progression of AD" is turned round by "There are medicines that can … slow
 # the progression of Alzheimer's disease" (dev c039), which does not say "currently".
 _TIME_FRAME = frozenset(stems("currently presently now today nowadays still".split()))
+
 # Words that negate a clause, for ``Relevance.flips`` (stricter than the polarity words of
 # ``finishing``: "without", "free" or "limited" often say no such thing).
 _NEGATING = frozenset("""not no never cannot neither nor none nothing avoid avoided avoiding
