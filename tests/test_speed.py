@@ -72,7 +72,7 @@ def test_qa_speed_reports_every_set_up_beside_naive_rag(tmp_path: Path) -> None:
     assert all(r["n"] == 2 for r in results.values())
     assert results[NAIVE]["naive_over_this_first_token"] == 1.0
     computed = {name: r["computed_tokens_median"] for name, r in results.items()}
-    default = computed["evidence computed per question (default)"]
+    default = computed[DEFAULT]
     # Spliced evidence leaves only the question (and the recomputed openings) to compute.
     assert computed["KV blocks, none recomputed"] < computed[
         "KV blocks, 8 tokens per excerpt recomputed (llm.splice)"] < default

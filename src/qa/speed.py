@@ -25,8 +25,9 @@ from qa.reporting import git_commit, machine, percentile, stamp, write_json
 from qa.types import Answer, EventKind
 
 # Set-ups of the pipeline: changes to the answer and llm settings.
+DEFAULT = "evidence computed per question (default)"
 SETUPS: dict[str, dict[str, dict[str, Any]]] = {
-    "evidence computed per question (default)": {"answer": {}, "llm": {}},
+    DEFAULT: {"answer": {}, "llm": {}},
     "KV blocks, 8 tokens per excerpt recomputed (llm.splice)": {
         "answer": {}, "llm": {"splice": True}},
     "KV blocks, none recomputed": {"answer": {}, "llm": {"splice": True, "splice_refresh": 0}},
@@ -34,7 +35,6 @@ SETUPS: dict[str, dict[str, dict[str, Any]]] = {
         "answer": {"evidence_tokens": 250}, "llm": {}},
     "computed, KV cache q8_0 (llm.kv_type)": {"answer": {}, "llm": {"kv_type": "q8_0"}},
 }
-DEFAULT = "evidence computed per question (default)"
 # Measured once and left out of later runs (neither ships; eval/reports/speed-20261204-204406):
 # flash attention ({"llm": {"flash_attn": True}}) 2386 vs 2426 ms to the first token, and
 # llama.cpp's weight repacking on an AVX-512 CPU ({"llm": {"repack": True}}) 3248 ms.
