@@ -40,6 +40,7 @@ from qa.text import (
     STOPWORDS,
     SYNONYMS,
     content_words,
+    lexical_support,
     sentence_spans,
     stems,
     terms,
@@ -184,14 +185,27 @@ _STATES_BRAND = re.compile(r"\bbrands?\b|\btrade[ -]?names?\b|\b(?:sold|marketed
                            r"|[\u00ae\u2122]", re.IGNORECASE)
 
 
-def misses_brand(question: str, text: str, relevance: Relevance) -> bool:
-    """The question asks for a drug's brand name and the text states none: no brand word
-    and no other name the documents give an asked drug ("diazepam (Valium)")."""
-    if not _ASKS_BRAND.search(question) or _STATES_BRAND.search(text):
-        return False
+def brand_names(question: str, relevance: Relevance) -> frozenset[str] | None:
+    """None when the question asks for no brand name; else the other names the documents
+    give an asked drug ("diazepam (Valium)"), any of which states its brand."""
+    if not _ASKS_BRAND.search(question):
+        return None
     drugs = relevance.lexicon.drugs
-    others = {n for n, c in drugs.items() if c in relevance.focus.drugs} - set(terms(question))
-    return not others & set(terms(text))
+    return frozenset({n for n, c in drugs.items() if c in relevance.focus.drugs}
+                     - set(terms(question)))
+
+
+def _states_no_brand(text: str, names: frozenset[str] | None) -> bool:
+    """Asked for a brand (``names`` not None), the text states none: no brand word and none
+    of ``names``."""
+    return names is not None and not _STATES_BRAND.search(text) \
+        and not names & set(terms(text))
+
+
+def misses_brand(question: str, text: str, relevance: Relevance) -> bool:
+    """The question asks for a drug's brand name and the text states none (see
+    ``brand_names``)."""
+    return _states_no_brand(text, brand_names(question, relevance))
 
 
 def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
@@ -210,12 +224,13 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     # ketamine cause Alzheimer disease?", the memantine article's line on Alzheimer's
     # disease was quoted, after "Yes." (the condition asked about made it look relevant).
     drugs = relevance.asked_drugs
+    brands = brand_names(question, relevance)  # worked out once, not per sentence
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
         for s, e in sentence_spans(item.text):
             text = item.text[s:e]
             if all(states.search(text) for states in required) and len(text.split()) >= 4 \
-                    and not misses_brand(question, text, relevance) \
+                    and not _states_no_brand(text, brands) \
                     and not relevance.other_drug(text) and not LEAD_IN_ONLY.search(text) \
                     and not turns_round(question, text) \
                     and (not drugs or drugs & relevance.excerpt_drugs(item.chunk, text)):
@@ -442,12 +457,11 @@ def with_antecedent(quote: Quote) -> Quote:
 
 
 def restated(sentence: str, item: Evidence) -> Quote | None:
-    """The sentence of the excerpt that ``sentence`` says again (the most content words in
-    common, one at least), as a quote."""
-    said = content_words(MARKER.sub(" ", sentence))
-    shared = [(len(said & content_words(item.text[s:e])), s, e)
+    """The sentence of the excerpt that ``sentence`` says again (the largest share of its
+    content words, one at least: ``text.lexical_support``), as a quote."""
+    shared = [(lexical_support(sentence, item.text[s:e]), s, e)
               for s, e in sentence_spans(item.text)]
-    common, s, e = max(shared, default=(0, 0, 0))
+    common, s, e = max(shared, default=(0.0, 0, 0))
     return Quote(item, item.start + s, item.start + e, item.text[s:e], 0.0) if common else None
 
 
