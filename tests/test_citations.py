@@ -56,6 +56,16 @@ def test_wrong_citation_is_moved_to_the_supporting_excerpt(verify) -> None:
     assert result.text.endswith("[3].")
 
 
+def test_an_excerpt_named_by_its_number_in_words_is_a_citation(verify) -> None:
+    """"Article 3 states that…" (dev q186) was dropped: 3 is a number no excerpt states."""
+    result = verify("Article 3 states that common side effects of memantine include "
+                    "dizziness, headache, and constipation.")
+    assert [c.n for c in result.citations] == [3]
+    assert "Article 3" not in result.text and result.text.endswith("[3].")
+    # a number that is not an excerpt's stays a claim to check
+    assert not verify("Article 12 states that memantine blocks NMDA receptors.").citations
+
+
 def test_uncited_supported_sentence_gets_a_citation(verify) -> None:
     result = verify("Dantrolene was originally developed for malignant hyperthermia.")
     assert [c.n for c in result.citations] == [1]

@@ -51,8 +51,17 @@ class Verified:
     checks: tuple[SentenceCheck, ...]
 
 
+# "Article 3 states that…", "Passage 3 says…": the model naming an excerpt by its number
+# in words cites it; left in, the 3 is a number no excerpt states (dev q186).
+_NAMED_EXCERPT = re.compile(r"\b((?:article|passage|excerpt)s?)\s+(\d{1,2})\b(?!\s*[.,]?\d)",
+                            re.IGNORECASE)
+
+
 def _markers(sentence: str, valid: range) -> tuple[str, list[int]]:
     """The sentence without markers, and the valid passage numbers it cites, in order."""
+    sentence = _NAMED_EXCERPT.sub(
+        lambda m: f"{m.group(1)} [{m.group(2)}]" if int(m.group(2)) in valid else m.group(0),
+        sentence)
     cited: list[int] = []
     for match in MARKER.finditer(sentence):
         for number in re.split(r"[,;]", match.group(1)):
