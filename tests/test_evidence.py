@@ -58,9 +58,15 @@ def test_the_sentence_that_answers_reaches_the_model(seed_index, embedder, quest
      (("nmda", "glutamate"), ("calcium",))),
 ])
 def test_a_comparison_shows_the_model_each_drug(seed_index, embedder, question, each_side):
-    prompt, _ = _asked(seed_index, embedder, question)
-    for side in each_side:
-        assert any(fact in prompt.lower() for fact in side), (side, prompt)
+    """Each drug is answered on its own (``Assistant._parts``): its facts reach its prompt."""
+    generator = FakeGenerator(REFUSAL, REFUSAL)
+    Assistant.load(settings=settings_for(seed_index), embedder=embedder,
+                   generator=generator).ask(question)
+    prompts = [p.user.lower() for p in generator.prompts]
+    assert len(prompts) == 2
+    showing = [{i for i, prompt in enumerate(prompts) if any(f in prompt for f in side)}
+               for side in each_side]
+    assert all(showing) and showing[0] != showing[1], (each_side, prompts)
 
 
 def test_a_refused_answer_quotes_the_sentence_that_answers(seed_index, embedder):
@@ -121,7 +127,7 @@ def test_the_most_abundant_is_not_a_limit():
     assert _ASKS_LIMIT.search("What is the most dantrolene a person can take in a day?")
 
 
-def _leaflets(tmp_path: Path, embedder, documents: dict[str, str], reply) -> Assistant:
+def _leaflets(tmp_path: Path, embedder, documents: dict[str, str], *replies) -> Assistant:
     """An Assistant over a real index of these documents, the model a fake."""
     from qa.config import ChunkSettings
     from qa.ingestion import ingest
@@ -133,7 +139,7 @@ def _leaflets(tmp_path: Path, embedder, documents: dict[str, str], reply) -> Ass
     index_dir = tmp_path / "index"
     ingest(folder, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
     return Assistant.load(settings=settings_for(index_dir), embedder=embedder,
-                          generator=FakeGenerator(reply))
+                          generator=FakeGenerator(*replies))
 
 
 COLDS = """# Colds
@@ -190,16 +196,17 @@ def test_a_short_title_names_the_leaflets_drug_even_a_common_word():
 
 def test_another_leaflets_side_effects_are_not_given_to_a_drug_titled_by_a_common_word(
         tmp_path, embedder):
-    """The model gives insulin memantine's side effects, citing memantine's excerpt: the
-    sentence is dropped, because insulin is known as the insulin leaflet's drug."""
+    """The model gives insulin memantine's side effects, citing memantine's excerpt (or,
+    asked about insulin alone, insulin's): the sentence is dropped, because insulin is
+    known as the insulin leaflet's drug."""
     def reply(prompt) -> str:
-        n = next(line.split("]")[0].lstrip("[") for line in prompt.user.splitlines()
-                 if "headache" in line)
+        n = next((line.split("]")[0].lstrip("[") for line in prompt.user.splitlines()
+                  if "headache" in line), "1")
         return (f"Memantine can cause dizziness, headache and constipation [{n}]. "
                 f"Insulin can cause dizziness, headache and constipation [{n}].")
 
     assistant = _leaflets(tmp_path, embedder, {"insulin.md": INSULIN, "memantine.md": MEMANTINE},
-                          reply)
+                          reply, reply)
     answer = assistant.ask("What side effects do memantine and insulin have?")
     assert "Memantine can cause dizziness" in answer.text, answer.text
     assert "Insulin can cause" not in answer.text, answer.text

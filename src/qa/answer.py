@@ -8,7 +8,9 @@
    (``Retriever.rewrite``);
 4. scope gate (``scope.focus_of``): the drugs asked about; a question naming something
    specific the documents never mention is refused;
-5. retrieval and reranking (``Retriever.search``), with its relevance floor;
+5. retrieval and reranking (``Retriever.search``), with its relevance floor; a question
+   comparing drugs is split into one question per drug (``_parts``), each taken through
+   steps 5-9 on its own and answered after the drug's name;
 6. evidence (``evidence.select_evidence``): the sentences about the asked drug the model
    is shown;
 7. generation (``Generator.generate``);
@@ -26,7 +28,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import abc
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -44,7 +47,7 @@ from qa.prompts import PromptSet, load_prompts
 from qa.questions import as_yes_no, checked_question
 from qa.retrieval import Retrieval, Retriever
 from qa.scope import Lexicon, Relevance, focus_of
-from qa.text import SentenceStream
+from qa.text import SentenceStream, renumbered
 from qa.triage import MeaningTriage, Triage, requests_manufacture
 from qa.types import (
     Answer,
@@ -97,6 +100,45 @@ class _Seen:
     raw_answer: str = ""
     checks: tuple[SentenceCheck, ...] = ()
     excerpts: tuple[Citation, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One generation's question, what is relevant to it and what was found for it."""
+
+    asked: str
+    relevance: Relevance
+    found: Retrieval
+    label: str = ""  # "Dantrolene: " before a compared drug's part of the answer
+
+
+def _union(rankings: Iterator[tuple[Passage, ...]]) -> tuple[Passage, ...]:
+    """Passages of several searches in order, each chunk once."""
+    seen: dict[str, Passage] = {}
+    for ranking in rankings:
+        for passage in ranking:
+            seen.setdefault(passage.chunk.chunk_id, passage)
+    return tuple(seen.values())
+
+
+def _shifted(verified: Verified, offset: int) -> Verified:
+    """A part's verified answer with its excerpts numbered after the parts before it."""
+    if not offset:
+        return verified
+    return Verified(
+        renumbered(verified.text, offset),
+        tuple(replace(c, n=c.n + offset) for c in verified.citations),
+        tuple(replace(c, text=renumbered(c.text, offset),
+                      cited=tuple(n + offset for n in c.cited),
+                      kept=tuple(n + offset for n in c.kept)) for c in verified.checks))
+
+
+def _merged(results: list[Verified]) -> Verified:
+    """The parts' answers one after another (a part that found nothing adds nothing)."""
+    held = [v for v in results if v.citations]
+    return Verified(" ".join(v.text for v in held),
+                    tuple(c for v in held for c in v.citations),
+                    tuple(c for v in results for c in v.checks))
 
 
 @dataclass
@@ -221,45 +263,84 @@ class Assistant:
                 AnswerStatus.INSUFFICIENT_EVIDENCE, text=note))
             return
         relevance = Relevance.of(asked, focus, self.lexicon)
-        found = self._search(query, relevance) if asked else Retrieval(query, (), ())
+        parts = self._parts(asked, query, relevance) if asked else []
+        passages = _union(p.found.passages for p in parts)
+        relevant = _union(p.found.relevant for p in parts)
         retrieve_ms = _ms(started)
-        if not found.relevant:
+        if not relevant:
             yield self._done(self._refusal_answer(
                 question, triage, Timings(retrieve_ms=retrieve_ms, total_ms=_ms(started)),
-                AnswerStatus.INSUFFICIENT_EVIDENCE, seen=_Seen(found.passages)))
+                AnswerStatus.INSUFFICIENT_EVIDENCE, seen=_Seen(passages)))
             return
-        yield StreamEvent(EventKind.EVIDENCE, passages=found.relevant)
-        shown = select_evidence(asked, list(found.relevant), self.embedder, self.settings.answer,
-                                about=relevance.about, hide=relevance.hide,
-                                sides=relevance.sides())
-        composer = self._composer(asked, shown, relevance, triage)
-        raw, times = "", _Times(started, retrieve_ms)
-        sentences = SentenceStream()
-        for piece in self.generator.generate(self.build_prompt(asked, shown)):
+        yield StreamEvent(EventKind.EVIDENCE, passages=relevant)
+        times = _Times(started, retrieve_ms)
+        raws: list[str] = []
+        results: list[Verified] = []
+        evidence: list[Evidence] = []
+        for part in (p for p in parts if p.found.relevant):
+            raw, verified, shown = yield from self._generate(part, len(evidence), triage,
+                                                             times, drafts)
+            raws.append(raw)
+            results.append(verified)
+            evidence += shown
+        yield self._done(self._final(question, triage, "\n\n".join(raws), _merged(results),
+                                     evidence, relevant, times.timings()))
+
+    def _generate(self, part: _Part, offset: int, triage: Triage, times: _Times,
+                  drafts: bool) -> abc.Generator[StreamEvent, None,
+                                                 tuple[str, Verified, list[Evidence]]]:
+        """One part's answer, each verified sentence yielded as soon as it holds; returns the
+        model's text, the verified answer and the excerpts shown, numbered from
+        ``offset + 1`` (after the parts before it)."""
+        shown = select_evidence(part.asked, list(part.found.relevant), self.embedder,
+                                self.settings.answer, about=part.relevance.about,
+                                hide=part.relevance.hide, sides=part.relevance.sides())
+        composer = self._composer(part.asked, shown, part.relevance, triage)
+        raw, sentences = "", SentenceStream()
+        label = part.label  # before the part's first sentence
+
+        def sent(texts: Iterable[str]) -> Iterator[StreamEvent]:
+            nonlocal label
+            for text in texts:
+                times.sentence()
+                yield StreamEvent(EventKind.SENTENCE, text=label + renumbered(text, offset))
+                label = ""
+
+        for piece in self.generator.generate(self.build_prompt(part.asked, shown)):
             times.token()
             raw += piece
             if drafts:
                 yield StreamEvent(EventKind.TOKEN, text=piece)
-            for text in (t for done in sentences.feed(piece) for t in composer.feed(done)):
-                times.sentence()
-                yield StreamEvent(EventKind.SENTENCE, text=text)
+            yield from sent(t for done in sentences.feed(piece) for t in composer.feed(done))
             if composer.stopped:
                 break  # the answer is complete (a quote): no need to hear the model out
-        for text in (t for done in sentences.flush() for t in composer.feed(done)):
-            times.sentence()
-            yield StreamEvent(EventKind.SENTENCE, text=text)
+        yield from sent(t for done in sentences.flush() for t in composer.feed(done))
         verified, held = composer.finish()
-        for text in held:
-            times.sentence()
-            yield StreamEvent(EventKind.SENTENCE, text=text)
-        yield self._done(self._final(question, triage, raw, verified, shown, found.relevant,
-                                     times.timings()))
+        yield from sent(held)
+        verified = _shifted(verified, offset)
+        if part.label and verified.citations:
+            verified = replace(verified, text=part.label + verified.text)
+        return renumbered(raw, offset), verified, [replace(e, n=e.n + offset) for e in shown]
 
-    def _search(self, query: str, relevance: Relevance) -> Retrieval:
-        """Passages for the query; for "How do X and Y differ?" each drug's in turn."""
-        if relevance.compared:
-            return self.retriever.search_each(query, relevance.side_queries(query))
-        return self.retriever.search(query)
+    def _parts(self, asked: str, query: str, relevance: Relevance) -> list[_Part]:
+        """What to answer, one generation each: the question, or, for a question comparing
+        drugs ("How do the side effects of memantine differ from those of dantrolene?"),
+        the question asked of each drug alone, with that drug's own passages. Shown both
+        drugs' excerpts at once, the 1.5B model merges them into one claim ("Memantine and
+        dantrolene are used for depression…") that holds for neither. A yes/no question
+        ("Is ketamine stronger than memantine?") has one answer, so it stays whole."""
+        if not relevance.compared:
+            return [_Part(asked, relevance, self.retriever.search(query))]
+        if relevance.focus.polar:
+            return [_Part(asked, relevance,
+                          self.retriever.search_each(query, relevance.side_questions(query)))]
+        parts = []
+        for drug, side in zip(relevance.compared, relevance.side_questions(asked), strict=True):
+            side_query = self.retriever.rewrite(side)
+            side_relevance = Relevance.of(side, focus_of(side_query, self.lexicon), self.lexicon)
+            parts.append(_Part(side, side_relevance, self.retriever.search(side_query),
+                               label=f"{drug[:1].upper()}{drug[1:]}: "))
+        return parts
 
     def build_prompt(self, question: str, evidence: list[Evidence]) -> ChatPrompt:
         """Number the excerpts [1..n]; the fixed system turn comes first (KV-cache reuse)."""

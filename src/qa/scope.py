@@ -348,10 +348,40 @@ _ASKS_ROUTE = re.compile(
     re.IGNORECASE)
 
 
-# Words that say a question compares, not what it asks of each side (``side_queries``).
+# Words that say a question compares, not what it asks of each side (``side_questions``).
 _COMPARING = re.compile(
     r"\b(?:compar(?:e|ed|es|ing|ison|isons)|contrast(?:s|ed|ing)?|differ(?:s|ed|ence|ences)?|"
     r"versus|vs\.?|between|unlike|alike|similarit(?:y|ies)|both|each)\b", re.IGNORECASE)
+
+
+# Where a drug's name was taken out of a comparison (marked "\0"), the word that joined it
+# to the other drug goes too: "dantrolene and \0", "\0, or memantine", "from those of \0".
+_JOINED_GAP = (
+    # "the side effects of \0 differ from those of memantine" -> "… of memantine differ"
+    (re.compile(r"\0(\s+(?:differ|compare)\w*)\s+(?:from|to|with)\s+(?:that|those|the ones?)"
+                r"\s+(?:of|for)\s+([A-Za-z][\w-]*)", re.IGNORECASE), r"\2\1"),
+    # "for \0 and for ketamine" -> "for ketamine"; "of \0 and ketamine" -> "of ketamine"
+    (re.compile(r"\b(for|of|with|to|in|on)\s+\0\s*,?\s*(?:and|or|versus|vs\.?|nor)\s+(?=\1\b)",
+                re.IGNORECASE), ""),
+    (re.compile(r"\0\s*,?\s*(?:and|or|versus|vs\.?|nor|with|against)\b\s*", re.IGNORECASE),
+     ""),
+    (re.compile(r"\s*,?\s*\b(?:and|or|versus|vs\.?|nor)\s+(?:(?:for|of|with|to|in|on)\s+)?\0",
+                re.IGNORECASE), ""),
+    (re.compile(r"\b(?:from|than|with|to|as)\s+(?:(?:those|that|the ones?)\s+(?:of|for)\s+)?\0",
+                re.IGNORECASE), ""),
+    (re.compile(r"\b(?:(?:those|that)\s+of|for|of|with|on)\s+\0", re.IGNORECASE), ""),
+)
+
+# A comparison's frame turned into what it asks of one drug: "Compare the side effects of
+# X" -> "Describe the side effects of X"; "How do the side effects of X differ (from…)?"
+# -> "What are the side effects of X?".
+_ASKED_ALONE = (
+    (re.compile(r"^\s*(?:compare|contrast)\b\s*", re.IGNORECASE), "Describe "),
+    (re.compile(r"\bhow\s+do\s+(.+?)\s+(?:differ|compare)\b(?!\s+in\b)", re.IGNORECASE),
+     r"What are \1"),
+    (re.compile(r"\bhow\s+does\s+(.+?)\s+(?:differ|compare)\b(?!\s+in\b)", re.IGNORECASE),
+     r"What is \1"),
+)
 
 
 def scored_question(question: str, hide: Callable[[str], str]) -> str:
@@ -480,16 +510,27 @@ class Relevance:
         """One evidence filter per compared drug (``about`` for that drug alone)."""
         return [functools.partial(self._about, frozenset({d})) for d in self.compared]
 
-    def side_queries(self, query: str) -> list[str]:
-        """The query once per compared drug, the other compared drugs' names and the words
-        that only frame the comparison ("contrast", "differ", "both") taken out, so that
-        each drug's own passages on what is asked rank first in its search: "contrast the
-        way ketamine work in the body" ranks ketamine's articles' summaries above "How
-        Does Ketamine Work?", which "the way ketamine work in the body" ranks fourth."""
-        side = _COMPARING.sub(" ", query)
-        side = side if content_words(side) else query
-        return [" ".join(self.lexicon.without_drugs(side, keep=frozenset({d})).split())
-                for d in self.compared]
+    def side_questions(self, question: str) -> list[str]:
+        """The question asked of each compared drug alone (each answered, or for a yes/no
+        question searched, on its own): the other compared drugs' names go with the word
+        that joins them ("of dantrolene and ketamine" -> "of dantrolene"), and the words
+        that only frame the comparison ("contrast", "differ", "both") go or become what
+        they ask of one drug ("How do the side effects of X differ from those of Y?" ->
+        "What are the side effects of X?"). Searched with "contrast", ketamine's summaries
+        outranked its "How does ketamine work?" section."""
+        sides = []
+        for drug in self.compared:
+            def cut(m: re.Match[str], keep: str = drug) -> str:
+                name = self.lexicon.drugs.get(m.group(0).lower())
+                return "\0" if name in self.compared and name != keep else m.group(0)
+            text = _NAME.sub(cut, question)
+            for joined, by in (*_JOINED_GAP, *_ASKED_ALONE):
+                text = joined.sub(by, text)
+            side = _COMPARING.sub(" ", text.replace("\0", " "))
+            side = " ".join((side if content_words(side) else text.replace("\0", " ")).split())
+            side = re.sub(r"\s+([?.,;:!])", r"\1", side).strip(" ,;:")
+            sides.append(side[:1].upper() + side[1:])
+        return sides
 
     def excerpt_drugs(self, chunk: Chunk, text: str) -> frozenset[str]:
         """The drugs an excerpt is about: those it names, and its document's main drug."""

@@ -209,3 +209,12 @@ class SentenceStream:
         """The last sentence, once the text is complete."""
         rest, self._buffer = self._buffer.strip(), ""
         return [rest] if rest else []
+
+
+def renumbered(text: str, offset: int) -> str:
+    """The text with each citation marker's numbers moved up by ``offset`` ("[2]" -> "[7]"):
+    the second part of an answer cites excerpts numbered after the first part's."""
+    if not offset:
+        return text
+    return MARKER.sub(lambda m: "[" + ", ".join(
+        str(int(n) + offset) for n in re.split(r"\s*[,;]\s*", m.group(1))) + "]", text)
