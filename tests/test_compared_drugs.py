@@ -42,6 +42,28 @@ def test_each_drug_is_asked_the_question_alone(question: str, sides: list[str]) 
     assert _sides(question) == sides
 
 
+PRODUCTS = Lexicon.build({"c": "Clopidogrel prevents clots.", "a": "Aspirin relieves pain."}, {})
+
+
+@pytest.mark.parametrize(("question", "split"), [
+    ("What are the side effects of clopidogrel versus aspirin?", True),
+    ("Which one thins the blood more, clopidogrel or aspirin?", True),
+    ("Clopidogrel and aspirin: what is the difference?", True),
+    # two drugs asked about together, not side by side (MedicationQA questions)
+    ("How long can you be on clopidogrel & aspirin combined?", False),
+    ("What are the side effects of taking clopidogrel and aspirin together?", False),
+    ("What is in clopidogrel and aspirin tablets?", False),  # one product
+    # names side by side with nothing joining or comparing them: one thing asked about
+    ("What is the clopidogrel aspirin pill used for?", False),
+    ("What is clopidogrel aspirin used for?", False),
+])
+def test_only_drugs_compared_side_by_side_are_answered_one_at_a_time(question: str,
+                                                                     split: bool) -> None:
+    relevance = Relevance.of(question, focus_of(question, PRODUCTS), PRODUCTS)
+    assert len(relevance.compared) == 2
+    assert bool(relevance.contrasted) is split
+
+
 def test_markers_of_a_later_part_are_numbered_after_the_earlier_parts() -> None:
     assert renumbered("Dizziness [1]. Nausea [2, 3].", 5) == "Dizziness [6]. Nausea [7, 8]."
     assert renumbered("Dizziness [1].", 0) == "Dizziness [1]."

@@ -331,11 +331,12 @@ class Assistant:
         ("Is ketamine stronger than memantine?") has one answer, so it stays whole."""
         if not relevance.compared:
             return [_Part(asked, relevance, self.retriever.search(query))]
-        if relevance.focus.polar:
+        if relevance.focus.polar or not relevance.contrasted:
             return [_Part(asked, relevance,
                           self.retriever.search_each(query, relevance.side_questions(query)))]
         parts = []
-        for drug, side in zip(relevance.compared, relevance.side_questions(asked), strict=True):
+        drugs = relevance.contrasted
+        for drug, side in zip(drugs, relevance.side_questions(asked, drugs), strict=True):
             side_query = self.retriever.rewrite(side)
             side_relevance = Relevance.of(side, focus_of(side_query, self.lexicon), self.lexicon)
             parts.append(_Part(side, side_relevance, self.retriever.search(side_query),

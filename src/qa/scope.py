@@ -358,8 +358,8 @@ _COMPARING = re.compile(
 # to the other drug goes too: "dantrolene and \0", "\0, or memantine", "from those of \0".
 _JOINED_GAP = (
     # "the side effects of \0 differ from those of memantine" -> "… of memantine differ"
-    (re.compile(r"\0(\s+(?:differ|compare)\w*)\s+(?:from|to|with)\s+(?:that|those|the ones?)"
-                r"\s+(?:of|for)\s+([A-Za-z][\w-]*)", re.IGNORECASE), r"\2\1"),
+    (re.compile(r"\0(\s+(?:differ|compare)\w*)\s+(?:from|to|with)\s+(?:(?:that|those|the ones?)"
+                r"\s+(?:of|for)\s+)?([A-Za-z][\w-]*)", re.IGNORECASE), r"\2\1"),
     # "for \0 and for ketamine" -> "for ketamine"; "of \0 and ketamine" -> "of ketamine"
     (re.compile(r"\b(for|of|with|to|in|on)\s+\0\s*,?\s*(?:and|or|versus|vs\.?|nor)\s+(?=\1\b)",
                 re.IGNORECASE), ""),
@@ -372,6 +372,18 @@ _JOINED_GAP = (
     (re.compile(r"\b(?:(?:those|that)\s+of|for|of|with|on)\s+\0", re.IGNORECASE), ""),
 )
 
+# Two drugs asked about together, not compared: "clopidogrel & aspirin combined",
+# "amlodipine metoprolol together", "mix albuterol with …".
+_TOGETHER = re.compile(r"\b(?:together|combin\w*|interact\w*|mix\w*|at the same time|"
+                       r"along with|plus)\b", re.IGNORECASE)
+# A dosage form: names joined before it are one product's ("acetaminophen and codeine
+# tablets"), unless the question says it compares.
+_PRODUCT = re.compile(r"\b(?:creams?|ointments?|gels?|lotions?|tablets?|pills?|capsules?|"
+                      r"solutions?|suspensions?|patch(?:es)?|injections?|sprays?|drops|syrups?|"
+                      r"inhalers?|pens?)\b", re.IGNORECASE)
+# What joins two drug names asked about side by side: "X and Y", "X or Y", "X, and for Y".
+_JOINING = re.compile(r"^[^.?!;]{0,40}?\b(?:and|or|nor|versus|vs)\b|^\s*[&/]\s*$",
+                      re.IGNORECASE)
 # A comparison's frame turned into what it asks of one drug: "Compare the side effects of
 # X" -> "Describe the side effects of X"; "How do the side effects of X differ (from…)?"
 # -> "What are the side effects of X?".
@@ -506,11 +518,35 @@ class Relevance:
         compared = self.focus.drugs & self.rivals
         return tuple(sorted(compared)) if len(compared) >= 2 else ()
 
+    @functools.cached_property
+    def contrasted(self) -> tuple[str, ...]:
+        """The compared drugs to answer one at a time: each some document's subject, the
+        question framing a comparison ("compare", "differ", "versus", "each") or joining
+        their names ("X and Y", "X or Y"), and not asking about them together ("X and Y
+        combined", "together"). On MedicationQA's questions, ``compared`` alone would have
+        split "What is diclofenac sodium topical gel used for?" (three names, no
+        comparison) and "clopidogrel & aspirin combined"."""
+        subjects = frozenset(self.lexicon.doc_drug.values())
+        drugs = tuple(d for d in self.compared if d in subjects)
+        if len(drugs) < 2 or _TOGETHER.search(self.question):
+            return ()
+        if _COMPARING.search(self.question):
+            return drugs
+        if _PRODUCT.search(self.question):
+            return ()  # "clotrimazole and betamethasone cream" names one product
+        names = [m for m in _NAME.finditer(self.question)
+                 if self.lexicon.drugs.get(m.group(0).lower()) in drugs]
+        joined = any(self.lexicon.drugs.get(a.group(0).lower())
+                     != self.lexicon.drugs.get(b.group(0).lower())
+                     and _JOINING.search(self.question[a.end():b.start()])
+                     for a, b in zip(names, names[1:]))
+        return drugs if joined else ()
+
     def sides(self) -> list[Callable[[Chunk, str], bool]]:
         """One evidence filter per compared drug (``about`` for that drug alone)."""
         return [functools.partial(self._about, frozenset({d})) for d in self.compared]
 
-    def side_questions(self, question: str) -> list[str]:
+    def side_questions(self, question: str, drugs: Sequence[str] | None = None) -> list[str]:
         """The question asked of each compared drug alone (each answered, or for a yes/no
         question searched, on its own): the other compared drugs' names go with the word
         that joins them ("of dantrolene and ketamine" -> "of dantrolene"), and the words
@@ -518,11 +554,12 @@ class Relevance:
         they ask of one drug ("How do the side effects of X differ from those of Y?" ->
         "What are the side effects of X?"). Searched with "contrast", ketamine's summaries
         outranked its "How does ketamine work?" section."""
+        drugs = self.compared if drugs is None else drugs
         sides = []
-        for drug in self.compared:
+        for drug in drugs:
             def cut(m: re.Match[str], keep: str = drug) -> str:
                 name = self.lexicon.drugs.get(m.group(0).lower())
-                return "\0" if name in self.compared and name != keep else m.group(0)
+                return "\0" if name in drugs and name != keep else m.group(0)
             text = _NAME.sub(cut, question)
             for joined, by in (*_JOINED_GAP, *_ASKED_ALONE):
                 text = joined.sub(by, text)
