@@ -126,3 +126,38 @@ def test_a_yes_no_comparison_stays_one_question(seed_index: Path, embedder) -> N
                                generator=generator)
     assistant.ask("Do dantrolene and memantine both need liver function tests?")
     assert len(generator.prompts) == 1
+
+
+def _no_quotes(index_dir: Path):
+    """No excerpt is good enough to be quoted in place of the model's refusal."""
+    from qa.config import AnswerSettings
+
+    return settings_for(index_dir, answer=AnswerSettings(quote_score=99.0))
+
+
+def test_a_compared_drug_the_documents_say_nothing_about_is_named(seed_index: Path,
+                                                                  embedder) -> None:
+    """One part holds, the other's model reply holds nothing: the answer says so for that
+    drug instead of leaving it out; the streamed sentences are still the answer."""
+    from qa.answer import Assistant
+
+    refusal = "I could not find the answer in the indexed documents."
+    generator = FakeGenerator(first_sentence_cited, refusal)
+    assistant = Assistant.load(settings=_no_quotes(seed_index), embedder=embedder,
+                               generator=generator)
+    events = list(assistant.stream("Which needs liver tests, dantrolene or memantine?"))
+    answer = events[-1].answer
+    assert not answer.refused and answer.text.startswith("Dantrolene: ")
+    assert answer.text.endswith(f"Memantine: {refusal}")
+    assert " ".join(e.text for e in events if e.kind == "sentence") == answer.text
+
+
+def test_nothing_found_for_any_compared_drug_is_a_refusal(seed_index: Path, embedder) -> None:
+    from qa.answer import Assistant
+
+    refusal = "I could not find the answer in the indexed documents."
+    assistant = Assistant.load(settings=_no_quotes(seed_index), embedder=embedder,
+                               generator=FakeGenerator(refusal, refusal))
+    events = list(assistant.stream("Which needs liver tests, dantrolene or memantine?"))
+    assert events[-1].answer.refused
+    assert not [e for e in events if e.kind == "sentence"]

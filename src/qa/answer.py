@@ -277,13 +277,25 @@ class Assistant:
         raws: list[str] = []
         results: list[Verified] = []
         evidence: list[Evidence] = []
-        for part in (p for p in parts if p.found.relevant):
+        for part in parts:
+            if not part.found.relevant:
+                results.append(Verified("", (), ()))
+                continue
             raw, verified, shown = yield from self._generate(part, len(evidence), triage,
                                                              times, drafts)
             raws.append(raw)
             results.append(verified)
             evidence += shown
-        yield self._done(self._final(question, triage, "\n\n".join(raws), _merged(results),
+        merged = _merged(results)
+        if merged.citations:
+            # "Which one can make driving unsafe, dantrolene or memantine?": the drug the
+            # documents say nothing about is named, not silently left out
+            notes = [f"{p.label}{self._refusal}" for p, v in zip(parts, results, strict=True)
+                     if p.label and not v.citations]
+            for note in notes:
+                yield StreamEvent(EventKind.SENTENCE, text=note)
+            merged = replace(merged, text=" ".join([merged.text, *notes]))
+        yield self._done(self._final(question, triage, "\n\n".join(raws), merged,
                                      evidence, relevant, times.timings()))
 
     def _generate(self, part: _Part, offset: int, triage: Triage, times: _Times,

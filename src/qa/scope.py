@@ -20,6 +20,7 @@ named like a drug, but naming it does not make a sentence about another drug.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -539,7 +540,7 @@ class Relevance:
         joined = any(self.lexicon.drugs.get(a.group(0).lower())
                      != self.lexicon.drugs.get(b.group(0).lower())
                      and _JOINING.search(self.question[a.end():b.start()])
-                     for a, b in zip(names, names[1:]))
+                     for a, b in itertools.pairwise(names))
         return drugs if joined else ()
 
     def sides(self) -> list[Callable[[Chunk, str], bool]]:
