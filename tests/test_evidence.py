@@ -43,6 +43,10 @@ def _asked(seed_index: Path, embedder, question: str) -> tuple[str, str]:
     # acts on the N-methyl-D-aspartate (NMDA) receptor": the lead sentence brings the one
     # that continues it, where the specific fact is.
     ("How does ketamine work?", ("it acts on the n-methyl-d-aspartate (nmda) receptor",)),
+    # A route question naming a condition: the condition's passages ranked the route's
+    # below the top 8, and its sentences outscored "infusion or nasal spray delivery".
+    ("How do patients receive ketamine for depression?", ("infusion", "nasal spray")),
+    ("In what form is ketamine given for treatment-resistant depression?", ("infusion",)),
 ])
 def test_the_sentence_that_answers_reaches_the_model(seed_index, embedder, question, facts):
     prompt, _ = _asked(seed_index, embedder, question)
@@ -86,6 +90,9 @@ def test_a_how_does_it_work_question_is_scored_as_asking_for_the_mechanism():
 def test_a_how_is_it_given_question_is_scored_as_asking_for_the_route():
     assert "Route of administration" in scored_question("How is ketamine given?", str)
     assert "Route of administration" in scored_question("How should I take metformin?", str)
+    assert "Route of administration" in scored_question("How do patients receive X?", str)
+    assert "Route of administration" in scored_question("In what form is X given?", str)
+    assert "Route of administration" not in scored_question("How do I get rid of it?", str)
     assert scored_question("How is memantine used for dementia?", str) == (
         "How is memantine used for dementia?")
 

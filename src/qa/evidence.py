@@ -18,7 +18,7 @@ from qa.config import AnswerSettings
 from qa.embeddings import Embedder
 from qa.injection import addressed_to_model
 from qa.ranking import in_turn
-from qa.scope import scored_question
+from qa.scope import ROUTE, asks_route, scored_question
 from qa.text import LIST_ITEM, content_words, sentence_spans
 from qa.types import Chunk, Evidence, Passage
 
@@ -64,10 +64,17 @@ def _score(question: str, sentences: list[_Sentence], embedder: Embedder,
 
     The cosine is of the texts after ``hide`` (the drug names taken out), so that it
     measures what a sentence says about the question's topic, not that it names the drug.
+    For a question asking how a drug is given, a sentence's cosine is also taken to what
+    such an answer says (``ROUTE``), whichever is higher.
     """
     texts = [hide(s.text) for s in sentences]
-    vectors = embedder.embed([scored_question(question, hide)] + texts)
-    cosine = vectors[1:] @ vectors[0]
+    route = asks_route(question)
+    vectors = embedder.embed([scored_question(question, hide), *([ROUTE] if route else []),
+                              *texts])
+    said = vectors[2:] if route else vectors[1:]
+    cosine = said @ vectors[0]
+    if route:  # "…given for depression?": depression's sentences outscored "by infusion"
+        cosine = np.maximum(cosine, said @ vectors[1])
     asked = content_words(question)
     overlap = np.array([len(asked & content_words(s.text)) / max(1, len(asked))
                         for s in sentences])

@@ -343,10 +343,21 @@ _ASKS_MECHANISM = re.compile(
 
 # "How is X given?" leaves "How is given?": the answer names a route ("by infusion or nasal
 # spray", "swallow the tablets whole"), which shares no word with it.
+# "How do patients receive X?", "In what form is X given?" ask the same.
 _ASKS_ROUTE = re.compile(
     r"\bhow (?:is|are|was|were|do|does|should|can|to|often)\b.{0,60}\b(?:given|administered|"
-    r"delivered|taken|take|injected|applied|inhaled|swallowed|used)\b(?<!used(?= for| to))",
-    re.IGNORECASE)
+    r"delivered|taken|take|injected|applied|inhaled|swallowed|used|receives?|received)\b"
+    r"(?<!used(?= for| to))"
+    r"|\b(?:what|which) (?:forms?|route|way)\b.{0,60}\b(?:given|administered|delivered|taken|"
+    r"received|come)\b|\bby what route\b", re.IGNORECASE)
+# What a route question asks for, in the words an answer uses.
+ROUTE = "Route of administration: by mouth, injection, infusion, spray, with food."
+
+
+def asks_route(question: str) -> bool:
+    """"How is ketamine given for depression?" asks how it is given, not about
+    depression: the sentence naming the route shares no word with it but "ketamine"."""
+    return bool(_ASKS_ROUTE.search(question)) and not _ASKS_MECHANISM.search(question)
 
 
 # Words that say a question compares, not what it asks of each side (``side_questions``).
@@ -403,8 +414,8 @@ def scored_question(question: str, hide: Callable[[str], str]) -> str:
     text = hide(question)
     if _ASKS_MECHANISM.search(question):
         text += " Mechanism of action."
-    elif _ASKS_ROUTE.search(question):
-        text += " Route of administration: by mouth, injection, infusion, spray, with food."
+    elif asks_route(question):
+        text += f" {ROUTE}"
     return text
 
 
