@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from qa.answer import Assistant
-from qa.scope import Lexicon, scored_question
+from qa.scope import Lexicon, route_crowded, scored_question
 
 from .conftest import settings_for
 from .fakes import FakeGenerator
@@ -93,6 +93,17 @@ def test_a_how_is_it_given_question_is_scored_as_asking_for_the_route():
     assert "Route of administration" in scored_question("How do patients receive X?", str)
     assert "Route of administration" in scored_question("In what form is X given?", str)
     assert "Route of administration" not in scored_question("How do I get rid of it?", str)
+
+
+def test_only_a_route_question_naming_more_than_the_drug_is_searched_for_the_route():
+    """The extra search is for "…given for depression"; for "How is ketamine given?" it
+    changed the prompt's first excerpt and the model's answer (dev c003)."""
+    hide = Lexicon.build({"k": "Ketamine is given by infusion."}, {}).without_drugs
+    assert route_crowded("How is ketamine given for depression?", hide)
+    assert route_crowded("How do patients receive ketamine for depression?", hide)
+    assert not route_crowded("How is ketamine given?", hide)
+    assert not route_crowded("How should patients take ketamine?", hide)
+    assert not route_crowded("What is ketamine used for in depression?", hide)
     assert scored_question("How is memantine used for dementia?", str) == (
         "How is memantine used for dementia?")
 

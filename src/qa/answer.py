@@ -46,7 +46,7 @@ from qa.llm import ChatPrompt, Excerpt, Generator, load_generator
 from qa.prompts import PromptSet, load_prompts
 from qa.questions import as_yes_no, checked_question
 from qa.retrieval import Retrieval, Retriever
-from qa.scope import ROUTE, Lexicon, Relevance, asks_route, focus_of
+from qa.scope import ROUTE, Lexicon, Relevance, focus_of, route_crowded
 from qa.text import SentenceStream, renumbered
 from qa.triage import MeaningTriage, Triage, requests_manufacture
 from qa.types import (
@@ -342,7 +342,7 @@ class Assistant:
         dantrolene are used for depression…") that holds for neither. A yes/no question
         ("Is ketamine stronger than memantine?") has one answer, so it stays whole."""
         if not relevance.compared:
-            if asks_route(asked) and relevance.asked_drugs:
+            if relevance.asked_drugs and route_crowded(asked, relevance.hide):
                 # "How is ketamine given for depression?" ranks the depression passages
                 # first: a search for the route of the drug takes every second place
                 route = f"{' '.join(sorted(relevance.asked_drugs))} {ROUTE}"

@@ -360,6 +360,19 @@ def asks_route(question: str) -> bool:
     return bool(_ASKS_ROUTE.search(question)) and not _ASKS_MECHANISM.search(question)
 
 
+# The words of a route question that only ask for the route (see ``asks_route``).
+_ROUTE_FRAME = frozenset("""given administered delivered taken take injected applied inhaled
+    swallowed used receive receives received form forms route way come patient patients people
+    person usually typically normally""".split())
+
+
+def route_crowded(question: str, hide: Callable[[str], str]) -> bool:
+    """A route question that also names something else than the drug and the route ("…for
+    depression", "…to people with treatment-resistant depression"): its passages crowd out
+    the one naming the route. "How is ketamine given?" names nothing else."""
+    return asks_route(question) and bool(content_words(hide(question)) - _ROUTE_FRAME)
+
+
 # Words that say a question compares, not what it asks of each side (``side_questions``).
 _COMPARING = re.compile(
     r"\b(?:compar(?:e|ed|es|ing|ison|isons)|contrast(?:s|ed|ing)?|differ(?:s|ed|ence|ences)?|"
