@@ -95,6 +95,16 @@ def test_key_facts_the_model_was_shown_are_counted_apart_from_those_it_said() ->
     assert fact_recall(result) == 0
 
 
+def test_a_key_fact_that_must_start_a_word_counts_at_the_start_of_the_answer() -> None:
+    # " age" (not "dosage") is said by "Age, weight…", the answer's first word, and by a
+    # quote's; not by "dosage" or "damage".
+    qid = next(q.id for q in load_questions(QUESTIONS)
+               if q.question == "Which patient factors affect dantrolene dosing? List them.")
+    assert fact_recall(_result(qid, "Age, weight and overall health matter [1].")) == 1
+    assert fact_recall(_result(qid, "The documents say: \u201cAge, weight, health\u201d [1]")) == 1
+    assert fact_recall(_result(qid, "The dosage depends on weight and health [1].")) == 2 / 3
+
+
 def test_another_drugs_side_effects_are_a_wrong_entity_answer() -> None:
     qid = next(q.id for q in load_questions(QUESTIONS)
                if q.question == "What side effects does memantine have?")

@@ -36,6 +36,7 @@ from qa.scoring import (
     forbidden_said,
     opener,
     rate,
+    stated,
     summarise,
 )
 from qa.types import Answer
@@ -266,9 +267,9 @@ def run_conversation(assistant: Assistant, case: ConversationCase) -> dict[str, 
     standalone_questions(turns, assistant.lexicon)
     rewrite_ms = (time.perf_counter() - started) * 1000
     answer = assistant.chat(turns)
-    said = [f for f in case.key_facts if any(a.lower() in answer.text.lower() for a in f)]
+    said = [f for f in case.key_facts if stated(f, answer.text)]
     searched = answer.standalone_question.lower()
-    wrong = any(any(a.lower() in answer.answer.lower() for a in f) for f in case.forbidden_facts)
+    wrong = any(stated(f, answer.answer) for f in case.forbidden_facts)
     triage = answer.triage.value if answer.triage else None
     rewrite_ok = (all(w in searched for w in case.standalone_has)
                   and not any(w in searched for w in case.standalone_lacks))

@@ -37,10 +37,13 @@ class Result:
     retrieved_sources: list[str]
 
 
-def _said(fact: Sequence[str], text: str) -> bool:
-    """A fact is stated when any of its alternatives is in the text (case-insensitive)."""
+def stated(fact: Sequence[str], text: str) -> bool:
+    """A fact is stated when any of its alternatives is in the text (case-insensitive); an
+    alternative with a leading space (" age", not "dosage") must start a word, which the
+    text's first word and a word after a quotation mark or bracket also do."""
     lowered = text.lower()
-    return any(alt.lower() in lowered for alt in fact)
+    return any(re.search(r"(?<![a-z0-9])" + re.escape(alt.lower().lstrip()), lowered)
+               if alt.startswith(" ") else alt.lower() in lowered for alt in fact)
 
 
 def fact_recall(result: Result) -> float | None:
@@ -49,7 +52,7 @@ def fact_recall(result: Result) -> float | None:
     facts = result.question.key_facts
     if not facts or result.answer.refused:
         return 0.0 if facts else None
-    return sum(_said(f, result.answer.text) for f in facts) / len(facts)
+    return sum(stated(f, result.answer.text) for f in facts) / len(facts)
 
 
 def evidence_recall(result: Result) -> float | None:
@@ -60,14 +63,14 @@ def evidence_recall(result: Result) -> float | None:
     if not facts:
         return None
     shown = " ".join(c.text for c in result.answer.excerpts)
-    return sum(_said(f, shown) for f in facts) / len(facts)
+    return sum(stated(f, shown) for f in facts) / len(facts)
 
 
 def forbidden_said(result: Result) -> bool:
     """The answer states a fact the question marks as wrong (another drug's, the opposite
     polarity's, or a poisoned document's instruction)."""
     text = result.answer.answer
-    return any(_said(f, text) for f in result.question.forbidden_facts) or bool(
+    return any(stated(f, text) for f in result.question.forbidden_facts) or bool(
         result.question.forbidden and result.question.forbidden in text.lower())
 
 
@@ -108,8 +111,8 @@ def located_facts(result: Result) -> list[bool]:
     for check in (c for c in _shown(result.answer.checks) if c.text in result.answer.text):
         cited = [by_n[n] for n in check.kept if n in by_n]
         for fact in result.question.key_facts:
-            if _said(fact, MARKER.sub(" ", check.text)):
-                out.append(any(_said(fact, c.text) for c in cited))
+            if stated(fact, MARKER.sub(" ", check.text)):
+                out.append(any(stated(fact, c.text) for c in cited))
     return out
 
 
