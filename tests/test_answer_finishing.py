@@ -778,3 +778,75 @@ def test_a_sentence_pointing_back_to_a_removed_one_is_quoted_with_what_it_points
     kept = assistant.ask("What happens if someone takes too much dantrolene?")
     assert kept.text.startswith("Dantrolene can lead to muscle weakness")
     assert "The documents" not in kept.text
+
+
+def test_a_sentence_copied_from_an_excerpt_with_a_part_left_out_is_quoted_whole(
+        seed_index, embedder):
+    """"Some experts worry about the potential for abuse and addiction" copies the
+    excerpt's sentence without its reason ("as ketamine is a dissociative anesthetic with
+    hallucinogenic effects"): the whole sentence is quoted in its place, under the same
+    citation. A sentence in the model's own words stays the model's."""
+    def reply(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "hallucinogenic")
+        return f"Some experts worry about the potential for abuse and addiction [{n}]."
+
+    def own_words(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "hallucinogenic")
+        return f"Ketamine is a dissociative anesthetic that can be abused [{n}]."
+
+    assistant, _ = _assistant(seed_index, embedder, reply, own_words)
+    question = "What makes ketamine a drug experts worry about?"
+    answer = assistant.ask(question)
+    assert answer.text.startswith("The documents say: \u201cSome experts worry about")
+    assert "hallucinogenic effects" in answer.text and len(answer.citations) == 1
+    assert "hallucinogenic effects" in answer.citations[0].text
+    kept = assistant.ask(question)
+    assert kept.text.startswith("Ketamine is a dissociative anesthetic that can be abused")
+
+
+def test_a_copy_leaving_out_only_a_lead_in_or_little_stays_the_models():
+    from qa.scope import Lexicon, Relevance, focus_of
+
+    lexicon = Lexicon.build({"memantine": "Memantine is a medicine. " * 3}, {},
+                            {"memantine": "Memantine"})
+    question = "What are the steps to start memantine?"
+    relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
+    item = "**Diagnosis:** Accurate diagnosis of the condition being treated is crucial."
+    lead_in = f"Implementing memantine treatment involves several steps: 1. {item}"
+    assert not relevance.clipped(item, lead_in)
+    assert not relevance.clipped("Memantine is a medicine [1].",
+                                 "Memantine’s mechanism is unlike any other medicine.")
+    assert not relevance.clipped("Older adults may require lower doses [1].",
+                                 "For instance, older adults may require lower doses.")
+    assert relevance.clipped("Older adults may require lower doses [1].",
+                             "Older adults may require lower doses due to slower drug "
+                             "metabolism and vulnerability.")
+
+
+def test_items_a_quoted_whole_sentence_says_already_are_not_repeated(tmp_path: Path,
+                                                                   embedder):
+    """A list answer copying one item of a sentence ("Muscle rigidity [1]. High fever [1].")
+    gets the sentence quoted whole once; the items it says already do not follow it."""
+    from qa.config import ChunkSettings
+    from qa.ingestion import ingest
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "mh.md").write_text(
+        "# Malignant hyperthermia\n\nMalignant hyperthermia is a severe reaction to some "
+        "anesthetic drugs. If given these drugs, people at risk may experience muscle "
+        "rigidity, breakdown of muscle fibers, a high fever, increased acid levels in the "
+        "blood and a rapid heart rate. It is treated with dantrolene.\n")
+    index_dir = tmp_path / "index"
+    ingest(docs, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
+
+    def reply(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "rigidity")
+        return (f"People at risk may experience muscle rigidity [{n}]. A high fever [{n}]. "
+                f"A rapid heart rate [{n}].")
+
+    assistant = Assistant.load(settings=settings_for(index_dir), embedder=embedder,
+                               generator=FakeGenerator(reply))
+    answer = assistant.ask("What are the symptoms of malignant hyperthermia?")
+    assert answer.text.startswith("The documents say: \u201cIf given these drugs")
+    assert answer.text.count("fever") == 1 and "rapid heart rate" in answer.text

@@ -12,7 +12,8 @@ verifies each (``verification.SentenceVerifier``) and returns what may be shown 
 * a list question whose evidence holds a whole list waits for the end, then gets the list
   quoted when the model's answer has fewer items;
 * a kept sentence pointing back ("These side effects…") right after a removed one is
-  quoted from its excerpt with the sentence it points to (``_grounded``);
+  quoted from its excerpt with the sentence it points to, and one copying an excerpt
+  sentence with a part left out is replaced by that sentence, quoted (``_grounded``);
 * at the end, when nothing held, the best excerpt is quoted, or the question refused;
 * a one-sentence answer gets the best excerpt beside it when that comes from an excerpt the
   answer did not cite and says something the answer does not (see ``_complemented``).
@@ -82,6 +83,7 @@ class Composer:
     _pending: list[str] = field(default_factory=list)
     _quote: tuple[Citation, SentenceCheck] | None = None
     _whole: Quote | None = None
+    _wholes: list[str] = field(default_factory=list)  # quoted for clipped copies
     best: Quote | None = field(init=False)  # ranked[0], or the whole list it is an item of
     # Whether a kept sentence uses what a yes/no question asks about; until one does, the
     # answer's sentences wait (see ``finishing.addresses``). Other questions: always.
@@ -145,7 +147,7 @@ class Composer:
     def _shown(self, check: SentenceCheck | None) -> list[str]:
         """A verified sentence to send; "Yes." and the like wait for a sentence that holds
         (an answer that ends up refused must not have sent them)."""
-        if check is None or not shown(check):
+        if check is None or not shown(check) or self._said_whole(check):
             return []
         text = without_foreign_links(self._grounded(check), self.links)
         if not self._addressed and check.kept:
@@ -161,21 +163,39 @@ class Composer:
         return [] if self._whole is not None else texts
 
     def _grounded(self, check: SentenceCheck) -> str:
-        """A kept sentence that points back ("These side effects can impact a patient's
-        daily activities") right after the model's sentence it points to was removed says
-        nothing alone (dev q163, "What happens if someone takes too much dantrolene?"): its
-        excerpt's own words are quoted instead, with the sentence(s) before it that say
-        what "these" are, when those are in the same excerpt (its citation covers them)."""
-        checks = self.verifier.checks
-        if not check.kept or len(checks) < 2 or shown(checks[-2]) \
-                or not POINTS_BACK.match(check.text):
+        """The excerpt's own sentence, quoted, instead of a kept sentence that says less:
+
+        * one that copies an excerpt sentence with a part left out ("Some experts worry
+          about the potential for abuse and addiction", of "…addiction, as ketamine is a
+          dissociative anesthetic with hallucinogenic effects"): the part left out is often
+          what was asked (see ``clipped``);
+        * one that points back ("These side effects can impact a patient's daily
+          activities") right after the model's sentence it points to was removed, which
+          says nothing alone (dev q163, "What happens if someone takes too much
+          dantrolene?"): quoted with the sentence(s) before it that say what "these" are,
+          when those are in the same excerpt (its citation covers them)."""
+        if not check.kept:
             return check.text
         item = self.verifier.evidence[check.kept[0] - 1]
         quote = restated(check.text, item)
         if quote is None:
             return check.text
-        text, citation, _ = quoted_answer(quote, item.n, also=bool(self.sent or self._pending))
-        return text if item.start <= citation.start < quote.start else check.text
+        also = bool(self.sent or self._pending)
+        checks = self.verifier.checks
+        if len(checks) >= 2 and not shown(checks[-2]) and POINTS_BACK.match(check.text):
+            text, citation, _ = quoted_answer(quote, item.n, also=also)
+            return text if item.start <= citation.start < quote.start else check.text
+        if self._addressed and self.relevance.clipped(check.text, quote.text):
+            self._wholes.append(quote.text)
+            return quoted_answer(quote, item.n, also=also)[0]
+        return check.text
+
+    def _said_whole(self, check: SentenceCheck) -> bool:
+        """A model's sentence that an excerpt sentence quoted for a clipped copy says
+        already: "Muscle rigidity [2]. High fever [2]." after "…may experience muscle
+        rigidity, … a high fever…"."""
+        said = content_words(MARKER.sub(" ", check.text))
+        return any(said <= content_words(whole) for whole in self._wholes)
 
     def _answers(self, text: str) -> bool:
         """The sentence speaks to what the yes/no question asks: it uses one of its topic

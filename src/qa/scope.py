@@ -465,6 +465,12 @@ GENERIC = frozenset(stems(
     gets got have has having make makes made""".split()))
 
 
+# ``Relevance.clipped``: an answer sentence with this share of its word pairs in one
+# excerpt sentence copies it; that sentence says more when it has this many more words.
+CLIPPED_COPY = 0.7
+CLIPPED_LEFT = 3
+
+
 @dataclass(frozen=True)
 class Relevance:
     """Whether an answer sentence is about the asked drug and says something new."""
@@ -671,6 +677,24 @@ class Relevance:
         found = {w for w in terms(MARKER.sub(" ", sentence)) if len(w) >= 3
                  and w not in STOPWORDS and self.lexicon.drugs.get(w) not in self.focus.drugs}
         return {s for s in stems(found)} - self.asked - GENERIC
+
+    def clipped(self, sentence: str, source: str) -> bool:
+        """The sentence copies ``source`` (CLIPPED_COPY of its word pairs are there, in
+        the same order: "Dantrolene is a muscle relaxant" does not copy "Dantrolene's
+        mechanism of action is distinct from other muscle relaxants") but leaves out at
+        least CLIPPED_LEFT words that say something (not the question's, not GENERIC), and
+        ``source`` names no drug beyond those asked about."""
+        said, whole = words(MARKER.sub(" ", sentence)), words(source)
+        pairs = list(zip(said, said[1:]))
+        if not pairs or sum(p in set(zip(whole, whole[1:])) for p in pairs) \
+                < CLIPPED_COPY * len(pairs):
+            return False
+        lead, colon, rest = source.rpartition(":")
+        if colon and pairs[0] not in set(zip(words(lead), words(lead)[1:])):
+            source = rest  # a list item copied whole: its lead-in is not left out
+        left = set(stems(content_words(source))) - set(stems(content_words(sentence)))
+        return len(left - self.asked - GENERIC) >= CLIPPED_LEFT \
+            and not self.names_another(source)
 
     def echo(self, sentence: str) -> bool:
         """It only restates the question."""
