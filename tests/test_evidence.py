@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from qa.answer import Assistant
-from qa.scope import Lexicon, route_crowded, scored_question
+from qa.scope import Lexicon, route_crowded, scored_question, setting_of
 
 from .conftest import settings_for
 from .fakes import FakeGenerator
@@ -47,6 +47,11 @@ def _asked(seed_index: Path, embedder, question: str) -> tuple[str, str]:
     # below the top 8, and its sentences outscored "infusion or nasal spray delivery".
     ("How do patients receive ketamine for depression?", ("infusion", "nasal spray")),
     ("In what form is ketamine given for treatment-resistant depression?", ("infusion",)),
+    # An aspect asked with the drug's setting ("…in people with Alzheimer's disease"): the
+    # setting is in every passage, and its sentences outscored the one answering.
+    ("Which side effects does memantine have in patients with Alzheimer's disease?",
+     ("dizziness", "constipation")),
+    ("Which side effects can ketamine cause in patients with depression?", ("nausea",)),
 ])
 def test_the_sentence_that_answers_reaches_the_model(seed_index, embedder, question, facts):
     prompt, _ = _asked(seed_index, embedder, question)
@@ -106,6 +111,20 @@ def test_only_a_route_question_naming_more_than_the_drug_is_searched_for_the_rou
     assert not route_crowded("What is ketamine used for in depression?", hide)
     assert scored_question("How is memantine used for dementia?", str) == (
         "How is memantine used for dementia?")
+
+
+def test_a_setting_every_passage_shares_is_not_what_is_asked():
+    texts = ["Ketamine helps depression quickly.", "Depression responds to ketamine.",
+             "Ketamine may be abused.", "Treatment-resistant depression is common."]
+    hide = Lexicon.build({"k": " ".join(texts)}, {}).without_drugs
+    assert setting_of("What are the risks of using ketamine for depression?", texts,
+                      hide) == "What are the risks of using ketamine?"
+    assert setting_of("What side effects can ketamine cause in people with depression?",
+                      texts, hide) == "What side effects can ketamine cause?"
+    # not a setting the passages share, the drug itself, or no closing phrase at all
+    assert setting_of("What is ketamine used for in anxiety?", texts, hide) is None
+    assert setting_of("Who is unsuitable for ketamine therapy?", texts, hide) is None
+    assert setting_of("What are the risks of ketamine?", texts, hide) is None
 
 
 def test_the_route_is_the_first_excerpt_for_a_how_is_it_given_question(seed_index, embedder):

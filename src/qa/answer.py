@@ -46,7 +46,7 @@ from qa.llm import ChatPrompt, Excerpt, Generator, load_generator
 from qa.prompts import PromptSet, load_prompts
 from qa.questions import as_yes_no, checked_question
 from qa.retrieval import Retrieval, Retriever
-from qa.scope import ROUTE, Lexicon, Relevance, focus_of, route_crowded
+from qa.scope import ROUTE, Lexicon, Relevance, focus_of, route_crowded, setting_of
 from qa.text import SentenceStream, renumbered
 from qa.triage import MeaningTriage, Triage, requests_manufacture
 from qa.types import (
@@ -110,6 +110,7 @@ class _Part:
     relevance: Relevance
     found: Retrieval
     label: str = ""  # "Dantrolene: " before a compared drug's part of the answer
+    aspect: str | None = None  # the question without its setting (``scope.setting_of``)
 
 
 def _union(rankings: Iterator[tuple[Passage, ...]]) -> tuple[Passage, ...]:
@@ -306,7 +307,8 @@ class Assistant:
         ``offset + 1`` (after the parts before it)."""
         shown = select_evidence(part.asked, list(part.found.relevant), self.embedder,
                                 self.settings.answer, about=part.relevance.about,
-                                hide=part.relevance.hide, sides=part.relevance.sides())
+                                hide=part.relevance.hide, sides=part.relevance.sides(),
+                                aspect=part.aspect)
         composer = self._composer(part.asked, shown, part.relevance, triage)
         raw, sentences = "", SentenceStream()
         label = part.label  # before the part's first sentence
@@ -348,7 +350,16 @@ class Assistant:
                 route = f"{' '.join(sorted(relevance.asked_drugs))} {ROUTE}"
                 return [_Part(asked, relevance, self.retriever.search_each(query,
                                                                            [query, route]))]
-            return [_Part(asked, relevance, self.retriever.search(query))]
+            found = self.retriever.search(query)
+            aspect = setting_of(asked, [p.chunk.text for p in found.relevant],
+                                relevance.hide) \
+                if relevance.asked_drugs and not relevance.focus.polar else None
+            if aspect is None:
+                return [_Part(asked, relevance, found)]
+            # "What side effects can memantine cause in people with Alzheimer's disease?":
+            # the passages on the side effects, not on the disease, take every second place
+            return [_Part(asked, relevance, self.retriever.search_each(
+                query, [query, self.retriever.rewrite(aspect)]), aspect=aspect)]
         if relevance.focus.polar or not relevance.contrasted:
             return [_Part(asked, relevance,
                           self.retriever.search_each(query, relevance.side_questions(query)))]

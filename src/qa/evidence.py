@@ -19,7 +19,7 @@ from qa.embeddings import Embedder
 from qa.injection import addressed_to_model
 from qa.ranking import in_turn
 from qa.scope import ROUTE, asks_route, scored_question
-from qa.text import LIST_ITEM, content_words, sentence_spans
+from qa.text import LIST_ITEM, content_words, sentence_spans, stems
 from qa.types import Chunk, Evidence, Passage
 
 # A sentence opening with one of these leans on the one before it.
@@ -59,24 +59,27 @@ def _sentences(passages: list[Passage], about: About | None) -> list[_Sentence]:
 
 
 def _score(question: str, sentences: list[_Sentence], embedder: Embedder,
-           hide: Callable[[str], str]) -> np.ndarray:
+           hide: Callable[[str], str], aspect: str | None = None) -> np.ndarray:
     """Cosine to the question, plus question-word overlap, plus a little passage rank.
 
     The cosine is of the texts after ``hide`` (the drug names taken out), so that it
     measures what a sentence says about the question's topic, not that it names the drug.
     For a question asking how a drug is given, a sentence's cosine is also taken to what
-    such an answer says (``ROUTE``), whichever is higher.
+    such an answer says (``ROUTE``), and with an ``aspect`` (the question without its
+    setting, ``scope.setting_of``) to that, whichever is higher.
     """
     texts = [hide(s.text) for s in sentences]
-    route = asks_route(question)
-    vectors = embedder.embed([scored_question(question, hide), *([ROUTE] if route else []),
-                              *texts])
-    said = vectors[2:] if route else vectors[1:]
+    # "…given for depression?": depression's sentences outscored "by infusion"
+    also = [*([ROUTE] if asks_route(question) else []),
+            *([scored_question(aspect, hide)] if aspect else [])]
+    vectors = embedder.embed([scored_question(question, hide), *also, *texts])
+    said = vectors[1 + len(also):]
     cosine = said @ vectors[0]
-    if route:  # "…given for depression?": depression's sentences outscored "by infusion"
-        cosine = np.maximum(cosine, said @ vectors[1])
-    asked = content_words(question)
-    overlap = np.array([len(asked & content_words(s.text)) / max(1, len(asked))
+    for k in range(1, 1 + len(also)):
+        cosine = np.maximum(cosine, said @ vectors[k])
+    # Stems: "monitored" meets "monitoring", "taking" "take".
+    asked = set(stems(content_words(question)))
+    overlap = np.array([len(asked & set(stems(content_words(s.text)))) / max(1, len(asked))
                         for s in sentences])
     rank = np.array([1.0 / (1 + s.passage) for s in sentences])
     return cosine + 0.3 * overlap + 0.05 * rank
@@ -137,7 +140,7 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int,
 def select_evidence(
     question: str, passages: list[Passage], embedder: Embedder, cfg: AnswerSettings,
     about: About | None = None, hide: Callable[[str], str] = str,
-    sides: Sequence[About] = (),
+    sides: Sequence[About] = (), aspect: str | None = None,
 ) -> list[Evidence]:
     """The best sentences of the top passages, merged into contiguous runs, numbered 1..n;
     with ``about``, only the sentences it accepts; ``hide`` takes out what the scoring
@@ -148,7 +151,7 @@ def select_evidence(
     sentences = _sentences(passages, about)
     if not sentences:
         return []
-    scores = _score(question, sentences, embedder, hide)
+    scores = _score(question, sentences, embedder, hide, aspect)
     leading: list[int] = []  # the compared drugs' sentences in turn, each side best first
     if len(sides) >= 2:
         ranked = [int(i) for i in np.argsort(-scores)]

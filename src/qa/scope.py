@@ -373,6 +373,37 @@ def route_crowded(question: str, hide: Callable[[str], str]) -> bool:
     return asks_route(question) and bool(content_words(hide(question)) - _ROUTE_FRAME)
 
 
+# ``setting_of``: the phrase closing a question that says where it is asked ("…for
+# depression", "…in people with Alzheimer's disease") is the passages' setting when every
+# word of it that names something is in this share of the passages found for the question.
+SETTING_SHARE = 0.6
+_SETTING = re.compile(
+    r"\s+(?:for|in|with|among)\s+(?:(?:people|patients|adults|children|someone|those|anyone)"
+    r"\s+(?:with|who have|suffering from)\s+)?"
+    r"(?P<what>(?:(?!\b(?:for|in|with|among)\b)[\w'’ -])+?)\W*$", re.IGNORECASE)
+
+
+def setting_of(question: str, texts: Sequence[str], hide: Callable[[str], str]) -> str | None:
+    """The question without its setting: "What side effects can memantine cause in people
+    with Alzheimer's disease?" asks for side effects, and the memantine passages all speak
+    of Alzheimer's disease, so their sentences about it outscore the one listing the side
+    effects. None when the question ends in no such phrase, or the passages do not share it
+    ("…for malignant hyperthermia" among the dantrolene passages on spasticity)."""
+    match = _SETTING.search(question)
+    if match is None or not texts:
+        return None
+    what = match.group("what")
+    if hide(what) != what:
+        return None  # "…for ketamine therapy" names the drug: it is what is asked about
+    named = content_words(what) - STOPWORDS
+    used = [set(stems(content_words(t))) for t in texts]
+    if not named or any(sum(stem(w) in u for u in used) < SETTING_SHARE * len(used)
+                        for w in named):
+        return None
+    rest = question[: match.start()] + "?"
+    return rest if content_words(hide(rest)) - GENERIC else None
+
+
 # Words that say a question compares, not what it asks of each side (``side_questions``).
 _COMPARING = re.compile(
     r"\b(?:compar(?:e|ed|es|ing|ison|isons)|contrast(?:s|ed|ing)?|differ(?:s|ed|ence|ences)?|"
@@ -685,12 +716,12 @@ class Relevance:
         least CLIPPED_LEFT words that say something (not the question's, not GENERIC), and
         ``source`` names no drug beyond those asked about."""
         said, whole = words(MARKER.sub(" ", sentence)), words(source)
-        pairs = list(zip(said, said[1:]))
-        if not pairs or sum(p in set(zip(whole, whole[1:])) for p in pairs) \
+        pairs = list(itertools.pairwise(said))
+        if not pairs or sum(p in set(itertools.pairwise(whole)) for p in pairs) \
                 < CLIPPED_COPY * len(pairs):
             return False
         lead, colon, rest = source.rpartition(":")
-        if colon and pairs[0] not in set(zip(words(lead), words(lead)[1:])):
+        if colon and pairs[0] not in set(itertools.pairwise(words(lead))):
             source = rest  # a list item copied whole: its lead-in is not left out
         left = set(stems(content_words(source))) - set(stems(content_words(sentence)))
         return len(left - self.asked - GENERIC) >= CLIPPED_LEFT \
