@@ -850,3 +850,20 @@ def test_items_a_quoted_whole_sentence_says_already_are_not_repeated(tmp_path: P
     answer = assistant.ask("What are the symptoms of malignant hyperthermia?")
     assert answer.text.startswith("The documents say: \u201cIf given these drugs")
     assert answer.text.count("fever") == 1 and "rapid heart rate" in answer.text
+
+
+def test_a_yes_backed_by_another_form_of_the_word_is_found(seed_index, embedder):
+    """"Can ketamine make people hallucinate?": the article says "hallucinogenic effects",
+    which the stemmer does not join with "hallucinate" ("hallucin" / "hallucinogen"); the
+    documents' yes was not found and the answer refused. A long stem that starts another
+    word counts as it; a short one ("gene", "genetic") does not."""
+    from qa.finishing import _derived
+
+    def reply(prompt: ChatPrompt) -> str:
+        n = _excerpt_number(prompt, "hallucinogenic")
+        return f"Yes, ketamine can make people hallucinate [{n}]."
+
+    assistant, _ = _assistant(seed_index, embedder, reply)
+    answer = assistant.ask("Can ketamine make people hallucinate?")
+    assert answer.text.startswith("Yes.") and "hallucinogenic" in answer.text
+    assert _derived("hallucin", {"hallucinogen"}) and not _derived("gene", {"genet"})

@@ -128,7 +128,19 @@ def _coverage(topic: dict[str, float], text: str) -> float:
     if used & _WARNING:
         used |= _SAFETY
     return sum(w for s, w in topic.items()
-               if s in used or SYNONYMS.get(s, frozenset()) & used) / sum(topic.values())
+               if s in used or SYNONYMS.get(s, frozenset()) & used or _derived(s, used)
+               ) / sum(topic.values())
+
+
+# ``_derived``: a stem this long that starts another counts as the same word.
+DERIVED_STEM = 7
+
+
+def _derived(stem: str, used: set[str]) -> bool:
+    """"hallucinations" (stem "hallucin") is used by "hallucinogenic" ("hallucinogen"): a
+    word the stemmer left longer, starting with the whole of a long stem."""
+    return len(stem) >= DERIVED_STEM and any(
+        u.startswith(stem) or (len(u) >= DERIVED_STEM and stem.startswith(u)) for u in used)
 
 
 # A dosage form says which product, as its drug's name does, not what is asked about it:
