@@ -821,6 +821,14 @@ def test_a_copy_leaving_out_only_a_lead_in_or_little_stays_the_models():
     assert relevance.clipped("Older adults may require lower doses [1].",
                              "Older adults may require lower doses due to slower drug "
                              "metabolism and vulnerability.")
+    # its own opening, then a long run copied: the beginning left out is what was asked
+    source = ("Originally developed to treat malignant hyperthermia, memantine has since "
+              "found its place in treating conditions such as multiple sclerosis, cerebral "
+              "palsy, and other disorders characterized by muscle stiffness or spasms.")
+    assert relevance.clipped("Doctors give memantine for various medical conditions, "
+                             "including multiple sclerosis, cerebral palsy, and other "
+                             "disorders characterized by muscle stiffness or spasms [1].",
+                             source)
 
 
 def test_items_a_quoted_whole_sentence_says_already_are_not_repeated(tmp_path: Path,

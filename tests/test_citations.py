@@ -120,11 +120,15 @@ def test_sentence_about_a_drug_the_corpus_never_mentions_is_dropped(embedder) ->
     ("Memantine can cause dizziness besides headache, typically early on, because it acts "
      "on glutamate.", set()),
     ("Memantine is safe in pregnancy and for children.", {"pregnancy", "children"}),
+    # the documents say "healthcare provider": "doctors" is a word for the same thing
+    # ("Doctors give dantrolene for…" had been dropped as naming something new)
+    ("Doctors should report dizziness to physicians.", set()),
 ])
 def test_words_the_documents_never_use_are_novel_when_they_could_state_something(
         sentence, novel) -> None:
     vocabulary = Vocabulary.from_texts(["Memantine can cause dizziness and headache early on. "
-                                        "It acts on glutamate and is safe."])
+                                        "It acts on glutamate and is safe. Tell your "
+                                        "healthcare provider."])
     assert vocabulary.novel_terms(sentence) == novel
 
 

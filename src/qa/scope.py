@@ -144,11 +144,13 @@ class Vocabulary:
 
     def novel_terms(self, sentence: str) -> set[str]:
         """Words of the sentence that could name or state something (6+ letters, not
-        ``_connective``) and appear nowhere in the corpus."""
+        ``_connective``) and appear nowhere in the corpus, nor does a word for the same
+        thing (``text.SYNONYMS``: "doctors" where the documents say "providers")."""
         candidates = [w for w in words(MARKER.sub(" ", sentence))
                       if len(w) >= NOVEL_TERM_LEN and w not in STOPWORDS]
         return {w for w, s in zip(candidates, stems(candidates), strict=True)
-                if s not in self.stems and not _connective(w)}
+                if s not in self.stems and not SYNONYMS.get(s, frozenset()) & self.stems
+                and not _connective(w)}
 
 
 # English words this common (Zipf) are function words unless they are nouns ("although",
@@ -500,6 +502,14 @@ GENERIC = frozenset(stems(
 # excerpt sentence copies it; that sentence says more when it has this many more words.
 CLIPPED_COPY = 0.7
 CLIPPED_LEFT = 3
+# …or it has a run of this many word pairs in a row of that sentence ("…multiple sclerosis,
+# cerebral palsy, and other disorders characterized by muscle stiffness or spasms").
+CLIPPED_RUN = 10
+
+
+def _longest_run(flags: Sequence[bool]) -> int:
+    """The most ``True`` in a row."""
+    return max((len(list(run)) for flag, run in itertools.groupby(flags) if flag), default=0)
 
 
 @dataclass(frozen=True)
@@ -712,13 +722,15 @@ class Relevance:
     def clipped(self, sentence: str, source: str) -> bool:
         """The sentence copies ``source`` (CLIPPED_COPY of its word pairs are there, in
         the same order: "Dantrolene is a muscle relaxant" does not copy "Dantrolene's
-        mechanism of action is distinct from other muscle relaxants") but leaves out at
+        mechanism of action is distinct from other muscle relaxants"; or CLIPPED_RUN of
+        them in a row) but leaves out at
         least CLIPPED_LEFT words that say something (not the question's, not GENERIC), and
         ``source`` names no drug beyond those asked about."""
         said, whole = words(MARKER.sub(" ", sentence)), words(source)
         pairs = list(itertools.pairwise(said))
-        if not pairs or sum(p in set(itertools.pairwise(whole)) for p in pairs) \
-                < CLIPPED_COPY * len(pairs):
+        copied = [p in set(itertools.pairwise(whole)) for p in pairs]
+        if not pairs or (sum(copied) < CLIPPED_COPY * len(pairs)
+                         and _longest_run(copied) < CLIPPED_RUN):
             return False
         lead, colon, rest = source.rpartition(":")
         if colon and pairs[0] not in set(itertools.pairwise(words(lead))):
