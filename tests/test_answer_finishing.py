@@ -167,14 +167,22 @@ def test_a_yes_restated_in_the_questions_words_is_not_said(seed_index, embedder,
     assert answer.refused or "avoid activities" in answer.text
 
 
-def test_a_yes_the_documents_back_is_kept(seed_index, embedder):
+@pytest.mark.parametrize(("question", "excerpt", "claim"), [
+    ("Can dantrolene cause liver damage?", "liver damage",
+     "dantrolene has the potential to cause liver damage"),
+    # The article says "hallucinogenic effects", which the stemmer does not join with
+    # "hallucinate" ("hallucin" / "hallucinogen"): the documents' yes was not found, and
+    # the answer was refused (see ``test_a_long_stem_counts_as_the_word_it_starts``).
+    ("Can ketamine make people hallucinate?", "hallucinogenic",
+     "ketamine can make people hallucinate"),
+])
+def test_a_yes_the_documents_back_is_kept(seed_index, embedder, question, excerpt, claim):
     def reply(prompt: ChatPrompt) -> str:
-        n = _excerpt_number(prompt, "liver damage")
-        return f"Yes, dantrolene has the potential to cause liver damage [{n}]."
+        return f"Yes, {claim} [{_excerpt_number(prompt, excerpt)}]."
 
     assistant, _ = _assistant(seed_index, embedder, reply)
-    answer = assistant.ask("Can dantrolene cause liver damage?")
-    assert answer.text.startswith("Yes. ") and "liver" in answer.text
+    answer = assistant.ask(question)
+    assert answer.text.startswith("Yes. ") and excerpt.split()[0] in answer.text
 
 
 @pytest.mark.parametrize("opener", ["Yes", "No"])
@@ -860,18 +868,10 @@ def test_items_a_quoted_whole_sentence_says_already_are_not_repeated(tmp_path: P
     assert answer.text.count("fever") == 1 and "rapid heart rate" in answer.text
 
 
-def test_a_yes_backed_by_another_form_of_the_word_is_found(seed_index, embedder):
-    """"Can ketamine make people hallucinate?": the article says "hallucinogenic effects",
-    which the stemmer does not join with "hallucinate" ("hallucin" / "hallucinogen"); the
-    documents' yes was not found and the answer refused. A long stem that starts another
-    word counts as it; a short one ("gene", "genetic") does not."""
+def test_a_long_stem_counts_as_the_word_it_starts():
+    """"hallucin" (hallucinations) is used by "hallucinogen" (hallucinogenic); a short
+    stem ("gene", "genetic") is not."""
     from qa.finishing import _derived
 
-    def reply(prompt: ChatPrompt) -> str:
-        n = _excerpt_number(prompt, "hallucinogenic")
-        return f"Yes, ketamine can make people hallucinate [{n}]."
-
-    assistant, _ = _assistant(seed_index, embedder, reply)
-    answer = assistant.ask("Can ketamine make people hallucinate?")
-    assert answer.text.startswith("Yes.") and "hallucinogenic" in answer.text
-    assert _derived("hallucin", {"hallucinogen"}) and not _derived("gene", {"genet"})
+    assert _derived("hallucin", {"hallucinogen"}) and _derived("hallucinogen", {"hallucin"})
+    assert not _derived("gene", {"genet"}) and not _derived("hallucin", {"halluc"})
