@@ -358,8 +358,9 @@ class Assistant:
                 return [_Part(asked, relevance, found)]
             # "What side effects can memantine cause in people with Alzheimer's disease?":
             # the passages on the side effects, not on the disease, take every second place
-            return [_Part(asked, relevance, self.retriever.search_each(
-                query, [query, self.retriever.rewrite(aspect)]), aspect=aspect)]
+            also = self.retriever.search(self.retriever.rewrite(aspect))
+            return [_Part(asked, relevance, self.retriever.taken_in_turn(query, [found, also]),
+                          aspect=aspect)]
         if relevance.focus.polar or not relevance.contrasted:
             return [_Part(asked, relevance,
                           self.retriever.search_each(query, relevance.side_questions(query)))]

@@ -124,7 +124,12 @@ class Retriever:
         side effects"), their passages taken in turn (each part's best, then each part's
         second…): a single search for "How do X and Y differ?" can rank only X's."""
         top_k = top_k or self.cfg.top_k
-        found = [self.search(part, top_k) for part in parts]
+        return self.taken_in_turn(query, [self.search(part, top_k) for part in parts], top_k)
+
+    def taken_in_turn(self, query: str, found: Sequence[Retrieval],
+                      top_k: int | None = None) -> Retrieval:
+        """Searches already made, their passages taken in turn (see ``search_each``)."""
+        top_k = top_k or self.cfg.top_k
 
         def merged(rankings: list[tuple[Passage, ...]]) -> tuple[Passage, ...]:
             return tuple(in_turn(rankings, key=lambda p: p.chunk.chunk_id)[:top_k])

@@ -135,12 +135,15 @@ class Vocabulary:
     def _prefixes(self) -> frozenset[str]:
         return frozenset(s[:PREFIX] for s in self.stems if len(s) >= PREFIX)
 
+    def _uses(self, root: str) -> bool:
+        """The documents use this stem or a word for the same thing (``text.SYNONYMS``)."""
+        return root in self.stems or bool(SYNONYMS.get(root, frozenset()) & self.stems)
+
     def knows(self, word: str) -> bool:
         """The documents use this word, a word for the same thing (``text.SYNONYMS``:
         "raise" when they say "increased"), or (6+ letters) one that starts the same way."""
         root = stem(word)
-        return root in self.stems or bool(SYNONYMS.get(root, frozenset()) & self.stems) or (
-            len(word) > PREFIX and root[:PREFIX] in self._prefixes)
+        return self._uses(root) or (len(word) > PREFIX and root[:PREFIX] in self._prefixes)
 
     def novel_terms(self, sentence: str) -> set[str]:
         """Words of the sentence that could name or state something (6+ letters, not
@@ -149,8 +152,7 @@ class Vocabulary:
         candidates = [w for w in words(MARKER.sub(" ", sentence))
                       if len(w) >= NOVEL_TERM_LEN and w not in STOPWORDS]
         return {w for w, s in zip(candidates, stems(candidates), strict=True)
-                if s not in self.stems and not SYNONYMS.get(s, frozenset()) & self.stems
-                and not _connective(w)}
+                if not self._uses(s) and not _connective(w)}
 
 
 # English words this common (Zipf) are function words unless they are nouns ("although",
@@ -397,9 +399,9 @@ def setting_of(question: str, texts: Sequence[str], hide: Callable[[str], str]) 
     what = match.group("what")
     if hide(what) != what:
         return None  # "…for ketamine therapy" names the drug: it is what is asked about
-    named = content_words(what) - STOPWORDS
+    named = stems(content_words(what) - STOPWORDS)
     used = [set(stems(content_words(t))) for t in texts]
-    if not named or any(sum(stem(w) in u for u in used) < SETTING_SHARE * len(used)
+    if not named or any(sum(w in u for u in used) < SETTING_SHARE * len(used)
                         for w in named):
         return None
     rest = question[: match.start()] + "?"
@@ -727,8 +729,8 @@ class Relevance:
         least CLIPPED_LEFT words that say something (not the question's, not GENERIC), and
         ``source`` names no drug beyond those asked about."""
         said, whole = words(MARKER.sub(" ", sentence)), words(source)
-        pairs = list(itertools.pairwise(said))
-        copied = [p in set(itertools.pairwise(whole)) for p in pairs]
+        pairs, theirs = list(itertools.pairwise(said)), set(itertools.pairwise(whole))
+        copied = [p in theirs for p in pairs]
         if not pairs or (sum(copied) < CLIPPED_COPY * len(pairs)
                          and _longest_run(copied) < CLIPPED_RUN):
             return False
