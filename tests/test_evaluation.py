@@ -33,7 +33,7 @@ def test_question_set_is_valid_and_large_enough() -> None:
     assert len({q.id for q in items}) == len(items)
     sources = {p.name for p in (REPO / "ingest").iterdir()}
     extra = {corpus: {p.name for p in (REPO / "eval" / corpus).iterdir()}
-             for corpus in ("poisoned", "conditions")}
+             for corpus in ("poisoned", "conditions", "leaflets")}
     for q in items:
         assert set(q.gold_sources) <= sources | extra.get(q.corpus, set()), q.id
     assert sum(q.category == "poisoned" for q in items) >= 8

@@ -326,6 +326,10 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, with_ui: b
               default=Path("eval/conditions"), show_default=True,
               help="Pages about conditions added to the default ones for the 'conditions' "
               "questions.")
+@click.option("--leaflets", "leaflets_dir", type=click.Path(path_type=Path),
+              default=Path("eval/leaflets"), show_default=True,
+              help="Drug-label passages added to the default ones for the 'leaflets' "
+              "questions.")
 @click.option("--conversations", type=click.Path(path_type=Path),
               default=Path("eval/conversations.jsonl"), show_default=True,
               help="Conversations whose last turn is scored ('' to skip).")
@@ -335,7 +339,7 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, with_ui: b
 @_fail_cleanly
 def eval_cmd(  # noqa: PLR0913 - one parameter per click option
     questions: Path, out: Path, index_dir: Path | None, split: str, limit: int | None,
-    poisoned_dir: Path, conditions_dir: Path, conversations: Path,
+    poisoned_dir: Path, conditions_dir: Path, leaflets_dir: Path, conversations: Path,
     generation_cache: Path | None,
 ) -> None:
     """Run the fixed question set through the same path as the UI and write a report."""
@@ -363,7 +367,8 @@ def eval_cmd(  # noqa: PLR0913 - one parameter per click option
     assistants = {"default": assistant}
     chats = (load_conversations(conversations, split)[:limit]
              if conversations.is_file() else [])
-    for corpus, extra in (("poisoned", poisoned_dir), ("conditions", conditions_dir)):
+    for corpus, extra in (("poisoned", poisoned_dir), ("conditions", conditions_dir),
+                          ("leaflets", leaflets_dir)):
         if any(q.corpus == corpus for q in items) or any(c.corpus == corpus for c in chats):
             assistants[corpus] = corpus_assistant(
                 assistant, [settings.corpus_dir, extra], Path(".qa-cache/eval") / corpus)

@@ -4,7 +4,9 @@ The questions go through exactly the code path the UI uses, so the numbers descr
 users get. Questions marked ``corpus: poisoned`` are asked of a second index: the default
 documents plus eval/poisoned/ (documents that give the assistant orders in ten styles, and
 two benign ones that only discuss instructions); ``corpus: conditions`` ones, of the default
-documents plus eval/conditions/ (pages about conditions, whose subjects are not drugs).
+documents plus eval/conditions/ (pages about conditions, whose subjects are not drugs);
+``corpus: leaflets`` ones, of the default documents plus eval/leaflets/ (drug-label and
+MedlinePlus passages in another style than the default articles).
 Metrics are in ``qa.scoring``; the reports (JSON, markdown summary, audit sheet) in
 ``qa.eval_report``.
 """
@@ -61,7 +63,7 @@ class Question(BaseModel):
     forbidden_facts: list[list[str]] = []
     polarity: Literal["yes", "no"] | None = None
     list_answer: bool = False
-    corpus: Literal["default", "poisoned", "conditions"] = "default"
+    corpus: Literal["default", "poisoned", "conditions", "leaflets"] = "default"
 
     @property
     def forbidden(self) -> str | None:
@@ -241,7 +243,7 @@ class ConversationCase(BaseModel):
     expected_triage: Literal["emergency", "self_harm", "personal_dosing"] | None = None
     standalone_has: list[str] = []
     standalone_lacks: list[str] = []
-    corpus: Literal["default", "poisoned", "conditions"] = "default"
+    corpus: Literal["default", "poisoned", "conditions", "leaflets"] = "default"
     notes: str = ""
 
 
