@@ -25,7 +25,7 @@ def _assistant(seed_index: Path, embedder, *replies,
                quote: bool = True) -> tuple[Assistant, FakeGenerator]:
     """A real index and embedder, a fake model; ``quote=False`` turns the fallback off."""
     generator = FakeGenerator(*replies)
-    extra = {} if quote else {"answer": AnswerSettings(quote_score=99.0)}
+    extra = {} if quote else {"answer": AnswerSettings(quote_score=99.0, vouch_score=99.0)}
     return Assistant.load(settings=settings_for(seed_index, **extra), embedder=embedder,
                           generator=generator), generator
 
@@ -126,7 +126,9 @@ def test_a_model_repeating_itself_is_heard_once_and_stopped(seed_index, embedder
 def test_an_amount_asked_for_is_answered_with_one(seed_index, embedder):
     """"How long does a shingles vaccine protect you?" was answered "The vaccine is designed
     to … protect older adults" with "lasts about 5 years" among the excerpts: an answer
-    to "how much/long/what dose" that states no amount gives way to the quote that does."""
+    to "how much/long/what dose" that states no amount gives way to the quote that does,
+    and with no quote good enough, it is no answer: refused (a label-style page's "How much
+    valacyclovir is taken for shingles?" got "Valacyclovir is used to treat shingles")."""
     def reply(prompt: ChatPrompt) -> str:
         n = _excerpt_number(prompt, "starting with a low dose")
         return f"Starting with a low dose allows for the assessment of tolerance [{n}]."
@@ -136,8 +138,8 @@ def test_an_amount_asked_for_is_answered_with_one(seed_index, embedder):
     answer = assistant.ask(question)
     assert answer.text.startswith("The documents say:") and "5mg" in answer.text
     assistant, _ = _assistant(seed_index, embedder, reply, quote=False)
-    answer = assistant.ask(question)  # no quote good enough: the model's answer stands
-    assert answer.text.startswith("Starting with a low dose allows")
+    answer = assistant.ask(question)  # no quote good enough
+    assert answer.refused and "Starting with a low dose" not in answer.text
 
 
 def test_a_yes_the_documents_contradict_is_not_said(seed_index, embedder):

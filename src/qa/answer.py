@@ -412,15 +412,17 @@ class Assistant:
             allow_doses=triage.kind is not TriageKind.PERSONAL_DOSING,
             vocabulary=self.lexicon.vocabulary, relevance=relevance)
         ranked = quotes(question, evidence, relevance, self.embedder)
-        quotable = bool(ranked) and ranked[0].score >= cfg.quote_score
-        if quotable and triage.kind is TriageKind.PERSONAL_DOSING:
+        best = ranked[0].score if ranked else 0.0
+        quotable, vouch = best >= cfg.quote_score, cfg.vouch_score
+        if ranked and triage.kind is TriageKind.PERSONAL_DOSING:
             # Only a quote that states no amount and says yes or no to the question: "Is it
             # safe to stop taking sertraline all at once?" gets "No." and "Do not stop
             # taking sertraline suddenly…"; "can I double my dose" no remark on dosing.
-            quotable = not DOSE.search(with_list(ranked[0]).text) and documents_polarity(
-                question, ranked, relevance) is not None
+            quotable = quotable and not DOSE.search(with_list(ranked[0]).text) \
+                and documents_polarity(question, ranked, relevance) is not None
+            vouch = float("inf")
         return Composer(question, verifier, relevance, ranked, quotable, self._refusal,
-                        self._links)
+                        self._links, vouch_score=vouch)
 
     def _final(self, question: str, triage: Triage, raw: str, verified: Verified,
                evidence: list[Evidence], passages: tuple[Passage, ...],

@@ -44,10 +44,10 @@ from qa.finishing import (
     with_list,
     without_foreign_links,
 )
-from qa.scope import Relevance, scored_question
+from qa.scope import Relevance, copies, scored_question
 from qa.text import MARKER, POINTS_BACK, content_words
 from qa.types import Citation, SentenceCheck, Verdict
-from qa.verification import SentenceVerifier, Verified, looks_like_refusal, shown
+from qa.verification import SentenceVerifier, Verified, cited_in, looks_like_refusal, shown
 
 # Share of a complementing quote's content words the answer must not say already. On the
 # dev split (124 questions, model replies reused): without it, paraphrases of the answer
@@ -76,6 +76,9 @@ class Composer:
     quotable: bool  # the best excerpt is good enough to be quoted as the answer
     refusal: str
     links: frozenset[str]
+    # An excerpt sentence scoring this is quoted in place of the model's sentences only when
+    # the model pointed at it: cited its excerpt, or copied it (see ``_vouched``).
+    vouch_score: float = float("inf")
     sent: list[str] = field(default_factory=list)
     stopped: bool = False  # the answer is complete: generation may stop
     _first: bool = True
@@ -84,6 +87,9 @@ class Composer:
     _quote: tuple[Citation, SentenceCheck] | None = None
     _whole: Quote | None = None
     _wholes: list[str] = field(default_factory=list)  # quoted for clipped copies
+    _cited: set[int] = field(default_factory=set)  # excerpts the model's sentences cited
+    _said: list[str] = field(default_factory=list)  # the model's sentences, as written
+    _added: list[tuple[Citation, SentenceCheck]] = field(default_factory=list)  # quoted
     best: Quote | None = field(init=False)  # ranked[0], or the whole list it is an item of
     # Whether a kept sentence uses what a yes/no question asks about; until one does, the
     # answer's sentences wait (see ``finishing.addresses``). Other questions: always.
@@ -101,6 +107,8 @@ class Composer:
         """Texts to send now for one more complete sentence of the model's."""
         if self.stopped:
             return []
+        self._cited.update(cited_in(sentence, range(1, len(self.verifier.evidence) + 1)))
+        self._said.append(sentence)
         if not self._first:
             check = self.verifier.add(sentence)
             if check is not None and check.verdict is Verdict.REPEATED:
@@ -134,10 +142,10 @@ class Composer:
             # dantrolene can cause liver damage" to "Do all patients…?" says no)
             self._opener = f"{documented.capitalize()}. "
         check = self.verifier.add(sentence) if sentence.strip() else None
-        if polar and self.quotable and self.relevance.echo(sentence):
+        if polar and self._may_quote() and self.relevance.echo(sentence):
             self.stopped = True  # "Yes, X does Y": the excerpt says it better
             return self._quote_best()
-        if self.quotable and misses_amount(self.question, sentence):
+        if self._may_quote() and misses_amount(self.question, sentence):
             # "How long does the vaccine protect you?" answered "It is designed to protect
             # older adults…": the best quote states an amount (``quotes``), the model not.
             self.stopped = True
@@ -147,12 +155,17 @@ class Composer:
     def _shown(self, check: SentenceCheck | None) -> list[str]:
         """A verified sentence to send; "Yes." and the like wait for a sentence that holds
         (an answer that ends up refused must not have sent them)."""
-        if check is None or not shown(check) or self._said_whole(check):
+        if check is None or self._said_whole(check):
             return []
-        text = without_foreign_links(self._grounded(check), self.links)
-        if not self._addressed and check.kept:
+        if shown(check):
+            text, kept = without_foreign_links(self._grounded(check), self.links), check.kept
+        elif (copied := self._copied(check)) is not None:
+            text, kept = copied, True
+        else:
+            return []
+        if not self._addressed and kept:
             self._addressed = self._answers(text)
-        if not check.kept or not self._addressed:
+        if not kept or not self._addressed:
             self._pending.append(text)
             return []
         texts = [*self._pending, text]
@@ -184,11 +197,35 @@ class Composer:
         checks = self.verifier.checks
         if len(checks) >= 2 and not shown(checks[-2]) and POINTS_BACK.match(check.text):
             text, citation, _ = quoted_answer(quote, item.n, also=also)
+            if any(whole in citation.text for whole in self._wholes):
+                return check.text  # what it points to was quoted for the removed sentence
             return text if item.start <= citation.start < quote.start else check.text
         if self._addressed and self.relevance.clipped(check.text, quote.text):
             self._wholes.append(quote.text)
             return quoted_answer(quote, item.n, also=also)[0]
         return check.text
+
+    def _copied(self, check: SentenceCheck) -> str | None:
+        """The excerpt sentence a removed sentence copies, quoted: "The recommended starting
+        dose for nerve pain following shingles is 300 mg on Day 1, 600 mg/day on Day 2…" was
+        removed (the gabapentin page never says "shingles"), but its numbers are the page's
+        "In adults with postherpetic neuralgia, gabapentin … may be initiated as a single
+        300 mg dose on Day 1…". Only a sentence left without support (not one about another
+        drug, turned round or contradicted), and only a sentence that is itself a good enough
+        answer (``quotes``, ``vouch_score``; the removed sentence spoke to the question, the
+        quote need not use its words): "…for shingles is 1 gram twice daily for 10 days",
+        copying the genital herpes dose, has none (``Relevance.elsewhere``)."""
+        if check.verdict is not Verdict.UNSUPPORTED:
+            return None
+        quote = next((q for q in self.ranked if q.score >= self.vouch_score
+                      and copies(check.text, q.text)), None)
+        if quote is None or quote.text in self._wholes:
+            return None
+        text, citation, quoted = quoted_answer(quote, quote.evidence.n,
+                                               also=bool(self.sent or self._pending))
+        self._added.append((citation, quoted))
+        self._wholes.append(quote.text)
+        return text
 
     def _said_whole(self, check: SentenceCheck) -> bool:
         """A model's sentence that an excerpt sentence quoted for a clipped copy says
@@ -216,10 +253,41 @@ class Composer:
         hide = lexicon.hider(self.question, keep=lexicon.conditions)
         return self.verifier.embedder.embed([scored_question(self.question, hide)])[0], hide
 
+    def _vouched(self) -> Quote | None:
+        """The excerpt sentence the model pointed at, when it scores ``vouch_score``: one
+        its sentences copy, else the best one when they cited its excerpt. The model picked
+        the passage that answers, though its own sentence, often a restatement ("Yes,
+        children can take valacyclovir [1].") did not hold. A model that cited nothing, or
+        refused, vouches for nothing."""
+        near = self._near
+        copied = next((q for q in near if any(copies(s, q.text) for s in self._said)), None)
+        if copied is not None:
+            return copied
+        return near[0] if near and near[0] is self.ranked[0] \
+            and near[0].evidence.n in self._cited else None
+
+    @functools.cached_property
+    def _near(self) -> list[Quote]:
+        """The excerpt sentences good enough to quote when the model points at them: they
+        score ``vouch_score`` and speak to the question (``_answers``; "…ketamine has
+        anti-inflammatory effects in the brain", cited by the model, does not answer "Does
+        ketamine cause Alzheimer disease?")."""
+        return [q for q in self.ranked if q.score >= self.vouch_score and self._answers(q.text)]
+
+    def _may_quote(self) -> bool:
+        """The best excerpt may stand for the answer: it scores well enough, or the model
+        pointed at one that nearly does (``_vouched``)."""
+        return self.best is not None and (self.quotable or self._vouched() is not None)
+
     def _quote_best(self) -> list[str]:
-        """The best excerpt, quoted and cited, when it is good enough."""
-        if self.best is None or not self.quotable:
+        """The best excerpt, quoted and cited, when it is good enough, else the one the
+        model pointed at (``_vouched``; asked "Can the effects of ketamine last for
+        months?", the model's copy of "…ketamine can provide relief within hours or days"
+        is no better pick than the best excerpt)."""
+        if self.best is None or not self._may_quote():
             return []
+        if not self.quotable:
+            self.best = self._vouched()
         text, citation, check = quoted_answer(with_list(self.best), self.best.evidence.n)
         self._quote = (citation, check)
         self.sent = [self._opener + text]
@@ -235,11 +303,15 @@ class Composer:
                 self.best = self._whole
                 return self._replaced(verified)
             return self._joined(verified), list(self.sent)
+        verified = self._with_added(verified)
         if not verified.citations:
             return self._replaced(verified)
-        if not self._addressed:
-            # nothing the model said touches what was asked (and nothing was sent): the
-            # best excerpt, or a refusal
+        if not self._addressed or self.verifier.allow_doses \
+                and misses_amount(self.question, " ".join(self.sent)):
+            # nothing the model said touches what was asked (and nothing was sent), or an
+            # amount was asked and none is stated ("How much valacyclovir is taken for
+            # shingles?" -> "Valacyclovir is used in adults to treat shingles"; a personal
+            # dosing answer states none on purpose): the best excerpt, or a refusal
             return self._replaced(Verified("", (), verified.checks))
         return self._complemented(verified)
 
@@ -263,6 +335,16 @@ class Composer:
         self.sent.append(text)
         return (Verified(" ".join(self.sent), (*verified.citations, citation),
                          (*verified.checks, check)), [text])
+
+    def _with_added(self, verified: Verified) -> Verified:
+        """The verifier's answer with the excerpt sentences quoted for removed copies."""
+        if not self._added:
+            return verified
+        citations = {c.n: c for c in verified.citations}
+        for citation, _ in self._added:
+            citations.setdefault(citation.n, citation)
+        return Verified(verified.text, tuple(citations[n] for n in sorted(citations)),
+                        (*verified.checks, *(check for _, check in self._added)))
 
     def _replaced(self, verified: Verified) -> tuple[Verified, list[str]]:
         texts = self._quote_best()

@@ -274,6 +274,14 @@ class AnswerSettings(_Stage):
         "to 0.8 made the same answerable questions quotable (43 of 51, 33 with a key fact; "
         "0.9: 36 and 28; the old unmasked score needed 0.9 and quoted 27 with a key fact).",
     )
+    vouch_score: float = Field(
+        0.5, ge=0.0,
+        description="An excerpt sentence scoring this (below quote_score) is quoted in "
+        "place of the model's sentences only when the model pointed at it: its sentence "
+        "copied that excerpt sentence, or cited its excerpt while the sentence did not hold "
+        "(often a restatement of the question). The model's choice of passage is a second "
+        "sign, apart from the score, that the sentence answers.",
+    )
     max_question_chars: int = Field(
         2000, ge=10,
         description="Longer questions are rejected with a one-line message (a question is a "

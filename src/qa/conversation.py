@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from qa.scope import Lexicon, specific
+from qa.scope import Lexicon, may_be_noun, only_verb, specific
 from qa.text import STOPWORDS, terms
 
 if TYPE_CHECKING:
@@ -104,6 +104,32 @@ def _subject(defined: re.Match[str] | None) -> str:
         w.lower() not in STOPWORDS | _NOT_NAMES for w in found) else ""
 
 
+# Words of a question that are not its subject: question words and fillers, and what is
+# asked of the subject ("How often are B12 shots given?": "B12 shots").
+_NOT_SUBJECT = frozenset("""often long much many usually normally typically best right ok okay
+    safe happen happens happened need needs needed get gets got someone people patients person
+    me my you your we us one""".split())
+
+
+def _phrase(question: str, lexicon: Lexicon) -> str:
+    """The thing a question naming no drug asks about, for a pronoun in the next message to
+    stand for: the longest run of its words that are neither stopwords, question fillers,
+    nor only verbs, that the documents use, and that ends in a noun ("How often are B12
+    shots given?" -> "B12 shots"; then "What happens if I stop them?" asks about B12
+    shots; "…if I feel dizzy?" names no thing). Empty when none."""
+    runs: list[list[str]] = [[]]
+    for word in re.findall(r"[\w'’-]+", question):
+        low = word.lower()
+        if low in STOPWORDS | _NOT_SUBJECT | _NOT_NAMES or only_verb(low) \
+                or not lexicon.vocabulary.knows(low):
+            runs.append([])
+        else:
+            runs[-1].append(word)
+    best = max((run for run in runs if run and may_be_noun(run[-1].lower())), key=len,
+               default=[])
+    return " ".join(best) if len(best) <= 3 else ""
+
+
 def _swap(question: str, old: Sequence[str], new: str) -> str:
     """The question with every drug in ``old`` replaced by ``new`` (or ``new`` added)."""
     if not old:
@@ -183,6 +209,12 @@ def standalone(previous: str | None, message: str, lexicon: Lexicon) -> str:
         if referred != message:
             return _as_question(_capitalised(referred))
     topic = _DEFINED.match(previous)
+    if not (named or before or topic):
+        # "How often are B12 shots given?" then "What happens if I stop them?": the
+        # pronoun stands for what the question asked about, though it names no drug
+        phrase = _phrase(previous, lexicon)
+        referred = _refer(message, phrase) if phrase else message
+        return _as_question(_capitalised(referred)) if referred != message else message
     if named or not (before or topic):
         return message  # a new topic, or nothing to carry
     # The drug or condition asked about before, or what "What is X?" asked to define (a

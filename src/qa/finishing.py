@@ -252,9 +252,10 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     # quoted. One named thing, not all: a misspelled brand ("voltarel") must not keep out
     # the row naming the two others.
     naming = relevance.documents_naming(evidence)
+    elsewhere = relevance.elsewhere(evidence) if relevance.focus.drugs else set()
     topic = _topic(question, relevance)
     aspect = _aspect(topic, relevance)
-    found = [f for f in found if f[0].chunk.doc_id in naming
+    found = [f for f in found if f[0].chunk.doc_id in naming and f[0].n not in elsewhere
              and (not aspect or _coverage(aspect, f[3]) > 0)]
     if not found:
         return []

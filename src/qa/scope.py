@@ -96,7 +96,13 @@ def _parts_of_speech(word: str) -> frozenset[str]:
     return frozenset(getAllLemmas(word))
 
 
-def _only_verb(word: str) -> bool:
+def may_be_noun(word: str) -> bool:
+    """A noun, as far as lemminflect knows, or a word it does not know ("B12")."""
+    pos = _parts_of_speech(word)
+    return not pos or "NOUN" in pos
+
+
+def only_verb(word: str) -> bool:
     """Only a verb or adverb ("titrate", "regulates"), as far as lemminflect knows."""
     pos = _parts_of_speech(word)
     return bool(pos) and pos <= {"VERB", "ADV"}
@@ -509,6 +515,16 @@ CLIPPED_LEFT = 3
 CLIPPED_RUN = 10
 
 
+def copies(sentence: str, source: str) -> bool:
+    """The sentence copies ``source``: CLIPPED_COPY of its word pairs are the source's, in
+    the same order, or CLIPPED_RUN of them in a row are."""
+    said = words(MARKER.sub(" ", sentence))
+    pairs, theirs = list(itertools.pairwise(said)), set(itertools.pairwise(words(source)))
+    copied = [p in theirs for p in pairs]
+    return bool(pairs) and (sum(copied) >= CLIPPED_COPY * len(pairs)
+                            or _longest_run(copied) >= CLIPPED_RUN)
+
+
 def _longest_run(flags: Sequence[bool]) -> int:
     """The most ``True`` in a row."""
     return max((len(list(run)) for flag, run in itertools.groupby(flags) if flag), default=0)
@@ -671,7 +687,7 @@ class Relevance:
         ``same_drug_mask`` checks."""
         return {w for w in terms(MARKER.sub(" ", sentence))
                 if len(w) >= NOVEL_TERM_LEN - 1 and rare(w) and w not in self.lexicon.drugs
-                and not _only_verb(w)}
+                and not only_verb(w)}
 
     def names_mask(self, sentence: str, evidence: Sequence[Evidence]) -> np.ndarray:
         """1 for each excerpt whose document (its excerpts shown) states every specific
@@ -694,12 +710,40 @@ class Relevance:
 
     def documents_naming(self, evidence: Iterable[Evidence]) -> set[str]:
         """The documents whose excerpts shown name an asked drug or are about one (when the
-        question names drugs), and name one of ``asked_names`` (when it names any)."""
+        question names drugs), or else name one of ``asked_names`` (when it names any; with
+        a drug named, ``elsewhere`` checks the names excerpt by excerpt)."""
         drugs, lexicon = self.focus.drugs, self.lexicon
         return {doc for doc, text in shown_by_document(evidence).items()
                 if (not drugs or lexicon.drugs_in(text) & drugs
                     or lexicon.doc_drug.get(doc) in drugs)
-                and (not self.asked_names or any(states(text, [w]) for w in self.asked_names))}
+                and (drugs or not self.asked_names
+                     or any(states(text, [w]) for w in self.asked_names))}
+
+    def elsewhere(self, evidence: Sequence[Evidence],
+                  names: frozenset[str] | None = None) -> set[int]:
+        """The excerpts (numbers) naming none of ``names`` (default ``asked_names``) while
+        another excerpt of their document names one: asked "How much valacyclovir is taken
+        for shingles?", the page names shingles among its uses, so its dose lines for cold
+        sores and genital herpes are other conditions' doses. A document naming none of
+        them may say it in other words ("postherpetic neuralgia" for "nerve pain that
+        follows shingles")."""
+        names = self.asked_names if names is None else names
+        if not names:
+            return set()
+        by_document = shown_by_document(evidence)
+        return {e.n for e in evidence
+                if any(states(by_document[e.chunk.doc_id], [w]) for w in names)
+                and not any(states(f"{e.chunk.section or ''} {e.text}", [w]) for w in names)}
+
+    def setting_mask(self, sentence: str, evidence: Sequence[Evidence]) -> np.ndarray:
+        """0 for each excerpt that cannot back the sentence's use of a thing the question
+        names (``elsewhere``): "The recommended dosage of valacyclovir for treatment of
+        shingles is 1 gram twice daily for 10 days", copied from the genital herpes line of
+        a page that names shingles only among its uses. Other names are checked by
+        document (``names_mask``)."""
+        said = frozenset(w for w in self.asked_names if states(sentence, [w]))
+        off = self.elsewhere(evidence, said) if said else set()
+        return np.array([0.0 if e.n in off else 1.0 for e in evidence])
 
     def topic_mask(self, evidence: Sequence[Evidence]) -> np.ndarray:
         """For a question naming no drug the documents know: 1 for each excerpt whose
@@ -728,14 +772,11 @@ class Relevance:
         them in a row) but leaves out at
         least CLIPPED_LEFT words that say something (not the question's, not GENERIC), and
         ``source`` names no drug beyond those asked about."""
-        said, whole = words(MARKER.sub(" ", sentence)), words(source)
-        pairs, theirs = list(itertools.pairwise(said)), set(itertools.pairwise(whole))
-        copied = [p in theirs for p in pairs]
-        if not pairs or (sum(copied) < CLIPPED_COPY * len(pairs)
-                         and _longest_run(copied) < CLIPPED_RUN):
+        if not copies(sentence, source):
             return False
+        said = words(MARKER.sub(" ", sentence))
         lead, colon, rest = source.rpartition(":")
-        if colon and pairs[0] not in set(itertools.pairwise(words(lead))):
+        if colon and tuple(said[:2]) not in set(itertools.pairwise(words(lead))):
             source = rest  # a list item copied whole: its lead-in is not left out
         left = set(stems(content_words(source))) - set(stems(content_words(sentence)))
         return len(left - self.asked - GENERIC) >= CLIPPED_LEFT \

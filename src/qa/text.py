@@ -145,6 +145,7 @@ _SAME_THING = [stems(group.split()) for group in (
     "worse worsen worsens worsening progression progress progresses progressive",
     "worry worries concern concerns",
     "caution cautious careful carefully precaution precautions",
+    "swap swapping switch switching substitute substituted substituting",
 )]
 SYNONYMS: dict[str, frozenset[str]] = {
     s: frozenset(group) for group in _SAME_THING for s in group}

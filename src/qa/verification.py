@@ -57,6 +57,11 @@ _NAMED_EXCERPT = re.compile(r"\b((?:article|passage|excerpt)s?)\s+(\d{1,2})\b(?!
                             re.IGNORECASE)
 
 
+def cited_in(sentence: str, valid: range) -> list[int]:
+    """The valid passage numbers a sentence cites, in order ("[2]", "[1, 3]", "(Excerpt 2)")."""
+    return _markers(sentence, valid)[1]
+
+
 def _markers(sentence: str, valid: range) -> tuple[str, list[int]]:
     """The sentence without markers, and the valid passage numbers it cites, in order."""
     sentence = _NAMED_EXCERPT.sub(
@@ -237,7 +242,8 @@ class SentenceVerifier:
         if relevance is not None:  # a claim about one drug needs an excerpt about that drug,
             # and one naming a specific thing, a document that names it
             row = row * relevance.same_drug_mask(body, self.evidence) \
-                * relevance.names_mask(body, self.evidence) * self._topic_mask
+                * relevance.names_mask(body, self.evidence) * self._topic_mask \
+                * relevance.setting_mask(body, self.evidence)
         if self.vocabulary is not None and self.vocabulary.novel_terms(body):
             row = np.zeros(len(self.evidence))  # nothing in the documents can back it
         return row

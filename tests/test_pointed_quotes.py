@@ -1,0 +1,191 @@
+"""Label-style pages: the passage the model points at, and the setting a question names.
+
+Drug labels say things in their own words ("postherpetic neuralgia", "initiated",
+"substituted") and list doses per condition. A fake model writes the reply (so each branch
+is reached on purpose); the index and the embedder are real.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from qa.answer import Assistant
+from qa.config import AnswerSettings, ChunkSettings
+from qa.conversation import standalone
+from qa.ingestion import ingest
+from qa.llm import ChatPrompt
+from qa.scope import Lexicon, focus_of
+
+from .conftest import settings_for
+from .fakes import FakeGenerator
+
+VALACYCLOVIR = """# Valacyclovir
+
+## What are valacyclovir tablets?
+
+Valacyclovir tablets are a prescription antiviral medicine. Valacyclovir tablets lower
+the ability of herpes viruses to multiply in your body.
+
+Valacyclovir tablets are used in adults:
+
+- to treat cold sores (also called fever blisters or herpes labialis)
+- to treat shingles (also called herpes zoster)
+
+Valacyclovir tablets are used in children:
+
+- to treat cold sores (for children 12 years of age and older)
+- to treat chickenpox (for children 2 to 18 years of age)
+
+## Dosage and administration
+
+Cold Sores: The recommended dosage of valacyclovir tablets for treatment of cold sores
+is 2 grams twice daily for 1 day taken 12 hours apart.
+
+Genital Herpes: The recommended dosage of valacyclovir tablets for treatment of initial
+genital herpes is 1 gram twice daily for 10 days."""
+GABAPENTIN = """# Gabapentin
+
+## Dosage and administration
+
+In adults with postherpetic neuralgia, gabapentin capsules therapy may be initiated as a
+single 300 mg dose on Day 1, 600 mg/day on Day 2 (divided BID), and 900 mg/day on Day 3
+(divided TID). The dose can subsequently be titrated up as needed for pain relief to a
+daily dose of 1800 mg (divided TID).
+
+## Administration information
+
+If the gabapentin dose is reduced, discontinued, or substituted with an alternative
+medication, this should be done gradually over a minimum of 1 week."""
+CYANOCOBALAMIN = """# Cyanocobalamin
+
+## How should this medicine be used?
+
+Cyanocobalamin comes as a solution to be injected into a muscle or just under the skin.
+You will probably receive cyanocobalamin injection once a day for the first 6-7 days of
+your treatment. After your anemia has been treated, you will probably receive the
+medication once a month. If you stop receiving cyanocobalamin injections, your anemia
+may return and your nerves may be damaged. The injections supply vitamin B12."""
+
+
+def _page(text: str) -> str:
+    """One line per paragraph, as pages are (a line break ends a sentence); list items
+    ("- ") keep their lines."""
+    return "\n\n".join(part if part.startswith(("#", "- ")) else " ".join(part.split())
+                       for part in text.split("\n\n"))
+
+
+PAGES = {name: _page(text) for name, text in (
+    ("valacyclovir.md", VALACYCLOVIR), ("gabapentin.md", GABAPENTIN),
+    ("cyanocobalamin.md", CYANOCOBALAMIN))}
+
+
+@pytest.fixture(scope="module")
+def labels(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    folder = tmp_path_factory.mktemp("labels")
+    for name, text in PAGES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    index_dir = folder / "index"
+    ingest(folder, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
+    return index_dir
+
+
+def _assistant(index_dir: Path, embedder, *replies, **answer: float) -> Assistant:
+    return Assistant.load(settings=settings_for(index_dir, answer=AnswerSettings(**answer)),
+                          embedder=embedder, generator=FakeGenerator(*replies))
+
+
+def _excerpt(prompt: ChatPrompt, words: str) -> int:
+    """The [n] of the excerpt in the prompt that contains ``words``."""
+    for match in re.finditer(r"^\[(\d+)\] (.*?)(?=\n\n\[\d+\] |\n\nQuestion: )", prompt.user,
+                             re.MULTILINE | re.DOTALL):
+        if words in " ".join(match.group(2).split()).lower():
+            return int(match.group(1))
+    raise AssertionError(f"no excerpt with {words!r} in {prompt.user!r}")
+
+
+def test_a_restated_yes_citing_the_excerpt_that_answers_gets_that_excerpt_quoted(
+        labels: Path, embedder) -> None:
+    """"Yes, children can take valacyclovir [n]." restates the question; the excerpt it
+    cites lists the children's uses. That excerpt, scoring below the quote bar, is quoted
+    because the model pointed at it; cited elsewhere, or not at all, it is not."""
+    def citing(words: str):
+        return lambda prompt: f"Yes, children can take valacyclovir [{_excerpt(prompt, words)}]."
+
+    question = "Can children take valacyclovir?"
+    pointed = _assistant(labels, embedder, citing("chickenpox"), quote_score=99.0,
+                         vouch_score=0.0).ask(question)
+    assert not pointed.refused and "chickenpox" in pointed.text
+    assert "chickenpox" in pointed.citations[0].text
+    elsewhere = _assistant(labels, embedder, citing("initial genital herpes"),
+                           quote_score=99.0, vouch_score=0.0).ask(question)
+    assert elsewhere.refused
+    unpointed = _assistant(labels, embedder, "Yes, children can take valacyclovir.",
+                           quote_score=99.0, vouch_score=0.0).ask(question)
+    assert unpointed.refused
+    below = _assistant(labels, embedder, citing("chickenpox"), quote_score=99.0,
+                       vouch_score=99.0).ask(question)
+    assert below.refused
+
+
+def test_a_removed_sentence_copying_an_excerpt_sentence_is_replaced_by_that_sentence(
+        labels: Path, embedder) -> None:
+    """The model's "…starting dose for nerve pain following shingles is 300 mg on Day 1…"
+    is removed (the gabapentin page never says "shingles"), but it copies the page's
+    "In adults with postherpetic neuralgia, … initiated as a single 300 mg dose on Day 1…":
+    that sentence is quoted in its place, cited, before the model's next sentence."""
+    def reply(prompt: ChatPrompt) -> str:
+        return ("The starting dose for nerve pain following shingles is 300 mg on Day 1, "
+                "600 mg/day on Day 2 (divided BID), and 900 mg/day on Day 3 (divided TID). "
+                "The dose can subsequently be titrated up as needed for pain relief to a "
+                f"daily dose of 1800 mg (divided TID) [{_excerpt(prompt, 'titrated')}].")
+
+    question = "How much gabapentin does someone start on for nerve pain that follows shingles?"
+    answer = _assistant(labels, embedder, reply, vouch_score=0.0).ask(question)
+    assert answer.text.startswith("The documents say: \u201cIn adults with postherpetic")
+    assert "300 mg" in answer.text and "1800 mg" in answer.text
+    assert any("postherpetic neuralgia" in c.text for c in answer.citations)
+    without = _assistant(labels, embedder, reply, quote_score=99.0,
+                         vouch_score=99.0).ask(question)
+    assert "postherpetic" not in without.text
+
+
+def test_another_conditions_dose_is_not_given_for_the_condition_asked_about(
+        labels: Path, embedder) -> None:
+    """The valacyclovir page names shingles among its uses and gives doses for cold sores
+    and genital herpes only. Asked the shingles dose, the model's "…for treatment of
+    shingles is 1 gram twice daily for 10 days" (the genital herpes line) does not hold, no
+    other condition's dose is quoted, and "used to treat shingles" alone states no amount:
+    the question is refused."""
+    def reply(prompt: ChatPrompt) -> str:
+        uses, dose = _excerpt(prompt, "to treat shingles"), _excerpt(prompt, "1 gram")
+        return (f"Valacyclovir tablets are used in adults to treat shingles [{uses}]. The "
+                f"recommended dosage of valacyclovir tablets for treatment of shingles is "
+                f"1 gram twice daily for 10 days [{dose}].")
+
+    answer = _assistant(labels, embedder, reply, vouch_score=0.0).ask(
+        "How much valacyclovir is taken for shingles?")
+    assert answer.refused
+    assert "1 gram" not in answer.text and "2 grams" not in answer.text
+
+
+def test_a_pronoun_after_a_question_naming_no_drug_stands_for_what_it_asked_about() -> None:
+    """"How often are B12 shots given?" names no drug the documents know; "What happens if
+    I stop them?" asks about B12 shots. A question about a feeling names no thing: its
+    follow-up is left as it is."""
+    lexicon = Lexicon.build(PAGES, {})
+    follow_up = standalone("How often are B12 shots given?", "What happens if I stop them?",
+                           lexicon)
+    assert follow_up == "What happens if I stop B12 shots?"
+    assert standalone("What should I do if I feel dizzy?", "Is it serious?",
+                      lexicon) == "Is it serious?"
+
+
+def test_a_word_the_documents_say_otherwise_is_not_a_missing_topic() -> None:
+    """"swap" where the page says "substituted": the question is not refused for naming
+    something the documents never mention."""
+    lexicon = Lexicon.build(PAGES, {})
+    assert focus_of("can i swap gabapentin for another medicine", lexicon).missing == ()
+    assert focus_of("can i swap gabapentin for a placebo", lexicon).missing == ("placebo",)
