@@ -384,6 +384,25 @@ def test_a_question_with_nothing_left_to_ask_is_refused_without_the_model(
     assert assistant.ask(question).refused
 
 
+@pytest.mark.parametrize(("question", "sentence", "misses"), [
+    ("How long can the relief from one dose last?", "Relief can last several days to weeks.",
+     False),
+    ("How long do I keep getting B12 shots?", "Every month for the rest of your life.", False),
+    ("How often is it injected?", "It is injected once a month.", False),
+    ("How long does the vaccine protect you?", "It is designed to protect older adults.",
+     True),
+    ("How much memantine is taken?", "It is taken for several weeks.", True),
+    ("What is the usual dose of memantine?", "The usual dose is 10 mg.", False),
+])
+def test_how_long_is_answered_by_a_time_in_words_how_much_by_a_number(
+        question: str, sentence: str, misses: bool) -> None:
+    """"How long…" is answered by "several days to weeks" or "the rest of your life"
+    (such an answer had been refused for want of a digit); "How much…" still needs one."""
+    from qa.finishing import misses_amount
+
+    assert misses_amount(question, sentence) is misses
+
+
 def test_how_much_is_answered_only_by_an_amount_with_its_unit(embedder):
     """"How much vitamin D do older adults need?" was answered with a checklist ("I'm older
     than 65. I've broken a bone after age 50."): a number, but no amount."""

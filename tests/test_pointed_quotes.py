@@ -18,6 +18,7 @@ from qa.conversation import standalone
 from qa.ingestion import ingest
 from qa.llm import ChatPrompt
 from qa.scope import Lexicon, focus_of
+from qa.types import EventKind
 
 from .conftest import settings_for
 from .fakes import FakeGenerator
@@ -158,17 +159,19 @@ def test_another_conditions_dose_is_not_given_for_the_condition_asked_about(
     and genital herpes only. Asked the shingles dose, the model's "…for treatment of
     shingles is 1 gram twice daily for 10 days" (the genital herpes line) does not hold, no
     other condition's dose is quoted, and "used to treat shingles" alone states no amount:
-    the question is refused."""
+    the question is refused, and nothing was streamed before."""
     def reply(prompt: ChatPrompt) -> str:
         uses, dose = _excerpt(prompt, "to treat shingles"), _excerpt(prompt, "1 gram")
         return (f"Valacyclovir tablets are used in adults to treat shingles [{uses}]. The "
                 f"recommended dosage of valacyclovir tablets for treatment of shingles is "
                 f"1 gram twice daily for 10 days [{dose}].")
 
-    answer = _assistant(labels, embedder, reply, vouch_score=0.0).ask(
-        "How much valacyclovir is taken for shingles?")
-    assert answer.refused
+    events = list(_assistant(labels, embedder, reply, vouch_score=0.0).stream(
+        "How much valacyclovir is taken for shingles?"))
+    answer = events[-1].answer
+    assert answer is not None and answer.refused
     assert "1 gram" not in answer.text and "2 grams" not in answer.text
+    assert not [e for e in events if e.kind is EventKind.SENTENCE]  # nothing sent, taken back
 
 
 def test_a_pronoun_after_a_question_naming_no_drug_stands_for_what_it_asked_about() -> None:

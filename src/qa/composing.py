@@ -7,14 +7,18 @@ verifies each (``verification.SentenceVerifier``) and returns what may be shown 
   ``finishing``); if it claims the opposite of the documents, only restates the question,
   or is the model's refusal, the best excerpt is quoted instead and generation can stop;
 * a yes/no question's sentences wait until one speaks to what it asks (uses one of its
-  topic words, ``finishing.addresses``, or is close to it in meaning); when none does, the
-  answer is about something else and is not sent;
+  topic words, ``finishing.addresses``, or is close to it in meaning), and an amount
+  question's until one states an amount; when none does, the answer is about something
+  else and is not sent;
 * a list question whose evidence holds a whole list waits for the end, then gets the list
   quoted when the model's answer has fewer items;
 * a kept sentence pointing back ("These side effects…") right after a removed one is
   quoted from its excerpt with the sentence it points to, and one copying an excerpt
   sentence with a part left out is replaced by that sentence, quoted (``_grounded``);
-* at the end, when nothing held, the best excerpt is quoted, or the question refused;
+* a removed sentence copying an excerpt sentence is replaced by that sentence, quoted
+  (``_copied``);
+* at the end, when nothing held, the best excerpt is quoted (or, nearly as good, the one
+  the model cited or copied: ``_vouched``), or the question refused;
 * a one-sentence answer gets the best excerpt beside it when that comes from an excerpt the
   answer did not cite and says something the answer does not (see ``_complemented``).
 
@@ -32,6 +36,7 @@ import numpy as np
 from qa.finishing import (
     Quote,
     addresses,
+    asks_amount,
     asks_for_list,
     documents_polarity,
     list_items,
@@ -91,12 +96,13 @@ class Composer:
     _said: list[str] = field(default_factory=list)  # the model's sentences, as written
     _added: list[tuple[Citation, SentenceCheck]] = field(default_factory=list)  # quoted
     best: Quote | None = field(init=False)  # ranked[0], or the whole list it is an item of
-    # Whether a kept sentence uses what a yes/no question asks about; until one does, the
-    # answer's sentences wait (see ``finishing.addresses``). Other questions: always.
+    # Whether a kept sentence speaks to what is asked; until one does, the answer's
+    # sentences wait (see ``_answers``). Questions neither yes/no nor asking an amount:
+    # always.
     _addressed: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        self._addressed = not self.relevance.focus.polar
+        self._addressed = not self.relevance.focus.polar and not self._asks_amount
         self.best = self.ranked[0] if self.ranked else None
         whole = with_list(self.best) if self.best is not None else None
         if whole is not None and self.quotable and asks_for_list(self.question) \
@@ -234,11 +240,23 @@ class Composer:
         said = content_words(MARKER.sub(" ", check.text))
         return any(said <= content_words(whole) for whole in self._wholes)
 
+    @functools.cached_property
+    def _asks_amount(self) -> bool:
+        """The question asks for an amount ("How much…", "How long…"), outside personal
+        dosing (whose answer states none on purpose): a sentence stating none is no answer.
+        "How much valacyclovir is taken for shingles?" had been answered "Valacyclovir is
+        used in adults to treat shingles" (the page gives no shingles dose)."""
+        return self.verifier.allow_doses and asks_amount(self.question)
+
     def _answers(self, text: str) -> bool:
-        """The sentence speaks to what the yes/no question asks: it uses one of its topic
-        words, or says it in other words (cosine at least ADDRESS_COSINE, drug names out,
-        conditions kept: "Gout can be controlled with proper treatment" for "Can gout be
-        cured?")."""
+        """The sentence speaks to what is asked: it states an amount when one is asked; for
+        a yes/no question, it uses one of its topic words, or says it in other words
+        (cosine at least ADDRESS_COSINE, drug names out, conditions kept: "Gout can be
+        controlled with proper treatment" for "Can gout be cured?")."""
+        if self._asks_amount and misses_amount(self.question, text):
+            return False
+        if not self.relevance.focus.polar:
+            return True
         if addresses(self.question, text, self.relevance):
             return True
         asked, hide = self._asked
@@ -306,12 +324,9 @@ class Composer:
         verified = self._with_added(verified)
         if not verified.citations:
             return self._replaced(verified)
-        if not self._addressed or self.verifier.allow_doses \
-                and misses_amount(self.question, " ".join(self.sent)):
-            # nothing the model said touches what was asked (and nothing was sent), or an
-            # amount was asked and none is stated ("How much valacyclovir is taken for
-            # shingles?" -> "Valacyclovir is used in adults to treat shingles"; a personal
-            # dosing answer states none on purpose): the best excerpt, or a refusal
+        if not self._addressed:
+            # nothing the model said touches what was asked (and nothing was sent): the
+            # best excerpt, or a refusal
             return self._replaced(Verified("", (), verified.checks))
         return self._complemented(verified)
 

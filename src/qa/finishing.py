@@ -153,13 +153,22 @@ _FORMS = frozenset(stems("""cream creams ointment gel lotion topical tablet tabl
 # effects" ask about.
 _TOPIC_GENERIC = GENERIC - set(stems("use used uses effect effects".split())) | _FORMS
 # A question asking for an amount ("how much", "mg/kg", "maximum dose", "half-life") is
-# answered only by a sentence that states a number.
-_QUANTITY = re.compile(r"\b(?:how (?:much|many|long|often)|mg|mcg|ml|kg|milligrams?|dose per"
-                       r"|maximum (?:daily )?dose|half-life|half life|percent|cost|price"
-                       # "What is the usual dose of X?", "What dose…": an amount
-                       r"|what(?:'s| is| are)?\s+(?:the\s+|a\s+)?(?:(?:usual|starting|"
-                       r"recommended|typical|normal|daily|standard|initial)\s+)*dos(?:e|es|age))\b",
-                       re.IGNORECASE)
+# answered only by a sentence that states a number; one asking how long or how often, by a
+# number or a length of time or frequency in words ("for several weeks", "every month for
+# the rest of your life": "How long can the relief from a single dose of ketamine last?"
+# had been refused for want of a digit).
+_NUMBER_ASKED = (r"how (?:much|many)|mg|mcg|ml|kg|milligrams?|dose per"
+                 r"|maximum (?:daily )?dose|half-life|half life|percent|cost|price"
+                 # "What is the usual dose of X?", "What dose…": an amount
+                 r"|what(?:'s| is| are)?\s+(?:the\s+|a\s+)?(?:(?:usual|starting|"
+                 r"recommended|typical|normal|daily|standard|initial)\s+)*dos(?:e|es|age)")
+_ASKS_NUMBER = re.compile(rf"\b(?:{_NUMBER_ASKED})\b", re.IGNORECASE)
+_ASKS_TIME = re.compile(r"\bhow (?:long|often)\b", re.IGNORECASE)
+_QUANTITY = re.compile(rf"\b(?:how (?:long|often)|{_NUMBER_ASKED})\b", re.IGNORECASE)
+_STATES_TIME = re.compile(
+    r"\d|\b(?:once|twice|daily|weekly|monthly|yearly|annually|hourly|nightly|seconds?|"
+    r"minutes?|hours?|days?|weeks?|months?|years?|decades?|lifetime|lifelong|life|forever|"
+    r"permanent(?:ly)?|indefinitely)\b", re.IGNORECASE)
 
 
 # A question asking for a limit ("maximum dose", "the highest safe dose", "how much at
@@ -184,7 +193,8 @@ _STATES_AMOUNT_WITH_UNIT = re.compile(
     r"drinks?|glasses|pounds?|lbs?|kg|kilograms?|hours?|minutes?|times)\b)", re.IGNORECASE)
 # (what a question asks for, what a quote answering it must then state)
 _STATES_AMOUNT = re.compile(r"\d")
-_ANSWER_SHAPES = ((_QUANTITY, _STATES_AMOUNT), (_ASKS_AMOUNT, _STATES_AMOUNT_WITH_UNIT),
+_AMOUNT_SHAPES = ((_ASKS_NUMBER, _STATES_AMOUNT), (_ASKS_TIME, _STATES_TIME))
+_ANSWER_SHAPES = (*_AMOUNT_SHAPES, (_ASKS_AMOUNT, _STATES_AMOUNT_WITH_UNIT),
                   (_ASKS_LIMIT, _STATES_LIMIT))
 
 
@@ -398,10 +408,18 @@ def asks_for_list(question: str) -> bool:
     return bool(_ASKS_FOR_LIST.search(question))
 
 
+def asks_amount(question: str) -> bool:
+    """The question asks for an amount: "How long…", "How much…", "What is the usual
+    dose…"."""
+    return bool(_QUANTITY.search(question))
+
+
 def misses_amount(question: str, sentence: str) -> bool:
     """The question asks for an amount ("How long…", "What is the usual dose…") and the
     sentence (its markers aside) states none: the shape ``quotes`` holds a quote to."""
-    return bool(_QUANTITY.search(question)) and not _STATES_AMOUNT.search(MARKER.sub("", sentence))
+    said = MARKER.sub("", sentence)
+    return any(asks.search(question) and not states.search(said)
+               for asks, states in _AMOUNT_SHAPES)
 
 
 def list_items(quote: Quote) -> int:
