@@ -164,7 +164,8 @@ class Composer:
         if check is None or self._said_whole(check):
             return []
         if shown(check):
-            text, kept = without_foreign_links(self._grounded(check), self.links), check.kept
+            text = without_foreign_links(self._grounded(check), self.links)
+            kept = bool(check.kept)
         elif (copied := self._copied(check)) is not None:
             text, kept = copied, True
         else:
@@ -302,10 +303,10 @@ class Composer:
         model pointed at (``_vouched``; asked "Can the effects of ketamine last for
         months?", the model's copy of "…ketamine can provide relief within hours or days"
         is no better pick than the best excerpt)."""
-        if self.best is None or not self._may_quote():
+        pick = self.best if self.quotable else self._vouched()
+        if pick is None:
             return []
-        if not self.quotable:
-            self.best = self._vouched()
+        self.best = pick
         text, citation, check = quoted_answer(with_list(self.best), self.best.evidence.n)
         self._quote = (citation, check)
         self.sent = [self._opener + text]
