@@ -148,10 +148,10 @@ class Composer:
             # dantrolene can cause liver damage" to "Do all patients…?" says no)
             self._opener = f"{documented.capitalize()}. "
         check = self.verifier.add(sentence) if sentence.strip() else None
-        if polar and self._may_quote() and self.relevance.echo(sentence):
+        if polar and self.relevance.echo(sentence) and self._may_quote():
             self.stopped = True  # "Yes, X does Y": the excerpt says it better
             return self._quote_best()
-        if self._may_quote() and misses_amount(self.question, sentence):
+        if misses_amount(self.question, sentence) and self._may_quote():
             # "How long does the vaccine protect you?" answered "It is designed to protect
             # older adults…": the best quote states an amount (``quotes``), the model not.
             self.stopped = True
@@ -250,19 +250,27 @@ class Composer:
         return self.verifier.allow_doses and asks_amount(self.question)
 
     def _answers(self, text: str) -> bool:
-        """The sentence speaks to what is asked: it states an amount when one is asked; for
-        a yes/no question, it uses one of its topic words, or says it in other words
-        (cosine at least ADDRESS_COSINE, drug names out, conditions kept: "Gout can be
-        controlled with proper treatment" for "Can gout be cured?")."""
-        if self._asks_amount and misses_amount(self.question, text):
-            return False
-        if not self.relevance.focus.polar:
-            return True
-        if addresses(self.question, text, self.relevance):
-            return True
-        asked, hide = self._asked
-        said = self.verifier.embedder.embed([hide(MARKER.sub(" ", text))])[0]
-        return float(asked @ said) >= ADDRESS_COSINE
+        """The sentence speaks to what is asked (``_answering``)."""
+        return self._answering([text])[0]
+
+    def _answering(self, texts: Sequence[str]) -> list[bool]:
+        """Whether each sentence speaks to what is asked: it states an amount when one is
+        asked; for a yes/no question, it uses one of its topic words, or says it in other
+        words (cosine at least ADDRESS_COSINE, drug names out, conditions kept: "Gout can be
+        controlled with proper treatment" for "Can gout be cured?"). The sentences left to
+        compare in meaning are embedded together."""
+        polar = self.relevance.focus.polar
+        verdicts: list[bool | None] = [
+            False if self._asks_amount and misses_amount(self.question, text)
+            else True if not polar or addresses(self.question, text, self.relevance)
+            else None for text in texts]
+        left = [i for i, v in enumerate(verdicts) if v is None]
+        if left:
+            asked, hide = self._asked
+            said = self.verifier.embedder.embed([hide(MARKER.sub(" ", texts[i])) for i in left])
+            for i, cosine in zip(left, said @ asked, strict=True):
+                verdicts[i] = float(cosine) >= ADDRESS_COSINE
+        return [bool(v) for v in verdicts]
 
     @functools.cached_property
     def _asked(self) -> tuple[np.ndarray, Callable[[str], str]]:
@@ -291,7 +299,9 @@ class Composer:
         score ``vouch_score`` and speak to the question (``_answers``; "…ketamine has
         anti-inflammatory effects in the brain", cited by the model, does not answer "Does
         ketamine cause Alzheimer disease?")."""
-        return [q for q in self.ranked if q.score >= self.vouch_score and self._answers(q.text)]
+        near = [q for q in self.ranked if q.score >= self.vouch_score]
+        return [q for q, ok in zip(near, self._answering([q.text for q in near]), strict=True)
+                if ok]
 
     def _may_quote(self) -> bool:
         """The best excerpt may stand for the answer: it scores well enough, or the model

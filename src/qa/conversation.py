@@ -109,6 +109,7 @@ def _subject(defined: re.Match[str] | None) -> str:
 _NOT_SUBJECT = frozenset("""often long much many usually normally typically best right ok okay
     safe happen happens happened need needs needed get gets got someone people patients person
     me my you your we us one""".split())
+_NOT_THING = STOPWORDS | _NOT_SUBJECT | _NOT_NAMES
 
 
 def _phrase(question: str, lexicon: Lexicon) -> str:
@@ -120,7 +121,7 @@ def _phrase(question: str, lexicon: Lexicon) -> str:
     runs: list[list[str]] = [[]]
     for word in re.findall(r"[\w'’-]+", question):
         low = word.lower()
-        if low in STOPWORDS | _NOT_SUBJECT | _NOT_NAMES or only_verb(low) \
+        if low in _NOT_THING or only_verb(low) \
                 or not lexicon.vocabulary.knows(low):
             runs.append([])
         else:

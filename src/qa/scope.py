@@ -694,12 +694,20 @@ class Relevance:
         thing the sentence names, else 0: "The usual dose of baclofen is a critical factor"
         is not backed by the same words about dantrolene. The document, not the excerpt: a
         sentence may join two excerpts of one article ("modulates serotonin and dopamine,
-        which regulate mood and cognition")."""
+        which regulate mood and cognition"). But a thing the question names must be in the
+        excerpt itself when another excerpt of its document names it (``elsewhere``): "The
+        recommended dosage of valacyclovir for treatment of shingles is 1 gram twice daily
+        for 10 days", copied from the genital herpes line of a page that names shingles
+        only among its uses."""
+        mask = np.ones(len(evidence))
         names = self.names(sentence)
-        if not names:
-            return np.ones(len(evidence))
-        backed = {doc: states(text, names) for doc, text in shown_by_document(evidence).items()}
-        return np.array([1.0 if backed[e.chunk.doc_id] else 0.0 for e in evidence])
+        if names:
+            backed = {doc: states(text, names)
+                      for doc, text in shown_by_document(evidence).items()}
+            mask *= [1.0 if backed[e.chunk.doc_id] else 0.0 for e in evidence]
+        said = frozenset(w for w in self.asked_names if states(sentence, [w]))
+        off = self.elsewhere(evidence, said) if said else set()
+        return mask * [0.0 if e.n in off else 1.0 for e in evidence]
 
     @functools.cached_property
     def asked_names(self) -> frozenset[str]:
@@ -734,16 +742,6 @@ class Relevance:
         return {e.n for e in evidence
                 if any(states(by_document[e.chunk.doc_id], [w]) for w in names)
                 and not any(states(f"{e.chunk.section or ''} {e.text}", [w]) for w in names)}
-
-    def setting_mask(self, sentence: str, evidence: Sequence[Evidence]) -> np.ndarray:
-        """0 for each excerpt that cannot back the sentence's use of a thing the question
-        names (``elsewhere``): "The recommended dosage of valacyclovir for treatment of
-        shingles is 1 gram twice daily for 10 days", copied from the genital herpes line of
-        a page that names shingles only among its uses. Other names are checked by
-        document (``names_mask``)."""
-        said = frozenset(w for w in self.asked_names if states(sentence, [w]))
-        off = self.elsewhere(evidence, said) if said else set()
-        return np.array([0.0 if e.n in off else 1.0 for e in evidence])
 
     def topic_mask(self, evidence: Sequence[Evidence]) -> np.ndarray:
         """For a question naming no drug the documents know: 1 for each excerpt whose

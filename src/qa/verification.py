@@ -242,8 +242,7 @@ class SentenceVerifier:
         if relevance is not None:  # a claim about one drug needs an excerpt about that drug,
             # and one naming a specific thing, a document that names it
             row = row * relevance.same_drug_mask(body, self.evidence) \
-                * relevance.names_mask(body, self.evidence) * self._topic_mask \
-                * relevance.setting_mask(body, self.evidence)
+                * relevance.names_mask(body, self.evidence) * self._topic_mask
         if self.vocabulary is not None and self.vocabulary.novel_terms(body):
             row = np.zeros(len(self.evidence))  # nothing in the documents can back it
         return row
