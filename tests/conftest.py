@@ -54,6 +54,13 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
+def page_text(text: str) -> str:
+    """A page written wrapped in a test, as pages are: one line per paragraph (a line break
+    ends a sentence); headings and list items ("- ") keep their lines."""
+    return "\n\n".join(part if part.startswith(("#", "- ")) else " ".join(part.split())
+                       for part in text.split("\n\n"))
+
+
 def settings_for(index_dir: Path, **extra: object) -> Settings:
     """Settings for tests: the small GGUF, a private index, nothing from the environment."""
     extra.setdefault("store", STORE)

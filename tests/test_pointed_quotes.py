@@ -20,7 +20,7 @@ from qa.llm import ChatPrompt
 from qa.scope import Lexicon, focus_of
 from qa.types import EventKind
 
-from .conftest import settings_for
+from .conftest import page_text, settings_for
 from .fakes import FakeGenerator
 
 VALACYCLOVIR = """# Valacyclovir
@@ -71,14 +71,7 @@ medication once a month. If you stop receiving cyanocobalamin injections, your a
 may return and your nerves may be damaged. The injections supply vitamin B12."""
 
 
-def _page(text: str) -> str:
-    """One line per paragraph, as pages are (a line break ends a sentence); list items
-    ("- ") keep their lines."""
-    return "\n\n".join(part if part.startswith(("#", "- ")) else " ".join(part.split())
-                       for part in text.split("\n\n"))
-
-
-PAGES = {name: _page(text) for name, text in (
+PAGES = {name: page_text(text) for name, text in (
     ("valacyclovir.md", VALACYCLOVIR), ("gabapentin.md", GABAPENTIN),
     ("cyanocobalamin.md", CYANOCOBALAMIN))}
 

@@ -124,7 +124,7 @@ class Composer:
         if looks_like_refusal(sentence, self.refusal):
             self.stopped = True
             return self._quote_best()
-        if misses_brand(self.question, sentence, self.relevance):
+        if misses_brand(self.question, sentence, self.relevance, self.verifier.evidence):
             self.stopped = True  # asked for a brand, told something else: a quote or nothing
             return self._quote_best()
         said, sentence = split_opener(sentence)

@@ -186,13 +186,19 @@ _ASKS_AMOUNT = re.compile(r"\bhow much\b(?![^?]{0,40}\b(?:cost|price|pay)\b)|\b(
                           r"|\bwhat(?:'s| is| are)?\s+(?:the\s+|a\s+)?(?:(?:usual|starting|"
                           r"recommended|typical|normal|daily|standard|initial)\s+)*"
                           r"dos(?:e|es|age)\b", re.IGNORECASE)
+_UNIT = (r"(?:%|(?:mg|mcg|µg|g|grams?|ml|milliliters?|millilitres?|l|liters?|"
+         r"litres?|milligrams?|micrograms?|units?|iu|international units|percent|tablets?|pills?|"
+         r"capsules?|drops?|puffs?|doses?|cups?|ounces?|oz|teaspoons?|tablespoons?|servings?|"
+         r"drinks?|glasses|pounds?|lbs?|kg|kilograms?|hours?|minutes?|times|per)\b)")
+# An amount in words is an amount: "limit alcoholic drinks to two per day for men and one per
+# day for women" (the model's right answer had been held for want of a digit, and a weight-
+# loss sentence with digits quoted instead). "One" only before a unit ("one of them").
+_NUMBER_WORD = (r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
+                r"twenty|thirty|forty|fifty|sixty|hundred|thousand|dozen)\b")
 _STATES_AMOUNT_WITH_UNIT = re.compile(
-    r"\d(?:[\d.,]*\d)?\s*(?:%|(?:mg|mcg|µg|g|grams?|ml|milliliters?|millilitres?|l|liters?|"
-    r"litres?|milligrams?|micrograms?|units?|iu|international units|percent|tablets?|pills?|"
-    r"capsules?|drops?|puffs?|doses?|cups?|ounces?|oz|teaspoons?|tablespoons?|servings?|"
-    r"drinks?|glasses|pounds?|lbs?|kg|kilograms?|hours?|minutes?|times)\b)", re.IGNORECASE)
+    rf"(?:\d(?:[\d.,]*\d)?|{_NUMBER_WORD}|\bone\b)\s*{_UNIT}", re.IGNORECASE)
 # (what a question asks for, what a quote answering it must then state)
-_STATES_AMOUNT = re.compile(r"\d")
+_STATES_AMOUNT = re.compile(rf"\d|{_NUMBER_WORD}|\bone\s+{_UNIT}", re.IGNORECASE)
 _AMOUNT_SHAPES = ((_ASKS_NUMBER, _STATES_AMOUNT), (_ASKS_TIME, _STATES_TIME))
 _ANSWER_SHAPES = (*_AMOUNT_SHAPES, (_ASKS_AMOUNT, _STATES_AMOUNT_WITH_UNIT),
                   (_ASKS_LIMIT, _STATES_LIMIT))
@@ -207,13 +213,22 @@ _STATES_BRAND = re.compile(r"\bbrands?\b|\btrade[ -]?names?\b|\b(?:sold|marketed
                            r"|[\u00ae\u2122]", re.IGNORECASE)
 
 
-def brand_names(question: str, relevance: Relevance) -> frozenset[str] | None:
+# A name the excerpt marks as a brand: "Microzide®".
+_MARKED_BRAND = re.compile(r"([A-Za-z][\w-]+)\s*[\u00ae\u2122]")
+
+
+def brand_names(question: str, relevance: Relevance,
+                evidence: Sequence[Evidence] = ()) -> frozenset[str] | None:
     """None when the question asks for no brand name; else the other names the documents
-    give an asked drug ("diazepam (Valium)"), any of which states its brand."""
+    give an asked drug ("diazepam (Valium)") and the names the excerpts mark as brands
+    ("Esidrix®¶ Hydrodiuril®¶ Microzide®": the model's right "Esidrix, Hydrodiuril,
+    Microzide…", without the marks, had been taken for no brand), any of which states
+    one."""
     if not _ASKS_BRAND.search(question):
         return None
     drugs = relevance.lexicon.drugs
-    return frozenset({n for n, c in drugs.items() if c in relevance.focus.drugs}
+    marked = {m.lower() for e in evidence for m in _MARKED_BRAND.findall(e.text)}
+    return frozenset(({n for n, c in drugs.items() if c in relevance.focus.drugs} | marked)
                      - set(terms(question)))
 
 
@@ -224,10 +239,11 @@ def _states_no_brand(text: str, names: frozenset[str] | None) -> bool:
         and not names & set(terms(text))
 
 
-def misses_brand(question: str, text: str, relevance: Relevance) -> bool:
+def misses_brand(question: str, text: str, relevance: Relevance,
+                 evidence: Sequence[Evidence] = ()) -> bool:
     """The question asks for a drug's brand name and the text states none (see
     ``brand_names``)."""
-    return _states_no_brand(text, brand_names(question, relevance))
+    return _states_no_brand(text, brand_names(question, relevance, evidence))
 
 
 def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
@@ -246,7 +262,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     # ketamine cause Alzheimer disease?", the memantine article's line on Alzheimer's
     # disease was quoted, after "Yes." (the condition asked about made it look relevant).
     drugs = relevance.asked_drugs
-    brands = brand_names(question, relevance)  # worked out once, not per sentence
+    brands = brand_names(question, relevance, evidence)  # once, not per sentence
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
         for s, e in sentence_spans(item.text):
@@ -306,6 +322,10 @@ def _aspect(topic: dict[str, float], relevance: Relevance) -> dict[str, float]:
 POLAR_COVERAGE = 0.65
 # Quotes scoring within this of the best one are as good an answer: they must agree.
 POLARITY_MARGIN = 0.15
+# A sentence opening on other things named before it: "Each of them…", "They…", "These…".
+_CLASS_PLURAL = frozenset("drugs medications medicines products".split())
+_OTHERS = re.compile(r"^\W*(?:(?:each|all|many|most|some|both|none) of )?(?:them|they|these"
+                     r"|those)\b", re.IGNORECASE)
 
 
 def documents_polarity(question: str, ranked: Sequence[Quote],
@@ -319,11 +339,23 @@ def documents_polarity(question: str, ranked: Sequence[Quote],
     topic = _topic(question, relevance)  # the same for every quote: worked out once
     # Every drug asked about (not a condition) must be the quote's: "can you take amoxicillin
     # with hydrocodone?" is not answered yes by a warning about hydrocodone alone.
-    said = {polarity_of(question, q.text, relevance, topic) for q in ranked
-            if q.score >= ranked[0].score - POLARITY_MARGIN
-            and relevance.asked_drugs <= relevance.excerpt_drugs(q.evidence.chunk, q.text)}
-    said.discard(None)
+    near = [q for q in ranked if q.score >= ranked[0].score - POLARITY_MARGIN
+            and relevance.asked_drugs <= relevance.excerpt_drugs(q.evidence.chunk, q.text)]
+    read = [(polarity_of(question, q.text, relevance, topic), q) for q in near]
+    # leave ("yes") is given only by a text about the asked drug (``_of_others``)
+    said = {p for p, q in read if p == "no" or (p == "yes" and not _of_others(q, relevance))}
     return said.pop() if len(said) == 1 else None
+
+
+def _of_others(quote: Quote, relevance: Relevance) -> bool:
+    """A drug was asked about and the quote, naming none, speaks of drugs in general or of
+    other things named before it ("Each of them…", "…two-thirds of the expired medications
+    were stable"): it may warn ("no") but not give leave ("yes") for the asked one. "Can I
+    use lidocaine after it expires?" got "Yes." from a study of 122 drugs on the lidocaine
+    page, which then names a lidocaine product among those that failed."""
+    return bool(relevance.asked_drugs) \
+        and not relevance.asked_drugs & relevance.lexicon.drugs_in(quote.text) \
+        and bool(_OTHERS.search(quote.text) or _CLASS_PLURAL & set(terms(quote.text)))
 
 
 def polarity_of(question: str, text: str, relevance: Relevance,
@@ -341,6 +373,7 @@ def polarity_of(question: str, text: str, relevance: Relevance,
         return "no" if _ASKS_ALWAYS.search(question) and _HEDGE & set(said) else None
     if not _spans(asked) <= _spans(said):
         return None  # "Does the relief last for years?": "days to weeks" says neither
+    said = terms(_without_asides(text, topic))
     asked_negative, said_negative = bool(_NEGATION & set(asked)), bool(_NEGATION & set(said))
     asked_way = _direction(asked)
     said_way = _direction(said) if asked_way else None
@@ -348,6 +381,22 @@ def polarity_of(question: str, text: str, relevance: Relevance,
         return None  # the excerpt does not say which way: neither yes nor no
     turned = asked_way != said_way
     return "no" if (asked_negative != said_negative) != turned else "yes"
+
+
+# A parenthetical aside: "(an inherited condition in which cholesterol cannot be removed
+# from the body normally)".
+_ASIDE = re.compile(r"\([^()]*\)")
+
+
+def _without_asides(text: str, topic: dict[str, float]) -> str:
+    """The text without its parenthetical asides that use none of the question's topic
+    words: a definition inside one does not say which way the sentence answers. Asked "Can
+    teenagers take simvastatin?", "…may also be used … in children and teenagers 10 to 17
+    years of age who have familial heterozygous hypercholesterolemia (an inherited condition
+    in which cholesterol cannot be removed from the body normally)" was read as "no" for its
+    "cannot". An aside using a topic word stays ("take with food (not on an empty
+    stomach)")."""
+    return _ASIDE.sub(lambda m: m.group(0) if _coverage(topic, m.group(0)) > 0 else " ", text)
 
 
 def _spans(words: list[str]) -> set[str]:

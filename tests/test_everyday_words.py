@@ -1,0 +1,158 @@
+"""Label pages and a health article asked about in a reader's words.
+
+A second round of questions nobody here wrote, on drug-label passages and an NIDDK
+article: amounts said in words, brands marked only by "®", a definition in brackets with a
+"cannot" in it, and a study of many drugs on one drug's page. A fake model writes the
+reply (so each branch is reached on purpose); the index and the embedder are real.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from qa.answer import Assistant
+from qa.config import AnswerSettings, ChunkSettings
+from qa.ingestion import ingest
+from qa.llm import ChatPrompt
+
+from .conftest import page_text, settings_for
+from .fakes import FakeGenerator
+
+PAGES = {name: page_text(text) for name, text in {
+    "simvastatin.md": """# Simvastatin
+
+## Why is this medication prescribed
+
+Simvastatin is used together with diet, weight-loss, and exercise to reduce the risk of
+heart attack and stroke. Simvastatin may also be used to decrease the amount of
+cholesterol and other fatty substances in the blood in children and teenagers 10 to 17
+years of age who have familial heterozygous hypercholesterolemia (an inherited condition
+in which cholesterol cannot be removed from the body normally). Simvastatin is in a
+class of medications called HMG-CoA reductase inhibitors (statins).""",
+    "hydrochlorothiazide.md": """# Hydrochlorothiazide
+
+## Brand names
+
+Esidrix®¶ Hydrodiuril®¶ Microzide® Oretic® Zide®¶
+
+## DOSAGE AND ADMINISTRATION
+
+For Control of Hypertension: The usual initial dose in adults is 25 mg daily given as a
+single dose.""",
+    "lidocaine.md": """# Lidocaine
+
+## At a government stockpile, drugs don't expire as fast
+
+A 2006 study of 122 drugs tested by the program showed that two-thirds of the expired
+medications were stable every time a lot was tested. Each of them had their expiration
+dates extended, on average, by more than four years.
+
+Some that failed to hold their potency include the common asthma inhalant albuterol and
+a local anesthetic made from lidocaine and epinephrine, the study said.
+
+## DOSAGE AND ADMINISTRATION
+
+For irritated or inflamed mucous membranes of the mouth, the usual adult dose is 15 mL
+undiluted.""",
+    "blood_pressure.md": """# High Blood Pressure and Kidney Disease
+
+## What to do for High Blood Pressure and Kidney Disease?
+
+People who are overweight or obese should aim to reduce their weight by 7 to 10 percent
+during the first year of treatment for high blood pressure.
+
+In addition, consuming too much alcohol raises blood pressure, so people should limit
+alcoholic drinks to two per day for men and one per day for women.
+
+People who smoke should quit. Smoking can damage blood vessels and raise the chance of
+high blood pressure.""",
+    "memantine.md": """# Memantine
+
+## INGREDIENTS AND APPEARANCE
+
+Color - WHITE, Shape - ROUND, Score - no score, Size - 6mm, Imprint Code - M;103
+
+## How should this medicine be used?
+
+Memantine comes as a tablet, a solution (liquid), and an extended-release capsule to take
+by mouth.""",
+}.items()}
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    folder = tmp_path_factory.mktemp("everyday")
+    for name, text in PAGES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    index_dir = folder / "index"
+    ingest(folder, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
+    return index_dir
+
+
+def _ask(index_dir: Path, embedder, question: str, reply, **answer: float):
+    settings = settings_for(index_dir, answer=AnswerSettings(**answer))
+    return Assistant.load(settings=settings, embedder=embedder,
+                          generator=FakeGenerator(reply)).ask(question)
+
+
+def _citing(words: str, text: str):
+    """A reply ``text`` with "[n]" standing for the excerpt that contains ``words``."""
+    def reply(prompt: ChatPrompt) -> str:
+        for match in re.finditer(r"^\[(\d+)\] (.*?)(?=\n\n\[\d+\] |\n\nQuestion: )",
+                                 prompt.user, re.MULTILINE | re.DOTALL):
+            if words in " ".join(match.group(2).split()).lower():
+                return text.replace("[n]", f"[{match.group(1)}]")
+        raise AssertionError(f"no excerpt with {words!r} in {prompt.user!r}")
+    return reply
+
+
+def test_a_cannot_inside_a_definition_in_brackets_does_not_turn_a_yes_into_no(
+        pages: Path, embedder) -> None:
+    """"…in children and teenagers 10 to 17 years of age who have familial heterozygous
+    hypercholesterolemia (an inherited condition in which cholesterol cannot be removed…)"
+    says teenagers may take it: the answer opens "Yes.", never "No."."""
+    answer = _ask(pages, embedder, "Can teenagers take simvastatin?",
+                  _citing("teenagers", "Yes, teenagers can take simvastatin [n]."))
+    assert answer.text.startswith("Yes.") and "10 to 17" in answer.text
+
+
+def test_an_amount_said_in_words_answers_how_much(pages: Path, embedder) -> None:
+    """"Two per day for men and one per day for women" states an amount: it is the answer,
+    not held for want of a digit while the weight-loss line ("7 to 10 percent") is quoted."""
+    answer = _ask(pages, embedder, "How much alcohol is OK with high blood pressure?",
+                  _citing("alcohol", "Two per day for men and one per day for women [n]."))
+    assert answer.text.startswith("Two per day for men")
+    assert "percent" not in answer.text
+
+
+def test_brand_names_the_page_marks_with_a_registered_sign_answer_a_brand_question(
+        pages: Path, embedder) -> None:
+    """The page marks its brands only with "®"; the model lists them without it. The list
+    is the answer (it had been taken for "no brand named" and refused)."""
+    answer = _ask(pages, embedder, "What other names is hydrochlorothiazide sold under?",
+                  _citing("microzide", "Esidrix [n], Hydrodiuril [n], Microzide [n]."))
+    assert not answer.refused and "Microzide" in answer.text
+    other = _ask(pages, embedder, "What other names is hydrochlorothiazide sold under?",
+                 _citing("microzide", "It is a water pill [n]."))
+    assert "water pill" not in other.text  # a sentence naming no brand still is no answer
+
+
+def test_a_study_of_many_drugs_gives_no_yes_for_the_one_asked_about(
+        pages: Path, embedder) -> None:
+    """On the lidocaine page, "two-thirds of the expired medications were stable" and
+    "Each of them had their expiration dates extended" speak of a study's 122 drugs (the
+    page then names a lidocaine product among those that failed): the model's "Yes, you can
+    use lidocaine after it expires" gets no "Yes." from them."""
+    answer = _ask(pages, embedder, "Can I use lidocaine after it expires?",
+                  _citing("expired", "Yes, you can use lidocaine after it expires [n]."))
+    assert not answer.text.lower().startswith("yes")
+
+
+def test_colour_is_color(pages: Path, embedder) -> None:
+    """A reader writing "colour" asks what a label's "Color - WHITE" row answers."""
+    answer = _ask(pages, embedder, "What colour are memantine tablets?",
+                  _citing("round", "The tablets are blue [n]."))
+    assert "WHITE" in answer.text
