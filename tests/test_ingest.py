@@ -235,6 +235,26 @@ def test_near_duplicate_chunks_are_dropped(corpus: Path, tmp_path: Path, embedde
                        atol=1e-4)
 
 
+def test_label_rows_that_embed_alike_but_say_different_things_are_both_kept(
+        tmp_path: Path, embedder) -> None:
+    """A label's rows for two tablet strengths embed alike (cosine above the near-duplicate
+    bar) but state different sizes and imprints: neither is dropped. A copy adding no word
+    of its own still goes (see the test above)."""
+    rows = ["Color - WHITE, Shape - ROUND, Score - no score, Size - 6mm, Imprint Code - M;103",
+            "Color - WHITE, Shape - ROUND, Score - no score, Size - 8mm, Imprint Code - M;104"]
+    page = "# Memantine\n\n" + "".join(f"## INGREDIENTS AND APPEARANCE\n\n{r}\n\n"
+                                         for r in rows)
+    vectors = embedder.embed([f"Memantine\nINGREDIENTS AND APPEARANCE\n\n{r}" for r in rows])
+    assert float(vectors[0] @ vectors[1]) >= ChunkSettings().near_duplicate
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    (folder / "memantine.md").write_text(page)
+    report = ingest(folder, tmp_path / "index", embedder, ChunkSettings(), store_cfg=STORE)
+    assert report.near_duplicates == 0
+    texts = " ".join(c.text for c in _open(tmp_path / "index", embedder).chunks)
+    assert "M;103" in texts and "M;104" in texts
+
+
 def test_greedy_unique_matches_brute_force_across_blocks() -> None:
     from qa.faiss_store import greedy_unique
 

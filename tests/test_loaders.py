@@ -335,6 +335,18 @@ def test_read_more_links_and_trailing_related_posts_go(tmp_path: Path) -> None:
     )
 
 
+
+def test_a_labels_last_row_stating_a_measurement_is_no_trailing_orphan(tmp_path: Path) -> None:
+    """"Product Characteristics Color WHITE … Size 11mm" at a page's end reads like a
+    title-case link line, but it states a measurement: it is data and stays."""
+    row = ("Product Characteristics Color WHITE Score 2 pieces Shape OVAL (Capsule-Shaped) "
+           "Size 11mm Flavor Imprint Code M")
+    text = ("# Metoprolol\n\nMetoprolol starts to work after about 2 hours.\n\n"
+            f"## Appearance\n\n{row}\n")
+    doc = load_document(_write(tmp_path, "metoprolol.md", text), tmp_path)
+    assert doc.text.endswith(row)
+
+
 # ---------------------------------------------------------------- errors
 
 

@@ -29,8 +29,9 @@ from qa.characters import clean_text
 from qa.types import Section
 
 # Bump when a rule changes: ingestion then re-reads every document instead of reusing
-# text cleaned by the old rules. 3: bidi/format characters and ANSI out, lxml, encodings.
-CLEANING_VERSION = 3
+# text cleaned by the old rules. 3: bidi/format characters and ANSI out, lxml, encodings;
+# 4: a line stating a measurement is no trailing orphan.
+CLEANING_VERSION = 4
 _CLOSERS = "\"'\u201d\u2019)]*_"
 _FOOTNOTE = re.compile(r"\[\d{1,3}\]$")  # "... licence. [1]" still ends a sentence
 _SENTENCE_ENDS = (".", "!", "?", "\u2026", "\u3002", "\uff01", "\uff1f")
@@ -335,16 +336,24 @@ def _drop_trailing_orphans(lines: list[Line]) -> list[Line]:
     return lines[:end]
 
 
+# A measurement: "Size 11mm", "10 mg in 1 mL".
+_MEASURE = re.compile(r"\d(?:[.,]\d+)?\s?(?:mm|cm|mg|mcg|ml|g|kg|%)(?![a-z])", re.IGNORECASE)
+
+
 def _is_trailer(line: Line) -> bool:
     """Rule 8's orphan: blank, a heading, or a long title-like line (a related-post link).
 
     A guessed heading or plain line that reads like a sentence (5+ words, mostly lower case)
-    is body text that merely lacks a full stop, and stays; so do lists, tables and code.
+    is body text that merely lacks a full stop, and stays; so do lists, tables and code,
+    and a line stating a measurement: a label's last row, "Product Characteristics Color
+    WHITE Score 2 pieces Shape OVAL (Capsule-Shaped) Size 11mm", is data, not a post title
+    (it went, and with it the only answer to "What does metoprolol look like?").
     """
     text = line.text.strip()
     if not text or (line.kind == "heading" and line.markup):
         return True
-    if line.kind == "code" or _ends_sentence(text) or _LIST_ITEM.match(text) or len(text) > 200:
+    if line.kind == "code" or _ends_sentence(text) or _LIST_ITEM.match(text) or len(text) > 200 \
+            or _MEASURE.search(text):
         return False
     words = [w for w in text.split() if any(c.isalpha() for c in w)]
     title_case = sum(w.lstrip("\"'(")[:1].isupper() for w in words) >= 0.6 * len(words)

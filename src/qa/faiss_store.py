@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -254,9 +254,12 @@ class FaissStore(RowStore):
         return store
 
 
-def greedy_unique(vectors: np.ndarray, threshold: float, block: int = 256) -> np.ndarray:
+def greedy_unique(vectors: np.ndarray, threshold: float, block: int = 256,
+                  same: Callable[[int, int], bool] | None = None,
+                  neighbours: int = 8) -> np.ndarray:
     """Which rows to keep, greedily in order: a row goes when its cosine with an earlier
-    kept row is at least ``threshold``.
+    kept row is at least ``threshold`` (and, when given, ``same(row, kept_row)`` holds for
+    that row; then only the ``neighbours`` nearest kept rows are asked).
 
     The kept rows go into a flat index searched one block of rows at a time, so memory is
     linear: the range search this replaces returned every similar pair, and a corpus of
@@ -267,17 +270,25 @@ def greedy_unique(vectors: np.ndarray, threshold: float, block: int = 256) -> np
     keep = np.zeros(len(vectors), dtype=bool)
     if not len(vectors):
         return keep
+    alike = same or (lambda _i, _j: True)
     kept = faiss.IndexFlatIP(vectors.shape[1])
+    rows: list[int] = []  # the kept index's rows, as rows of ``vectors``
     for start in range(0, len(vectors), block):
         part = vectors[start : start + block]
         fresh = np.ones(len(part), dtype=bool)
         if kept.ntotal:
-            fresh = kept.search(part, 1)[0][:, 0] < threshold
-        sims = part @ part.T
+            sims, hits = kept.search(part, 1 if same is None else min(neighbours, kept.ntotal))
+            fresh = np.array([not any(sim >= threshold and alike(start + i, rows[hit])
+                                      for sim, hit in zip(sims[i], hits[i], strict=True))
+                              for i in range(len(part))])
+        within = part @ part.T
         chosen: list[int] = []
         for i in np.flatnonzero(fresh):
-            if not chosen or not (sims[i, chosen] >= threshold).any():
+            close = np.array(chosen, dtype=np.int64)[within[i, chosen] >= threshold] \
+                if chosen else ()
+            if not any(alike(start + int(i), start + int(j)) for j in close):
                 chosen.append(int(i))
         keep[start + np.array(chosen, dtype=np.int64)] = True
         kept.add(part[chosen])
+        rows.extend(start + i for i in chosen)
     return keep

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from qa.faiss_store import greedy_unique
 from qa.ingest_engine import Engine, LocalEngine
 from qa.keyword import save_keyword_index
 from qa.loaders import read_document_bytes
-from qa.text import fold
+from qa.text import STOPWORDS, fold
 from qa.types import Chunk, Document
 from qa.vectorstore import VectorStore, make_store
 
@@ -104,12 +105,19 @@ def _carry_over(previous: idx.Index | None, doc_ids: set[str], dim: int,
 
 
 def drop_near_duplicates(
-    chunks: list[Chunk], vectors: np.ndarray, existing: VectorStore, threshold: float
+    chunks: list[Chunk], vectors: np.ndarray, existing: VectorStore, threshold: float,
+    existing_texts: Mapping[str, str] | None = None,
 ) -> tuple[list[Chunk], np.ndarray, int]:
-    """Drop chunks whose text repeats (exactly, or with cosine >= threshold) a kept one.
+    """Drop chunks that repeat a kept one: exactly, or with cosine >= threshold while
+    adding no word or number of their own (``adds_nothing``; ``existing_texts``: the
+    stored chunks' texts by id, without which the cosine alone decides against the store).
 
     Scraped pages repeat captions and boilerplate paragraphs; indexing them twice only
-    crowds the top-k with copies. Greedy in document order, so the first copy wins.
+    crowds the top-k with copies. Greedy in document order, so the first copy wins. Short
+    label rows embed alike whatever they say: "Color - WHITE, Shape - ROUND, …" (one
+    drug's tablet) and "Color WHITE … Shape OVAL" (another drug's, on another page) scored
+    above 0.96, and the second was dropped, so "What does metoprolol look like?" could not
+    be answered.
     """
     if not chunks:
         return [], vectors, 0
@@ -117,8 +125,12 @@ def drop_near_duplicates(
     # the greedy pass (qa.faiss_store.greedy_unique) over what is left, in linear memory.
     candidates = np.ones(len(chunks), dtype=bool)
     if len(existing):
-        best = existing.search(vectors, 1)
-        candidates &= ~np.array([bool(hit) and hit[0][1] >= threshold for hit in best])
+        known = existing_texts or {}
+        best = existing.search(vectors, 1 if existing_texts is None else 8)
+        candidates &= ~np.array([any(
+            score >= threshold and (existing_texts is None
+                                    or adds_nothing(chunk.text, known.get(hit, "")))
+            for hit, score in hits) for chunk, hits in zip(chunks, best, strict=True)])
     seen: set[str] = set()
     for i, chunk in enumerate(chunks):
         key = fold(chunk.text)
@@ -126,8 +138,20 @@ def drop_near_duplicates(
             candidates[i] = False
         seen.add(key)
     rows = np.flatnonzero(candidates)
-    keep = rows[greedy_unique(vectors[rows], threshold)].tolist()
+    words = [_content(chunks[i].text) for i in rows]
+    keep = rows[greedy_unique(vectors[rows], threshold,
+                              same=lambda i, j: words[i] <= words[j])].tolist()
     return [chunks[i] for i in keep], vectors[keep], len(chunks) - len(keep)
+
+
+def adds_nothing(text: str, kept: str) -> bool:
+    """Every word and number of ``text`` (stopwords aside) is in ``kept``: a copy, lightly
+    edited ("reminds its customers"), not another fact ("Shape OVAL" beside "Shape ROUND")."""
+    return _content(text) <= _content(kept)
+
+
+def _content(text: str) -> frozenset[str]:
+    return frozenset(fold(text).split()) - STOPWORDS
 
 
 def _skip(report: IngestReport, keep: set[str], source: str, err: DocumentError,
@@ -344,8 +368,9 @@ def _add_fresh(
     engine = engine or LocalEngine()
     chunks, vectors = engine.chunk_and_embed([doc for doc, _ in fresh], embedder, cfg,
                                              progress)
-    chunks, vectors, dropped = drop_near_duplicates(chunks, vectors, kept.store,
-                                                    cfg.near_duplicate)
+    chunks, vectors, dropped = drop_near_duplicates(
+        chunks, vectors, kept.store, cfg.near_duplicate,
+        {c.chunk_id: c.text for c in kept.chunks})
     report.near_duplicates = dropped
     kept.chunks.extend(chunks)
     kept.fresh.extend(chunks)
