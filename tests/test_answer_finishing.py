@@ -398,9 +398,9 @@ def test_how_long_is_answered_by_a_time_in_words_how_much_by_a_number(
         question: str, sentence: str, misses: bool) -> None:
     """"How long…" is answered by "several days to weeks" or "the rest of your life"
     (such an answer had been refused for want of a digit); "How much…" still needs one."""
-    from qa.finishing import misses_amount
+    from qa.finishing import misses_shape
 
-    assert misses_amount(question, sentence) is misses
+    assert misses_shape(question, sentence) is misses
 
 
 def test_how_much_is_answered_only_by_an_amount_with_its_unit(embedder):
@@ -785,26 +785,27 @@ def test_a_yes_or_no_answer_in_other_words_is_still_an_answer(tmp_path: Path, em
 def test_a_sentence_pointing_back_to_a_removed_one_is_quoted_with_what_it_points_to(
         seed_index, embedder):
     """"These side effects can impact a patient's daily activities" is supported, but the
-    model's sentence naming the side effects was removed (dev q163): the excerpt's own
-    sentence naming them is quoted with it, under the excerpt's citation. After a sentence
-    that holds, the same pointing-back sentence stays the model's."""
+    model's sentence naming the side effects was removed (the class of dev q163, asked
+    there as "…takes too much dantrolene?", which now also wants an overdose named): the
+    excerpt's own sentence naming them is quoted with it, under the excerpt's citation.
+    After a sentence that holds, the same pointing-back sentence stays the model's."""
     def reply(removed: bool):
         def write(prompt: ChatPrompt) -> str:
             n = _excerpt_number(prompt, "quality of life")
-            first = ("Too much dantrolene causes hallucinations and seizures" if removed
+            first = ("Dantrolene causes hallucinations and seizures" if removed
                      else "Dantrolene can lead to muscle weakness, dizziness and drowsiness")
             return (f"{first} [{n}]. These side effects can impact a patient’s daily "
                     f"activities and overall quality of life [{n}].")
         return write
 
     assistant, _ = _assistant(seed_index, embedder, reply(True), reply(False))
-    answer = assistant.ask("What happens if someone takes too much dantrolene?")
+    answer = assistant.ask("What side effects can dantrolene have?")
     assert answer.text.startswith("The documents say: \u201c")
     assert "muscle weakness" in answer.text and "hallucinations" not in answer.text
     assert "These side effects can impact" in answer.text
     quoted = answer.text.split("\u201c")[1].split("\u201d")[0].rstrip(".")
     assert any(quoted in c.text for c in answer.citations)
-    kept = assistant.ask("What happens if someone takes too much dantrolene?")
+    kept = assistant.ask("What side effects can dantrolene have?")
     assert kept.text.startswith("Dantrolene can lead to muscle weakness")
     assert "The documents" not in kept.text
 

@@ -31,7 +31,12 @@ heart attack and stroke. Simvastatin may also be used to decrease the amount of
 cholesterol and other fatty substances in the blood in children and teenagers 10 to 17
 years of age who have familial heterozygous hypercholesterolemia (an inherited condition
 in which cholesterol cannot be removed from the body normally). Simvastatin is in a
-class of medications called HMG-CoA reductase inhibitors (statins).""",
+class of medications called HMG-CoA reductase inhibitors (statins).
+
+## OVERDOSAGE
+
+A few cases of overdosage with simvastatin have been reported; the maximum dose taken was
+3.6 g. All patients recovered without sequelae.""",
     "hydrochlorothiazide.md": """# Hydrochlorothiazide
 
 ## Brand names
@@ -156,3 +161,23 @@ def test_colour_is_color(pages: Path, embedder) -> None:
     answer = _ask(pages, embedder, "What colour are memantine tablets?",
                   _citing("round", "The tablets are blue [n]."))
     assert "WHITE" in answer.text
+
+
+def test_too_much_is_answered_by_the_overdose_lines_not_by_what_the_drug_is_for(
+        pages: Path, embedder) -> None:
+    """"What happens if someone takes too much simvastatin?" answered with what simvastatin
+    is used for holds nothing: the overdose line is quoted instead."""
+    answer = _ask(pages, embedder, "What happens if someone takes too much simvastatin?",
+                  _citing("heart attack", "Simvastatin is used together with diet, "
+                          "weight-loss, and exercise to reduce the risk of heart attack and "
+                          "stroke [n]."))
+    assert "heart attack" not in answer.text and "overdosage" in answer.text
+
+
+def test_what_a_drug_looks_like_is_answered_by_its_colour_and_shape(
+        pages: Path, embedder) -> None:
+    """"Memantine tablets look like tablets" says nothing about the look: the label's
+    colour and shape row is quoted."""
+    answer = _ask(pages, embedder, "What does memantine look like?",
+                  _citing("round", "Memantine tablets look like tablets [n]."))
+    assert "ROUND" in answer.text and "look like tablets" not in answer.text

@@ -36,12 +36,12 @@ import numpy as np
 from qa.finishing import (
     Quote,
     addresses,
-    asks_amount,
     asks_for_list,
+    asks_shaped,
     documents_polarity,
     list_items,
-    misses_amount,
     misses_brand,
+    misses_shape,
     polarity_of,
     quoted_answer,
     restated,
@@ -102,7 +102,7 @@ class Composer:
     _addressed: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        self._addressed = not self.relevance.focus.polar and not self._asks_amount
+        self._addressed = not self.relevance.focus.polar and not self._asks_shaped
         self.best = self.ranked[0] if self.ranked else None
         whole = with_list(self.best) if self.best is not None else None
         if whole is not None and self.quotable and asks_for_list(self.question) \
@@ -151,7 +151,7 @@ class Composer:
         if polar and self.relevance.echo(sentence) and self._may_quote():
             self.stopped = True  # "Yes, X does Y": the excerpt says it better
             return self._quote_best()
-        if misses_amount(self.question, sentence) and self._may_quote():
+        if misses_shape(self.question, sentence) and self._may_quote():
             # "How long does the vaccine protect you?" answered "It is designed to protect
             # older adults…": the best quote states an amount (``quotes``), the model not.
             self.stopped = True
@@ -242,12 +242,13 @@ class Composer:
         return any(said <= content_words(whole) for whole in self._wholes)
 
     @functools.cached_property
-    def _asks_amount(self) -> bool:
-        """The question asks for an amount ("How much…", "How long…"), outside personal
-        dosing (whose answer states none on purpose): a sentence stating none is no answer.
+    def _asks_shaped(self) -> bool:
+        """The question asks for an amount ("How much…", "How long…") or another shape
+        (``asks_shaped``), outside personal dosing (whose answer states no amount on
+        purpose): a sentence stating none is no answer.
         "How much valacyclovir is taken for shingles?" had been answered "Valacyclovir is
         used in adults to treat shingles" (the page gives no shingles dose)."""
-        return self.verifier.allow_doses and asks_amount(self.question)
+        return self.verifier.allow_doses and asks_shaped(self.question)
 
     def _answers(self, text: str) -> bool:
         """The sentence speaks to what is asked (``_answering``)."""
@@ -261,7 +262,7 @@ class Composer:
         compare in meaning are embedded together."""
         polar = self.relevance.focus.polar
         verdicts: list[bool | None] = [
-            False if self._asks_amount and misses_amount(self.question, text)
+            False if self._asks_shaped and misses_shape(self.question, text)
             else True if not polar or addresses(self.question, text, self.relevance)
             else None for text in texts]
         left = [i for i, v in enumerate(verdicts) if v is None]

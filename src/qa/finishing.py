@@ -119,12 +119,13 @@ _SAFETY = frozenset(stems("safe safely safety unsafe fine ok okay".split()))
 _WARNING = frozenset(stems("avoid not never caution careful warning".split()))
 
 
-def _coverage(topic: dict[str, float], text: str) -> float:
+def _coverage(topic: dict[str, float], text: str, given: Collection[str] = ()) -> float:
     """Weighted share of the topic stems a text uses (or a word for the same thing; a
-    warning for "safe")."""
+    warning for "safe"), ``given`` stems counting as used."""
     found = terms(text)
     # "well-tolerated" uses "tolerated": a compound's parts count as its words
     used = set(stems([*found, *(part for w in found if "-" in w for part in w.split("-"))]))
+    used |= set(given)
     if used & _WARNING:
         used |= _SAFETY
     return sum(w for s, w in topic.items()
@@ -164,7 +165,6 @@ _NUMBER_ASKED = (r"how (?:much|many)|mg|mcg|ml|kg|milligrams?|dose per"
                  r"recommended|typical|normal|daily|standard|initial)\s+)*dos(?:e|es|age)")
 _ASKS_NUMBER = re.compile(rf"\b(?:{_NUMBER_ASKED})\b", re.IGNORECASE)
 _ASKS_TIME = re.compile(r"\bhow (?:long|often)\b", re.IGNORECASE)
-_QUANTITY = re.compile(rf"\b(?:how (?:long|often)|{_NUMBER_ASKED})\b", re.IGNORECASE)
 _STATES_TIME = re.compile(
     r"\d|\b(?:once|twice|daily|weekly|monthly|yearly|annually|hourly|nightly|seconds?|"
     r"minutes?|hours?|days?|weeks?|months?|years?|decades?|lifetime|lifelong|life|forever|"
@@ -199,8 +199,26 @@ _STATES_AMOUNT_WITH_UNIT = re.compile(
     rf"(?:\d(?:[\d.,]*\d)?|{_NUMBER_WORD}|\bone\b)\s*{_UNIT}", re.IGNORECASE)
 # (what a question asks for, what a quote answering it must then state)
 _STATES_AMOUNT = re.compile(rf"\d|{_NUMBER_WORD}|\bone\s+{_UNIT}", re.IGNORECASE)
-_AMOUNT_SHAPES = ((_ASKS_NUMBER, _STATES_AMOUNT), (_ASKS_TIME, _STATES_TIME))
-_ANSWER_SHAPES = (*_AMOUNT_SHAPES, (_ASKS_AMOUNT, _STATES_AMOUNT_WITH_UNIT),
+# "What happens if someone takes too much simvastatin?" is answered only by a text on an
+# overdose (the model's line on what simvastatin is used for had been kept), and "What
+# does metoprolol look like?" by one stating a colour, shape or marking ("…look like
+# tablets" had been kept).
+_ASKS_OVERDOSE = re.compile(r"\b(?:take|takes|taking|took|taken|had|has|have|use|uses|using|"
+                            r"used|swallow(?:s|ed)?|give|gives|given)\s+(?:way\s+)?too "
+                            r"(?:much|many)\b|\boverdos", re.IGNORECASE)
+_STATES_OVERDOSE = re.compile(r"\boverdos|\btoo (?:much|many)\b|\bmore than\b|\bexcess"
+                              r"|\btoxic", re.IGNORECASE)
+_ASKS_LOOK = re.compile(r"\blooks? like\b|\bwhat colou?rs?\b|\bcolou?rs? (?:is|are|of)\b"
+                        r"|\bwhat shape\b|\bappearance\b", re.IGNORECASE)
+_STATES_LOOK = re.compile(r"\bcolou?r|\bshape|\bimprint|\b(?:white|black|blue|red|pink|orange"
+                          r"|yellow|green|brown|gr[ae]y|purple|lavender|beige|tan|peach|round"
+                          r"|oval|oblong|capsule|diamond|triangular|square|scored)\b",
+                          re.IGNORECASE)
+# (what a question asks for, what a sentence answering it must then state): the model's
+# sentences wait for one that does (``misses_shape``), and quotes must (``quotes``)
+_HELD_SHAPES = ((_ASKS_NUMBER, _STATES_AMOUNT), (_ASKS_TIME, _STATES_TIME),
+                  (_ASKS_OVERDOSE, _STATES_OVERDOSE), (_ASKS_LOOK, _STATES_LOOK))
+_ANSWER_SHAPES = (*_HELD_SHAPES, (_ASKS_AMOUNT, _STATES_AMOUNT_WITH_UNIT),
                   (_ASKS_LIMIT, _STATES_LIMIT))
 
 
@@ -258,6 +276,11 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     asking for a limit only sentences that state a limit.
     """
     required = [states for asks, states in _ANSWER_SHAPES if asks.search(question)]
+    # The words asking for a shape ("look like", "takes too much") are answered by a text
+    # stating it, in whatever words: every quote left here states it. Not a word a text
+    # states the shape with ("colour"): that one still tells the quotes apart.
+    shaped = set(stems([w for asks, states in _HELD_SHAPES if (m := asks.search(question))
+                        for w in terms(m.group(0)) if not states.search(w)]))
     # A drug asked about (not a condition) must be one the quote is about: asked "Does
     # ketamine cause Alzheimer disease?", the memantine article's line on Alzheimer's
     # disease was quoted, after "Yes." (the condition asked about made it look relevant).
@@ -292,7 +315,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     out = []
     for (item, start, end, text), bare, cos in zip(found, hidden, cosine, strict=True):
         # "What is X used for?" has no topic word beyond the drug: half credit for all.
-        coverage = _coverage(topic, text) if topic else 0.5
+        coverage = _coverage(topic, text, shaped) if topic else 0.5
         score = float(cos) + 0.5 * coverage + NAMED_BONUS * named_things(bare, asked)
         out.append(Quote(item, start, end, text, score))
     return sorted(out, key=lambda q: -q.score)
@@ -457,18 +480,20 @@ def asks_for_list(question: str) -> bool:
     return bool(_ASKS_FOR_LIST.search(question))
 
 
-def asks_amount(question: str) -> bool:
-    """The question asks for an amount: "How long…", "How much…", "What is the usual
-    dose…"."""
-    return bool(_QUANTITY.search(question))
+def asks_shaped(question: str) -> bool:
+    """The question asks for something an answer must state in a known shape: an amount
+    ("How long…", "How much…", "What is the usual dose…"), an overdose ("…takes too
+    much…"), a look ("What does X look like?")."""
+    return any(asks.search(question) for asks, _ in _HELD_SHAPES)
 
 
-def misses_amount(question: str, sentence: str) -> bool:
-    """The question asks for an amount ("How long…", "What is the usual dose…") and the
-    sentence (its markers aside) states none: the shape ``quotes`` holds a quote to."""
+def misses_shape(question: str, sentence: str) -> bool:
+    """The question asks for something in a known shape (``asks_shaped``: an amount, an
+    overdose, a look) and the sentence (its markers aside) does not state it: the shape
+    ``quotes`` holds a quote to."""
     said = MARKER.sub("", sentence)
     return any(asks.search(question) and not states.search(said)
-               for asks, states in _AMOUNT_SHAPES)
+               for asks, states in _HELD_SHAPES)
 
 
 def list_items(quote: Quote) -> int:
