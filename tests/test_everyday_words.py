@@ -74,6 +74,17 @@ alcoholic drinks to two per day for men and one per day for women.
 
 People who smoke should quit. Smoking can damage blood vessels and raise the chance of
 high blood pressure.""",
+    "amlodipine.md": """# Amlodipine
+
+## How should this medicine be used?
+
+Continue to take amlodipine even if you feel well. Do not stop taking amlodipine without
+talking to your doctor.
+
+## Why is this medication prescribed?
+
+Amlodipine is used alone or in combination with other medications to treat high blood
+pressure and chest pain (angina).""",
     "memantine.md": """# Memantine
 
 ## INGREDIENTS AND APPEARANCE
@@ -181,3 +192,15 @@ def test_what_a_drug_looks_like_is_answered_by_its_colour_and_shape(
     answer = _ask(pages, embedder, "What does memantine look like?",
                   _citing("round", "Memantine tablets look like tablets [n]."))
     assert "ROUND" in answer.text and "look like tablets" not in answer.text
+
+
+def test_a_prohibition_answers_no_whatever_the_condition_the_question_adds(
+        pages: Path, embedder) -> None:
+    """"Do not stop taking amlodipine without talking to your doctor" does not speak of
+    "once my blood pressure is normal", but it says no to stopping in any case: the
+    model's "Yes, you can stop…" becomes "No." and that line (it had been refused)."""
+    answer = _ask(pages, embedder,
+                  "Can I stop taking amlodipine once my blood pressure is normal?",
+                  _citing("do not stop", "Yes, you can stop taking amlodipine once your "
+                          "blood pressure is normal [n]."))
+    assert answer.text.startswith("No.") and "Do not stop taking amlodipine" in answer.text

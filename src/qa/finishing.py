@@ -388,8 +388,10 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     than POLAR_COVERAGE of the question's topic words (weighted) or does not say which
     way. ``topic``: the question's ``_topic``, when the caller has it."""
     topic = _topic(question, relevance) if topic is None else topic
-    if not topic or _coverage(topic, text) < POLAR_COVERAGE:
+    if not topic:
         return None
+    if _coverage(topic, text) < POLAR_COVERAGE:
+        return "no" if _forbids(question, text, relevance) else None
     asked, said = terms(question), terms(text)
     if _ASKS_ABSOLUTE.search(question) and not _SAYS_ABSOLUTE.search(text):
         # "can cause", "may occur": not "always" (no), and neither yes nor no to "only"
@@ -404,6 +406,27 @@ def polarity_of(question: str, text: str, relevance: Relevance,
         return None  # the excerpt does not say which way: neither yes nor no
     turned = asked_way != said_way
     return "no" if (asked_negative != said_negative) != turned else "yes"
+
+
+# A question's condition: "…once my blood pressure is normal?", "…if I feel better?".
+_CONDITION = re.compile(r"\b(?:once|when|whenever|if|after|before|until|while|since|now that"
+                        r"|as soon as)\b[^?]*", re.IGNORECASE)
+# A prohibition: "Do not stop taking amlodipine without talking to your doctor."
+_PROHIBITION = re.compile(r"^\W*(?:do not|don't|never|must not|should not|avoid)\b",
+                          re.IGNORECASE)
+
+
+def _forbids(question: str, text: str, relevance: Relevance) -> bool:
+    """The text forbids what the question asks to do, whatever the question's condition:
+    asked "Can I stop taking amlodipine once my blood pressure is normal?", "Do not stop
+    taking amlodipine without talking to your doctor." uses every word of "Can I stop
+    taking amlodipine" and says no to it in any case. Only a "no" is read so: a yes must
+    speak to the condition too."""
+    main = _CONDITION.sub(" ", question)
+    if main == question or not _PROHIBITION.search(text):
+        return False
+    topic = _topic(main, relevance)
+    return bool(topic) and _coverage(topic, text) >= POLAR_COVERAGE
 
 
 # A parenthetical aside: "(an inherited condition in which cholesterol cannot be removed
