@@ -17,6 +17,7 @@ from qa.answer import Assistant
 from qa.config import AnswerSettings, ChunkSettings
 from qa.ingestion import ingest
 from qa.llm import ChatPrompt
+from qa.scope import Lexicon, focus_of
 
 from .conftest import page_text, settings_for
 from .fakes import FakeGenerator
@@ -85,6 +86,45 @@ talking to your doctor.
 
 Amlodipine is used alone or in combination with other medications to treat high blood
 pressure and chest pain (angina).""",
+    "oxycodone.md": """# Oxycodone
+
+## DOSAGE AND ADMINISTRATION
+
+When a patient no longer requires therapy with oxycodone tablets, taper the dose
+gradually, by 25% to 50% every 2 to 4 days. Do not abruptly discontinue oxycodone tablets
+in a physically-dependent patient.""",
+    "lansoprazole.md": """# Lansoprazole
+
+## CONSUMER INFORMATION
+
+Swallow 1 capsule with a glass of water before eating in the morning.
+
+## Important warnings
+
+Fundic gland polyps warning: Long-term use (especially over one year) can cause fundic
+gland polyps. These polyps are growths on the lining of your stomach. To help prevent
+these polyps, use this drug for as short a time as possible. Polyps are more common with
+lansoprazole taken daily for years.""",
+    "tramadol.md": """# Tramadol
+
+## When the Safe Alternative Is Not That Safe: Tramadol Prescribing in Children
+
+The American Academy of Pediatrics (AAP) has released guidelines on the management of
+nociceptive pain in children. Codeine and tramadol are the only two opioids classified as
+weak opioids.""",
+    "cyanocobalamin.md": """# Cyanocobalamin
+
+## How should this medicine be used?
+
+Cyanocobalamin injection will supply you with enough vitamin B12 only as long as you
+receive injections regularly. If you stop receiving cyanocobalamin injections, your
+anemia may return and your nerves may be damaged.""",
+    "spironolactone.md": """# Spironolactone
+
+## Take as directed
+
+If you stop taking this drug suddenly, you may start retaining water. You may also have a
+sudden increase in your blood pressure.""",
     "memantine.md": """# Memantine
 
 ## INGREDIENTS AND APPEARANCE
@@ -204,3 +244,50 @@ def test_a_prohibition_answers_no_whatever_the_condition_the_question_adds(
                   _citing("do not stop", "Yes, you can stop taking amlodipine once your "
                           "blood pressure is normal [n]."))
     assert answer.text.startswith("No.") and "Do not stop taking amlodipine" in answer.text
+
+
+def test_an_everyday_idiom_is_asked_in_the_words_of_the_label(pages: Path, embedder) -> None:
+    """"Can I quit oxycodone cold turkey?" was refused ("They never mention 'turkey'"); it
+    asks what "Do not abruptly discontinue oxycodone" answers."""
+    answer = _ask(pages, embedder, "Can I quit oxycodone cold turkey?",
+                  _citing("abruptly", "Yes, you can quit oxycodone cold turkey [n]."))
+    assert not answer.refused and "abruptly discontinue" in answer.text
+
+
+def test_when_to_take_a_drug_is_answered_by_a_time_of_day_or_a_meal(
+        pages: Path, embedder) -> None:
+    """"Lansoprazole should be taken long-term" names no time: the label's "before eating
+    in the morning" is quoted. The page names lansoprazole once beside its title and
+    "polyps" four times: it is still the lansoprazole page, so its lines naming no drug
+    are lansoprazole's."""
+    answer = _ask(pages, embedder, "When should lansoprazole be taken?",
+                  _citing("long-term", "Lansoprazole should be taken long-term [n]."))
+    assert "in the morning" in answer.text and "should be taken long-term" not in answer.text
+
+
+def test_asked_whether_it_is_ok_naming_the_people_asked_about_is_no_yes(
+        pages: Path, embedder) -> None:
+    """"Is tramadol OK for kids?": a line on pain guidelines for children says nothing of
+    whether tramadol is fine for them: no "Yes." (the model's "Yes, tramadol is OK for
+    kids" restates the question)."""
+    answer = _ask(pages, embedder, "Is tramadol OK for kids?",
+                  _citing("pediatrics", "Yes, tramadol is OK for kids [n]."))
+    assert not answer.text.lower().startswith("yes")
+
+
+def test_a_thing_named_by_a_code_keeps_other_drugs_pages_out(pages: Path, embedder) -> None:
+    """"What happens if I stop B12 shots?" names no drug the documents know, but "B12" is a
+    specific thing: the spironolactone page, which never names it, cannot answer."""
+    answer = _ask(pages, embedder, "What happens if I stop B12 shots?",
+                  _citing("retaining water", "You may start retaining water [n]."))
+    assert "retaining water" not in answer.text
+
+
+def test_a_readers_word_for_what_the_page_says_otherwise_is_no_missing_topic() -> None:
+    """"bladder" for "urinary tract": "How long is cipro taken for a bladder infection?" is
+    not refused for naming something never mentioned, while a word the page has no other
+    word for still is."""
+    lexicon = Lexicon.build({"c": "Ciprofloxacin treats urinary tract infections."}, {})
+    question = "how long is ciprofloxacin taken for a bladder infection"
+    assert focus_of(question, lexicon).missing == ()
+    assert focus_of("can ciprofloxacin cause hiccups", lexicon).missing == ("hiccups",)

@@ -231,6 +231,19 @@ def test_a_short_title_names_the_leaflets_drug_even_a_common_word():
     assert Lexicon.build(docs, {}, {"i": long_title}).doc_drug["i"] == "hypoglycemia"
 
 
+def test_a_title_word_qualified_by_a_letter_names_no_subject_alone():
+    """"Vitamin D" is not about "vitamin": asked about vitamin B12 injections, the vitamin D
+    page's daily amounts were the answer. A title word its text uses once (beside the
+    title line) still names the page ("Lansoprazole", its text saying "polyps" more)."""
+    vitamin_d = "Vitamin D\n\nVitamin D helps the body absorb calcium. Calcium builds bone."
+    lansoprazole = ("Lansoprazole\n\nPolyps are growths. Polyps can grow. Polyps are rare "
+                    "with lansoprazole taken briefly.")
+    lexicon = Lexicon.build({"d": vitamin_d, "l": lansoprazole}, {},
+                            {"d": "Vitamin D", "l": "Lansoprazole"})
+    assert lexicon.doc_drug.get("d") != "vitamin"
+    assert lexicon.doc_drug["l"] == "lansoprazole"
+
+
 def test_another_leaflets_side_effects_are_not_given_to_a_drug_titled_by_a_common_word(
         tmp_path, embedder):
     """The model gives insulin memantine's side effects, citing memantine's excerpt (or,

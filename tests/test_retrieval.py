@@ -28,6 +28,16 @@ def test_misspelled_words_are_fixed_from_the_corpus_vocabulary() -> None:
     assert normaliser.normalise("metforman dose") == "metformin dose"
 
 
+def test_a_shortened_name_stands_for_the_one_corpus_word_it_starts() -> None:
+    """"Can cipro cause diarrhea?" was refused ("They never mention 'cipro'"). A start
+    shared by two corpus words ("rivas…" is not; "diaz…" is not) or a short one stays."""
+    normaliser = QueryNormaliser.from_texts(
+        [*CORPUS, "Ciprofloxacin tablets are antibiotics.", "Metronidazole and metoprolol."])
+    assert normaliser.normalise("can cipro cause diarrhea") == "can ciprofloxacin cause diarrhea"
+    assert normaliser.normalise("metro dose") == "metro dose"  # two words start so
+    assert normaliser.normalise("cip dose") == "cip dose"  # too short to tell
+
+
 def test_brand_and_generic_names_the_corpus_pairs_are_added() -> None:
     normaliser = QueryNormaliser.from_texts(CORPUS)
     assert normaliser.normalise("how does valium affect the brain").endswith(" diazepam")

@@ -44,7 +44,7 @@ from qa.index import Index, open_index
 from qa.injection import strip_injections
 from qa.llm import ChatPrompt, Excerpt, Generator, load_generator
 from qa.prompts import PromptSet, load_prompts
-from qa.questions import as_yes_no, checked_question
+from qa.questions import as_yes_no, checked_question, in_plain_words
 from qa.retrieval import Retrieval, Retriever
 from qa.scope import ROUTE, Lexicon, Relevance, focus_of, route_crowded, setting_of
 from qa.text import SentenceStream, renumbered
@@ -250,7 +250,7 @@ class Assistant:
             yield self._done(self._redirect(question, triage, started))
             return
         # Instructions inside a question are not followed: they never reach the model.
-        asked = as_yes_no(strip_injections(searched))
+        asked = as_yes_no(in_plain_words(strip_injections(searched)))
         if requests_manufacture(asked):  # never instructions to produce a drug
             yield self._done(self._refusal_answer(
                 question, triage, Timings(total_ms=_ms(started)), AnswerStatus.OUT_OF_SCOPE))

@@ -117,6 +117,13 @@ def _topic(question: str, relevance: Relevance) -> dict[str, float]:
 # suddenly": a leaflet speaks of safety in warnings, so any warning word meets "safe".
 _SAFETY = frozenset(stems("safe safely safety unsafe fine ok okay".split()))
 _WARNING = frozenset(stems("avoid not never caution careful warning".split()))
+# Asked "Is X OK for kids?", a text says yes only in words of safety or use: "…may also be
+# used … in children and teenagers 10 to 17 years of age" does, "The American Academy of
+# Pediatrics … released guidelines on the management of nociceptive pain in children" (on
+# the tramadol page, under "When the Safe Alternative Is Not That Safe") does not.
+_PERMITS = frozenset(stems("""safe safely safety tolerated tolerate approved recommended
+    indicated suitable appropriate acceptable use used using given taken take prescribed
+    allowed okay ok fine""".split()))
 
 
 def _coverage(topic: dict[str, float], text: str, given: Collection[str] = ()) -> float:
@@ -214,10 +221,21 @@ _STATES_LOOK = re.compile(r"\bcolou?r|\bshape|\bimprint|\b(?:white|black|blue|re
                           r"|yellow|green|brown|gr[ae]y|purple|lavender|beige|tan|peach|round"
                           r"|oval|oblong|capsule|diamond|triangular|square|scored)\b",
                           re.IGNORECASE)
+# "When should lansoprazole be taken?" is answered by a time of day or a meal ("before
+# eating in the morning"), not by "Lansoprazole should be taken long-term".
+_ASKS_WHEN = re.compile(r"\bwhen (?:should|do|does|is|are|can|to|must)\b[^?]*\b(?:take|taken|"
+                        r"taking|use|used|given|apply|applied)\b|\bwhat time\b|\btime of "
+                        r"(?:the )?day\b|\bmorning or (?:at )?(?:night|evening|bedtime)\b",
+                        re.IGNORECASE)
+_STATES_WHEN = re.compile(r"\b(?:morning|mornings|evening|evenings|night|nightly|bedtime|"
+                          r"breakfast|lunch|dinner|supper|meals?|mealtime|eating|food|"
+                          r"stomach|same time)\b",
+                          re.IGNORECASE)
 # (what a question asks for, what a sentence answering it must then state): the model's
 # sentences wait for one that does (``misses_shape``), and quotes must (``quotes``)
 _HELD_SHAPES = ((_ASKS_NUMBER, _STATES_AMOUNT), (_ASKS_TIME, _STATES_TIME),
-                  (_ASKS_OVERDOSE, _STATES_OVERDOSE), (_ASKS_LOOK, _STATES_LOOK))
+                  (_ASKS_OVERDOSE, _STATES_OVERDOSE), (_ASKS_LOOK, _STATES_LOOK),
+                  (_ASKS_WHEN, _STATES_WHEN))
 _ANSWER_SHAPES = (*_HELD_SHAPES, (_ASKS_AMOUNT, _STATES_AMOUNT_WITH_UNIT),
                   (_ASKS_LIMIT, _STATES_LIMIT))
 
@@ -405,7 +423,11 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     if asked_way and not said_way:
         return None  # the excerpt does not say which way: neither yes nor no
     turned = asked_way != said_way
-    return "no" if (asked_negative != said_negative) != turned else "yes"
+    if (asked_negative != said_negative) != turned:
+        return "no"
+    if _SAFETY & set(stems(asked)) and not _PERMITS & set(stems(said)):
+        return None  # asked whether it is safe: naming the people asked about is no leave
+    return "yes"
 
 
 # A question's condition: "…once my blood pressure is normal?", "…if I feel better?".

@@ -20,6 +20,9 @@ from qa.text import terms, zipf
 ALIAS = re.compile(r"\b([A-Za-z][a-z][A-Za-z-]{2,})\s*\(([A-Z][a-z][a-z-]{2,})(?=[,;)])")
 # Words of this length or longer are spell-checked; shorter ones are too ambiguous.
 MIN_FIX_LEN = 5
+# A word this long that starts exactly one corpus word, and is no close misspelling of
+# another, stands for it: "cipro" for "ciprofloxacin" ("They never mention 'cipro'").
+MIN_SHORT_LEN = 5
 # "Which patients are unsuitable for X?": the documents say "may not be suitable". A word
 # the corpus never uses whose prefix negates a word it does is searched as "not <word>".
 NEGATING_PREFIXES = ("un", "non")
@@ -79,6 +82,10 @@ class QueryNormaliser:
             # Same first letter: consumers misspell the middle, rarely the start.
             pool = self._by_initial.get(word[0], [])
             close = difflib.get_close_matches(word, pool, n=3, cutoff=0.8)
+            if not close and len(word) >= MIN_SHORT_LEN:
+                # a shortened name: "cipro" for the only corpus word it starts, "ciprofloxacin"
+                longer = [w for w in pool if w.startswith(word)]
+                close = longer if len(longer) == 1 else []
             self._fixes[word] = max(close, key=self.vocabulary.__getitem__) if close else None
         return self._fixes[word] or word
 

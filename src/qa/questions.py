@@ -43,6 +43,19 @@ _REPORTED_CLAIM = re.compile(
     rf"[\s,.;:!?-]+(?:{_CHECK})\s*[?.!]*\s*$", re.IGNORECASE)
 
 
+# Everyday phrases for what a leaflet says in its own words: "Can I quit oxycodone cold
+# turkey?" is answered by "Do not abruptly discontinue oxycodone…" (it was refused: "They
+# never mention 'turkey'").
+_IDIOMS = ((re.compile(r"\bcold[- ]turkey\b", re.IGNORECASE), "abruptly"),)
+
+
+def in_plain_words(question: str) -> str:
+    """The question with its everyday idioms in the words documents use."""
+    for idiom, plain in _IDIOMS:
+        question = idiom.sub(plain, question)
+    return question
+
+
 def as_yes_no(question: str) -> str:
     """A reported claim asked to be checked, as the yes/no question it is ("I read that X.
     Is that true?" -> "Is it true that X?"); any other question unchanged."""

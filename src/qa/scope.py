@@ -252,7 +252,7 @@ def _vocabulary(text: str) -> Vocabulary:
 
 TITLE_WORDS = 3  # a title of at most this many words ("Insulin", "Shingles vaccine")
 TITLE_ZIPF = 4.5  # ... names its subject by its rarest word when that is under this
-TITLE_USES = 3  # ... and the text uses that word at least this often
+TITLE_USES = 2  # ... and the text (its title line counted) uses that word this often
 
 
 def title_subject(title: str, used: Mapping[str, int]) -> str | None:
@@ -261,11 +261,24 @@ def title_subject(title: str, used: Mapping[str, int]) -> str | None:
     antibiotics and marijuana are common English words; the rarest frequent word of an
     insulin leaflet is "hypoglycemia"), and then a claim about insulin backed by another
     drug's excerpt goes unnoticed."""
-    found = [w for w in terms(title) if w.isalpha() and len(w) >= 4 and w not in STOPWORDS]
+    words = terms(title)
+    found = [w for w in words if w.isalpha() and len(w) >= 4 and w not in STOPWORDS]
     if not 1 <= len(found) <= TITLE_WORDS:
         return None
     word = min(found, key=zipf)
+    after = words[words.index(word) + 1:][:1]
+    if after and _QUALIFIER.match(after[0]):
+        # "Vitamin D", "Hepatitis B": the word alone names another subject too ("vitamin
+        # B12" was answered from the vitamin D page)
+        return None
     return word if zipf(word) < TITLE_ZIPF and used.get(word, 0) >= TITLE_USES else None
+
+
+# A name that is a code: "B12", "D3". Asked "What happens if I stop B12 shots?" (no drug
+# the documents know by that name), another drug's page on stopping it was the answer.
+_CODE = re.compile(r"^[a-z]{1,2}\d{1,3}$")
+# A letter, with digits or not, that tells one subject of a name from others: "D", "B12".
+_QUALIFIER = re.compile(r"^[a-z]\d{0,2}$")
 
 
 @dataclass(frozen=True)
@@ -683,11 +696,11 @@ class Relevance:
 
     def names(self, sentence: str) -> set[str]:
         """The specific things a sentence names ("baclofen", "hyperthermia"; words rare in
-        English that are not only verbs or adverbs), but the corpus's drugs, which
-        ``same_drug_mask`` checks."""
+        English that are not only verbs or adverbs; codes such as "B12"), but the corpus's
+        drugs, which ``same_drug_mask`` checks."""
         return {w for w in terms(MARKER.sub(" ", sentence))
-                if len(w) >= NOVEL_TERM_LEN - 1 and rare(w) and w not in self.lexicon.drugs
-                and not only_verb(w)}
+                if (len(w) >= NOVEL_TERM_LEN - 1 and rare(w) and not only_verb(w)
+                    or _CODE.match(w)) and w not in self.lexicon.drugs}
 
     def names_mask(self, sentence: str, evidence: Sequence[Evidence]) -> np.ndarray:
         """1 for each excerpt whose document (its excerpts shown) states every specific

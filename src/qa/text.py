@@ -147,6 +147,7 @@ _SAME_THING = [stems(group.split()) for group in (
     "caution cautious careful carefully precaution precautions",
     "swap swapping switch switching substitute substituted substituting",
     "colour colours coloured color colors colored",
+    "bladder urinary",
 )]
 SYNONYMS: dict[str, frozenset[str]] = {
     s: frozenset(group) for group in _SAME_THING for s in group}
