@@ -61,6 +61,18 @@ def page_text(text: str) -> str:
                        for part in text.split("\n\n"))
 
 
+def indexed_pages(folder: Path, pages: dict[str, str], embedder) -> Path:
+    """``pages`` ({file name: text}) written to ``folder`` and indexed there; the index."""
+    from qa.config import ChunkSettings
+    from qa.ingestion import ingest
+
+    for name, text in pages.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    index_dir = folder / "index"
+    ingest(folder, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
+    return index_dir
+
+
 def settings_for(index_dir: Path, **extra: object) -> Settings:
     """Settings for tests: the small GGUF, a private index, nothing from the environment."""
     extra.setdefault("store", STORE)

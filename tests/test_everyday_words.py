@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 
 from qa.answer import Assistant
-from qa.config import AnswerSettings, ChunkSettings
-from qa.ingestion import ingest
+from qa.config import AnswerSettings
 from qa.llm import ChatPrompt
 from qa.scope import Lexicon, focus_of
 
-from .conftest import page_text, settings_for
+from .conftest import indexed_pages, page_text, settings_for
 from .fakes import FakeGenerator
 
 PAGES = {name: page_text(text) for name, text in {
@@ -140,12 +139,7 @@ by mouth.""",
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
-    folder = tmp_path_factory.mktemp("everyday")
-    for name, text in PAGES.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    index_dir = folder / "index"
-    ingest(folder, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
-    return index_dir
+    return indexed_pages(tmp_path_factory.mktemp("everyday"), PAGES, embedder)
 
 
 def _ask(index_dir: Path, embedder, question: str, reply, **answer: float):

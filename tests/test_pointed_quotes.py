@@ -13,14 +13,13 @@ from pathlib import Path
 import pytest
 
 from qa.answer import Assistant
-from qa.config import AnswerSettings, ChunkSettings
+from qa.config import AnswerSettings
 from qa.conversation import standalone
-from qa.ingestion import ingest
 from qa.llm import ChatPrompt
 from qa.scope import Lexicon, focus_of
 from qa.types import EventKind
 
-from .conftest import page_text, settings_for
+from .conftest import indexed_pages, page_text, settings_for
 from .fakes import FakeGenerator
 
 VALACYCLOVIR = """# Valacyclovir
@@ -78,12 +77,7 @@ PAGES = {name: page_text(text) for name, text in (
 
 @pytest.fixture(scope="module")
 def labels(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
-    folder = tmp_path_factory.mktemp("labels")
-    for name, text in PAGES.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    index_dir = folder / "index"
-    ingest(folder, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
-    return index_dir
+    return indexed_pages(tmp_path_factory.mktemp("labels"), PAGES, embedder)
 
 
 def _assistant(index_dir: Path, embedder, *replies, **answer: float) -> Assistant:
