@@ -124,6 +124,12 @@ anemia may return and your nerves may be damaged.""",
 
 If you stop taking this drug suddenly, you may start retaining water. You may also have a
 sudden increase in your blood pressure.""",
+    "heparin.md": """# Heparin
+
+## Stopping treatment with blood-thinning drug can be fatal
+
+Unlike warfarin, which requires a slow reduction, heparin treatment can be started and
+stopped quickly.""",
     "memantine.md": """# Memantine
 
 ## INGREDIENTS AND APPEARANCE
@@ -285,3 +291,16 @@ def test_a_readers_word_for_what_the_page_says_otherwise_is_no_missing_topic() -
     question = "how long is ciprofloxacin taken for a bladder infection"
     assert focus_of(question, lexicon).missing == ()
     assert focus_of("can ciprofloxacin cause hiccups", lexicon).missing == ("hiccups",)
+
+
+def test_a_contrast_is_read_on_the_side_of_what_was_asked(pages: Path, embedder) -> None:
+    """"Unlike warfarin, which requires a slow reduction, heparin treatment can be started
+    and stopped quickly": asked whether heparin can be stopped quickly, its "unlike" is no
+    "no" (it had "No."); asked whether heparin acts like warfarin on what the contrast
+    says of warfarin, it still is."""
+    answer = _ask(pages, embedder, "Can heparin be stopped quickly?",
+                  _citing("unlike warfarin", "Yes, heparin can be stopped quickly [n]."))
+    assert answer.text.startswith("Yes.") and "stopped quickly" in answer.text
+    slow = _ask(pages, embedder, "Does heparin require a slow reduction?",
+                _citing("unlike warfarin", "Yes, heparin requires a slow reduction [n]."))
+    assert not slow.text.startswith("Yes.")

@@ -29,6 +29,7 @@ from qa.scope import (
     Relevance,
     named_things,
     scored_question,
+    states,
     turns_round,
     weight,
 )
@@ -416,7 +417,7 @@ def polarity_of(question: str, text: str, relevance: Relevance,
         return "no" if _ASKS_ALWAYS.search(question) and _HEDGE & set(said) else None
     if not _spans(asked) <= _spans(said):
         return None  # "Does the relief last for years?": "days to weeks" says neither
-    said = terms(_without_asides(text, topic))
+    said = terms(_without_asides(_asked_side(text, relevance, topic), topic))
     asked_negative, said_negative = bool(_NEGATION & set(asked)), bool(_NEGATION & set(said))
     asked_way = _direction(asked)
     said_way = _direction(said) if asked_way else None
@@ -449,6 +450,34 @@ def _forbids(question: str, text: str, relevance: Relevance) -> bool:
         return False
     topic = _topic(main, relevance)
     return bool(topic) and _coverage(topic, text) >= POLAR_COVERAGE
+
+
+# A contrast with something else: "Unlike warfarin, which requires a slow reduction, heparin
+# treatment can be started and stopped quickly."
+_CONTRAST = re.compile(r"\bunlike\b([^,;]*(?:,\s*(?:which|who|that)\b[^,;]*)?)[,;]",
+                       re.IGNORECASE)
+
+
+def _asked_side(text: str, relevance: Relevance, topic: dict[str, float]) -> str:
+    """Of a sentence contrasting two things ("Unlike A, which does P, B does Q"), what to
+    read for the asked one: the contrast without its "unlike" when only it names the asked
+    drug or thing (A was asked about: A does P); else the rest when the rest uses more of
+    the question's words (B was asked about Q: "Can heparin be stopped quickly?" had "No."
+    for the "unlike" of warfarin's side); else the whole sentence, "unlike" and all (B was
+    asked about P: "Does dantrolene work in the brain?" is answered no by "Unlike muscle
+    relaxants that act in the brain, dantrolene works on muscle cells")."""
+    match = _CONTRAST.search(text)
+    if match is None:
+        return text
+    side, rest = match.group(1), text[:match.start()] + text[match.end():]
+
+    def names_asked(part: str) -> bool:
+        return bool(relevance.asked_drugs & relevance.lexicon.drugs_in(part)) or any(
+            states(part, [w]) for w in relevance.asked_names)
+
+    if names_asked(side) and not names_asked(rest):
+        return side
+    return rest if _coverage(topic, rest) >= _coverage(topic, side) else text
 
 
 # A parenthetical aside: "(an inherited condition in which cholesterol cannot be removed
