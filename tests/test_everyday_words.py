@@ -304,3 +304,16 @@ def test_a_contrast_is_read_on_the_side_of_what_was_asked(pages: Path, embedder)
     slow = _ask(pages, embedder, "Does heparin require a slow reduction?",
                 _citing("unlike warfarin", "Yes, heparin requires a slow reduction [n]."))
     assert not slow.text.startswith("Yes.")
+
+
+@pytest.mark.parametrize(("question", "shaped"), [
+    ("When should lansoprazole be taken?", True), ("when to take ibuprofen", True),
+    ("What time of day is metformin usually taken?", True),
+    ("When does metoprolol start working after taking it?", False),
+    ("When should I stop taking metoprolol?", False)])
+def test_only_when_to_take_a_drug_asks_for_a_time_of_day(question: str, shaped: bool) -> None:
+    """"After about 2 hours" answers when metoprolol starts working: that question must not
+    wait for a time of day or a meal."""
+    from qa.finishing import asks_shaped
+
+    assert asks_shaped(question) is shaped

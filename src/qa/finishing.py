@@ -224,19 +224,20 @@ _STATES_LOOK = re.compile(r"\bcolou?r|\bshape|\bimprint|\b(?:white|black|blue|re
                           re.IGNORECASE)
 # "When should lansoprazole be taken?" is answered by a time of day or a meal ("before
 # eating in the morning"), not by "Lansoprazole should be taken long-term".
-_ASKS_WHEN = re.compile(r"\bwhen (?:should|do|does|is|are|can|to|must)\b[^?]*\b(?:take|taken|"
-                        r"taking|use|used|given|apply|applied)\b|\bwhat time\b|\btime of "
-                        r"(?:the )?day\b|\bmorning or (?:at )?(?:night|evening|bedtime)\b",
-                        re.IGNORECASE)
+# Only when taking it is what is asked ("When should X be taken?", "when to take X"), not
+# "When does X start working after taking it?" (an hour or a week answers that).
+_ASKS_WHEN = re.compile(r"\bwhen (?:(?:should|do|does|is|are|can|must) [\w-]+ (?:be )?|to )"
+                        r"(?:take|taken|use|used|given|apply|applied)\b|\bwhat time\b|"
+                        r"\btime of (?:the )?day\b|\bmorning or (?:at )?(?:night|evening|bedtime)"
+                        r"\b", re.IGNORECASE)
 _STATES_WHEN = re.compile(r"\b(?:morning|mornings|evening|evenings|night|nightly|bedtime|"
                           r"breakfast|lunch|dinner|supper|meals?|mealtime|eating|food|"
-                          r"stomach|same time)\b",
-                          re.IGNORECASE)
+                          r"stomach|same time)\b", re.IGNORECASE)
 # (what a question asks for, what a sentence answering it must then state): the model's
 # sentences wait for one that does (``misses_shape``), and quotes must (``quotes``)
 _HELD_SHAPES = ((_ASKS_NUMBER, _STATES_AMOUNT), (_ASKS_TIME, _STATES_TIME),
-                  (_ASKS_OVERDOSE, _STATES_OVERDOSE), (_ASKS_LOOK, _STATES_LOOK),
-                  (_ASKS_WHEN, _STATES_WHEN))
+                (_ASKS_OVERDOSE, _STATES_OVERDOSE), (_ASKS_LOOK, _STATES_LOOK),
+                (_ASKS_WHEN, _STATES_WHEN))
 _ANSWER_SHAPES = (*_HELD_SHAPES, (_ASKS_AMOUNT, _STATES_AMOUNT_WITH_UNIT),
                   (_ASKS_LIMIT, _STATES_LIMIT))
 
