@@ -29,7 +29,6 @@ from qa.scope import (
     Relevance,
     named_things,
     scored_question,
-    states,
     turns_round,
     weight,
 )
@@ -471,12 +470,7 @@ def _asked_side(text: str, relevance: Relevance, topic: dict[str, float]) -> str
     if match is None:
         return text
     side, rest = match.group(1), text[:match.start()] + text[match.end():]
-
-    def names_asked(part: str) -> bool:
-        return bool(relevance.asked_drugs & relevance.lexicon.drugs_in(part)) or any(
-            states(part, [w]) for w in relevance.asked_names)
-
-    if names_asked(side) and not names_asked(rest):
+    if relevance.names_asked(side) and not relevance.names_asked(rest):
         return side
     return rest if _coverage(topic, rest) >= _coverage(topic, side) else text
 

@@ -236,6 +236,12 @@ def states(text: str, names: Iterable[str]) -> bool:
     return all(known.knows(w) for w in names)
 
 
+def states_any(text: str, names: Iterable[str]) -> bool:
+    """The text uses one of these words (as ``states`` reads a word)."""
+    known = _vocabulary(text)
+    return any(known.knows(w) for w in names)
+
+
 def shown_by_document(evidence: Iterable[Evidence]) -> dict[str, str]:
     """doc_id -> the text of its excerpts shown, joined: what "the document" says, for the
     rules that ask whether a document names something."""
@@ -729,6 +735,11 @@ class Relevance:
         return frozenset(w for w in self.names(self.question)
                          if self.lexicon.vocabulary.knows(w))
 
+    def names_asked(self, text: str) -> bool:
+        """The text names an asked drug or one of the things the question names."""
+        return bool(self.asked_drugs & self.lexicon.drugs_in(text)) \
+            or states_any(text, self.asked_names)
+
     def documents_naming(self, evidence: Iterable[Evidence]) -> set[str]:
         """The documents whose excerpts shown name an asked drug or are about one (when the
         question names drugs), or else name one of ``asked_names`` (when it names any; with
@@ -738,7 +749,7 @@ class Relevance:
                 if (not drugs or lexicon.drugs_in(text) & drugs
                     or lexicon.doc_drug.get(doc) in drugs)
                 and (drugs or not self.asked_names
-                     or any(states(text, [w]) for w in self.asked_names))}
+                     or states_any(text, self.asked_names))}
 
     def elsewhere(self, evidence: Sequence[Evidence],
                   names: frozenset[str] | None = None) -> set[int]:
@@ -753,8 +764,8 @@ class Relevance:
             return set()
         by_document = shown_by_document(evidence)
         return {e.n for e in evidence
-                if any(states(by_document[e.chunk.doc_id], [w]) for w in names)
-                and not any(states(f"{e.chunk.section or ''} {e.text}", [w]) for w in names)}
+                if states_any(by_document[e.chunk.doc_id], names)
+                and not states_any(f"{e.chunk.section or ''} {e.text}", names)}
 
     def topic_mask(self, evidence: Sequence[Evidence]) -> np.ndarray:
         """For a question naming no drug the documents know: 1 for each excerpt whose
