@@ -130,6 +130,17 @@ sudden increase in your blood pressure.""",
 
 Unlike warfarin, which requires a slow reduction, heparin treatment can be started and
 stopped quickly.""",
+    "bumetanide.md": """# Bumetanide
+
+## INGREDIENTS AND APPEARANCE
+
+Color - WHITE (White to off white); Shape - ROUND; Score - 2 pieces; Size - 6mm; Imprint
+Code - A16
+
+## INGREDIENTS AND APPEARANCE
+
+Color - WHITE (White to off white); Shape - OVAL; Score - 2 pieces; Size - 11mm; Imprint
+Code - AC42""",
     "memantine.md": """# Memantine
 
 ## INGREDIENTS AND APPEARANCE
@@ -232,6 +243,19 @@ def test_what_a_drug_looks_like_is_answered_by_its_colour_and_shape(
     answer = _ask(pages, embedder, "What does memantine look like?",
                   _citing("round", "Memantine tablets look like tablets [n]."))
     assert "ROUND" in answer.text and "look like tablets" not in answer.text
+
+
+def test_a_label_page_that_names_its_drug_only_in_its_title_is_about_that_drug(
+        pages: Path, embedder) -> None:
+    """The bumetanide page is its title and two look rows: "bumetanide" is its drug (its
+    most used rare word, "imprint", had become a drug, which made every page's look row
+    about another drug: both questions were refused)."""
+    answer = _ask(pages, embedder, "What do bumetanide tablets look like?",
+                  _citing("a16", "Bumetanide tablets look like tablets [n]."))
+    assert "WHITE" in answer.text and "look like tablets" not in answer.text
+    other = _ask(pages, embedder, "What does memantine look like?",
+                 _citing("m;103", "Memantine tablets look like tablets [n]."))
+    assert "M;103" in other.text
 
 
 def test_a_prohibition_answers_no_whatever_the_condition_the_question_adds(

@@ -258,7 +258,7 @@ def _vocabulary(text: str) -> Vocabulary:
 
 TITLE_WORDS = 3  # a title of at most this many words ("Insulin", "Shingles vaccine")
 TITLE_ZIPF = 4.5  # ... names its subject by its rarest word when that is under this
-TITLE_USES = 2  # ... and the text (its title line counted) uses that word this often
+TITLE_USES = 2  # ... and (titles of 2+ words) the text, title line counted, uses it this often
 
 
 def title_subject(title: str, used: Mapping[str, int]) -> str | None:
@@ -277,7 +277,11 @@ def title_subject(title: str, used: Mapping[str, int]) -> str | None:
         # "Vitamin D", "Hepatitis B": the word alone names another subject too ("vitamin
         # B12" was answered from the vitamin D page)
         return None
-    return word if zipf(word) < TITLE_ZIPF and used.get(word, 0) >= TITLE_USES else None
+    # A title of one rare word ("Bumetanide") says it alone: a label page of colour and
+    # imprint rows may never name its drug again (its most used rare word, "imprint",
+    # had become a drug, and every other page's imprint rows that drug's)
+    uses = 1 if len(found) == 1 else TITLE_USES
+    return word if zipf(word) < TITLE_ZIPF and used.get(word, 0) >= uses else None
 
 
 # A name that is a code: "B12", "D3". Asked "What happens if I stop B12 shots?" (no drug
