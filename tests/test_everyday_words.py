@@ -141,6 +141,17 @@ Code - A16
 
 Color - WHITE (White to off white); Shape - OVAL; Score - 2 pieces; Size - 11mm; Imprint
 Code - AC42""",
+    "oxybutynin.md": """# Oxybutynin
+
+## DOSAGE AND ADMINISTRATION
+
+Adults
+The usual dose is one 5-mg tablet two to three times a day. The maximum recommended dose
+is one 5-mg tablet four times a day.
+
+Pediatric patients over 5 years of age
+The usual dose is one 5-mg tablet two times a day. The maximum recommended dose is one
+5-mg tablet three times a day.""",
     "memantine.md": """# Memantine
 
 ## INGREDIENTS AND APPEARANCE
@@ -315,6 +326,16 @@ def test_a_readers_word_for_what_the_page_says_otherwise_is_no_missing_topic() -
     question = "how long is ciprofloxacin taken for a bladder infection"
     assert focus_of(question, lexicon).missing == ()
     assert focus_of("can ciprofloxacin cause hiccups", lexicon).missing == ("hiccups",)
+
+
+def test_highest_is_maximum(pages: Path, embedder) -> None:
+    """The model's right "The highest dose of oxybutynin for adults is one 5-mg tablet four
+    times a day" was removed for "highest", a word the label never uses (it says
+    "maximum"), and the children's maximum quoted in its place."""
+    answer = _ask(pages, embedder, "What's the highest dose of oxybutynin for adults?",
+                  _citing("four times", "The highest dose of oxybutynin for adults is one "
+                          "5-mg tablet four times a day [n]."))
+    assert answer.text.startswith("The highest dose") and "four times" in answer.text
 
 
 def test_a_contrast_is_read_on_the_side_of_what_was_asked(pages: Path, embedder) -> None:

@@ -148,6 +148,7 @@ _SAME_THING = [stems(group.split()) for group in (
     "swap swapping switch switching substitute substituted substituting",
     "colour colours coloured color colors colored",
     "bladder urinary",
+    "highest maximum max greatest",
 )]
 SYNONYMS: dict[str, frozenset[str]] = {
     s: frozenset(group) for group in _SAME_THING for s in group}
