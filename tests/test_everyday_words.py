@@ -152,6 +152,17 @@ is one 5-mg tablet four times a day.
 Pediatric patients over 5 years of age
 The usual dose is one 5-mg tablet two times a day. The maximum recommended dose is one
 5-mg tablet three times a day.""",
+    "kidney_stones.md": """# Kidney Stones in Adults
+
+## What causes Kidney Stones in Adults ?
+
+Kidney stones can form when substances in the urine become highly concentrated.
+
+People who are at increased risk of kidney stones are those with
+
+""" "- hypercalciuria, a condition that runs in families - a family history of kidney "
+    "stones - cystic kidney diseases - gout, a disorder that causes painful swelling of the "
+    "joints",
     "memantine.md": """# Memantine
 
 ## INGREDIENTS AND APPEARANCE
@@ -326,6 +337,18 @@ def test_a_readers_word_for_what_the_page_says_otherwise_is_no_missing_topic() -
     question = "how long is ciprofloxacin taken for a bladder infection"
     assert focus_of(question, lexicon).missing == ()
     assert focus_of("can ciprofloxacin cause hiccups", lexicon).missing == ("hiccups",)
+
+
+def test_a_lists_lead_in_is_answered_with_its_list(pages: Path, embedder) -> None:
+    """MedQuAD's "People who are at increased risk of kidney stones are those with", then
+    its items joined by " - " on one line: the model stops at the lead-in (as it did), and
+    the lead-in is quoted with its items; it had been the whole answer, "…are those with
+    [1].", or, removed as incomplete, another sentence quoted in its place."""
+    answer = _ask(pages, embedder, "Who is at risk of kidney stones?",
+                  _citing("those with", "People who are at increased risk of kidney stones "
+                          "are those with [n]."))
+    assert "are those with" in answer.text, answer.text
+    assert "hypercalciuria" in answer.text and "a family history" in answer.text
 
 
 def test_highest_is_maximum(pages: Path, embedder) -> None:

@@ -347,6 +347,25 @@ def test_a_labels_last_row_stating_a_measurement_is_no_trailing_orphan(tmp_path:
     assert doc.text.endswith(row)
 
 
+def test_a_run_on_list_becomes_one_item_a_line_led_in_by_its_lead_in(tmp_path: Path) -> None:
+    """MedQuAD's pages join a list's items with " - " on one line, parted by a blank line
+    from the line leading into it ("…are those with"): the items become lines of their own
+    right under their lead-in. A label row's "Color - WHITE; Shape - ROUND", a dash inside
+    one item, and a blank line after a finished sentence are left alone."""
+    text = ("# Kidney Stones\n\n"
+            "People who are at increased risk of kidney stones are those with\n\n"
+            "- hypercalciuria, a condition that runs in families - a family history of "
+            "kidney stones - cystic kidney diseases - gout\n\n"
+            "Color - WHITE (White to off white); Shape - ROUND; Score - 2 pieces\n\n"
+            "Stones are common.\n\n"
+            "- a single item - with a dash\n")
+    doc = load_document(_write(tmp_path, "stones.md", text), tmp_path)
+    assert ("are those with\n- hypercalciuria, a condition that runs in families\n"
+            "- a family history of kidney stones\n- cystic kidney diseases\n- gout\n\n"
+            "Color - WHITE (White to off white); Shape - ROUND; Score - 2 pieces\n\n"
+            "Stones are common.\n\n- a single item - with a dash") in doc.text, doc.text
+
+
 # ---------------------------------------------------------------- errors
 
 

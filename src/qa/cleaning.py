@@ -13,6 +13,8 @@ these rules in order, and ``assemble`` joins the result into text and sections:
 7. Caption-repeated headings: in a run of headings, a near-duplicate of a later one goes.
 8. Trailing orphans: headings and title-like link lines after the last body text go.
 9. Disclaimers: a paragraph opening with "Disclaimer:" goes.
+10. Run-on lists: a list line holding several items joined by " - " becomes a line each.
+11. Lead-ins: no blank line between a line leading into a list and the list.
 
 Plain text (.txt, .pdf) has no markup, so its headings are guessed from line shape: short,
 not a list item, not ending a sentence, and not the middle of a hard-wrapped sentence.
@@ -26,12 +28,13 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from qa.characters import clean_text
+from qa.text import LEAD_IN_ONLY
 from qa.types import Section
 
 # Bump when a rule changes: ingestion then re-reads every document instead of reusing
 # text cleaned by the old rules. 3: bidi/format characters and ANSI out, lxml, encodings;
-# 4: a line stating a measurement is no trailing orphan.
-CLEANING_VERSION = 4
+# 4: a line stating a measurement is no trailing orphan; 5: run-on lists, lead-ins.
+CLEANING_VERSION = 5
 _CLOSERS = "\"'\u201d\u2019)]*_"
 _FOOTNOTE = re.compile(r"\[\d{1,3}\]$")  # "... licence. [1]" still ends a sentence
 _SENTENCE_ENDS = (".", "!", "?", "\u2026", "\u3002", "\uff01", "\uff1f")
@@ -89,7 +92,8 @@ def clean_lines(lines: list[Line], guess_headings: bool) -> list[Line]:
     lines = _drop_bylines(lines)
     lines = _collapse_heading_runs(lines)
     lines = _drop_trailing_orphans(lines)
-    return _squeeze_blanks(lines)
+    lines = _split_run_on_lists(lines)
+    return _join_lead_ins(_squeeze_blanks(lines))
 
 
 def _normalize(line: Line) -> Line:
@@ -360,6 +364,38 @@ def _is_trailer(line: Line) -> bool:
     if line.kind == "heading":
         return len(words) < 5 or title_case
     return len(words) >= 5 and title_case
+
+
+# Rule 10's separator: " - " before the next item's first word.
+_RUN_ON = re.compile(r"\s+-\s+(?=[A-Za-z(])")
+RUN_ON_ITEMS = 3  # a "- " line joining at least this many items is a run-on list
+
+
+def _split_run_on_lists(lines: list[Line]) -> list[Line]:
+    """Rule 10: a "- " list line holding several items joined by " - " becomes one line per
+    item. MedQuAD's pages come flattened so ("- hypercalciuria, a condition … - a family
+    history of kidney stones - cystic kidney diseases …"): as one line, the list was cut
+    into chunks mid-item, and no item was found to be one."""
+    out: list[Line] = []
+    for line in lines:
+        parts = _RUN_ON.split(line.text) if line.kind == "text" \
+            and line.text.lstrip().startswith("- ") else [line.text]
+        if len(parts) < RUN_ON_ITEMS:
+            out.append(line)
+            continue
+        out += [replace(line, text=parts[0]),
+                *(replace(line, text=f"- {part}") for part in parts[1:])]
+    return out
+
+
+def _join_lead_ins(lines: list[Line]) -> list[Line]:
+    """Rule 11: a line leading into a list ("…are those with", "…may include:") is not parted
+    from the list by a blank line, so that the chunker keeps them together: apart, the
+    answer to "Who is at risk of kidney stones?" was the lead-in alone."""
+    return [line for i, line in enumerate(lines)
+            if line.text.strip() or not (0 < i < len(lines) - 1)
+            or lines[i - 1].kind != "text" or not LEAD_IN_ONLY.search(lines[i - 1].text)
+            or not _LIST_ITEM.match(lines[i + 1].text)]
 
 
 def _ends_sentence(text: str) -> bool:

@@ -307,11 +307,23 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     brands = brand_names(question, relevance, evidence)  # once, not per sentence
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
-        for s, e in sentence_spans(item.text):
+        spans = sentence_spans(item.text)
+        for k, (s, e) in enumerate(spans):
             text = item.text[s:e]
+            if LEAD_IN_ONLY.search(text):
+                # a lead-in says nothing alone; with the list after it, it is the answer
+                # ("People who are at increased risk of kidney stones are those with", then
+                # the items, for "Who is at risk of kidney stones?")
+                after = k + 1
+                while after < len(spans) and LIST_ITEM.search(item.text[slice(*spans[after])]):
+                    after += 1
+                if after == k + 1:
+                    continue
+                e = spans[after - 1][1]
+                text = item.text[s:e]
             if all(states.search(text) for states in required) and len(text.split()) >= 4 \
                     and not _states_no_brand(text, brands) \
-                    and not relevance.other_drug(text) and not LEAD_IN_ONLY.search(text) \
+                    and not relevance.other_drug(text) \
                     and not turns_round(question, text) \
                     and (not drugs or drugs & relevance.excerpt_drugs(item.chunk, text)):
                 found.append((item, item.start + s, item.start + e, text))

@@ -37,8 +37,11 @@ _LIST_MARKS = "-*• "
 LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+|:\s+1[.)]\s")
 # A sentence that ends where its list should begin ("Hypoglycemia causes symptoms such as
 # [7].", "Symptoms of low blood sugar may include:"): alone, it says nothing.
+# Also one ending in a word no sentence ends with ("People who are at increased risk of
+# kidney stones are those with", then the list, on MedQuAD's pages).
 LEAD_IN_ONLY = re.compile(r"(?:\b(?:such as|includes?|including|the following|as follows"
-                          r"|namely|e\.g)|:)\W*$", re.IGNORECASE)
+                          r"|namely|e\.g|with|of|for|by|from|are|were|the|and|or)|:)\W*$",
+                          re.IGNORECASE)
 # A sentence that opens by pointing back ("This reduces potential risks", "These side
 # effects can impact…"): alone, it does not say what it is about.
 POINTS_BACK = re.compile(r"^\W*(?:this|these|those|such|it|its|they|their)\b", re.IGNORECASE)
