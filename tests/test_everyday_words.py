@@ -351,6 +351,21 @@ def test_a_lists_lead_in_is_answered_with_its_list(pages: Path, embedder) -> Non
     assert "hypercalciuria" in answer.text and "a family history" in answer.text
 
 
+def test_what_a_sentence_says_of_its_own_drug_is_not_said_of_the_one_it_is_unlike(
+        pages: Path, embedder) -> None:
+    """"Unlike warfarin, which requires a slow reduction, heparin treatment can be started
+    and stopped quickly" says of warfarin only that it requires a slow reduction: the
+    model's "Warfarin can be started and stopped quickly" (held by its words) is removed,
+    while "Warfarin requires a slow reduction" holds."""
+    wrong = _ask(pages, embedder, "Does warfarin need to be stopped slowly?",
+                 _citing("unlike warfarin", "Yes, warfarin can be started and stopped "
+                         "quickly [n]."))
+    assert "Warfarin can be started" not in wrong.text, wrong.text
+    right = _ask(pages, embedder, "Does warfarin need to be stopped slowly?",
+                 _citing("unlike warfarin", "Yes, warfarin requires a slow reduction [n]."))
+    assert "Warfarin requires a slow reduction [" in right.text, right.text
+
+
 def test_highest_is_maximum(pages: Path, embedder) -> None:
     """The model's right "The highest dose of oxybutynin for adults is one 5-mg tablet four
     times a day" was removed for "highest", a word the label never uses (it says

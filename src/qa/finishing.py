@@ -26,6 +26,7 @@ from qa.scope import (
     GENERIC,
     NAMED_BONUS,
     POLAR_OPENERS,
+    UNLIKE,
     Relevance,
     named_things,
     scored_question,
@@ -464,12 +465,6 @@ def _forbids(question: str, text: str, relevance: Relevance) -> bool:
     return bool(topic) and _coverage(topic, text) >= POLAR_COVERAGE
 
 
-# A contrast with something else: "Unlike warfarin, which requires a slow reduction, heparin
-# treatment can be started and stopped quickly."
-_CONTRAST = re.compile(r"\bunlike\b([^,;]*(?:,\s*(?:which|who|that)\b[^,;]*)?)[,;]",
-                       re.IGNORECASE)
-
-
 def _asked_side(text: str, relevance: Relevance, topic: dict[str, float]) -> str:
     """Of a sentence contrasting two things ("Unlike A, which does P, B does Q"), what to
     read for the asked one: the contrast without its "unlike" when only it names the asked
@@ -478,7 +473,7 @@ def _asked_side(text: str, relevance: Relevance, topic: dict[str, float]) -> str
     for the "unlike" of warfarin's side); else the whole sentence, "unlike" and all (B was
     asked about P: "Does dantrolene work in the brain?" is answered no by "Unlike muscle
     relaxants that act in the brain, dantrolene works on muscle cells")."""
-    match = _CONTRAST.search(text)
+    match = UNLIKE.search(text)
     if match is None:
         return text
     side, rest = match.group(1), text[:match.start()] + text[match.end():]

@@ -33,6 +33,7 @@ from qa.text import (
     STOPWORDS,
     SYNONYMS,
     content_words,
+    lexical_support,
     sentence_spans,
     stem,
     stems,
@@ -812,6 +813,25 @@ class Relevance:
         """It only restates the question."""
         return not self.new_terms(sentence)
 
+    def unlike_only(self, sentence: str, excerpt: Evidence, min_coverage: float) -> bool:
+        """The excerpt names the sentence's drugs only in what it contrasts its own drug
+        with ("Unlike warfarin, which requires a slow reduction, heparin … can be stopped
+        quickly"), and that clause alone does not hold the sentence: the excerpt says
+        nothing else of them. "Warfarin can be started and stopped quickly" was held by it
+        (dev q283)."""
+        def named(text: str) -> set[str]:  # drugs, and things known by no drug's name
+            return set(self.lexicon.drugs_in(text)) | self.names(text)
+
+        clauses = [m.group(1) for m in UNLIKE.finditer(excerpt.text)]
+        said = named(sentence) if clauses else set()
+        if not said:
+            return False
+        rest = UNLIKE.sub(" ", excerpt.text)
+        if said & (named(rest) | self.excerpt_drugs(excerpt.chunk, rest)):
+            return False
+        return bool(said & named(" ".join(clauses))) and all(
+            lexical_support(sentence, clause) < min_coverage for clause in clauses)
+
     def flips(self, sentence: str, excerpt: str) -> bool:
         """A clause of the sentence restates a clause of the excerpt with its negation
         turned: every word of the excerpt's clause that says something (no name, GENERIC
@@ -866,6 +886,11 @@ _NEGATING = frozenset("""not no never cannot neither nor none nothing avoid avoi
 # Phrases with a negation word that do not negate: "not only", "with or without food".
 _NOT_NEGATING = re.compile(r"\b(?:not (?:only|just|merely)|whether or not|if not|no matter"
                            r"|no doubt|with or without)\b", re.IGNORECASE)
+# A contrast with something else: "Unlike warfarin, which requires a slow reduction, heparin
+# treatment can be started and stopped quickly." Group 1: what the sentence says of the
+# thing it is unlike.
+UNLIKE = re.compile(r"\bunlike\b([^,;]*(?:,\s*(?:which|who|that)\b[^,;]*)?)[,;]",
+                    re.IGNORECASE)
 # Where a sentence contrasting two things splits into clauses that can be checked apart
 # (``verification``: "A does x, while B does y").
 CONTRAST = r",?\s+(?:while|whereas)\s+|;\s+|,\s+but\s+"

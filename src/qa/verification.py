@@ -274,6 +274,10 @@ class SentenceVerifier:
             # "Memantine and dantrolene are used for depression…" held by the memantine
             # excerpt alone (dev q189): each drug it speaks of needs an excerpt about it
             kept, verdict = [], Verdict.OTHER_DRUG
+        if kept and self.relevance is not None:
+            kept = [n for n in kept if not self.relevance.unlike_only(
+                body, self.evidence[n - 1], self.min_coverage)]
+            verdict = verdict if kept else Verdict.OTHER_DRUG
         score = max((float(row[n - 1]) for n in kept), default=0.0)
         text = _with_markers(body, kept) if kept else body
         if kept:
