@@ -9,6 +9,7 @@ import pytest
 from qa.answer import Assistant
 from qa.conversation import Conversation, Turn, standalone, standalone_questions
 from qa.errors import QAError
+from qa.query import QueryNormaliser
 from qa.scope import Lexicon
 from qa.types import TriageKind
 
@@ -80,6 +81,31 @@ def test_a_follow_up_names_a_condition_as_the_question_did() -> None:
     lexicon = Lexicon.build({"nms": text}, {}, {"nms": "Neuroleptic Malignant Syndrome"})
     assert standalone("What is neuroleptic malignant syndrome?", "How is it treated?",
                       lexicon) == "How is neuroleptic malignant syndrome treated?"
+
+
+def test_a_pronoun_stands_for_the_brand_a_question_named_not_for_its_other_words() -> None:
+    """A brand no document pairs with its generic, and a drug named before its generic in
+    brackets: "it" had become "Zithromax treat" and "normal daily dose"."""
+    docs = {"a": "Azithromycin. ZITHROMAX is a macrolide antibiotic. ZITHROMAX treats ear "
+                 "infections and other infections in children. " * 2,
+            "l": "Lorazepam. The usual daily dose of Ativan (lorazepam) is 2 to 6 mg. " * 3}
+    lexicon = Lexicon.build(docs, {"ativan": {"lorazepam"}, "lorazepam": {"ativan"}},
+                            {"a": "Azithromycin", "l": "Lorazepam"})
+    assert standalone("What kind of infections does Zithromax treat?",
+                      "Can my son take it for an ear infection?",
+                      lexicon) == "Can my son take Zithromax for an ear infection?"
+    assert standalone("What's the normal daily dose of Ativan?",
+                      "And what's the most of it someone could be given in a day?",
+                      lexicon).lower() == ("and what's the most of ativan someone could be "
+                                           "given in a day?")
+
+
+def test_a_brand_before_its_generic_in_brackets_is_the_same_drug() -> None:
+    """"Ativan (lorazepam)" pairs the names as "lorazepam (Ativan)" does; a common word in
+    brackets ("Depression (sadness)") pairs nothing."""
+    aliases = QueryNormaliser.from_texts(["The dose of Ativan (lorazepam) is 2 mg.",
+                                          "Depression (sadness) is common."]).aliases
+    assert aliases == {"ativan": {"lorazepam"}, "lorazepam": {"ativan"}}
 
 
 def test_the_first_question_is_left_as_it_is() -> None:

@@ -376,6 +376,23 @@ def test_highest_is_maximum(pages: Path, embedder) -> None:
     assert answer.text.startswith("The highest dose") and "four times" in answer.text
 
 
+def test_everyday_words_for_the_pages_are_no_missing_topics() -> None:
+    """"beers" for "alcohol", "puffer" for "inhaler", "pills" for "caplets": the questions
+    were refused, naming them; and a yes/no question's everyday nouns count only in the
+    question itself, not in what its asker tells around it ("I have trouble swallowing
+    pills."), while the question's own still do."""
+    lexicon = Lexicon.build({"a": "Acetaminophen caplets: swallow whole, do not crush. A "
+                                  "small amount of alcohol is usually safe. Shake the inhaler "
+                                  "well."}, {})
+    for question in ("is it ok to have a couple of beers with acetaminophen",
+                     "how do i use my acetaminophen puffer properly"):
+        assert focus_of(question, lexicon).missing == (), question
+    told = "Can I crush the acetaminophen caplets? I have trouble swallowing pills."
+    query = "can i crush the acetaminophen caplets i have trouble swallowing pills"
+    assert focus_of(query, lexicon, told).missing == ()
+    assert focus_of("can acetaminophen cause trouble", lexicon).missing == ("trouble",)
+
+
 def test_a_contrast_is_read_on_the_side_of_what_was_asked(pages: Path, embedder) -> None:
     """"Unlike warfarin, which requires a slow reduction, heparin treatment can be started
     and stopped quickly": asked whether heparin can be stopped quickly, its "unlike" is no

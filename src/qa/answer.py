@@ -256,7 +256,7 @@ class Assistant:
                 question, triage, Timings(total_ms=_ms(started)), AnswerStatus.OUT_OF_SCOPE))
             return
         query = self.retriever.rewrite(asked) if asked else ""
-        focus = focus_of(query, self.lexicon)
+        focus = focus_of(query, self.lexicon, asked)
         if asked and focus.missing:  # names something the documents never mention
             note = f"{self._refusal} They never mention {', '.join(map(repr, focus.missing))}."
             yield self._done(self._refusal_answer(

@@ -11,13 +11,14 @@ prompt stays as short as for a first question. No model call: a few microseconds
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from qa.scope import Lexicon, may_be_noun, only_verb, specific
-from qa.text import STOPWORDS, terms
+from qa.scope import Lexicon, may_be_noun, may_be_verb, only_verb, specific
+from qa.text import STOPWORDS, terms, zipf
 
 if TYPE_CHECKING:
     from qa.answer import Assistant
@@ -126,9 +127,21 @@ def _phrase(question: str, lexicon: Lexicon) -> str:
             runs.append([])
         else:
             runs[-1].append(word)
-    best = max((run for run in runs if run and may_be_noun(run[-1].lower())), key=len,
-               default=[])
+    # The run holding the rarest name first, up to its last name but for nouns ("What
+    # kind of infections does Zithromax treat?": "Zithromax", not "infections" or
+    # "Zithromax treat"), else the longest
+    named = [_up_to_name(run) for run in runs if any(specific(w.lower()) for w in run)]
+    best = min(named, key=lambda run: min(zipf(w.lower()) for w in run)) if named else max(
+        (run for run in runs if run and may_be_noun(run[-1].lower())), key=len, default=[])
     return " ".join(best) if len(best) <= 3 else ""
+
+
+def _up_to_name(run: list[str]) -> list[str]:
+    """The run without the words after its last name that may be verbs ("Zithromax
+    treat" -> "Zithromax"; "Keflex capsules" stays)."""
+    last = max(i for i, w in enumerate(run) if specific(w.lower()))
+    tail = list(itertools.takewhile(lambda w: not may_be_verb(w.lower()), run[last + 1:]))
+    return run[:last + 1] + tail
 
 
 def _swap(question: str, old: Sequence[str], new: str) -> str:

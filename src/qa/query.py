@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 
 from qa.text import terms, zipf
 
-# "generic (Brand)" or "Brand (generic)", optionally more names after a comma.
-ALIAS = re.compile(r"\b([A-Za-z][a-z][A-Za-z-]{2,})\s*\(([A-Z][a-z][a-z-]{2,})(?=[,;)])")
+# "generic (Brand)" or "Brand (generic)", optionally more names after a comma; the name in
+# brackets written in lower case ("Ativan (lorazepam)") only when it is rare in English
+# (``ALIAS_ZIPF``): "Depression (sadness)" pairs no names.
+ALIAS = re.compile(r"\b([A-Za-z][a-z][A-Za-z-]{2,})\s*\(([A-Za-z][a-z][a-z-]{2,})(?=[,;)])")
+ALIAS_ZIPF = 3.0
 # Words of this length or longer are spell-checked; shorter ones are too ambiguous.
 MIN_FIX_LEN = 5
 # A word this long that starts exactly one corpus word, and is no close misspelling of
@@ -59,6 +62,9 @@ class QueryNormaliser:
         for text in texts:
             for match in ALIAS.finditer(text):
                 a, b = match.group(1).lower(), match.group(2).lower()
+                if match.group(2)[0].islower() and (not match.group(1)[0].isupper()
+                                                    or zipf(b) >= ALIAS_ZIPF):
+                    continue
                 if a != b and doc_freq[a] <= limit and doc_freq[b] <= limit:
                     aliases[a].add(b)
                     aliases[b].add(a)

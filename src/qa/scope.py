@@ -103,6 +103,11 @@ def may_be_noun(word: str) -> bool:
     return not pos or "NOUN" in pos
 
 
+def may_be_verb(word: str) -> bool:
+    """A verb, among what else it may be ("treat", "cause"), as far as lemminflect knows."""
+    return "VERB" in _parts_of_speech(word)
+
+
 def only_verb(word: str) -> bool:
     """Only a verb or adverb ("titrate", "regulates"), as far as lemminflect knows."""
     pos = _parts_of_speech(word)
@@ -507,16 +512,24 @@ class Focus:
     polar: bool
 
 
-def focus_of(query: str, lexicon: Lexicon) -> Focus:
-    """The focus of a question after spelling correction (``Retriever.rewrite``)."""
+def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
+    """The focus of a question after spelling correction (``Retriever.rewrite``); with the
+    ``question`` as asked, what its sentences after the first tell around it."""
     tokens = terms(query)
     polar = bool(tokens) and tokens[0] in POLAR_OPENERS
+    # A yes/no question needs its everyday nouns too, but not those of what is told around
+    # it ("Can I crush the caplets into my food? I have trouble swallowing pills.": not
+    # "trouble"): those need only what any question needs.
+    spans = sentence_spans(question)
+    told = set(terms(question[spans[0][1]:])) - set(terms(question[slice(*spans[0])])) \
+        if spans else set()
     missing: list[str] = []
     for token in dict.fromkeys(tokens[1:] if polar else tokens):
         if token in lexicon.drugs or lexicon.vocabulary.knows(token):
             continue  # "anti-inflammatory" as a whole
         missing += [part for part in token.split("-")  # "add-on": "add" is known
-                    if specific(part, polar) and not lexicon.vocabulary.knows(part)]
+                    if specific(part, polar and token not in told)
+                    and not lexicon.vocabulary.knows(part)]
     return Focus(lexicon.drugs_in(query), tuple(dict.fromkeys(missing)), polar)
 
 

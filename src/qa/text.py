@@ -152,6 +152,9 @@ _SAME_THING = [stems(group.split()) for group in (
     "colour colours coloured color colors colored",
     "bladder urinary",
     "highest maximum max greatest",
+    "pill pills tablet tablets caplet caplets",
+    "beer beers wine liquor alcohol alcoholic",
+    "puffer puffers inhaler inhalers",
 )]
 SYNONYMS: dict[str, frozenset[str]] = {
     s: frozenset(group) for group in _SAME_THING for s in group}
