@@ -163,6 +163,18 @@ People who are at increased risk of kidney stones are those with
 """ "- hypercalciuria, a condition that runs in families - a family history of kidney "
     "stones - cystic kidney diseases - gout, a disorder that causes painful swelling of the "
     "joints",
+    "azithromycin.md": """# Azithromycin
+
+## What is ZITHROMAX?
+
+ZITHROMAX is a macrolide antibiotic prescription medicine used in adults 18 years or older
+to treat certain infections caused by certain germs called bacteria.
+
+ZITHROMAX is also used in children to treat:
+
+ear infections
+
+infected throat or tonsils""",
     "memantine.md": """# Memantine
 
 ## INGREDIENTS AND APPEARANCE
@@ -364,6 +376,19 @@ def test_what_a_sentence_says_of_its_own_drug_is_not_said_of_the_one_it_is_unlik
     right = _ask(pages, embedder, "Does warfarin need to be stopped slowly?",
                  _citing("unlike warfarin", "Yes, warfarin requires a slow reduction [n]."))
     assert "Warfarin requires a slow reduction [" in right.text, right.text
+
+
+def test_a_lead_in_ending_in_a_colon_is_quoted_with_its_unmarked_items(
+        pages: Path, embedder) -> None:
+    """"ZITHROMAX is also used in children to treat:" then a line per item, without marks:
+    asked whether a son can take it for an ear infection, the lead-in with its items is the
+    best quote, and the model's "Yes, … used in children to treat ear infections" stands
+    (the adults' line had been quoted in its place)."""
+    answer = _ask(pages, embedder, "Can my son take Zithromax for an ear infection?",
+                  _citing("in children", "Yes, ZITHROMAX is also used in children to treat "
+                          "ear infections [n]."))
+    assert "ear infections" in answer.text, answer.text
+    assert "18 years or older" not in answer.text, answer.text
 
 
 def test_highest_is_maximum(pages: Path, embedder) -> None:

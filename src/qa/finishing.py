@@ -284,6 +284,13 @@ def misses_brand(question: str, text: str, relevance: Relevance,
     return _states_no_brand(text, brand_names(question, relevance, evidence))
 
 
+def _item(line: str, after_colon: bool) -> bool:
+    """A list item: marked ("- ", "2."), or, after a line ending in ":", a line starting in
+    lower case (a list written without marks: "…used in children to treat:", "ear
+    infections")."""
+    return bool(LIST_ITEM.search(line)) or (after_colon and line[:1].islower())
+
+
 def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
            embedder: Embedder) -> list[Quote]:
     """Every evidence sentence about the asked drug, best answer to the question first.
@@ -316,7 +323,8 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
                 # ("People who are at increased risk of kidney stones are those with", then
                 # the items, for "Who is at risk of kidney stones?")
                 after = k + 1
-                while after < len(spans) and LIST_ITEM.search(item.text[slice(*spans[after])]):
+                while after < len(spans) and _item(item.text[slice(*spans[after])],
+                                                   text.endswith(":")):
                     after += 1
                 if after == k + 1:
                     continue
