@@ -392,10 +392,13 @@ def _join_lead_ins(lines: list[Line]) -> list[Line]:
     """Rule 11: a line leading into a list ("…are those with", "…may include:") is not parted
     from the list by a blank line, so that the chunker keeps them together: apart, the
     answer to "Who is at risk of kidney stones?" was the lead-in alone."""
+    def parts_lead_in_from_list(i: int) -> bool:
+        before, after = lines[i - 1], lines[i + 1]
+        return (not lines[i].text.strip() and before.kind == "text"
+                and bool(LEAD_IN_ONLY.search(before.text)) and bool(_LIST_ITEM.match(after.text)))
+
     return [line for i, line in enumerate(lines)
-            if line.text.strip() or not (0 < i < len(lines) - 1)
-            or lines[i - 1].kind != "text" or not LEAD_IN_ONLY.search(lines[i - 1].text)
-            or not _LIST_ITEM.match(lines[i + 1].text)]
+            if not (0 < i < len(lines) - 1 and parts_lead_in_from_list(i))]
 
 
 def _ends_sentence(text: str) -> bool:

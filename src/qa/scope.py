@@ -832,17 +832,16 @@ class Relevance:
         quickly"), and that clause alone does not hold the sentence: the excerpt says
         nothing else of them. "Warfarin can be started and stopped quickly" was held by it
         (dev q283)."""
-        def named(text: str) -> set[str]:  # drugs, and things known by no drug's name
-            return set(self.lexicon.drugs_in(text)) | self.names(text)
-
         clauses = [m.group(1) for m in UNLIKE.finditer(excerpt.text)]
-        said = named(sentence) if clauses else set()
+        # drugs, and things known by no drug's name (warfarin, named once, is no drug)
+        said = self.lexicon.drugs_in(sentence) | self.names(sentence) if clauses else set()
         if not said:
             return False
         rest = UNLIKE.sub(" ", excerpt.text)
-        if said & (named(rest) | self.excerpt_drugs(excerpt.chunk, rest)):
+        if said & (self.excerpt_drugs(excerpt.chunk, rest) | self.names(rest)):
             return False
-        return bool(said & named(" ".join(clauses))) and all(
+        contrasted = " ".join(clauses)
+        return bool(said & (self.lexicon.drugs_in(contrasted) | self.names(contrasted))) and all(
             lexical_support(sentence, clause) < min_coverage for clause in clauses)
 
     def flips(self, sentence: str, excerpt: str) -> bool:
