@@ -155,3 +155,15 @@ def test_a_conversation_without_a_user_message_is_a_clear_error(seed_index, embe
     assistant, _ = _assistant(seed_index, embedder)
     with pytest.raises(QAError, match="no user message"):
         assistant.chat([Turn("assistant", "Hello")])
+
+
+def test_it_is_the_subject_unless_what_it_stands_for_follows() -> None:
+    """"Is it more common in women?" after "What is depression?" was searched as typed
+    ("is it … common" read as the "it" of "Is it common to…") and refused; "Is it safe to
+    take it with food?" keeps its first "it"."""
+    text = "Depression is a common illness. Depression is more common in women. " * 3
+    lexicon = Lexicon.build({"d": text}, {}, {"d": "Depression"})
+    assert standalone("What is depression?", "Is it more common in women?",
+                      lexicon) == "Is depression more common in women?"
+    assert standalone("What is depression?", "Is it normal to feel tired with it?",
+                      lexicon) == "Is it normal to feel tired with depression?"

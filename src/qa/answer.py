@@ -35,7 +35,7 @@ from pathlib import Path
 
 from qa.composing import Composer
 from qa.config import Settings
-from qa.conversation import Turn, standalone_questions
+from qa.conversation import Turn, asked_alone, standalone_questions
 from qa.embeddings import Embedder, load_embedder
 from qa.errors import QAError
 from qa.evidence import select_evidence
@@ -250,7 +250,7 @@ class Assistant:
             yield self._done(self._redirect(question, triage, started))
             return
         # Instructions inside a question are not followed: they never reach the model.
-        asked = as_yes_no(in_plain_words(strip_injections(searched)))
+        asked = asked_alone(as_yes_no(in_plain_words(strip_injections(searched))), self.lexicon)
         if requests_manufacture(asked):  # never instructions to produce a drug
             yield self._done(self._refusal_answer(
                 question, triage, Timings(total_ms=_ms(started)), AnswerStatus.OUT_OF_SCOPE))

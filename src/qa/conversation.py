@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from qa.scope import Lexicon, may_be_noun, may_be_verb, only_verb, specific
-from qa.text import STOPWORDS, terms, zipf
+from qa.text import STOPWORDS, sentence_spans, terms, zipf
 
 if TYPE_CHECKING:
     from qa.answer import Assistant
@@ -69,10 +69,12 @@ class Turn:
 
 
 def _drug_words(text: str, lexicon: Lexicon) -> list[str]:
-    """Drugs the text names: the corpus's, and specific words it has never seen (so that
-    "and for metformin?" asks about metformin, and is refused as such)."""
-    return [w for w in dict.fromkeys(terms(text))
-            if w in lexicon.drugs or (specific(w) and not lexicon.vocabulary.knows(w))]
+    """Drugs the text names: the corpus's, then specific words it has never seen (so that
+    "and for metformin?" asks about metformin, and is refused as such; but "they" after
+    "My neurologist started me on Klonopin…" is Klonopin)."""
+    named = [w for w in dict.fromkeys(terms(text))
+             if w in lexicon.drugs or (specific(w) and not lexicon.vocabulary.knows(w))]
+    return sorted(named, key=lambda w: w not in lexicon.drugs)
 
 
 def _condition(word: str, lexicon: Lexicon) -> bool:
@@ -152,10 +154,13 @@ def _swap(question: str, old: Sequence[str], new: str) -> str:
     return pattern.sub(new, question)
 
 
-# "Is it safe to ...": this "it" stands for nothing.
+# "Is it safe to ...", "Is it OK for me to …", "Is it normal that …": this "it" stands
+# for nothing. Without what it stands for, it is the subject: "Is it more common in
+# women?" after "What is depression?" asks whether depression is.
 _EXPLETIVE = re.compile(r"\b(?:is|was|isn't|wasn't|would|will) it (?:\w+ )?(?:safe|ok|okay|"
                         r"possible|true|normal|common|dangerous|fine|bad|better|wise|risky|"
-                        r"advisable|likely)\b", re.IGNORECASE)
+                        r"advisable|likely)\b(?=(?:\s+\w+){0,3}?\s+(?:to|that|if|when|whenever"
+                        r"|while)\b)", re.IGNORECASE)
 
 
 def _refer(message: str, drug: str) -> str:
@@ -247,6 +252,26 @@ def standalone(previous: str | None, message: str, lexicon: Lexicon) -> str:
         joint = _JOINT.get(aspect.group(0).lower()[:4], "of")
         return _capitalised(f"{message.rstrip(' ?.')} {joint} {drug}?")
     return message
+
+
+def asked_alone(message: str, lexicon: Lexicon) -> str:
+    """A question after sentences that set it up, asked on its own with its pronouns named
+    from them: "I've been on lorazepam for a few months. Can I just quit it cold turkey?"
+    (or the other way round) -> "Can I just quit lorazepam cold turkey?" (as typed, the
+    told words crowded out the asked ones in retrieval and it was refused, though the
+    leaflet answers it). Unchanged
+    when the question refers to nothing told, or the told part names more than one drug
+    ("Memantine and ketamine both act on NMDA receptors. How do their effects differ?")."""
+    sentences = [message[slice(*span)] for span in sentence_spans(message)]
+    questions = [s for s in sentences if s.endswith("?")]
+    if len(sentences) < 2 or len(questions) != 1:
+        return message
+    last = questions[0]
+    told = " ".join(s for s in sentences if s is not last)
+    if len(_drug_words(told, lexicon)) != 1:
+        return message
+    asked = standalone(told, last, lexicon)
+    return asked if asked != last else message
 
 
 def standalone_questions(turns: Sequence[Turn], lexicon: Lexicon) -> list[str]:

@@ -517,20 +517,40 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
     ``question`` as asked, what its sentences after the first tell around it."""
     tokens = terms(query)
     polar = bool(tokens) and tokens[0] in POLAR_OPENERS
-    # A yes/no question needs its everyday nouns too, but not those of what is told around
-    # it ("Can I crush the caplets into my food? I have trouble swallowing pills.": not
-    # "trouble"): those need only what any question needs.
-    spans = sentence_spans(question)
-    told = set(terms(question[spans[0][1]:])) - set(terms(question[slice(*spans[0])])) \
-        if spans else set()
+    drugs = lexicon.drugs_in(query)
+    told = _told(question)
     missing: list[str] = []
     for token in dict.fromkeys(tokens[1:] if polar else tokens):
         if token in lexicon.drugs or lexicon.vocabulary.knows(token):
             continue  # "anti-inflammatory" as a whole
+        # What is told around a question about a drug the documents know sets the scene
+        # ("My neurologist just started me on Klonopin.", "…broke out in hives as a kid.")
+        # and needs no mention, but for a name ("I take Zoloft. Can I drink wine?"). A
+        # yes/no question needs its everyday nouns, but not those told around it ("Can I
+        # crush the caplets? I have trouble swallowing pills.": not "trouble").
+        if token in told and drugs and not _name_like(token):
+            continue
         missing += [part for part in token.split("-")  # "add-on": "add" is known
                     if specific(part, polar and token not in told)
                     and not lexicon.vocabulary.knows(part)]
-    return Focus(lexicon.drugs_in(query), tuple(dict.fromkeys(missing)), polar)
+    return Focus(drugs, tuple(dict.fromkeys(missing)), polar)
+
+
+def _told(question: str) -> set[str]:
+    """Words only in what is told around a question, not in the sentence that asks it (the
+    one ending in "?", else the first): "My neurologist just started me on Klonopin. What's
+    the most I could take in a day?" tells "neurologist"."""
+    sentences = [question[slice(*span)] for span in sentence_spans(question)]
+    asked = [s for s in sentences if s.endswith("?")]
+    asked_one = asked[0] if len(asked) == 1 else sentences[0] if sentences else ""
+    return set(terms(" ".join(s for s in sentences if s is not asked_one))) \
+        - set(terms(asked_one))
+
+
+def _name_like(word: str) -> bool:
+    """Shaped like a drug's or a disease's name: no English word lemminflect knows
+    ("zoloft", "alzheimer"), or a drug-name ending ("ibuprofen")."""
+    return not _parts_of_speech(word) or bool(_DRUG_SHAPE.search(word))
 
 
 # Words that carry no information about a drug on their own: an answer sentence made of
