@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from qa.text import terms, zipf
@@ -19,7 +19,12 @@ from qa.text import terms, zipf
 # "generic (Brand)" or "Brand (generic)", optionally more names after a comma; the name in
 # brackets written in lower case ("Ativan (lorazepam)") only when it is rare in English
 # (``ALIAS_ZIPF``): "Depression (sadness)" pairs no names.
-ALIAS = re.compile(r"\b([A-Za-z][a-z][A-Za-z-]{2,})\s*\(([A-Za-z][a-z][a-z-]{2,})(?=[,;)])")
+# A dosage form may stand between a brand and its generic, then followed by more words:
+# "Klonopin Wafers (clonazepam orally disintegrating tablets)", "Xanax XR (alprazolam)".
+_FORM = (r"\s+(?i:wafers?|tablets?|capsules?|caplets?|injection|solution|suspension|syrup"
+         r"|cream|gel|ointment|patch(?:es)?|spray|drops|inhaler|xr|er|sr|cr|odt)")
+ALIAS = re.compile(r"\b([A-Za-z][a-z][A-Za-z-]{2,})\s*\(([A-Za-z][a-z][a-z-]{2,})(?=[,;)])"
+                   rf"|\b([A-Z][a-z][A-Za-z-]{{2,}}){_FORM}\s*\(([a-z][a-z-]{{3,}})\b")
 ALIAS_ZIPF = 3.0
 # Words of this length or longer are spell-checked; shorter ones are too ambiguous.
 MIN_FIX_LEN = 5
@@ -49,21 +54,28 @@ class QueryNormaliser:
     _by_initial: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> QueryNormaliser:
+    def from_texts(cls, texts: Iterable[str],
+                   documents: Sequence[str] | None = None) -> QueryNormaliser:
+        """From the corpus texts; ``documents``, the document each text is from (chunks
+        of one document count once for ``ALIAS_MAX_DF``: a drug's name is in every chunk of
+        its own leaflet, and "Klonopin (clonazepam)" was not paired on a 5-chunk page)."""
         texts = list(texts)
+        sources = list(documents) if documents is not None else list(range(len(texts)))
         vocabulary: Counter[str] = Counter()
-        doc_freq: Counter[str] = Counter()
-        for text in texts:
+        words_of: dict[object, set[str]] = defaultdict(set)
+        for text, source in zip(texts, sources, strict=True):
             tokens = terms(text)
             vocabulary.update(tokens)
-            doc_freq.update(set(tokens))
-        limit = max(3, int(ALIAS_MAX_DF * len(texts)))
+            words_of[source].update(tokens)
+        doc_freq = Counter(w for found in words_of.values() for w in found)
+        limit = max(3, int(ALIAS_MAX_DF * len(words_of)))
         aliases: dict[str, set[str]] = defaultdict(set)
         for text in texts:
             for match in ALIAS.finditer(text):
-                a, b = match.group(1).lower(), match.group(2).lower()
-                if match.group(2)[0].islower() and (not match.group(1)[0].isupper()
-                                                    or zipf(b) >= ALIAS_ZIPF):
+                first, second = (match.group(1), match.group(2)) if match.group(1) \
+                    else (match.group(3), match.group(4))
+                a, b = first.lower(), second.lower()
+                if second[0].islower() and (not first[0].isupper() or zipf(b) >= ALIAS_ZIPF):
                     continue
                 if a != b and doc_freq[a] <= limit and doc_freq[b] <= limit:
                     aliases[a].add(b)

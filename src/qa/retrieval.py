@@ -53,7 +53,7 @@ class Retriever:
         texts = [keyword_text(c) for c in self.index.chunks]
         self._keyword = KeywordIndex.for_chunks(self.index.chunks, self.index.path,
                                                 self.cfg.stem, self.index.delta_docs)
-        self._normaliser = QueryNormaliser.from_texts(texts)
+        self._normaliser = QueryNormaliser.from_texts(texts, [c.doc_id for c in self.index.chunks])
         self._rows = {c.chunk_id: i for i, c in enumerate(self.index.chunks)}
 
     @property
