@@ -47,8 +47,9 @@ def _sentences(passages: list[Passage], about: About | None) -> list[_Sentence]:
         chunk = passage.chunk
         for order, (s, e) in enumerate(sentence_spans(chunk.text)):
             text = chunk.text[s:e]
-            if text.strip() in (chunk.section, chunk.title):
-                continue  # a heading line: no facts, only tokens
+            if text.strip() in (chunk.section, chunk.title) or text.endswith("?"):
+                continue  # a heading line or a question ("Is it safe to take all of
+                # these meds together?" heading a reader's letter): no facts, only tokens
             if about is not None and not about(chunk, text):
                 continue  # another drug's facts cannot answer for the asked one
             # A sentence that gives orders ("ignore previous instructions…") is never shown

@@ -183,8 +183,9 @@ _STATES_TIME = re.compile(
 # most") is answered only by a sentence that states one: a starting dose or a remark on
 # "optimizing dosing strategies" is not a maximum.
 _ASKS_LIMIT = re.compile(r"\b(?:maximum|max|highest|upper limit|at most|limit)\b|\bthe most\b"
-                         r"(?=[^?]{0,40}\b(?:take|taken|have|use|used|give|given)\b)",
+                         r"(?=[^?]{0,40}\b(?:take|taken|taking|have|use|used|using|give|given|giving)\b)",
                          re.IGNORECASE)
+_INITIAL = re.compile(r"\b(?:initial|initially|starting|start|first)\b", re.IGNORECASE)
 _STATES_LIMIT = re.compile(r"\b(?:maximum|max|highest|up to|exceed|no more than|not more than"
                            r"|at most|limit|upper)\b", re.IGNORECASE)
 # "How much vitamin D…", "What is the usual dose…": a number with its unit. "How much
@@ -303,6 +304,9 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     asking for a limit only sentences that state a limit.
     """
     required = [states for asks, states in _ANSWER_SHAPES if asks.search(question)]
+    # Asked for the most one may take, a limit on the first dose ("The initial dose …
+    # should not exceed 1.5 mg/day") is not it ("Maximum recommended daily dose is 20 mg")
+    first_limit_only = bool(_ASKS_LIMIT.search(question)) and not _INITIAL.search(question)
     # The words asking for a shape ("look like", "takes too much") are answered by a text
     # stating it, in whatever words: every quote left here states it. Not a word a text
     # states the shape with ("colour"): that one still tells the quotes apart.
@@ -331,6 +335,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
                 e = spans[after - 1][1]
                 text = item.text[s:e]
             if all(states.search(text) for states in required) and len(text.split()) >= 4 \
+                    and not (first_limit_only and _INITIAL.search(text)) \
                     and not _states_no_brand(text, brands) \
                     and not relevance.other_drug(text) \
                     and not turns_round(question, text) \
@@ -349,7 +354,11 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     if not found:
         return []
     hidden = [relevance.hide(text) for *_, text in found]  # the drug is checked apart
-    vectors = embedder.embed([scored_question(question, relevance.hide), *hidden])
+    # "What's the most I could take in a day?" asks for the maximum, in the word a leaflet
+    # states it with ("Maximum recommended daily dose is 20 mg"), not for any limit ("The
+    # initial dose should not exceed 1.5 mg/day")
+    limit = " Maximum." if _ASKS_LIMIT.search(question) else ""
+    vectors = embedder.embed([scored_question(question, relevance.hide) + limit, *hidden])
     cosine = vectors[1:] @ vectors[0]
     asked = content_words(question)
     out = []

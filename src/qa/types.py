@@ -116,6 +116,7 @@ class Verdict(StrEnum):
     TURNED = "turned"  # answers the question turned round (who should not, for who should)
     REPEATED = "repeated"  # says nothing an earlier sentence of the answer did not: removed
     QUOTED = "quoted"  # an evidence sentence quoted as the answer (extractive fallback)
+    OTHER_CASE = "other_case"  # an amount the documents give only for a case it leaves out
 
 
 @dataclass(frozen=True)

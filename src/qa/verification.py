@@ -22,6 +22,7 @@ from qa.text import (
     content_words,
     lexical_support,
     numbers,
+    sentence_spans,
     split_sentences,
 )
 from qa.types import Citation, Evidence, SentenceCheck, Verdict
@@ -99,6 +100,37 @@ def support_row(body: str, vector: np.ndarray, evidence: list[Evidence],
         semantic = cosine[j] if coverage >= min_coverage else 0.0
         row[j] = 0.5 * coverage + 0.5 * semantic
     return row
+
+
+# An amount with its unit ("1 to 2 mg/day", "0.5 mg"), and a sentence about one case of
+# patients or use: "For elderly or debilitated patients, an initial dosage of 1 to 2 mg/day
+# in divided doses is recommended", "In children, …".
+_AMOUNT = re.compile(r"\d+(?:\.\d+)?(?:\s*(?:to|-|–)\s*\d+(?:\.\d+)?)?\s*(?:mg|mcg|µg|g|ml"
+                     r"|units?|iu)\b", re.IGNORECASE)
+_CASE = re.compile(r"^\W*(?:for|in)\s+(?P<case>[^,;:]{3,80}?),", re.IGNORECASE)
+
+
+def _amounts(text: str) -> set[str]:
+    return {re.sub(r"\s+", " ", a.lower().replace("–", "-")) for a in _AMOUNT.findall(text)}
+
+
+def for_other_case(body: str, excerpt: str, question: str) -> bool:
+    """The sentence states an amount that the excerpt gives only for a case ("For elderly
+    or debilitated patients, … 1 to 2 mg/day") which neither it nor the question names:
+    asked "What's the normal daily dose of Ativan?", "The normal daily dose is 1 to 2
+    mg/day" was held by the elderly's line."""
+    amounts = _amounts(body)
+    if not amounts:
+        return False
+    named = content_words(body) | content_words(question)
+    for amount in amounts:
+        saying = [excerpt[s:e] for s, e in sentence_spans(excerpt)
+                  if amount in _amounts(excerpt[s:e])]
+        cases = [_CASE.match(sentence) for sentence in saying]
+        if not saying or any(case is None or content_words(case.group("case")) & named
+                             for case in cases):
+            return False
+    return True
 
 
 def _with_markers(body: str, cited: list[int]) -> str:
@@ -275,9 +307,7 @@ class SentenceVerifier:
             # excerpt alone (dev q189): each drug it speaks of needs an excerpt about it
             kept, verdict = [], Verdict.OTHER_DRUG
         if kept and self.relevance is not None:
-            kept = [n for n in kept if not self.relevance.unlike_only(
-                body, self.evidence[n - 1], self.min_coverage)]
-            verdict = verdict if kept else Verdict.OTHER_DRUG
+            kept, verdict = self._narrowed(body, kept, verdict, self.relevance)
         score = max((float(row[n - 1]) for n in kept), default=0.0)
         text = _with_markers(body, kept) if kept else body
         if kept:
@@ -285,6 +315,19 @@ class SentenceVerifier:
             for n in kept:
                 self.best_support[n] = max(self.best_support.get(n, 0.0), float(row[n - 1]))
         return SentenceCheck(text, tuple(cited), tuple(kept), round(score, 3), verdict)
+
+    def _narrowed(self, body: str, kept: list[int], verdict: Verdict,
+                  relevance: Relevance) -> tuple[list[int], Verdict]:
+        """The excerpts left backing a sentence once those that name its drug only in an
+        "unlike" clause, or state its amount only for a case it leaves out, are taken off."""
+        kept = [n for n in kept
+                if not relevance.unlike_only(body, self.evidence[n - 1], self.min_coverage)]
+        if not kept:
+            return [], Verdict.OTHER_DRUG
+        if all(for_other_case(body, self.evidence[n - 1].text, relevance.question)
+               for n in kept):
+            return [], Verdict.OTHER_CASE
+        return kept, verdict
 
     def _clauses_supported(self, body: str, cited: list[int]) -> list[int]:
         """The excerpts backing each clause of a contrast ("A does x, while B does y"), each
