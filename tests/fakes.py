@@ -8,6 +8,7 @@ way the test did not plan for.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -22,6 +23,18 @@ def first_sentence_cited(prompt: ChatPrompt) -> str:
     """A reply copying the first sentence of excerpt [1], cited: always supported."""
     excerpt = prompt.user.split("\n[1] ", 1)[1].split("\n\n")[0]
     return excerpt.split(". ")[0].rstrip(".") + " [1]."
+
+
+def citing(words: str, text: str) -> Callable[[ChatPrompt], str]:
+    """A reply ``text`` with "[n]" standing for the excerpt that contains ``words`` (lower
+    case, spacing folded): the reply cites whichever number the excerpt was given."""
+    def reply(prompt: ChatPrompt) -> str:
+        for match in re.finditer(r"^\[(\d+)\] (.*?)(?=\n\n\[\d+\] |\n\nQuestion: )",
+                                 prompt.user, re.MULTILINE | re.DOTALL):
+            if words in " ".join(match.group(2).split()).lower():
+                return text.replace("[n]", f"[{match.group(1)}]")
+        raise AssertionError(f"no excerpt with {words!r} in {prompt.user!r}")
+    return reply
 
 
 class FakeGenerator:
