@@ -259,9 +259,9 @@ def asked_alone(message: str, lexicon: Lexicon) -> str:
     from them: "I've been on lorazepam for a few months. Can I just quit it cold turkey?"
     (or the other way round) -> "Can I just quit lorazepam cold turkey?" (as typed, the
     told words crowded out the asked ones in retrieval and it was refused, though the
-    leaflet answers it). Unchanged
-    when the question refers to nothing told, or the told part names more than one drug
-    ("Memantine and ketamine both act on NMDA receptors. How do their effects differ?")."""
+    leaflet answers it). Unchanged when the question refers to nothing told, or the told
+    part names more than one drug ("Memantine and ketamine both act on NMDA receptors. How
+    do their effects differ?")."""
     sentences = [message[slice(*span)] for span in sentence_spans(message)]
     questions = [s for s in sentences if s.endswith("?")]
     if len(sentences) < 2 or len(questions) != 1:

@@ -58,7 +58,7 @@ class QueryNormaliser:
                    documents: Sequence[str] | None = None) -> QueryNormaliser:
         """From the corpus texts; ``documents``, the document each text is from (chunks
         of one document count once for ``ALIAS_MAX_DF``: a drug's name is in every chunk of
-        its own leaflet, and "Klonopin (clonazepam)" was not paired on a 5-chunk page)."""
+        its own leaflet, and "Ativan (lorazepam)" on a long label page was not paired)."""
         texts = list(texts)
         sources = list(documents) if documents is not None else list(range(len(texts)))
         vocabulary: Counter[str] = Counter()
