@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from qa.scope import Lexicon, may_be_noun, may_be_verb, only_verb, specific
-from qa.text import STOPWORDS, sentence_spans, terms, zipf
+from qa.text import STOPWORDS, asking, sentence_spans, terms, zipf
 
 if TYPE_CHECKING:
     from qa.answer import Assistant
@@ -263,11 +263,10 @@ def asked_alone(message: str, lexicon: Lexicon) -> str:
     part names more than one drug ("Memantine and ketamine both act on NMDA receptors. How
     do their effects differ?")."""
     sentences = [message[slice(*span)] for span in sentence_spans(message)]
-    questions = [s for s in sentences if s.endswith("?")]
-    if len(sentences) < 2 or len(questions) != 1:
+    k = asking(sentences)
+    if len(sentences) < 2 or k is None:
         return message
-    last = questions[0]
-    told = " ".join(s for s in sentences if s is not last)
+    last, told = sentences[k], " ".join(sentences[:k] + sentences[k + 1:])
     if len(_drug_words(told, lexicon)) != 1:
         return message
     asked = standalone(told, last, lexicon)

@@ -306,7 +306,8 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     required = [states for asks, states in _ANSWER_SHAPES if asks.search(question)]
     # Asked for the most one may take, a limit on the first dose ("The initial dose …
     # should not exceed 1.5 mg/day") is not it ("Maximum recommended daily dose is 20 mg")
-    first_limit_only = bool(_ASKS_LIMIT.search(question)) and not _INITIAL.search(question)
+    asks_limit = bool(_ASKS_LIMIT.search(question))
+    first_limit_only = asks_limit and not _INITIAL.search(question)
     # The words asking for a shape ("look like", "takes too much") are answered by a text
     # stating it, in whatever words: every quote left here states it. Not a word a text
     # states the shape with ("colour"): that one still tells the quotes apart.
@@ -357,7 +358,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     # "What's the most I could take in a day?" asks for the maximum, in the word a leaflet
     # states it with ("Maximum recommended daily dose is 20 mg"), not for any limit ("The
     # initial dose should not exceed 1.5 mg/day")
-    limit = " Maximum." if _ASKS_LIMIT.search(question) else ""
+    limit = " Maximum." if asks_limit else ""
     vectors = embedder.embed([scored_question(question, relevance.hide) + limit, *hidden])
     cosine = vectors[1:] @ vectors[0]
     asked = content_words(question)

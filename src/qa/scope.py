@@ -32,6 +32,7 @@ from qa.text import (
     MARKER,
     STOPWORDS,
     SYNONYMS,
+    asking,
     content_words,
     lexical_support,
     sentence_spans,
@@ -541,10 +542,11 @@ def _told(question: str) -> set[str]:
     one ending in "?", else the first): "My neurologist just started me on Klonopin. What's
     the most I could take in a day?" tells "neurologist"."""
     sentences = [question[slice(*span)] for span in sentence_spans(question)]
-    asked = [s for s in sentences if s.endswith("?")]
-    asked_one = asked[0] if len(asked) == 1 else sentences[0] if sentences else ""
-    return set(terms(" ".join(s for s in sentences if s is not asked_one))) \
-        - set(terms(asked_one))
+    if not sentences:
+        return set()
+    k = asking(sentences)
+    k = 0 if k is None else k
+    return set(terms(" ".join(sentences[:k] + sentences[k + 1:]))) - set(terms(sentences[k]))
 
 
 def _name_like(word: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -181,6 +181,14 @@ def sentence_spans(text: str, *, any_case: bool = False) -> list[tuple[int, int]
         if trail > lead:
             out.append((start + lead, start + trail))
     return out
+
+
+def asking(sentences: Sequence[str]) -> int | None:
+    """Which of a message's sentences asks: the one ending in "?" (None when none or
+    several do), the rest tell around it ("I've been on lorazepam for a few months. Can I
+    just quit it?")."""
+    asked = [i for i, sentence in enumerate(sentences) if sentence.endswith("?")]
+    return asked[0] if len(asked) == 1 else None
 
 
 def split_sentences(text: str) -> list[str]:
