@@ -299,6 +299,36 @@ def test_an_everyday_idiom_is_asked_in_the_words_of_the_label(pages: Path, embed
     assert not answer.refused and "abruptly discontinue" in answer.text
 
 
+def test_a_negated_yes_or_no_question_is_answered_as_the_plain_one(
+        pages: Path, embedder) -> None:
+    """"Doesn't azithromycin treat ear infections in children?" was refused ("They never
+    mention 'doesn'"), and "Can't I stop…" had no "No.": asked plainly, both are yes/no
+    questions the pages answer."""
+    answer = _ask(pages, embedder, "Doesn't azithromycin treat ear infections in children?",
+                  citing("ear infections", "Yes, ZITHROMAX is also used in children to "
+                                           "treat ear infections [n]."))
+    assert answer.text.startswith("Yes") and "ear infections" in answer.text
+    answer = _ask(pages, embedder,
+                  "Can't I stop taking amlodipine once my blood pressure is normal?",
+                  citing("do not stop", "Yes, you can stop taking amlodipine once your "
+                                        "blood pressure is normal [n]."))
+    assert answer.text.startswith("No.") and "Do not stop taking amlodipine" in answer.text
+
+
+@pytest.mark.parametrize(("typed", "plain"), [
+    ("Can't he just take it as a pill?", "Can he just take it as a pill?"),
+    ("My dad has diabetes. Isn't insulin a shot?", "My dad has diabetes. Is insulin a shot?"),
+    ("won't it hurt?", "will it hurt?"),
+    # not a question's opener: unchanged
+    ("Can't sleep. What helps?", "Can't sleep. What helps?"),
+    ("I can't swallow pills, can I crush it?", "I can't swallow pills, can I crush it?"),
+])
+def test_only_a_negated_opener_of_a_question_is_asked_plainly(typed: str, plain: str) -> None:
+    from qa.questions import in_plain_words
+
+    assert in_plain_words(typed) == plain
+
+
 def test_when_to_take_a_drug_is_answered_by_a_time_of_day_or_a_meal(
         pages: Path, embedder) -> None:
     """"Lansoprazole should be taken long-term" names no time: the label's "before eating

@@ -49,11 +49,28 @@ _REPORTED_CLAIM = re.compile(
 _IDIOMS = ((re.compile(r"\bcold[- ]turkey\b", re.IGNORECASE), "abruptly"),)
 
 
+# "Can't he just take it as a pill?", "Isn't amoxicillin a penicillin?": a negated opener
+# asks what the plain one asks (the answer "Yes, …" means the same to both), but tokenised
+# as "can", "t" or "isn", "t" it was no yes/no question, and "t" nothing to look up. Only
+# a sentence that asks is rewritten: "Can't sleep. What helps?" keeps its "can't".
+_NEGATED_OPENER = re.compile(
+    r"(?P<lead>^\s*|[.!?]\s+)(?P<aux>is|are|was|were|does|do|did|could|should|would|has"
+    r"|have|had|must|need|ca|wo|sha)n['’]t\b(?=[^.!?]*\?)", re.IGNORECASE)
+_FULL = {"ca": "can", "wo": "will", "sha": "shall"}
+
+
+def _asked_plainly(match: re.Match[str]) -> str:
+    aux = match.group("aux")
+    full = _FULL.get(aux.lower(), aux.lower())
+    return match.group("lead") + (full.capitalize() if aux[0].isupper() else full)
+
+
 def in_plain_words(question: str) -> str:
-    """The question with its everyday idioms in the words documents use."""
+    """The question with its everyday idioms in the words documents use, and a negated
+    opener asked plainly ("Isn't it…?" -> "Is it…?")."""
     for idiom, plain in _IDIOMS:
         question = idiom.sub(plain, question)
-    return question
+    return _NEGATED_OPENER.sub(_asked_plainly, question)
 
 
 def as_yes_no(question: str) -> str:
