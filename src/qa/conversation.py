@@ -17,8 +17,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from qa.scope import Lexicon, may_be_noun, may_be_verb, only_verb, specific
-from qa.text import STOPWORDS, asking, sentence_spans, terms, zipf
+from qa.scope import Lexicon, may_be_noun, may_be_verb, name_like, only_verb, specific
+from qa.text import STOPWORDS, terms, told_and_asked, zipf
 
 if TYPE_CHECKING:
     from qa.answer import Assistant
@@ -111,7 +111,8 @@ def _subject(defined: re.Match[str] | None) -> str:
 # asked of the subject ("How often are B12 shots given?": "B12 shots").
 _NOT_SUBJECT = frozenset("""often long much many usually normally typically best right ok okay
     safe happen happens happened need needs needed get gets got someone people patients person
-    me my you your we us one""".split())
+    me my you your we us one during since until till within without between against through
+    again ago yet still just already""".split())
 _NOT_THING = STOPWORDS | _NOT_SUBJECT | _NOT_NAMES
 
 
@@ -262,12 +263,18 @@ def asked_alone(message: str, lexicon: Lexicon) -> str:
     leaflet answers it). Unchanged when the question refers to nothing told, or the told
     part names more than one drug ("Memantine and ketamine both act on NMDA receptors. How
     do their effects differ?")."""
-    sentences = [message[slice(*span)] for span in sentence_spans(message)]
-    k = asking(sentences)
-    if len(sentences) < 2 or k is None:
+    # Whole sentences only: what a clause tells is often the question's condition ("I'm
+    # allergic to penicillin…, my doctor wants to put me on amoxicillin, is that ok for me
+    # to take?" alone is "Is that ok for me to take amoxicillin?", which "Take the
+    # amoxicillin until finished." answered "Yes.")
+    split = told_and_asked(message, loose=False)
+    if split is None:
         return message
-    last, told = sentences[k], " ".join(sentences[:k] + sentences[k + 1:])
-    if len(_drug_words(told, lexicon)) != 1:
+    told, last = split
+    # a drug of the corpus or a name, not an everyday word ("My grandson is 9, can he
+    # take Zithromax…?" is no question about a drug called "grandson")
+    named = [w for w in _drug_words(told, lexicon) if w in lexicon.drugs or name_like(w)]
+    if len(named) != 1:
         return message
     asked = standalone(told, last, lexicon)
     return asked if asked != last else message

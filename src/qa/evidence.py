@@ -19,12 +19,13 @@ from qa.embeddings import Embedder
 from qa.injection import addressed_to_model
 from qa.ranking import in_turn
 from qa.scope import ROUTE, asks_route, scored_question
-from qa.text import LIST_ITEM, content_words, sentence_spans, stems
+from qa.text import LIST_ITEM, content_words, heading_like, sentence_spans, stems
 from qa.types import Chunk, Evidence, Passage
 
 # A sentence opening with one of these leans on the one before it.
 _DANGLING = re.compile(r"^(it|this|these|they|that|those|such|its|their|however|additionally)\b",
                        re.IGNORECASE)
+LEAD_IN_ITEMS = 6  # lines after a lead-in taken as its items
 CHARS_PER_TOKEN = 4  # Qwen's tokenizer averages ~4 characters of English prose per token
 
 
@@ -91,7 +92,17 @@ def _cost(sentence: _Sentence) -> int:
 
 
 def _list_of(i: int, sentences: list[_Sentence], by_key: dict[tuple[int, int], int]) -> list[int]:
-    """The items of the list sentence ``i`` belongs to (itself when it is no list item)."""
+    """The items of the list sentence ``i`` belongs to (itself when it is no list item); for
+    a lead-in ("During long trips, it may help to:"), the lines after it, marked or not
+    (plain-text pages set each item as a line of its own), up to LEAD_IN_ITEMS."""
+    if sentences[i].text.rstrip().endswith(":"):
+        run = [i]
+        j = by_key.get((sentences[i].passage, sentences[i].order + 1))
+        while j is not None and len(run) <= LEAD_IN_ITEMS and not (
+                sentences[j].text.rstrip().endswith(":")):
+            run.append(j)
+            j = by_key.get((sentences[j].passage, sentences[j].order + 1))
+        return run
     if not LIST_ITEM.search(sentences[i].text):
         return [i]
     run = [i]
@@ -101,6 +112,10 @@ def _list_of(i: int, sentences: list[_Sentence], by_key: dict[tuple[int, int], i
             run = [j, *run] if step < 0 else [*run, j]
             j = by_key.get((sentences[j].passage, sentences[j].order + step))
     return run
+
+
+def _same(one: _Sentence, other: _Sentence) -> bool:
+    return " ".join(one.text.split()).casefold() == " ".join(other.text.split()).casefold()
 
 
 def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int,
@@ -116,14 +131,19 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int,
     early = set(first)
     candidates = [*first, *(int(i) for i in np.argsort(-scores) if i not in early)]
     for i in candidates:
+        if any(_same(sentences[i], sentences[j]) for j in chosen):
+            continue  # the same line in two chunks (their overlap, a repeated line)
         wanted = [int(i)]
         prev = by_key.get((sentences[i].passage, sentences[i].order - 1))
         if prev is not None and prev not in chosen and _DANGLING.match(sentences[i].text):
             wanted.insert(0, prev)
         items = _list_of(int(i), sentences, by_key)
         after = by_key.get((sentences[i].passage, sentences[i].order + 1))
-        if after is not None and _DANGLING.match(sentences[after].text):
-            items = [*items, after]  # "...works on muscle cells. It inhibits calcium release"
+        if after is not None and (_DANGLING.match(sentences[after].text)
+                                  or heading_like(sentences[i].text)):
+            # "...works on muscle cells. It inhibits calcium release"; a heading ("Seizure
+            # Disorders") says what the next sentence is about, and nothing alone
+            items = [*items, after]
         cost = sum(_cost(sentences[j]) for j in wanted if j not in chosen)
         if chosen and used + cost > budget:
             continue
@@ -168,6 +188,12 @@ def select_evidence(
             runs[-1].append(i)
         else:
             runs.append([i])
+    # a heading heads what follows it: one ending a run (its sentence did not fit, or the
+    # chunk ends there) is no part of an excerpt ("Travel Tips" was a whole answer)
+    for run in runs:
+        while run and heading_like(sentences[run[-1]].text):
+            run.pop()
+    runs = [run for run in runs if run]
     runs.sort(key=lambda run: -max(scores[i] for i in run))
     evidence = []
     for n, run in enumerate(runs, start=1):

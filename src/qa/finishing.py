@@ -236,9 +236,17 @@ _STATES_WHEN = re.compile(r"\b(?:morning|mornings|evening|evenings|night|nightly
                           r"stomach|same time)\b", re.IGNORECASE)
 # (what a question asks for, what a sentence answering it must then state): the model's
 # sentences wait for one that does (``misses_shape``), and quotes must (``quotes``)
+# "How much does Shingrix cost without insurance?" was answered "You need two doses…": a
+# number, but no price. A question on cost is answered only by a text on money.
+_ASKS_PRICE = re.compile(r"\b(?:cost|costs|price|prices|pay|afford|expensive|cheap|cheaper)\b",
+                         re.IGNORECASE)
+_STATES_PRICE = re.compile(r"[$€£]|\b(?:costs?|price[sd]?|prices|dollars?|cents?|euros?|"
+                           r"pounds?|free of charge|no charge|insurance|insurers?|copays?|"
+                           r"medicare|medicaid|paid|pays?|afford\w*|expensive|cheap\w*)\b",
+                           re.IGNORECASE)
 _HELD_SHAPES = ((_ASKS_NUMBER, _STATES_AMOUNT), (_ASKS_TIME, _STATES_TIME),
                 (_ASKS_OVERDOSE, _STATES_OVERDOSE), (_ASKS_LOOK, _STATES_LOOK),
-                (_ASKS_WHEN, _STATES_WHEN))
+                (_ASKS_WHEN, _STATES_WHEN), (_ASKS_PRICE, _STATES_PRICE))
 _ANSWER_SHAPES = (*_HELD_SHAPES, (_ASKS_AMOUNT, _STATES_AMOUNT_WITH_UNIT),
                   (_ASKS_LIMIT, _STATES_LIMIT))
 
@@ -401,15 +409,22 @@ _OTHERS = re.compile(r"^\W*(?:(?:each|all|many|most|some|both|none) of )?(?:them
                      r"|those)\b", re.IGNORECASE)
 
 
+# A question asking only whether the drug may be taken at all ("Is that ok for me to take
+# amoxicillin?", what is told around it aside) has no topic an excerpt can settle: "Take
+# the amoxicillin until finished." said "Yes." to a penicillin-allergic asker.
+_BARE = frozenset(stems("take takes taking taken use uses using used give given ok okay fine "
+                        "safe alright".split()))
+
+
 def documents_polarity(question: str, ranked: Sequence[Quote],
                        relevance: Relevance) -> str | None:
     """'yes' or 'no' as the best-matching excerpts answer a yes/no question: those scoring
     within POLARITY_MARGIN of the best, each read by ``polarity_of``; None when they
     disagree ("The list of ineffective cold remedies is long" against "they're no help
     against cold viruses") or none uses enough of the question's topic words."""
-    if not ranked:
-        return None
     topic = _topic(question, relevance)  # the same for every quote: worked out once
+    if not ranked or set(topic) <= _BARE:
+        return None
     # Every drug asked about (not a condition) must be the quote's: "can you take amoxicillin
     # with hydrocodone?" is not answered yes by a warning about hydrocodone alone.
     near = [q for q in ranked if q.score >= ranked[0].score - POLARITY_MARGIN

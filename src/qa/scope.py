@@ -32,13 +32,13 @@ from qa.text import (
     MARKER,
     STOPWORDS,
     SYNONYMS,
-    asking,
     content_words,
     lexical_support,
     sentence_spans,
     stem,
     stems,
     terms,
+    told_and_asked,
     words,
     zipf,
 )
@@ -513,15 +513,28 @@ class Focus:
     polar: bool
 
 
+# The condition a question sets before asking ("If I miss a dose, should I double up?").
+_CONDITION = re.compile(r"^\s*(?:if|when|whenever|while|after|before|once)\b[^,?]*,\s*",
+                        re.IGNORECASE)
+
+
 def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
     """The focus of a question after spelling correction (``Retriever.rewrite``); with the
     ``question`` as asked, what its sentences after the first tell around it."""
     tokens = terms(query)
-    polar = bool(tokens) and tokens[0] in POLAR_OPENERS
+    # "My grandson is 2 months old, does he get the Prevnar?" asks yes or no, though its
+    # first word is no auxiliary: the sentence (or clause) that asks decides.
+    split = told_and_asked(question)
+    asked = terms(_CONDITION.sub("", split[1])) if split is not None else tokens
+    opener = asked[:1]
+    polar = bool(opener) and opener[0] in POLAR_OPENERS
     drugs = lexicon.drugs_in(query)
     told = _told(question)
+    # ... also when it asks about something else the documents name ("…, does he get the
+    # Prevnar?", a vaccine no lexicon drug stands for)
+    named = drugs or any(specific(t) and lexicon.vocabulary.knows(t) for t in asked)
     missing: list[str] = []
-    for token in dict.fromkeys(tokens[1:] if polar else tokens):
+    for token in dict.fromkeys(tokens[1:] if polar and tokens[:1] == opener else tokens):
         if token in lexicon.drugs or lexicon.vocabulary.knows(token):
             continue  # "anti-inflammatory" as a whole
         # What is told around a question about a drug the documents know sets the scene
@@ -529,7 +542,7 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
         # and needs no mention, but for a name ("I take Zoloft. Can I drink wine?"). A
         # yes/no question needs its everyday nouns, but not those told around it ("Can I
         # crush the caplets? I have trouble swallowing pills.": not "trouble").
-        if token in told and drugs and not _name_like(token):
+        if token in told and named and not name_like(token):
             continue
         missing += [part for part in token.split("-")  # "add-on": "add" is known
                     if specific(part, polar and token not in told)
@@ -541,15 +554,15 @@ def _told(question: str) -> set[str]:
     """Words only in what is told around a question, not in the sentence that asks it (the
     one ending in "?", else the first): "My neurologist just started me on Klonopin. What's
     the most I could take in a day?" tells "neurologist"."""
-    sentences = [question[slice(*span)] for span in sentence_spans(question)]
-    if not sentences:
-        return set()
-    k = asking(sentences)
-    k = 0 if k is None else k
-    return set(terms(" ".join(sentences[:k] + sentences[k + 1:]))) - set(terms(sentences[k]))
+    split = told_and_asked(question)
+    if split is None:
+        sentences = [question[slice(*span)] for span in sentence_spans(question)]
+        split = (" ".join(sentences[1:]), sentences[0]) if sentences else ("", "")
+    told, asked = split
+    return set(terms(told)) - set(terms(asked))
 
 
-def _name_like(word: str) -> bool:
+def name_like(word: str) -> bool:
     """Shaped like a drug's or a disease's name: no English word lemminflect knows
     ("zoloft", "alzheimer"), or a drug-name ending ("ibuprofen")."""
     return not _parts_of_speech(word) or bool(_DRUG_SHAPE.search(word))

@@ -29,9 +29,14 @@ _MARKERS_AFTER = r"((?:\s*\[\d+(?:,\s*\d+)*\])*)"
 # The "2." of an inline numbered list ("... is crucial. 2. **Dosing:** ...") starts the
 # next item: it is not the end of a sentence.
 _NOT_A_LIST_NUMBER = r"(?<!\s\d\.)(?<!\s\d\d\.)(?<!^\d\.)(?<!^\d\d\.)"
+# Nor does the full stop of a title before a name ("St. John's wort", "Dr. Smith"): cut
+# there, "…include garlic, ginger, ginkgo, St." lost the herb it was naming.
+_NOT_A_TITLE = r"(?<!\bSt\.)(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bMrs\.)"
 _BOUNDARY = re.compile(
-    rf"(?<=[.!?]){_NOT_A_LIST_NUMBER}{_MARKERS_AFTER}\s+(?=[A-Z0-9\"'(*-])|()\n+")
-_BOUNDARY_ANY_CASE = re.compile(rf"(?<=[.!?]){_NOT_A_LIST_NUMBER}{_MARKERS_AFTER}\s+(?=\S)|()\n+")
+    rf"(?<=[.!?]){_NOT_A_LIST_NUMBER}{_NOT_A_TITLE}{_MARKERS_AFTER}\s+(?=[A-Z0-9\"'(*-])"
+    r"|()\n+")
+_BOUNDARY_ANY_CASE = re.compile(
+    rf"(?<=[.!?]){_NOT_A_LIST_NUMBER}{_NOT_A_TITLE}{_MARKERS_AFTER}\s+(?=\S)|()\n+")
 _LIST_MARKS = "-*• "
 # A list item ("- x", "* x", "2. x", "3) x"), or the sentence that opens a numbered list.
 LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+|:\s+1[.)]\s")
@@ -50,7 +55,7 @@ STOPWORDS = frozenset(
     """a an and are as at be been but by can could did do does for from had has have how i if
     in into is it its may might more most no not yes of on or our should so such than that the
     their them then there these they this those to was were what when where which while who
-    why will with would you your also other some any each about after before over under
+    why will with would you your also other some any each about after before over under till
     very often used use using however passage passages according document documents""".split()
 ) | frozenset(
     # How answers refer to their sources ("the article states that…"): not claims to check.
@@ -129,7 +134,7 @@ def stems(tokens: Iterable[str]) -> list[str]:
 _SAME_THING = [stems(group.split()) for group in (
     "doctor doctors physician physicians provider providers prescriber clinician gp",
     "tell report inform notify",
-    "medicine medicines medication medications drug drugs",
+    "medicine medicines medication medications meds drug drugs",
     "stop stopping discontinue discontinuing quit quitting",
     "kid kids child children pediatric paediatric",
     "pregnant pregnancy",
@@ -183,12 +188,57 @@ def sentence_spans(text: str, *, any_case: bool = False) -> list[tuple[int, int]
     return out
 
 
+# Words a heading leaves in lower case ("Other Types of Treatment").
+_HEADING_SMALL = frozenset("a an and as at by for from in of on or the to vs with".split())
+
+
+def heading_like(line: str) -> bool:
+    """A line that names a section rather than says something: a few words, every one but
+    the small ones capitalised, no closing punctuation, no digits and no brand marks
+    ("Travel Tips", "Other Types of Treatment"; not "NORCO® 5/325", "ear infections", nor
+    a line in capitals, often a list's item: "SODIUM HYDROXIDE" among inactive ingredients).
+    Plain-text pages (MedQuAD's) set their inner headings as such lines; shown as an
+    excerpt, one was the whole answer to "Any tips for the flight?"."""
+    tokens = line.split()
+    if not 2 <= len(tokens) <= 6 or re.search(r"[.!?:;)]\s*$|[\d®™,]", line) \
+            or line.upper() == line:
+        return False
+    return all(t[0].isupper() or t.lower() in _HEADING_SMALL for t in tokens)
+
+
 def asking(sentences: Sequence[str]) -> int | None:
     """Which of a message's sentences asks: the one ending in "?" (None when none or
     several do), the rest tell around it ("I've been on lorazepam for a few months. Can I
     just quit it?")."""
     asked = [i for i, sentence in enumerate(sentences) if sentence.endswith("?")]
     return asked[0] if len(asked) == 1 else None
+
+
+# "I'm 55 and healthy, can I get the Shingrix shot yet?": a clause told before the comma of
+# the sentence that asks. Not a clause that sets the question's own condition ("If I miss a
+# dose, should I double up?", "When I stand up, why do I feel dizzy?"): that is asked.
+_TOLD_CLAUSE = re.compile(
+    r"^(?!(?:if|when|whenever|while|after|before|since|because|although|though|once|unless"
+    r"|until|as|for|with|without|besides|instead|in case|other than)\b)"
+    r"(?P<told>[^?]{8,}?),\s+(?:(?:and|so|but)\s+)?"
+    r"(?P<asked>(?:is|are|am|was|were|does|do|did|can|could|should|shall|will|would|may"
+    r"|might|has|have|had|what|how|which|why|where|who)\b[^?]*\?)$", re.IGNORECASE)
+
+
+def told_and_asked(message: str, *, loose: bool = True) -> tuple[str, str] | None:
+    """What a message tells and the question it asks (``asking``); None when no one
+    sentence asks. ``loose``, as people type: a sentence may start in lower case, and a
+    clause before the comma of the asking sentence is told (``_TOLD_CLAUSE``); else whole
+    sentences only."""
+    sentences = [message[slice(*span)] for span in sentence_spans(message, any_case=loose)]
+    k = asking(sentences)
+    if k is None:
+        return None
+    told, asked = sentences[:k] + sentences[k + 1:], sentences[k]
+    clause = _TOLD_CLAUSE.match(asked) if loose else None
+    if clause is not None:
+        told, asked = [*sentences[:k], clause.group("told"), *sentences[k + 1:]], clause["asked"]
+    return " ".join(told), asked
 
 
 def split_sentences(text: str) -> list[str]:

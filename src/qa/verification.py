@@ -20,6 +20,7 @@ from qa.text import (
     LEAD_IN_ONLY,
     MARKER,
     content_words,
+    heading_like,
     lexical_support,
     numbers,
     sentence_spans,
@@ -230,7 +231,9 @@ class SentenceVerifier:
             return Verdict.DOSE_WITHHELD
         if self._repeats(body):  # the 1.5B model can loop on a sentence till its token cap
             return Verdict.REPEATED
-        if LEAD_IN_ONLY.search(body):  # the model stopped before the items
+        if LEAD_IN_ONLY.search(body) or heading_like(MARKER.sub("", body).strip(" .")):
+            # the model stopped before the items, or copied a heading ("Travel Tips [2]",
+            # all it said to "Any tips for the flight?"): it says nothing yet
             return Verdict.INCOMPLETE
         if self.relevance is None or _is_filler(body):
             return None
