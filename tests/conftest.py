@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from qa.config import LLMSettings, Settings, StoreSettings
+from qa.types import Answer
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "ingest"
@@ -71,6 +72,20 @@ def indexed_pages(folder: Path, pages: dict[str, str], embedder) -> Path:
     index_dir = folder / "index"
     ingest(folder, index_dir, embedder, ChunkSettings(), store_cfg=settings_for(index_dir).store)
     return index_dir
+
+
+def answer_of(index_dir: Path, embedder, question: str, reply, **answer: float) -> Answer:
+    """The answer to ``question`` over ``index_dir`` when the model writes ``reply``
+    (``fakes.FakeGenerator``; a function of the prompt, as ``fakes.citing`` makes), with
+    ``answer`` as answer settings."""
+    from qa.answer import Assistant
+    from qa.config import AnswerSettings
+
+    from .fakes import FakeGenerator
+
+    settings = settings_for(index_dir, answer=AnswerSettings(**answer))
+    return Assistant.load(settings=settings, embedder=embedder,
+                          generator=FakeGenerator(reply)).ask(question)
 
 
 def settings_for(index_dir: Path, **extra: object) -> Settings:

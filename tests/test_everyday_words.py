@@ -12,12 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer import Assistant
-from qa.config import AnswerSettings
 from qa.scope import Lexicon, focus_of
 
-from .conftest import indexed_pages, page_text, settings_for
-from .fakes import FakeGenerator, citing
+from .conftest import answer_of, indexed_pages, page_text
+from .fakes import citing
 
 PAGES = {name: page_text(text) for name, text in {
     "simvastatin.md": """# Simvastatin
@@ -191,27 +189,21 @@ def pages(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     return indexed_pages(tmp_path_factory.mktemp("everyday"), PAGES, embedder)
 
 
-def _ask(index_dir: Path, embedder, question: str, reply, **answer: float):
-    settings = settings_for(index_dir, answer=AnswerSettings(**answer))
-    return Assistant.load(settings=settings, embedder=embedder,
-                          generator=FakeGenerator(reply)).ask(question)
-
-
 def test_a_cannot_inside_a_definition_in_brackets_does_not_turn_a_yes_into_no(
         pages: Path, embedder) -> None:
     """"…in children and teenagers 10 to 17 years of age who have familial heterozygous
     hypercholesterolemia (an inherited condition in which cholesterol cannot be removed…)"
     says teenagers may take it: the answer opens "Yes.", never "No."."""
-    answer = _ask(pages, embedder, "Can teenagers take simvastatin?",
-                  citing("teenagers", "Yes, teenagers can take simvastatin [n]."))
+    answer = answer_of(pages, embedder, "Can teenagers take simvastatin?",
+                       citing("teenagers", "Yes, teenagers can take simvastatin [n]."))
     assert answer.text.startswith("Yes.") and "10 to 17" in answer.text
 
 
 def test_an_amount_said_in_words_answers_how_much(pages: Path, embedder) -> None:
     """"Two per day for men and one per day for women" states an amount: it is the answer,
     not held for want of a digit while the weight-loss line ("7 to 10 percent") is quoted."""
-    answer = _ask(pages, embedder, "How much alcohol is OK with high blood pressure?",
-                  citing("alcohol", "Two per day for men and one per day for women [n]."))
+    answer = answer_of(pages, embedder, "How much alcohol is OK with high blood pressure?",
+                       citing("alcohol", "Two per day for men and one per day for women [n]."))
     assert answer.text.startswith("Two per day for men")
     assert "percent" not in answer.text
 
@@ -220,11 +212,11 @@ def test_brand_names_the_page_marks_with_a_registered_sign_answer_a_brand_questi
         pages: Path, embedder) -> None:
     """The page marks its brands only with "®"; the model lists them without it. The list
     is the answer (it had been taken for "no brand named" and refused)."""
-    answer = _ask(pages, embedder, "What other names is hydrochlorothiazide sold under?",
-                  citing("microzide", "Esidrix [n], Hydrodiuril [n], Microzide [n]."))
+    answer = answer_of(pages, embedder, "What other names is hydrochlorothiazide sold under?",
+                       citing("microzide", "Esidrix [n], Hydrodiuril [n], Microzide [n]."))
     assert not answer.refused and "Microzide" in answer.text
-    other = _ask(pages, embedder, "What other names is hydrochlorothiazide sold under?",
-                 citing("microzide", "It is a water pill [n]."))
+    other = answer_of(pages, embedder, "What other names is hydrochlorothiazide sold under?",
+                      citing("microzide", "It is a water pill [n]."))
     assert "water pill" not in other.text  # a sentence naming no brand still is no answer
 
 
@@ -234,15 +226,15 @@ def test_a_study_of_many_drugs_gives_no_yes_for_the_one_asked_about(
     "Each of them had their expiration dates extended" speak of a study's 122 drugs (the
     page then names a lidocaine product among those that failed): the model's "Yes, you can
     use lidocaine after it expires" gets no "Yes." from them."""
-    answer = _ask(pages, embedder, "Can I use lidocaine after it expires?",
-                  citing("expired", "Yes, you can use lidocaine after it expires [n]."))
+    answer = answer_of(pages, embedder, "Can I use lidocaine after it expires?",
+                       citing("expired", "Yes, you can use lidocaine after it expires [n]."))
     assert not answer.text.lower().startswith("yes")
 
 
 def test_colour_is_color(pages: Path, embedder) -> None:
     """A reader writing "colour" asks what a label's "Color - WHITE" row answers."""
-    answer = _ask(pages, embedder, "What colour are memantine tablets?",
-                  citing("round", "The tablets are blue [n]."))
+    answer = answer_of(pages, embedder, "What colour are memantine tablets?",
+                       citing("round", "The tablets are blue [n]."))
     assert "WHITE" in answer.text
 
 
@@ -250,10 +242,10 @@ def test_too_much_is_answered_by_the_overdose_lines_not_by_what_the_drug_is_for(
         pages: Path, embedder) -> None:
     """"What happens if someone takes too much simvastatin?" answered with what simvastatin
     is used for holds nothing: the overdose line is quoted instead."""
-    answer = _ask(pages, embedder, "What happens if someone takes too much simvastatin?",
-                  citing("heart attack", "Simvastatin is used together with diet, "
-                          "weight-loss, and exercise to reduce the risk of heart attack and "
-                          "stroke [n]."))
+    answer = answer_of(pages, embedder, "What happens if someone takes too much simvastatin?",
+                       citing("heart attack", "Simvastatin is used together with diet, "
+                               "weight-loss, and exercise to reduce the risk of heart attack and "
+                               "stroke [n]."))
     assert "heart attack" not in answer.text and "overdosage" in answer.text
 
 
@@ -261,8 +253,8 @@ def test_what_a_drug_looks_like_is_answered_by_its_colour_and_shape(
         pages: Path, embedder) -> None:
     """"Memantine tablets look like tablets" says nothing about the look: the label's
     colour and shape row is quoted."""
-    answer = _ask(pages, embedder, "What does memantine look like?",
-                  citing("round", "Memantine tablets look like tablets [n]."))
+    answer = answer_of(pages, embedder, "What does memantine look like?",
+                       citing("round", "Memantine tablets look like tablets [n]."))
     assert "ROUND" in answer.text and "look like tablets" not in answer.text
 
 
@@ -271,11 +263,11 @@ def test_a_label_page_that_names_its_drug_only_in_its_title_is_about_that_drug(
     """The bumetanide page is its title and two look rows: "bumetanide" is its drug (its
     most used rare word, "imprint", had become a drug, which made every page's look row
     about another drug: both questions were refused)."""
-    answer = _ask(pages, embedder, "What do bumetanide tablets look like?",
-                  citing("a16", "Bumetanide tablets look like tablets [n]."))
+    answer = answer_of(pages, embedder, "What do bumetanide tablets look like?",
+                       citing("a16", "Bumetanide tablets look like tablets [n]."))
     assert "WHITE" in answer.text and "look like tablets" not in answer.text
-    other = _ask(pages, embedder, "What does memantine look like?",
-                 citing("m;103", "Memantine tablets look like tablets [n]."))
+    other = answer_of(pages, embedder, "What does memantine look like?",
+                      citing("m;103", "Memantine tablets look like tablets [n]."))
     assert "M;103" in other.text
 
 
@@ -284,18 +276,18 @@ def test_a_prohibition_answers_no_whatever_the_condition_the_question_adds(
     """"Do not stop taking amlodipine without talking to your doctor" does not speak of
     "once my blood pressure is normal", but it says no to stopping in any case: the
     model's "Yes, you can stop…" becomes "No." and that line (it had been refused)."""
-    answer = _ask(pages, embedder,
-                  "Can I stop taking amlodipine once my blood pressure is normal?",
-                  citing("do not stop", "Yes, you can stop taking amlodipine once your "
-                          "blood pressure is normal [n]."))
+    answer = answer_of(pages, embedder,
+                       "Can I stop taking amlodipine once my blood pressure is normal?",
+                       citing("do not stop", "Yes, you can stop taking amlodipine once your "
+                               "blood pressure is normal [n]."))
     assert answer.text.startswith("No.") and "Do not stop taking amlodipine" in answer.text
 
 
 def test_an_everyday_idiom_is_asked_in_the_words_of_the_label(pages: Path, embedder) -> None:
     """"Can I quit oxycodone cold turkey?" was refused ("They never mention 'turkey'"); it
     asks what "Do not abruptly discontinue oxycodone" answers."""
-    answer = _ask(pages, embedder, "Can I quit oxycodone cold turkey?",
-                  citing("abruptly", "Yes, you can quit oxycodone cold turkey [n]."))
+    answer = answer_of(pages, embedder, "Can I quit oxycodone cold turkey?",
+                       citing("abruptly", "Yes, you can quit oxycodone cold turkey [n]."))
     assert not answer.refused and "abruptly discontinue" in answer.text
 
 
@@ -304,14 +296,14 @@ def test_a_negated_yes_or_no_question_is_answered_as_the_plain_one(
     """"Doesn't azithromycin treat ear infections in children?" was refused ("They never
     mention 'doesn'"), and "Can't I stop…" had no "No.": asked plainly, both are yes/no
     questions the pages answer."""
-    answer = _ask(pages, embedder, "Doesn't azithromycin treat ear infections in children?",
-                  citing("ear infections", "Yes, ZITHROMAX is also used in children to "
-                                           "treat ear infections [n]."))
+    answer = answer_of(pages, embedder, "Doesn't azithromycin treat ear infections in children?",
+                       citing("ear infections", "Yes, ZITHROMAX is also used in children to "
+                                                "treat ear infections [n]."))
     assert answer.text.startswith("Yes") and "ear infections" in answer.text
-    answer = _ask(pages, embedder,
-                  "Can't I stop taking amlodipine once my blood pressure is normal?",
-                  citing("do not stop", "Yes, you can stop taking amlodipine once your "
-                                        "blood pressure is normal [n]."))
+    answer = answer_of(pages, embedder,
+                       "Can't I stop taking amlodipine once my blood pressure is normal?",
+                       citing("do not stop", "Yes, you can stop taking amlodipine once your "
+                                             "blood pressure is normal [n]."))
     assert answer.text.startswith("No.") and "Do not stop taking amlodipine" in answer.text
 
 
@@ -335,8 +327,8 @@ def test_when_to_take_a_drug_is_answered_by_a_time_of_day_or_a_meal(
     in the morning" is quoted. The page names lansoprazole once beside its title and
     "polyps" four times: it is still the lansoprazole page, so its lines naming no drug
     are lansoprazole's."""
-    answer = _ask(pages, embedder, "When should lansoprazole be taken?",
-                  citing("long-term", "Lansoprazole should be taken long-term [n]."))
+    answer = answer_of(pages, embedder, "When should lansoprazole be taken?",
+                       citing("long-term", "Lansoprazole should be taken long-term [n]."))
     assert "in the morning" in answer.text and "should be taken long-term" not in answer.text
 
 
@@ -345,16 +337,16 @@ def test_asked_whether_it_is_ok_naming_the_people_asked_about_is_no_yes(
     """"Is tramadol OK for kids?": a line on pain guidelines for children says nothing of
     whether tramadol is fine for them: no "Yes." (the model's "Yes, tramadol is OK for
     kids" restates the question)."""
-    answer = _ask(pages, embedder, "Is tramadol OK for kids?",
-                  citing("pediatrics", "Yes, tramadol is OK for kids [n]."))
+    answer = answer_of(pages, embedder, "Is tramadol OK for kids?",
+                       citing("pediatrics", "Yes, tramadol is OK for kids [n]."))
     assert not answer.text.lower().startswith("yes")
 
 
 def test_a_thing_named_by_a_code_keeps_other_drugs_pages_out(pages: Path, embedder) -> None:
     """"What happens if I stop B12 shots?" names no drug the documents know, but "B12" is a
     specific thing: the spironolactone page, which never names it, cannot answer."""
-    answer = _ask(pages, embedder, "What happens if I stop B12 shots?",
-                  citing("retaining water", "You may start retaining water [n]."))
+    answer = answer_of(pages, embedder, "What happens if I stop B12 shots?",
+                       citing("retaining water", "You may start retaining water [n]."))
     assert "retaining water" not in answer.text
 
 
@@ -373,9 +365,9 @@ def test_a_lists_lead_in_is_answered_with_its_list(pages: Path, embedder) -> Non
     its items joined by " - " on one line: the model stops at the lead-in (as it did), and
     the lead-in is quoted with its items; it had been the whole answer, "…are those with
     [1].", or, removed as incomplete, another sentence quoted in its place."""
-    answer = _ask(pages, embedder, "Who is at risk of kidney stones?",
-                  citing("those with", "People who are at increased risk of kidney stones "
-                          "are those with [n]."))
+    answer = answer_of(pages, embedder, "Who is at risk of kidney stones?",
+                       citing("those with", "People who are at increased risk of kidney stones "
+                               "are those with [n]."))
     assert "are those with" in answer.text, answer.text
     assert "hypercalciuria" in answer.text and "a family history" in answer.text
 
@@ -386,12 +378,12 @@ def test_what_a_sentence_says_of_its_own_drug_is_not_said_of_the_one_it_is_unlik
     and stopped quickly" says of warfarin only that it requires a slow reduction: the
     model's "Warfarin can be started and stopped quickly" (held by its words) is removed,
     while "Warfarin requires a slow reduction" holds."""
-    wrong = _ask(pages, embedder, "Does warfarin need to be stopped slowly?",
-                 citing("unlike warfarin", "Yes, warfarin can be started and stopped "
-                         "quickly [n]."))
+    wrong = answer_of(pages, embedder, "Does warfarin need to be stopped slowly?",
+                      citing("unlike warfarin", "Yes, warfarin can be started and stopped "
+                              "quickly [n]."))
     assert "Warfarin can be started" not in wrong.text, wrong.text
-    right = _ask(pages, embedder, "Does warfarin need to be stopped slowly?",
-                 citing("unlike warfarin", "Yes, warfarin requires a slow reduction [n]."))
+    right = answer_of(pages, embedder, "Does warfarin need to be stopped slowly?",
+                      citing("unlike warfarin", "Yes, warfarin requires a slow reduction [n]."))
     assert "Warfarin requires a slow reduction [" in right.text, right.text
 
 
@@ -401,9 +393,9 @@ def test_a_lead_in_ending_in_a_colon_is_quoted_with_its_unmarked_items(
     asked whether a son can take it for an ear infection, the lead-in with its items is the
     best quote, and the model's "Yes, … used in children to treat ear infections" stands
     (the adults' line had been quoted in its place)."""
-    answer = _ask(pages, embedder, "Can my son take Zithromax for an ear infection?",
-                  citing("in children", "Yes, ZITHROMAX is also used in children to treat "
-                          "ear infections [n]."))
+    answer = answer_of(pages, embedder, "Can my son take Zithromax for an ear infection?",
+                       citing("in children", "Yes, ZITHROMAX is also used in children to treat "
+                               "ear infections [n]."))
     assert "ear infections" in answer.text, answer.text
     assert "18 years or older" not in answer.text, answer.text
 
@@ -412,9 +404,9 @@ def test_highest_is_maximum(pages: Path, embedder) -> None:
     """The model's right "The highest dose of oxybutynin for adults is one 5-mg tablet four
     times a day" was removed for "highest", a word the label never uses (it says
     "maximum"), and the children's maximum quoted in its place."""
-    answer = _ask(pages, embedder, "What's the highest dose of oxybutynin for adults?",
-                  citing("four times", "The highest dose of oxybutynin for adults is one "
-                          "5-mg tablet four times a day [n]."))
+    answer = answer_of(pages, embedder, "What's the highest dose of oxybutynin for adults?",
+                       citing("four times", "The highest dose of oxybutynin for adults is one "
+                               "5-mg tablet four times a day [n]."))
     assert answer.text.startswith("The highest dose") and "four times" in answer.text
 
 
@@ -440,11 +432,11 @@ def test_a_contrast_is_read_on_the_side_of_what_was_asked(pages: Path, embedder)
     and stopped quickly": asked whether heparin can be stopped quickly, its "unlike" is no
     "no" (it had "No."); asked whether heparin acts like warfarin on what the contrast
     says of warfarin, it still is."""
-    answer = _ask(pages, embedder, "Can heparin be stopped quickly?",
-                  citing("unlike warfarin", "Yes, heparin can be stopped quickly [n]."))
+    answer = answer_of(pages, embedder, "Can heparin be stopped quickly?",
+                       citing("unlike warfarin", "Yes, heparin can be stopped quickly [n]."))
     assert answer.text.startswith("Yes.") and "stopped quickly" in answer.text
-    slow = _ask(pages, embedder, "Does heparin require a slow reduction?",
-                citing("unlike warfarin", "Yes, heparin requires a slow reduction [n]."))
+    slow = answer_of(pages, embedder, "Does heparin require a slow reduction?",
+                     citing("unlike warfarin", "Yes, heparin requires a slow reduction [n]."))
     assert not slow.text.startswith("Yes.")
 
 

@@ -16,14 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer import Assistant
 from qa.conversation import asked_alone, standalone
 from qa.query import QueryNormaliser
 from qa.scope import Lexicon, focus_of
 from qa.verification import for_other_case
 
-from .conftest import indexed_pages, page_text, settings_for
-from .fakes import FakeGenerator, citing
+from .conftest import answer_of, indexed_pages, page_text
+from .fakes import citing
 
 PAGES = {name: page_text(text) for name, text in {
     "clonazepam.md": """# Clonazepam
@@ -67,11 +66,6 @@ amoxicillin (Amoxil) and Adipex (phentermine). Take the amoxicillin until finish
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     return indexed_pages(tmp_path_factory.mktemp("told"), PAGES, embedder)
-
-
-def _ask(index_dir: Path, embedder, question: str, reply):
-    return Assistant.load(settings=settings_for(index_dir), embedder=embedder,
-                          generator=FakeGenerator(reply)).ask(question)
 
 
 LEXICON = Lexicon.build(
@@ -124,9 +118,9 @@ def test_a_pronoun_after_a_told_question_stands_for_its_drug_not_for_the_asker()
 def test_a_told_drug_is_the_one_a_question_after_it_asks_about(pages: Path, embedder) -> None:
     """Asked with the told sentence before it, the question was refused: its words were
     crowded out by the told ones, and its "it" named nothing."""
-    answer = _ask(pages, embedder, "I've been on lorazepam for a few months. Can I just "
-                  "quit it cold turkey?", citing("abrupt", "No, you should not stop "
-                                                  "lorazepam abruptly [n]."))
+    answer = answer_of(pages, embedder, "I've been on lorazepam for a few months. Can I just "
+                       "quit it cold turkey?", citing("abrupt", "No, you should not stop "
+                                                       "lorazepam abruptly [n]."))
     assert answer.text.startswith("No.") and "Abrupt discontinuation" in answer.text, \
         answer.text
 
@@ -153,11 +147,11 @@ def test_the_most_one_could_end_up_taking_asks_for_the_maximum(pages: Path, embe
     quoted in its place ("the most … taking" was no limit, then "should not exceed" was)."""
     question = ("My neurologist just started me on Klonopin for seizures. What's the most I "
                 "could ever end up taking in a day?")
-    answer = _ask(pages, embedder, question, citing(
+    answer = answer_of(pages, embedder, question, citing(
         "maximum", "Maximum recommended daily dose is 20 mg [n]."))
     assert "20 mg" in answer.text, answer.text
-    wrong = _ask(pages, embedder, question, citing("maximum", "You can take up to 40 mg a "
-                                                    "day [n]."))
+    wrong = answer_of(pages, embedder, question, citing("maximum", "You can take up to 40 mg a "
+                                                         "day [n]."))
     assert "20 mg" in wrong.text and "1.5 mg/day" not in wrong.text, wrong.text
 
 
@@ -165,10 +159,10 @@ def test_a_question_in_a_document_backs_no_statement(pages: Path, embedder) -> N
     """A reader's question heading the page held the model's "It is safe to take all of
     these meds together" for a penicillin-allergic asker; a question states nothing, and
     is never quoted."""
-    answer = _ask(pages, embedder, "I'm allergic to penicillin, broke out in hives from it "
-                  "as a kid. My doctor wants to put me on amoxicillin for an ear infection, is "
-                  "that ok for me to take?",
-                  citing("norco", "It is safe to take all of these meds together [n]."))
+    answer = answer_of(pages, embedder, "I'm allergic to penicillin, broke out in hives from "
+                       "it as a kid. My doctor wants to put me on amoxicillin for an ear "
+                       "infection, is that ok for me to take?",
+                       citing("norco", "It is safe to take all of these meds together [n]."))
     assert "safe to take all" not in answer.text.lower(), answer.text
     assert "?" not in answer.text, answer.text
 
@@ -177,13 +171,13 @@ def test_an_amount_given_for_a_case_is_not_the_dose_for_everyone(pages: Path, em
     """"The normal daily dose of lorazepam is 1 to 2 mg/day" was held by "For elderly or
     debilitated patients, an initial dosage of 1 to 2 mg/day…"; asked about the elderly,
     it stands."""
-    normal = _ask(pages, embedder, "What's the usual daily dose of lorazepam?",
-                  citing("elderly", "The usual daily dose of lorazepam is 1 to 2 mg/day "
-                          "in divided doses, to be adjusted as needed and tolerated [n]."))
+    normal = answer_of(pages, embedder, "What's the usual daily dose of lorazepam?",
+                       citing("elderly", "The usual daily dose of lorazepam is 1 to 2 mg/day "
+                               "in divided doses, to be adjusted as needed and tolerated [n]."))
     assert "is 1 to 2 mg/day" not in normal.text, normal.text
-    elderly = _ask(pages, embedder, "What dose of lorazepam is used for elderly patients?",
-                   citing("elderly", "Elderly patients start on 1 to 2 mg/day of lorazepam "
-                           "[n]."))
+    elderly = answer_of(pages, embedder, "What dose of lorazepam is used for elderly patients?",
+                        citing("elderly", "Elderly patients start on 1 to 2 mg/day of lorazepam "
+                                "[n]."))
     assert "1 to 2 mg/day" in elderly.text, elderly.text
 
 

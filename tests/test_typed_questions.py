@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer import Assistant
 from qa.config import AnswerSettings
 from qa.conversation import asked_alone
 from qa.evidence import select_evidence
@@ -25,8 +24,8 @@ from qa.scope import Lexicon, focus_of
 from qa.text import heading_like, split_sentences, told_and_asked
 from qa.types import Chunk, Passage
 
-from .conftest import indexed_pages, page_text, settings_for
-from .fakes import FakeGenerator, citing
+from .conftest import answer_of, indexed_pages, page_text
+from .fakes import citing
 
 PAGES = {name: page_text(text) for name, text in {
     "warfarin.md": """# Warfarin
@@ -64,11 +63,6 @@ Drink plenty of fluids and avoid alcohol.""",
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     return indexed_pages(tmp_path_factory.mktemp("typed"), PAGES, embedder)
-
-
-def _ask(index_dir: Path, embedder, question: str, reply):
-    return Assistant.load(settings=settings_for(index_dir), embedder=embedder,
-                          generator=FakeGenerator(reply)).ask(question)
 
 
 LEXICON = Lexicon.build(
@@ -130,18 +124,18 @@ def test_a_question_asking_only_whether_to_take_it_gets_no_yes_from_an_instructi
         pages: Path, embedder) -> None:
     """"Take the warfarin exactly as directed." does not say yes to "Is it ok for me to take
     warfarin?": nothing but taking is asked, so no excerpt settles it."""
-    answer = _ask(pages, embedder, "I have a rash from another pill. Is it ok for me to take "
-                  "warfarin?", citing("exactly as directed", "Yes, you can take warfarin "
-                                                            "[n]."))
+    answer = answer_of(pages, embedder, "I have a rash from another pill. Is it ok for me to take "
+                       "warfarin?", citing("exactly as directed", "Yes, you can take warfarin "
+                                                                 "[n]."))
     assert not answer.text.startswith("Yes"), answer.text
 
 
 def test_a_sentence_is_not_cut_at_a_titles_full_stop(pages: Path, embedder) -> None:
     assert split_sentences("They include ginkgo, St. John's wort, and ginseng. Ask Dr. Lee.") \
         == ["They include ginkgo, St. John's wort, and ginseng.", "Ask Dr. Lee."]
-    answer = _ask(pages, embedder, "Which herbs interact with warfarin?", citing(
+    answer = answer_of(pages, embedder, "Which herbs interact with warfarin?", citing(
         "ginseng", "The herbs that showed the greatest potential to interact with warfarin "
-                   "include garlic, ginger, ginkgo, St. John's wort, and ginseng [n]."))
+                        "include garlic, ginger, ginkgo, St. John's wort, and ginseng [n]."))
     assert "St. John's wort, and ginseng" in answer.text
     assert answer.text.count("ginseng") == 1, answer.text
 
@@ -159,8 +153,8 @@ def test_a_heading_is_no_answer_and_a_lead_in_brings_its_lines(pages: Path, embe
     """"Travel Tips [2]" was the whole answer to "Any tips for the flight?": the heading
     alone is no excerpt, and a model's sentence copying it says nothing. "During long
     trips, it may help to:" brings the lines after it, unmarked as they are."""
-    answer = _ask(pages, embedder, "How can I prevent DVT on a long journey?",
-                  citing("travel tips", "Travel Tips [n]."))
+    answer = answer_of(pages, embedder, "How can I prevent DVT on a long journey?",
+                       citing("travel tips", "Travel Tips [n]."))
     assert "Travel Tips" not in answer.text, answer.text
     chunk_text = PAGES["dvt.md"].split("## prevention\n\n", 1)[1]
     chunk = Chunk(chunk_id="d-0", doc_id="d", source="dvt.md", title="Deep Vein Thrombosis",
@@ -195,6 +189,6 @@ def test_the_same_line_in_two_passages_is_one_excerpt(embedder) -> None:
 def test_a_price_is_asked_only_of_a_text_on_money(pages: Path, embedder) -> None:
     """"How much does Shingrix cost without insurance?" was answered "You need two doses…":
     a number, no price."""
-    answer = _ask(pages, embedder, "How much does warfarin cost without insurance?",
-                  citing("2 to 3 days", "Warfarin takes 2 to 3 days to start working [n]."))
+    answer = answer_of(pages, embedder, "How much does warfarin cost without insurance?",
+                       citing("2 to 3 days", "Warfarin takes 2 to 3 days to start working [n]."))
     assert answer.refused, answer.text
