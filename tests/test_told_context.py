@@ -191,3 +191,14 @@ def test_only_an_amount_stated_for_an_unnamed_case_alone_is_for_another_case() -
     assert not for_other_case("Elderly patients take 1 to 2 mg/day.", line, question)
     assert not for_other_case("The normal dose is 1 to 2 mg/day.", line,
                               "What dose do debilitated patients take?")
+
+
+def test_a_dose_count_under_a_label_for_a_case_is_for_that_case() -> None:
+    """"Vaccination Schedule for Adults 18 Years of Age and Older: Prevnar 13 is
+    administered as a single dose." held "Prevnar is administered as a single dose" for a
+    2-month-old (seventh round); asked about adults, it stands."""
+    label = ("Vaccination Schedule for Adults 18 Years of Age and Older: Prevnar 13 is "
+             "administered as a single dose.")
+    said = "Prevnar is administered as a single dose."
+    assert for_other_case(said, label, "My grandson is 2 months old, does he get the Prevnar?")
+    assert not for_other_case(said, label, "How many doses of Prevnar do adults get?")

@@ -107,8 +107,13 @@ def support_row(body: str, vector: np.ndarray, evidence: list[Evidence],
 # patients or use: "For elderly or debilitated patients, an initial dosage of 1 to 2 mg/day
 # in divided doses is recommended", "In children, …".
 _AMOUNT = re.compile(r"\d+(?:\.\d+)?(?:\s*(?:to|-|–)\s*\d+(?:\.\d+)?)?\s*(?:mg|mcg|µg|g|ml"
-                     r"|units?|iu)\b", re.IGNORECASE)
-_CASE = re.compile(r"^\W*(?:for|in)\s+(?P<case>[^,;:]{3,80}?),", re.IGNORECASE)
+                     r"|units?|iu)\b|\b(?:a single|one|two|three|four|five|\d+)\s+doses?\b",
+                     re.IGNORECASE)
+# ... or a label naming the case before a colon: "Vaccination Schedule for Adults 18 Years
+# of Age and Older: Prevnar 13 is administered as a single dose." held "Prevnar is
+# administered as a single dose" for a 2-month-old.
+_CASE = re.compile(r"^\W*(?:for|in)\s+(?P<case>[^,;:]{3,80}?),"
+                   r"|^[^,;:]{0,60}?\bfor\s+(?P<label>[^,;:]{3,80}?):", re.IGNORECASE)
 
 
 def _amounts(text: str) -> set[str]:
@@ -128,8 +133,8 @@ def for_other_case(body: str, excerpt: str, question: str) -> bool:
         saying = [excerpt[s:e] for s, e in sentence_spans(excerpt)
                   if amount in _amounts(excerpt[s:e])]
         cases = [_CASE.match(sentence) for sentence in saying]
-        if not saying or any(case is None or content_words(case.group("case")) & named
-                             for case in cases):
+        if not saying or any(case is None or content_words(case["case"] or case["label"])
+                             & named for case in cases):
             return False
     return True
 
