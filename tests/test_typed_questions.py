@@ -192,3 +192,24 @@ def test_a_price_is_asked_only_of_a_text_on_money(pages: Path, embedder) -> None
     answer = answer_of(pages, embedder, "How much does warfarin cost without insurance?",
                        citing("2 to 3 days", "Warfarin takes 2 to 3 days to start working [n]."))
     assert answer.refused, answer.text
+
+
+def test_a_quote_about_this_vaccine_brings_what_this_vaccine_is() -> None:
+    """"Is Zostavax a live vaccine?" was answered with "There is no live virus in this
+    vaccine.", said of the recombinant vaccine on a page of both: the quote brings the
+    sentences saying which vaccine "this" is."""
+    from qa.finishing import Quote, with_antecedent
+    from qa.types import Evidence
+
+    text = ("Two doses of the recombinant vaccine are recommended for adults 50 and older. "
+            "This vaccine is also recommended for people who have already gotten the live "
+            "shingles vaccine (Zostavax). There is no live virus in this vaccine.")
+    chunk = Chunk(chunk_id="s-0", doc_id="s", source="shingles.md", title="Shingles vaccines",
+                  section="recombinant", start=0, end=len(text), text=text)
+    last = text.index("There is")
+    quote = Quote(Evidence(1, chunk, 0, len(text), text, 0.9), last, len(text), text[last:],
+                  0.9)
+    assert with_antecedent(quote).text == text
+    plain = text.index("This vaccine")
+    alone = Quote(quote.evidence, 0, plain - 1, text[:plain - 1], 0.9)
+    assert with_antecedent(alone) == alone

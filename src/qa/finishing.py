@@ -653,6 +653,8 @@ def _reaching_back(quote: Quote, start: int) -> Quote:
 
 # How many sentences back a quote that points back may reach for what it points to.
 ANTECEDENTS = 2
+_THIS_THING = re.compile(
+    r"\b(?:this|these) (?:vaccines?|medicines?|medications?|drugs?|products?)\b", re.IGNORECASE)
 
 
 def with_antecedent(quote: Quote) -> Quote:
@@ -663,9 +665,13 @@ def with_antecedent(quote: Quote) -> Quote:
     spans, here = _place(quote)
     first = here = here or 0
     text = quote.evidence.chunk.text
-    # "This is known as early onset AD. These individuals have…": up to ANTECEDENTS back
-    while first and here - first < ANTECEDENTS and POINTS_BACK.match(
-            text[slice(*spans[first])]):
+    # "This is known as early onset AD. These individuals have…": up to ANTECEDENTS back;
+    # a quote also when it speaks of "this vaccine" inside ("There is no live virus in
+    # this vaccine.", on a page of two vaccines, was the answer to whether the other one
+    # is live)
+    while first and here - first < ANTECEDENTS and (
+            POINTS_BACK.match(text[slice(*spans[first])])
+            or first == here and _THIS_THING.search(text[slice(*spans[first])])):
         first -= 1
     return quote if first == here else _reaching_back(quote, spans[first][0])
 
