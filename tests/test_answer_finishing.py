@@ -886,7 +886,10 @@ def test_items_a_quoted_whole_sentence_says_already_are_not_repeated(tmp_path: P
     assistant = Assistant.load(settings=settings_for(index_dir), embedder=embedder,
                                generator=FakeGenerator(reply))
     answer = assistant.ask("What are the symptoms of malignant hyperthermia?")
-    assert answer.text.startswith("The documents say: \u201cIf given these drugs")
+    # quoted once, with the sentence saying what "these drugs" are
+    assert answer.text.startswith("The documents say: \u201cMalignant hyperthermia is a "
+                                  "severe reaction to some anesthetic drugs. If given these "
+                                  "drugs"), answer.text
     assert answer.text.count("fever") == 1 and "rapid heart rate" in answer.text
 
 
