@@ -114,8 +114,8 @@ def _list_of(i: int, sentences: list[_Sentence], by_key: dict[tuple[int, int], i
     return run
 
 
-def _same(one: _Sentence, other: _Sentence) -> bool:
-    return " ".join(one.text.split()).casefold() == " ".join(other.text.split()).casefold()
+def _folded(sentence: _Sentence) -> str:
+    return " ".join(sentence.text.split()).casefold()
 
 
 def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int,
@@ -127,11 +127,12 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int,
     specific fact is."""
     by_key = {(s.passage, s.order): i for i, s in enumerate(sentences)}
     chosen: set[int] = set()
+    said: set[str] = set()  # the chosen sentences' text, spacing and case folded
     used = 0
     early = set(first)
     candidates = [*first, *(int(i) for i in np.argsort(-scores) if i not in early)]
     for i in candidates:
-        if any(_same(sentences[i], sentences[j]) for j in chosen):
+        if _folded(sentences[i]) in said:
             continue  # the same line in two chunks (their overlap, a repeated line)
         wanted = [int(i)]
         prev = by_key.get((sentences[i].passage, sentences[i].order - 1))
@@ -148,10 +149,12 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int,
         if chosen and used + cost > budget:
             continue
         chosen.update(wanted)
+        said.update(_folded(sentences[j]) for j in wanted)
         used += cost
         extra = [j for j in items if j not in chosen]
         if extra and used + sum(_cost(sentences[j]) for j in extra) <= 1.5 * budget:
             chosen.update(extra)
+            said.update(_folded(sentences[j]) for j in extra)
             used += sum(_cost(sentences[j]) for j in extra)
         if used >= budget:
             break

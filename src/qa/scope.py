@@ -529,7 +529,7 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
     opener = asked[:1]
     polar = bool(opener) and opener[0] in POLAR_OPENERS
     drugs = lexicon.drugs_in(query)
-    told = _told(question)
+    told = _told(question, split)
     # ... also when it asks about something else the documents name ("…, does he get the
     # Prevnar?", a vaccine no lexicon drug stands for)
     named = drugs or any(specific(t) and lexicon.vocabulary.knows(t) for t in asked)
@@ -550,12 +550,11 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
     return Focus(drugs, tuple(dict.fromkeys(missing)), polar)
 
 
-def _told(question: str) -> set[str]:
+def _told(question: str, split: tuple[str, str] | None) -> set[str]:
     """Words only in what is told around a question, not in the sentence that asks it (the
     one ending in "?", else the first): "My neurologist just started me on Klonopin. What's
     the most I could take in a day?" tells "neurologist"."""
-    split = told_and_asked(question)
-    if split is None:
+    if split is None:  # ``told_and_asked(question)``, worked out once by the caller
         sentences = [question[slice(*span)] for span in sentence_spans(question)]
         split = (" ".join(sentences[1:]), sentences[0]) if sentences else ("", "")
     told, asked = split
