@@ -37,6 +37,9 @@ def _sides(question: str) -> list[str]:
       "What does article say needs monitoring for ketamine?"]),
     ("Which needs liver tests, dantrolene or memantine?",
      ["Which needs liver tests, dantrolene?", "Which needs liver tests, memantine?"]),
+    # it was "What's the actual dantrolene?"
+    ("What's the actual difference between dantrolene and ketamine?",
+     ["What is dantrolene?", "What is ketamine?"]),
 ])
 def test_each_drug_is_asked_the_question_alone(question: str, sides: list[str]) -> None:
     assert _sides(question) == sides

@@ -164,6 +164,10 @@ _EXPLETIVE = re.compile(r"\b(?:is|was|isn't|wasn't|would|will) it (?:\w+ )?(?:sa
                         r"|while)\b)", re.IGNORECASE)
 
 
+# "instead" with nothing after it stands for "instead of" what was asked about before
+_INSTEAD = re.compile(r"\binstead\b(?!\s+of\b)", re.IGNORECASE)
+
+
 def _refer(message: str, drug: str) -> str:
     """Pronouns and "this medicine" replaced by the drug's name ("its" -> "drug's")."""
     expletive = {m.start() + m.group(0).lower().index(" it ") + 1
@@ -220,7 +224,12 @@ def standalone(previous: str | None, message: str, lexicon: Lexicon) -> str:
     named = _drug_words(message, lexicon)
     before = _drug_words(previous, lexicon)
     if named and _ELLIPSIS.match(message) and len(message.split()) <= _SHORT - 2:
-        return _capitalised(_swap(previous, before, named[0]))  # "and for ketamine?"
+        # "and for ketamine?"; of the drugs named before, those the question asked about:
+        # "what about pantoprazole then?" after "im on plavix since they put my stent in. is
+        # it ok to take prilosec for heartburn?" swaps Prilosec, not Plavix too
+        split = told_and_asked(previous)
+        asked = [w for w in before if split and w in _drug_words(split[1], lexicon)]
+        return _capitalised(_swap(previous, asked or before, named[0]))
     if before and named and _DRUG_REFERENCE.search(message) \
             and all(_condition(w, lexicon) != _condition(before[0], lexicon) for w in named):
         # "Does it cure shingles?" after valacyclovir, "Does valacyclovir treat it?" after
@@ -245,6 +254,8 @@ def standalone(previous: str | None, message: str, lexicon: Lexicon) -> str:
     referred = _refer(message, drug)
     if referred != message:
         return _as_question(_capitalised(referred))
+    if _INSTEAD.search(message):  # "ok so what can i give her instead" (of aspirin)
+        return _as_question(_capitalised(_INSTEAD.sub(f"instead of {drug}", message, count=1)))
     short = len(message.split()) <= _SHORT
     if _ELLIPSIS.match(message) or (short and _ASPECT.search(message)):
         return _as_question(_capitalised(f"{message.rstrip(' ?.')} of {drug}?"))

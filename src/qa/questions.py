@@ -46,7 +46,32 @@ _REPORTED_CLAIM = re.compile(
 # Everyday phrases for what a leaflet says in its own words: "Can I quit oxycodone cold
 # turkey?" is answered by "Do not abruptly discontinue oxycodone…" (it was refused: "They
 # never mention 'turkey'").
-_IDIOMS = ((re.compile(r"\bcold[- ]turkey\b", re.IGNORECASE), "abruptly"),)
+_IDIOMS = ((re.compile(r"\bcold[- ]turkey\b", re.IGNORECASE), "abruptly"),
+           (re.compile(r"\bmess(?:es|ed|ing)?\s+(?:up\s+with|with|up)\b", re.IGNORECASE), "affect"),
+           (re.compile(r"\b(?:right|straight)\s+away\b|\basap\b", re.IGNORECASE), "immediately"))
+
+# Contractions typed without their apostrophe ("isnt aspirin an nsaid too?", "my mom
+# takes clopidogrel and shes having surgery"): tokenised as "isnt", "shes" they were
+# things the documents never mention, and "isnt" no yes/no opener. Only forms that are no
+# English word of their own ("its", "well", "were", "ill", "lets" are left alone).
+_UNMARKED = {
+    **{f"{aux}nt": f"{aux}n't" for aux in (
+        "is", "are", "was", "were", "does", "do", "did", "could", "should", "would", "has",
+        "have", "had", "must", "need")},
+    "cant": "can't", "wont": "won't", "im": "I'm", "ive": "I've", "youre": "you're",
+    "youve": "you've", "theyre": "they're", "theyve": "they've", "shes": "she's",
+    "hes": "he's", "thats": "that's", "whats": "what's", "wheres": "where's",
+    "hows": "how's", "theres": "there's", "heres": "here's",
+}
+_UNMARKED_WORD = re.compile(rf"\b(?:{'|'.join(_UNMARKED)})\b", re.IGNORECASE)
+
+
+def _marked(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if word.isupper() and len(word) == 2:
+        return word  # "IM" (intramuscular), not "I'm"
+    full = _UNMARKED[word.lower()]
+    return full[0].upper() + full[1:] if word[0].isupper() else full
 
 
 # "Can't he just take it as a pill?", "Isn't amoxicillin a penicillin?": a negated opener
@@ -68,6 +93,7 @@ def _asked_plainly(match: re.Match[str]) -> str:
 def in_plain_words(question: str) -> str:
     """The question with its everyday idioms in the words documents use, and a negated
     opener asked plainly ("Isn't it…?" -> "Is it…?")."""
+    question = _UNMARKED_WORD.sub(_marked, question)
     for idiom, plain in _IDIOMS:
         question = idiom.sub(plain, question)
     return _NEGATED_OPENER.sub(_asked_plainly, question)

@@ -141,7 +141,10 @@ class Vocabulary:
     def from_texts(cls, texts: Iterable[str]) -> Vocabulary:
         found: set[str] = set()
         for text in texts:
-            found.update(stems(words(text)))
+            tokens = words(text)
+            # the parts of a hyphenated word too: "drug-eluting stent" is what a question
+            # typing "drug eluting stent" is about ("They never mention 'eluting'")
+            found.update(stems([*tokens, *(p for t in tokens if "-" in t for p in t.split("-"))]))
         return cls(frozenset(found))
 
     @functools.cached_property
@@ -489,6 +492,10 @@ _ASKED_ALONE = (
      r"What are \1"),
     (re.compile(r"\bhow\s+does\s+(.+?)\s+(?:differ|compare)\b(?!\s+in\b)", re.IGNORECASE),
      r"What is \1"),
+    # "whats the actual difference between aspirin and plavix?" -> "What is aspirin?" (it
+    # was "What's the actual aspirin?")
+    (re.compile(r"\bwhat(?:'?s|\s+is|\s+are)\s+the\s+(?:[a-z]+\s+)?differences?\s+between\s+",
+                re.IGNORECASE), "What is "),
 )
 
 

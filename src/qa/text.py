@@ -62,6 +62,11 @@ STOPWORDS = frozenset(
     """article articles text texts source sources author authors state states stated say says
     said mention mentions mentioned describe describes described explain explains explained
     note notes noted report reports reported suggest suggests""".split()
+) | frozenset(
+    # What is left of a negative contraction split at its apostrophe ("aren't" -> "aren",
+    # "t"): "arent they both just blood thinners" was refused, "They never mention 'aren'".
+    """isn aren wasn weren doesn don didn couldn shouldn wouldn hasn haven hadn mustn needn
+    won""".split()
 )
 
 
@@ -160,6 +165,12 @@ _SAME_THING = [stems(group.split()) for group in (
     "pill pills tablet tablets caplet caplets",
     "beer beers wine liquor alcohol alcoholic",
     "puffer puffers inhaler inhalers",
+    "puff puffs inhalation inhalations",
+    "afib fibrillation",
+    "affect affects affected effect effects",
+    "coffee caffeine",
+    "combo combination",
+    "infusion infusions intravenous intravenously drip",
 )]
 SYNONYMS: dict[str, frozenset[str]] = {
     s: frozenset(group) for group in _SAME_THING for s in group}
