@@ -250,7 +250,8 @@ class Assistant:
             yield self._done(self._redirect(question, triage, started))
             return
         # Instructions inside a question are not followed: they never reach the model.
-        asked = asked_alone(as_yes_no(in_plain_words(strip_injections(searched))), self.lexicon)
+        asked = self.retriever.spell_names(asked_alone(as_yes_no(in_plain_words(
+            strip_injections(searched))), self.lexicon), self.lexicon.drugs)
         if requests_manufacture(asked):  # never instructions to produce a drug
             yield self._done(self._refusal_answer(
                 question, triage, Timings(total_ms=_ms(started)), AnswerStatus.OUT_OF_SCOPE))

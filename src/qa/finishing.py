@@ -30,6 +30,7 @@ from qa.scope import (
     Relevance,
     named_things,
     scored_question,
+    specific,
     turns_round,
     weight,
 )
@@ -45,6 +46,7 @@ from qa.text import (
     sentence_spans,
     stems,
     terms,
+    told_and_asked,
 )
 from qa.types import Citation, Evidence, SentenceCheck, Verdict
 
@@ -102,15 +104,35 @@ _CHECK_FRAME = re.compile(r"^\W*(?:is|isn't)\s+(?:it|this|that)\s+(?:really\s+)?
                           r"|correct|accurate|so)\s+(?:that\s+)?", re.IGNORECASE)
 
 
-def _topic(question: str, relevance: Relevance) -> dict[str, float]:
+# The weight of a word told around the question (not a specific name), against one asked,
+# when quotes are ranked; whether a text says yes or no reads only what is asked and the
+# names told ("…for about a year. can i just quit cold turkey?": the told "year" and "day"
+# made "abrupt discontinuation … should be avoided" use too little of the question).
+TOLD_WEIGHT = 0.5
+
+
+def _topic(question: str, relevance: Relevance,
+           told_weight: float = TOLD_WEIGHT) -> dict[str, float]:
     """Stems of what the question asks about (its content words, not the drug names), each
-    with its weight (rarer words say more about what is asked)."""
-    question = _CHECK_FRAME.sub("", question)
-    found = [w for w in dict.fromkeys(terms(question)) if len(w) >= 3
-             and (w not in STOPWORDS or w in _USE) and w not in POLAR_OPENERS
+    with its weight (rarer words say more about what is asked); a word only told around
+    the question, not a specific name, weighs ``told_weight`` as much (0: left out)."""
+    # What the message tells around its question weighs less, but for the specific things
+    # it names: "ive been on amiodarone about 8 months and im seeing halos around lights
+    # at night. is that a known thing with it??" asks about "halos" more than "months" or
+    # "night" (the quote "Some patients develop eye symptoms of halos…" scored under the
+    # bar), and "does advil have aspirin in it? trying to sort out whats in our medicine
+    # cabinet" hardly about "sort" or "cabinet"; "my dad had a stroke from a bleed in his
+    # brain last year. would a daily aspirin stop him getting another one?" still asks
+    # about a stroke.
+    split = told_and_asked(question)
+    told, asked = split if split is not None else ("", question)
+    found = [w for w in dict.fromkeys([*terms(_CHECK_FRAME.sub("", asked)), *terms(told)])
+             if len(w) >= 3 and (w not in STOPWORDS or w in _USE) and w not in POLAR_OPENERS
              and not relevance.aside(w)]
-    return {s: weight(w) for w, s in zip(found, stems(found), strict=True)
-            if s not in _TOPIC_GENERIC}
+    in_asked = set(terms(asked))
+    factors = [1.0 if w in in_asked or specific(w) else told_weight for w in found]
+    return {s: weight(w) * f for w, s, f in zip(found, stems(found), factors, strict=True)
+            if s not in _TOPIC_GENERIC and f > 0}
 
 
 
@@ -422,7 +444,7 @@ def documents_polarity(question: str, ranked: Sequence[Quote],
     within POLARITY_MARGIN of the best, each read by ``polarity_of``; None when they
     disagree ("The list of ineffective cold remedies is long" against "they're no help
     against cold viruses") or none uses enough of the question's topic words."""
-    topic = _topic(question, relevance)  # the same for every quote: worked out once
+    topic = _topic(question, relevance, 0.0)  # the same for every quote: worked out once
     if not ranked or set(topic) <= _BARE:
         return None
     # Every drug asked about (not a condition) must be the quote's: "can you take amoxicillin
@@ -452,11 +474,15 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     it, "It is safe to drive after taking X", says yes), or None when the text uses less
     than POLAR_COVERAGE of the question's topic words (weighted) or does not say which
     way. ``topic``: the question's ``_topic``, when the caller has it."""
-    topic = _topic(question, relevance) if topic is None else topic
+    topic = _topic(question, relevance, 0.0) if topic is None else topic
     if not topic:
         return None
     if _coverage(topic, text) < POLAR_COVERAGE:
         return "no" if _forbids(question, text, relevance) else None
+    # the way the question asks is the asking sentence's: "been on xanax 1mg twice a day
+    # for about a year. can i just quit cold turkey?" asks no time span of the answer
+    split = told_and_asked(question)
+    question = split[1] if split is not None else question
     asked, said = terms(question), terms(text)
     if _ASKS_ABSOLUTE.search(question) and not _SAYS_ABSOLUTE.search(text):
         # "can cause", "may occur": not "always" (no), and neither yes nor no to "only"

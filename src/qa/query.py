@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from qa.text import terms, zipf
@@ -26,6 +26,7 @@ _FORM = (r"\s+(?i:wafers?|tablets?|capsules?|caplets?|injection|solution|suspens
 ALIAS = re.compile(r"\b([A-Za-z][a-z][A-Za-z-]{2,})\s*\(([A-Za-z][a-z][a-z-]{2,})(?=[,;)])"
                    rf"|\b([A-Z][a-z][A-Za-z-]{{2,}}){_FORM}\s*\(([a-z][a-z-]{{3,}})\b")
 ALIAS_ZIPF = 3.0
+_WORD = re.compile(r"[A-Za-z]+")
 # Words of this length or longer are spell-checked; shorter ones are too ambiguous.
 MIN_FIX_LEN = 5
 # A word this long that starts exactly one corpus word, and is no close misspelling of
@@ -106,6 +107,17 @@ class QueryNormaliser:
                 close = longer if len(longer) == 1 else []
             self._fixes[word] = max(close, key=self.vocabulary.__getitem__) if close else None
         return self._fixes[word] or word
+
+    def spell_names(self, text: str, names: Collection[str]) -> str:
+        """``text`` with each misspelled word whose fix is one of ``names`` written as the
+        corpus spells it ("can i give my 6 year old asprin" -> "… aspirin"), the rest as
+        typed: the stages after retrieval read the question, not the search query, and
+        took "asprin" for something asked about besides the drug."""
+        def spelled(match: re.Match[str]) -> str:
+            word = match.group(0)
+            fixed = self.fix(word.lower())
+            return fixed if fixed != word.lower() and fixed in names else word
+        return _WORD.sub(spelled, text)
 
     def normalise(self, question: str, *, spelling: bool = True, aliases: bool = True) -> str:
         """Lower-case, fix misspellings, and append corpus-known aliases of drug names."""

@@ -11,7 +11,7 @@ dev half (``qa bench medicationqa``; see eval/reports).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,6 +69,11 @@ class Retriever:
                 query, spelling=self.cfg.spelling, aliases=self.cfg.aliases
             ) or query
         return query
+
+    def spell_names(self, text: str, names: Collection[str]) -> str:
+        """``text`` with misspelled ``names`` spelled as the corpus does (when spelling
+        correction is on; ``QueryNormaliser.spell_names``)."""
+        return self._normaliser.spell_names(text, names) if self.cfg.spelling else text
 
     def retrieve(
         self, question: str, top_k: int | None = None, *, sources: Sequence[str] | None = None
