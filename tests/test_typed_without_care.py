@@ -1,0 +1,156 @@
+"""Messages typed fast: no apostrophes, misspelled names, the question after what is told.
+
+An eighth round of questions nobody here wrote (MedicationQA label pages on aspirin,
+clopidogrel, alprazolam, amiodarone and others, asked as pharmacy customers type) was
+answered for 6 of 35 turns: "isnt aspirin an nsaid too tho?" and "arent they both just
+blood thinners" were refused naming "isnt" and "aren"; "a drug eluting stent" naming
+"eluting" (the page says "drug-eluting"); "what about pantoprazole then?" after "im on
+plavix… is it ok to take prilosec…?" searched for Plavix swapped out too; "ive been on
+amiodarone about 8 months and im seeing halos around lights at night. is that a known
+thing with it??" and "been on xanax 1mg twice a day for about a year. can i just quit cold
+turkey?" were refused though the label answers both (the told words outweighed the asked
+ones, and the told "a day" and "a year" made every excerpt say neither yes nor no); "can i
+give my 6 year old asprin…" took "asprin" for something asked besides the drug. A fake
+model writes the replies (so each branch is reached on purpose); index and embedder are
+real.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.conversation import standalone
+from qa.query import QueryNormaliser
+from qa.questions import in_plain_words
+from qa.scope import Lexicon, Vocabulary, focus_of
+from qa.text import terms
+
+from .conftest import answer_of, indexed_pages, page_text
+from .fakes import citing
+
+PAGES = {name: page_text(text) for name, text in {
+    "alprazolam.md": """# Alprazolam (Xanax)
+
+## Stopping alprazolam
+
+Because of the danger of withdrawal, abrupt discontinuation of treatment should be avoided.
+In all patients, dosage should be reduced gradually when discontinuing therapy.
+
+## Side effects
+
+Drowsiness and light-headedness are the most common side effects.""",
+    "amiodarone.md": """# Amiodarone
+
+## Eyes
+
+Asymptomatic corneal microdeposits are present in virtually all adult patients who have
+been on drug for more than 6 months. Some patients develop eye symptoms of halos,
+photophobia, and dry eyes.
+
+## Skin
+
+Dermatological adverse reactions occur in about 15% of patients, with photosensitivity
+being most common.""",
+}.items()}
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    return indexed_pages(tmp_path_factory.mktemp("fast"), PAGES, embedder)
+
+
+LEXICON = Lexicon.build(
+    {"c": "Plavix (clopidogrel) after a drug-eluting stent. Avoid Plavix with omeprazole. "
+          "Pantoprazole had less effect. Clopidogrel is a P2Y12 inhibitor.",
+     "a": "Aspirin. Aspirin is a blood thinner. Children with fevers should not take aspirin."
+          " Aspirin is a salicylate and an NSAID."},
+    {"plavix": {"clopidogrel"}, "clopidogrel": {"plavix"}},
+    {"c": "Clopidogrel", "a": "Aspirin"})
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("isnt aspirin an nsaid too tho?", "is aspirin an nsaid too tho?"),
+    ("my mom takes clopidogrel and shes having knee surgery",
+     "my mom takes clopidogrel and she's having knee surgery"),
+    ("Whats the difference? arent they both thinners", "What's the difference? aren't they "
+                                                       "both thinners"),
+    # "IM" is intramuscular; "its", "well", "were" are words of their own
+    ("IM injection ok? im on plavix", "IM injection ok? I'm on plavix"),
+    ("its fine, we were well", "its fine, we were well"),
+    ("can amiodarone mess with your thyroid?", "can amiodarone affect your thyroid?"),
+])
+def test_contractions_typed_without_apostrophes_are_read_as_meant(typed: str,
+                                                                  read: str) -> None:
+    assert in_plain_words(typed) == read
+
+
+@pytest.mark.parametrize("question", [
+    "whats the actual difference between aspirin and plavix? arent they both just blood "
+    "thinners",
+    "isnt aspirin an nsaid too tho?",
+    "i got a drug eluting stent. how long do i stay on plavix?",
+])
+def test_what_is_left_of_a_contraction_or_a_compound_is_nothing_missing(question: str) -> None:
+    asked = in_plain_words(question)
+    assert focus_of(" ".join(terms(asked)), LEXICON, asked).missing == ()
+
+
+def test_the_parts_of_a_hyphenated_word_are_known() -> None:
+    vocabulary = Vocabulary.from_texts(["After drug-eluting stent implantation"])
+    assert vocabulary.knows("eluting") and vocabulary.knows("drug-eluting")
+    assert not vocabulary.knows("bare-metal")
+
+
+def test_a_follow_up_swaps_the_drug_the_question_asked_about() -> None:
+    previous = "im on plavix since they put my stent in. is it ok to take aspirin for pain?"
+    assert standalone(previous, "what about pantoprazole then?", LEXICON) == \
+        "Im on plavix since they put my stent in. is it ok to take pantoprazole for pain?"
+    # the question names no drug: the told one is what it asks about
+    assert standalone("My dad is on plavix. What are its side effects?", "and aspirin?",
+                      LEXICON) == "My dad is on aspirin. What are its side effects?"
+
+
+def test_instead_asks_instead_of_what_was_asked_before() -> None:
+    assert standalone("Can children with a fever take aspirin?",
+                      "ok so what can i give her instead", LEXICON) == \
+        "Ok so what can i give her instead of aspirin"
+
+
+def test_a_misspelled_drug_is_spelled_as_the_documents_spell_it() -> None:
+    normaliser = QueryNormaliser.from_texts(["Aspirin is a salicylate.",
+                                             "Children with fevers should not take aspirin."])
+    assert normaliser.spell_names("can i give my 6 year old asprin for her fever?",
+                                  {"aspirin"}) == "can i give my 6 year old aspirin for her fever?"
+    # only into a name asked for: "fevre" is left to the search's own spelling fixes
+    assert normaliser.spell_names("a fevre", {"aspirin"}) == "a fevre"
+
+
+def test_what_is_told_counts_by_the_things_it_names(pages: Path, embedder) -> None:
+    """The told "8 months", "around", "at night" outweighed "halos": the best excerpt
+    scored under the quote bar and the question was refused."""
+    answer = answer_of(pages, embedder, "ive been on amiodarone about 8 months and im seeing "
+                       "halos around lights at night. is that a known thing with it??",
+                       citing("photosensitivity", "Yes, halos around lights at night are a "
+                                                  "known side effect of amiodarone [n]."))
+    assert "eye symptoms of halos" in answer.text and not answer.refused, answer.text
+
+
+def test_the_asking_sentence_decides_yes_or_no(pages: Path, embedder) -> None:
+    """"…twice a day for about a year. can i just quit cold turkey?": the told time spans
+    made "abrupt discontinuation … should be avoided" say neither yes nor no, and the
+    dosing question, which may only be answered by a quote saying one, was refused."""
+    answer = answer_of(pages, embedder, "been on xanax 1mg twice a day for about a year. can "
+                       "i just quit cold turkey?",
+                       citing("drowsiness", "Yes, you can just quit abruptly [n]."))
+    assert answer.text.startswith("No.") and "should be avoided" in answer.text, answer.text
+
+
+def test_a_misspelled_drug_is_no_topic_of_the_question(pages: Path, embedder) -> None:
+    """"alprazolm", taken for a rare word asked about besides the drug, weighed most in
+    the question's topic: no excerpt used enough of it to say yes or no."""
+    answer = answer_of(pages, embedder, "Can I stop alprazolm abruptly?",
+                       citing("drowsiness", "Yes, you can stop it abruptly [n]."))
+    assert answer.text.startswith("No.") and "should be avoided" in answer.text, answer.text
+
