@@ -47,8 +47,7 @@ _REPORTED_CLAIM = re.compile(
 # turkey?" is answered by "Do not abruptly discontinue oxycodone…" (it was refused: "They
 # never mention 'turkey'").
 _IDIOMS = ((re.compile(r"\bcold[- ]turkey\b", re.IGNORECASE), "abruptly"),
-           (re.compile(r"\bmess(?:es|ed|ing)?\s+(?:up\s+with|with|up)\b", re.IGNORECASE), "affect"),
-           (re.compile(r"\b(?:right|straight)\s+away\b|\basap\b", re.IGNORECASE), "immediately"))
+           (re.compile(r"\bmess(?:es|ed|ing)?\s+(?:up\s+with|with|up)\b", re.IGNORECASE), "affect"))
 
 # Contractions typed without their apostrophe ("isnt aspirin an nsaid too?", "my mom
 # takes clopidogrel and shes having surgery"): tokenised as "isnt", "shes" they were
