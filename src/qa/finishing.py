@@ -47,6 +47,7 @@ from qa.text import (
     stems,
     terms,
     told_and_asked,
+    with_parts,
 )
 from qa.types import Citation, Evidence, SentenceCheck, Verdict
 
@@ -154,7 +155,7 @@ def _coverage(topic: dict[str, float], text: str, given: Collection[str] = ()) -
     warning for "safe"), ``given`` stems counting as used."""
     found = terms(text)
     # "well-tolerated" uses "tolerated": a compound's parts count as its words
-    used = set(stems([*found, *(part for w in found if "-" in w for part in w.split("-"))]))
+    used = set(stems(with_parts(found)))
     used |= set(given)
     if used & _WARNING:
         used |= _SAFETY

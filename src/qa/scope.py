@@ -39,6 +39,7 @@ from qa.text import (
     stems,
     terms,
     told_and_asked,
+    with_parts,
     words,
     zipf,
 )
@@ -141,10 +142,9 @@ class Vocabulary:
     def from_texts(cls, texts: Iterable[str]) -> Vocabulary:
         found: set[str] = set()
         for text in texts:
-            tokens = words(text)
             # the parts of a hyphenated word too: "drug-eluting stent" is what a question
             # typing "drug eluting stent" is about ("They never mention 'eluting'")
-            found.update(stems([*tokens, *(p for t in tokens if "-" in t for p in t.split("-"))]))
+            found.update(stems(with_parts(words(text))))
         return cls(frozenset(found))
 
     @functools.cached_property

@@ -75,6 +75,12 @@ def words(text: str) -> list[str]:
     return WORD.findall(text.lower())
 
 
+def with_parts(tokens: list[str]) -> list[str]:
+    """The tokens, then the parts of each hyphenated one ("drug-eluting" -> "drug",
+    "eluting"; "well-tolerated" uses "tolerated")."""
+    return [*tokens, *(part for t in tokens if "-" in t for part in t.split("-"))]
+
+
 def terms(text: str) -> list[str]:
     """Search terms: words with possessives and contractions split ("alzheimer's" ->
     "alzheimer", "s"), for the keyword index, spelling fixes and query rewriting."""
