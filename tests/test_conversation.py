@@ -167,3 +167,58 @@ def test_it_is_the_subject_unless_what_it_stands_for_follows() -> None:
                       lexicon) == "Is depression more common in women?"
     assert standalone("What is depression?", "Is it normal to feel tired with it?",
                       lexicon) == "Is it normal to feel tired with depression?"
+
+
+# Round 8's follow-ups (pharmacy customers' chats on label pages nobody here wrote): each
+# was searched as typed, as if it were the first question, and refused or answered
+# beside the point.
+CHAT = Lexicon.build({
+    "w": "warfarin " * 5 + "Warfarin thins the blood. Ibuprofen raises the risk of bleeding.",
+    "i": "ibuprofen " * 5 + "Ibuprofen is for pain.",
+    "a": "amiodarone " * 5 + "Amiodarone can cause thyroid problems and goiter.",
+    "x": "alprazolam " * 5 + "Reduce the dose gradually. Diazepam is a benzodiazepine too.",
+    "f": "Atrial fibrillation (afib). Caffeine or stress may trigger afib. Even modest "
+         "amounts of alcohol can trigger afib. Palpitations are a sign. Drink coffee in the "
+         "morning. Some people do not feel their heart racing. Tea has caffeine.",
+    "b": "B12 shots are given once a month. Side effects of the shots are mild."}, {})
+
+
+@pytest.mark.parametrize(("previous", "message", "expected"), [
+    # a pronoun before the name the message gives, or beside an everyday thing
+    ("what is warfarin used for", "can i take it with ibuprofen?",
+     "Can i take warfarin with ibuprofen?"),
+    ("can amiodarone mess with your thyroid?", "ok and is grapefruit juice a problem with it?",
+     "Ok and is grapefruit juice a problem with amiodarone?"),
+    # a message going on from the last one, naming nothing
+    ("been on alprazolam for a year. can i just quit cold turkey?",
+     "ok how fast can i come down then", "Ok how fast can i come down then (alprazolam)?"),
+    # "which one" of the two drugs the question named
+    ("is alprazolam the same type of drug as diazepam?", "which one stays in your system longer",
+     "Which of alprazolam and diazepam stays in your system longer"),
+    # the everyday thing asked about, swapped for the one the message names
+    ("i have afib. can my morning coffee set it off?", "what about a glass of wine with dinner",
+     "I have afib. can a glass of wine with dinner set it off?"),
+    # "it" is the condition asked about; "their" is not ("everyone" has the heart)
+    ("what are the signs of afib",
+     "but isnt it true that everyone who has it can feel their heart racing?",
+     "But isn't it true that everyone who has afib can feel their heart racing?"),
+])
+def test_a_follow_up_typed_in_a_hurry_carries_what_it_goes_on_from(
+        previous: str, message: str, expected: str) -> None:
+    assert standalone(previous, message, CHAT) == expected
+
+
+@pytest.mark.parametrize(("previous", "message"), [
+    ("what is warfarin used for", "Does it matter if I take ibuprofen?"),  # "it" is no drug
+    ("what is warfarin used for", "Is ibuprofen safe for it?"),  # the name comes first
+    # what "what about X" swaps may be either thing: left alone
+    ("Is coffee bad for afib?", "what about tea"),
+    ("Does coffee raise the risk of bleeding?", "what about alcohol"),
+    ("How often are B12 shots given?", "what about the side effects?"),  # an aspect
+    # long enough to stand alone, though it goes on ("then")
+    ("what is warfarin used for", "ok so I will ask my pharmacist about the rest tomorrow "
+                                  "then"),
+])
+def test_a_follow_up_that_goes_on_from_nothing_is_left_as_typed(previous: str,
+                                                                message: str) -> None:
+    assert standalone(previous, message, CHAT) == message

@@ -106,7 +106,7 @@ def test_the_parts_of_a_hyphenated_word_are_known() -> None:
 def test_a_follow_up_swaps_the_drug_the_question_asked_about() -> None:
     previous = "im on plavix since they put my stent in. is it ok to take aspirin for pain?"
     assert standalone(previous, "what about pantoprazole then?", LEXICON) == \
-        "Im on plavix since they put my stent in. is it ok to take pantoprazole for pain?"
+        "I'm on plavix since they put my stent in. is it ok to take pantoprazole for pain?"
     # the question names no drug: the told one is what it asks about
     assert standalone("My dad is on plavix. What are its side effects?", "and aspirin?",
                       LEXICON) == "My dad is on aspirin. What are its side effects?"

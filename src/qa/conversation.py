@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from qa.questions import in_plain_words
 from qa.scope import Lexicon, may_be_noun, may_be_verb, name_like, only_verb, specific
 from qa.text import STOPWORDS, terms, told_and_asked, zipf
 
@@ -39,6 +40,14 @@ _ASPECT = re.compile(r"\b(?:side effects?|dose|doses|dosage|dosing|interact\w*|m
                      r"|works|risks?|benefits?|warnings?|used for|uses?|taken|take|monitor\w*"
                      r"|stored?|storage|safe|safety|contraindicat\w*|overdose)\b", re.IGNORECASE)
 _SHORT = 8  # words
+# A short message that goes on from the last answer though it names nothing and refers to
+# nothing: "ok how fast can i come down then" (after a question about quitting Xanax).
+_GOING_ON = re.compile(r"^\W*(?:ok(?:ay)?|so|alright|right|then)\b|\bthen\W*$", re.IGNORECASE)
+# "which one stays in your system longer" after a question naming two drugs
+_WHICH_ONE = re.compile(r"\bwhich (?:one|of (?:them|the two|these|those|both))\b",
+                        re.IGNORECASE)
+# What a noun phrase may start with, when it swaps the thing a question asked about
+_DETERMINER = r"(?:(?:a|an|the|my|your|his|her|our|their|some|any)\s+)"
 # Short follow-ups about a condition: "What are the symptoms?", "Is there a cure?". Carried
 # only when nothing follows the aspect ("the symptoms of a stroke" asks about a stroke).
 _CONDITION_ASPECT = re.compile(
@@ -122,14 +131,7 @@ def _phrase(question: str, lexicon: Lexicon) -> str:
     nor only verbs, that the documents use, and that ends in a noun ("How often are B12
     shots given?" -> "B12 shots"; then "What happens if I stop them?" asks about B12
     shots; "…if I feel dizzy?" names no thing). Empty when none."""
-    runs: list[list[str]] = [[]]
-    for word in re.findall(r"[\w'’-]+", question):
-        low = word.lower()
-        if low in _NOT_THING or only_verb(low) \
-                or not lexicon.vocabulary.knows(low):
-            runs.append([])
-        else:
-            runs[-1].append(word)
+    runs = _runs(question, lexicon)
     # The run holding the rarest name first, up to its last name but for nouns ("What
     # kind of infections does Zithromax treat?": "Zithromax", not "infections" or
     # "Zithromax treat"), else the longest
@@ -137,6 +139,19 @@ def _phrase(question: str, lexicon: Lexicon) -> str:
     best = min(named, key=lambda run: min(zipf(w.lower()) for w in run)) if named else max(
         (run for run in runs if run and may_be_noun(run[-1].lower())), key=len, default=[])
     return " ".join(best) if len(best) <= 3 else ""
+
+
+def _runs(question: str, lexicon: Lexicon) -> list[list[str]]:
+    """The runs of a question's words that are neither stopwords, question fillers, nor
+    only verbs, and that the documents use."""
+    runs: list[list[str]] = [[]]
+    for word in re.findall(r"[\w'’-]+", question):
+        low = word.lower()
+        if low in _NOT_THING or only_verb(low) or not lexicon.vocabulary.knows(low):
+            runs.append([])
+        else:
+            runs[-1].append(word)
+    return [run for run in runs if run]
 
 
 def _up_to_name(run: list[str]) -> list[str]:
@@ -161,27 +176,87 @@ def _swap(question: str, old: Sequence[str], new: str) -> str:
 _EXPLETIVE = re.compile(r"\b(?:is|was|isn't|wasn't|would|will) it (?:\w+ )?(?:safe|ok|okay|"
                         r"possible|true|normal|common|dangerous|fine|bad|better|wise|risky|"
                         r"advisable|likely)\b(?=(?:\s+\w+){0,3}?\s+(?:to|that|if|when|whenever"
-                        r"|while)\b)", re.IGNORECASE)
+                        r"|while)\b)|\b(?:is|isn't) it true\b|\b(?:does|did|would|will|could)"
+                        r" it matter\b", re.IGNORECASE)
 
 
 # "instead" with nothing after it stands for "instead of" what was asked about before
 _INSTEAD = re.compile(r"\binstead\b(?!\s+of\b)", re.IGNORECASE)
 
 
-def _refer(message: str, drug: str) -> str:
-    """Pronouns and "this medicine" replaced by the drug's name ("its" -> "drug's")."""
-    expletive = {m.start() + m.group(0).lower().index(" it ") + 1
-                 for m in _EXPLETIVE.finditer(message)}
+def _expletives(message: str) -> set[int]:
+    """Where each "it" that stands for nothing starts ("Is it safe to…", "Does it matter…")."""
+    return {m.start() + m.group(0).lower().index(" it ") + 1
+            for m in _EXPLETIVE.finditer(message)}
+
+
+def _refer(message: str, drug: str, *, plural: bool = True) -> str:
+    """Pronouns and "this medicine" replaced by the drug's name ("its" -> "drug's"); "they",
+    "them" and "their" only when what they stand for may be ``plural`` ("B12 shots", a
+    drug; not "afib": "everyone who has it can feel their heart racing")."""
+    expletive = _expletives(message)
 
     def name(match: re.Match[str]) -> str:
         word = match.group(0).lower()
-        if match.start() in expletive:
+        if match.start() in expletive or (not plural and word in ("they", "them", "their")):
             return match.group(0)
         if word in ("its", "their"):
             return f"{drug}'" if drug.endswith("s") else f"{drug}'s"
         return drug
 
     return _DRUG_REFERENCE.sub(name, message)
+
+
+def _refers_before_naming(message: str, named: Sequence[str]) -> bool:
+    """A pronoun that stands for something comes before the first name the message gives:
+    "can i take it with ibuprofen?" asks about the earlier drug with ibuprofen; in "what
+    about ibuprofen, is it safe?" "it" is ibuprofen."""
+    expletive = _expletives(message)
+    pronoun = next((m.start() for m in _DRUG_REFERENCE.finditer(message)
+                    if m.start() not in expletive), None)
+    if pronoun is None:
+        return False
+    first = min((m.start() for m in re.finditer(r"[\w'’-]+", message)
+                 if set(terms(m.group(0))) & set(named)), default=len(message))
+    return pronoun < first
+
+
+def _everyday(word: str, lexicon: Lexicon) -> bool:
+    """A word ``_drug_words`` took for a name that is an everyday thing ("grapefruit"): not
+    the corpus's drug and not shaped like a name."""
+    return word not in lexicon.drugs and not name_like(word)
+
+
+def _swap_thing(previous: str, message: str, lexicon: Lexicon) -> str:
+    """ "what about a glass of wine with dinner" after "i have afib. can my morning coffee
+    set it off?" -> "i have afib. can a glass of wine with dinner set it off?": the
+    everyday thing the question asked about swapped for the one the message names. Empty
+    when the message names no thing, asks for an aspect ("what about the side effects?"),
+    or what was asked about is a name ("Is coffee bad for afib?": it may be either)."""
+    marker = _ELLIPSIS.match(message)
+    if marker is None:
+        return ""
+    new = message[marker.end():].strip(" ?.!")
+    first = new.split()[0].lower() if new else ""
+    if not first or _ASPECT.search(new) or _CONDITION_ASPECT.search(new) or only_verb(first) \
+            or (first in STOPWORDS and not re.match(_DETERMINER, new, re.IGNORECASE)):
+        return ""
+    split = told_and_asked(previous)
+    runs = _runs(split[1] if split else previous, lexicon)
+    # one thing asked about, all nouns ("Does coffee raise blood pressure?" has "coffee
+    # raise blood" and may be about either)
+    if len(runs) != 1 or any(specific(w.lower()) or may_be_verb(w.lower()) for w in runs[0]):
+        return ""
+    phrase = " ".join(runs[0])
+    # with a determiner and one word before that may be a noun ("my morning coffee")
+    found = re.search(rf"\b(?P<det>{_DETERMINER})?(?:(?P<mod>[\w-]+)\s+)?{re.escape(phrase)}\b",
+                      previous, re.IGNORECASE)
+    if found is None:
+        return ""
+    mod = found.group("mod")
+    start = found.end() - len(phrase) if mod and (
+        mod.lower() in _NOT_THING or not may_be_noun(mod.lower())) else found.start()
+    return _capitalised(previous[:start] + new + previous[found.end():])
 
 
 # "What about the dose of X?": a noun phrase, not yet a question.
@@ -217,10 +292,19 @@ def _capitalised(text: str) -> str:
 
 
 def standalone(previous: str | None, message: str, lexicon: Lexicon) -> str:
-    """The latest message as a question of its own, given the previous standalone one."""
+    """The latest message as a question of its own, given the previous standalone one.
+
+    Both are read with contractions and idioms as meant (``in_plain_words``: "isnt" is no
+    drug's name); a message nothing carries into is returned as typed."""
     message = " ".join(message.split())
     if not previous:
         return message
+    plain = in_plain_words(message)
+    carried = _carried(in_plain_words(previous), plain, lexicon)
+    return message if carried == plain else carried
+
+
+def _carried(previous: str, message: str, lexicon: Lexicon) -> str:
     named = _drug_words(message, lexicon)
     before = _drug_words(previous, lexicon)
     if named and _ELLIPSIS.match(message) and len(message.split()) <= _SHORT - 2:
@@ -230,27 +314,47 @@ def standalone(previous: str | None, message: str, lexicon: Lexicon) -> str:
         split = told_and_asked(previous)
         asked = [w for w in before if split and w in _drug_words(split[1], lexicon)]
         return _capitalised(_swap(previous, asked or before, named[0]))
-    if before and named and _DRUG_REFERENCE.search(message) \
-            and all(_condition(w, lexicon) != _condition(before[0], lexicon) for w in named):
+    if before and named and _DRUG_REFERENCE.search(message) and (all(
+            _condition(w, lexicon) != _condition(before[0], lexicon) or _everyday(w, lexicon)
+            for w in named) or _refers_before_naming(message, named)):
         # "Does it cure shingles?" after valacyclovir, "Does valacyclovir treat it?" after
-        # shingles: the pronoun is the earlier subject, the name is of the other kind
+        # shingles: the pronoun is the earlier subject, the name is of the other kind, an
+        # everyday thing ("is grapefruit juice a problem with it?"), or comes after it
+        # ("can i take it with ibuprofen?")
         referred = _refer(message, before[0])
         if referred != message:
             return _as_question(_capitalised(referred))
-    topic = _DEFINED.match(previous)
-    if not (named or before or topic):
-        # "How often are B12 shots given?" then "What happens if I stop them?": the
-        # pronoun stands for what the question asked about, though it names no drug
-        phrase = _phrase(previous, lexicon)
-        referred = _refer(message, phrase) if phrase else message
-        return _as_question(_capitalised(referred)) if referred != message else message
+    topic = _subject(_DEFINED.match(previous))  # "What is depression?"; not "what are
+    if not (named or before or topic):  # the signs of afib" (a clause, not a name)
+        return _about_a_thing(previous, message, lexicon)
     if named or not (before or topic):
         return message  # a new topic, or nothing to carry
+    return _about_a_subject(previous, message, lexicon, before, topic)
+
+
+def _about_a_thing(previous: str, message: str, lexicon: Lexicon) -> str:
+    """A follow-up to a question naming no drug: "How often are B12 shots given?" then
+    "What happens if I stop them?": the pronoun stands for what the question asked about."""
+    swapped = _swap_thing(previous, message, lexicon)
+    if swapped:
+        return swapped
+    phrase = _phrase(previous, lexicon)
+    referred = _refer(message, phrase, plural=phrase.lower().endswith("s")) \
+        if phrase else message
+    return _as_question(_capitalised(referred)) if referred != message else message
+
+
+def _about_a_subject(previous: str, message: str, lexicon: Lexicon, before: list[str],
+                     topic: str) -> str:
+    """A follow-up naming nothing, to a question about a drug or condition (``before``)
+    or one asking what ``topic`` is."""
+    which = _WHICH_ONE.search(message)
+    if which and len(before) > 1:  # "which one stays in your system longer"
+        return _capitalised(_WHICH_ONE.sub(f"which of {before[0]} and {before[1]}", message,
+                                           count=1))
     # The drug or condition asked about before, or what "What is X?" asked to define (a
     # subject the documents do not name as their own: "What is depression?").
-    drug = _named_as(previous, before[0]) if before else _subject(topic)
-    if not drug:
-        return message
+    drug = _named_as(previous, before[0]) if before else topic
     referred = _refer(message, drug)
     if referred != message:
         return _as_question(_capitalised(referred))
@@ -263,6 +367,8 @@ def standalone(previous: str | None, message: str, lexicon: Lexicon) -> str:
     if aspect and (not before or _condition(before[0], lexicon)):
         joint = _JOINT.get(aspect.group(0).lower()[:4], "of")
         return _capitalised(f"{message.rstrip(' ?.')} {joint} {drug}?")
+    if short and _GOING_ON.search(message):  # "ok how fast can i come down then"
+        return _capitalised(f"{message.rstrip(' ?.')} ({drug})?")
     return message
 
 
