@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from qa.answer import Assistant
+from qa.config import AnswerSettings
+from qa.evidence import select_evidence
 from qa.scope import Lexicon, route_crowded, scored_question, setting_of
+from qa.types import Chunk, Passage
 
 from .conftest import settings_for
 from .fakes import FakeGenerator
@@ -366,3 +369,35 @@ def test_a_quote_says_what_is_asked_about_a_thing_named_in_passing(embedder, que
     relevance = Relevance.of(question, focus_of(question, lexicon), lexicon)
     assert not relevance.focus.drugs
     assert {q.evidence.n for q in quotes(question, evidence, relevance, embedder)} == quoted
+
+
+SERIOUS = "\n".join([
+    "Amiodarone may cause side effects. Tell your doctor if any of these symptoms are severe "
+    "or do not go away:", "constipation", "headache", "flushing",
+    "Some side effects can be serious. If you experience any of the following symptoms, call "
+    "your doctor immediately or get emergency medical treatment:",
+    "rash", "weight loss or gain", "restlessness", "weakness", "nervousness", "irritability",
+    "intolerance to heat or cold", "thinning hair", "excessive sweating",
+    "swelling in the front of the neck (goiter)",
+    "numbness or tingling in the hands, legs, and feet", "muscle weakness",
+    "Amiodarone may cause other side effects. Call your doctor if you have any unusual "
+    "problems while taking this medication."])
+
+
+def test_a_long_list_of_one_word_lines_comes_with_its_lead_in(embedder) -> None:
+    """Round 8: "which side effects mean we should call the doctor right away?" on a label
+    page whose lead-in is followed by eighteen symptoms, a line each: the one-word lines
+    ("rash") were no sentences, the lead-in brought at most six lines, and a list too long
+    for half a budget came with none; the answer quoted another paragraph."""
+    chunk = Chunk(chunk_id="a-0", doc_id="a", source="amiodarone.txt", title="Amiodarone",
+                  section="side effects", start=0, end=len(SERIOUS), text=SERIOUS)
+    shown = select_evidence("Which side effects mean I should call the doctor immediately?",
+                            [Passage(chunk, 0.9)], embedder, AnswerSettings(evidence_tokens=100))
+    lead_in = next(e.text for e in shown if "call your doctor immediately" in e.text)
+    for item in ("rash", "weight loss or gain", "restlessness", "goiter", "muscle weakness"):
+        assert item in lead_in, lead_in
+    # a smaller budget holds the list's first items, in order, not none of them
+    shown = select_evidence("Which side effects mean I should call the doctor immediately?",
+                            [Passage(chunk, 0.9)], embedder, AnswerSettings(evidence_tokens=60))
+    lead_in = next(e.text for e in shown if "call your doctor immediately" in e.text)
+    assert "treatment:\nrash\nweight loss or gain" in lead_in, lead_in

@@ -25,7 +25,11 @@ from qa.types import Chunk, Evidence, Passage
 # A sentence opening with one of these leans on the one before it.
 _DANGLING = re.compile(r"^(it|this|these|they|that|those|such|its|their|however|additionally)\b",
                        re.IGNORECASE)
-LEAD_IN_ITEMS = 6  # lines after a lead-in taken as its items
+LEAD_IN_ITEMS = 6  # lines after a lead-in taken as its items, whatever they are
+# …and after those, lines shaped like items (``_item_like``), up to this many in all: a label
+# page's "call your doctor immediately…:" leads in eighteen symptoms, one a line
+LEAD_IN_MAX_ITEMS = 30
+ITEM_WORDS = 12  # an unmarked item is a line of at most this many words with no full stop
 CHARS_PER_TOKEN = 4  # Qwen's tokenizer averages ~4 characters of English prose per token
 
 
@@ -42,12 +46,19 @@ class _Sentence:
 About = Callable[[Chunk, str], bool]
 
 
+def _item_like(text: str) -> bool:
+    """A line of a list set without marks: short, no full stop ("weight loss or gain")."""
+    return len(text.split()) <= ITEM_WORDS and not text.rstrip().endswith((".", ":", "?", "!"))
+
+
 def _sentences(passages: list[Passage], about: About | None) -> list[_Sentence]:
     found = []
     for p_index, passage in enumerate(passages):
         chunk = passage.chunk
+        listing = False  # within the lines a lead-in ("…call your doctor immediately:") leads
         for order, (s, e) in enumerate(sentence_spans(chunk.text)):
             text = chunk.text[s:e]
+            listing = text.rstrip().endswith(":") or (listing and _item_like(text))
             if text.strip() in (chunk.section, chunk.title) or text.endswith("?"):
                 continue  # a heading line or a question ("Is it safe to take all of
                 # these meds together?" heading a reader's letter): no facts, only tokens
@@ -55,7 +66,9 @@ def _sentences(passages: list[Passage], about: About | None) -> list[_Sentence]:
                 continue  # another drug's facts cannot answer for the asked one
             # A sentence that gives orders ("ignore previous instructions…") is never shown
             # to the model: ingestion removes them; this catches an index built before.
-            if len(content_words(text)) >= 2 and addressed_to_model(text) is None:
+            # An item may be one word ("rash"); another line says nothing with fewer than two
+            if len(content_words(text)) >= (1 if listing else 2) \
+                    and addressed_to_model(text) is None:
                 found.append(_Sentence(p_index, order, chunk.start + s, chunk.start + e, text))
     return found
 
@@ -98,8 +111,9 @@ def _list_of(i: int, sentences: list[_Sentence], by_key: dict[tuple[int, int], i
     if sentences[i].text.rstrip().endswith(":"):
         run = [i]
         j = by_key.get((sentences[i].passage, sentences[i].order + 1))
-        while j is not None and len(run) <= LEAD_IN_ITEMS and not (
-                sentences[j].text.rstrip().endswith(":")):
+        while j is not None and not sentences[j].text.rstrip().endswith(":") and (
+                len(run) <= LEAD_IN_ITEMS or (len(run) <= LEAD_IN_MAX_ITEMS
+                                              and _item_like(sentences[j].text))):
             run.append(j)
             j = by_key.get((sentences[j].passage, sentences[j].order + 1))
         return run
@@ -122,9 +136,9 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int,
             first: Sequence[int] = ()) -> set[int]:
     """Greedy by score within the budget (``first`` before the rest); a sentence that leans
     on the one before brings it, a sentence the next one continues ("It ...") brings that
-    one, and a list item brings its whole list (up to half a budget more): a list answer cut
-    after "1." is worse than a longer prompt, and the continuation is often where the
-    specific fact is."""
+    one, and a list item brings its list, in order, as far as half a budget more holds: a
+    list answer cut after "1." is worse than a longer prompt, and the continuation is often
+    where the specific fact is."""
     by_key = {(s.passage, s.order): i for i, s in enumerate(sentences)}
     chosen: set[int] = set()
     said: set[str] = set()  # the chosen sentences' text, spacing and case folded
@@ -151,11 +165,12 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int,
         chosen.update(wanted)
         said.update(_folded(sentences[j]) for j in wanted)
         used += cost
-        extra = [j for j in items if j not in chosen]
-        if extra and used + sum(_cost(sentences[j]) for j in extra) <= 1.5 * budget:
-            chosen.update(extra)
-            said.update(_folded(sentences[j]) for j in extra)
-            used += sum(_cost(sentences[j]) for j in extra)
+        for j in (j for j in items if j not in chosen):  # as much of the list as fits
+            if used + _cost(sentences[j]) > 1.5 * budget:
+                break
+            chosen.add(j)
+            said.add(_folded(sentences[j]))
+            used += _cost(sentences[j])
         if used >= budget:
             break
     return chosen
