@@ -61,6 +61,17 @@ def test_yes_no_question_about_something_never_mentioned_is_refused(guarded) -> 
     answer = guarded.ask("Is ketamine safe to use while breastfeeding?")
     assert answer.refused and answer.status is AnswerStatus.INSUFFICIENT_EVIDENCE
     assert "breastfeeding" in answer.answer  # says which word the documents lack
+    assert "brand name" not in answer.answer  # an English word: no brand to ask again for
+
+
+def test_a_name_the_documents_never_use_may_be_a_brand_to_ask_again_for(guarded) -> None:
+    """Round 8: "im on plavix… is it ok to take prilosec for heartburn?" was refused naming
+    'prilosec' and nothing more; the pages call it omeprazole, which only the asker's pack
+    tells them (the documents never pair the two, and no brand table from outside them is
+    used)."""
+    answer = guarded.ask("is it ok to take prilosec with ketamine?")
+    assert answer.refused and "'prilosec'" in answer.answer
+    assert "If 'prilosec' is a brand name, ask again with the generic name" in answer.answer
 
 
 @pytest.mark.slow

@@ -46,7 +46,15 @@ from qa.llm import ChatPrompt, Excerpt, Generator, load_generator
 from qa.prompts import PromptSet, load_prompts
 from qa.questions import as_yes_no, checked_question, in_plain_words
 from qa.retrieval import Retrieval, Retriever
-from qa.scope import ROUTE, Lexicon, Relevance, focus_of, route_crowded, setting_of
+from qa.scope import (
+    ROUTE,
+    Lexicon,
+    Relevance,
+    brand_like,
+    focus_of,
+    route_crowded,
+    setting_of,
+)
 from qa.text import SentenceStream, renumbered
 from qa.triage import MeaningTriage, Triage, requests_manufacture
 from qa.types import (
@@ -140,6 +148,19 @@ def _merged(results: list[Verified]) -> Verified:
     return Verified(" ".join(v.text for v in held),
                     tuple(c for v in held for c in v.citations),
                     tuple(c for v in results for c in v.checks))
+
+
+def never_mentioned(missing: Sequence[str]) -> str:
+    """What a refusal says of the words the documents never use; a word shaped like a
+    brand's name ("prilosec", "actemra") may be one the pages give only as its generic
+    name, which only the asker's pack can tell (no brand table from outside the documents
+    is used): so say how to ask again."""
+    said = f"They never mention {', '.join(map(repr, missing))}."
+    names = [repr(w) for w in missing if brand_like(w)]
+    if names:
+        said += (f" If {' or '.join(names)} is a brand name, ask again with the generic name "
+                 "printed on the pack or label.")
+    return said
 
 
 @dataclass
@@ -259,7 +280,7 @@ class Assistant:
         query = self.retriever.rewrite(asked) if asked else ""
         focus = focus_of(query, self.lexicon, asked)
         if asked and focus.missing:  # names something the documents never mention
-            note = f"{self._refusal} They never mention {', '.join(map(repr, focus.missing))}."
+            note = f"{self._refusal} {never_mentioned(focus.missing)}"
             yield self._done(self._refusal_answer(
                 question, triage, Timings(total_ms=_ms(started)),
                 AnswerStatus.INSUFFICIENT_EVIDENCE, text=note))

@@ -574,6 +574,18 @@ def name_like(word: str) -> bool:
     return not _parts_of_speech(word) or bool(_DRUG_SHAPE.search(word))
 
 
+# Brands are rare words ("prilosec" 1.8, "xanax" 3.2); "breastfeeding" (3.5), which
+# lemminflect does not know either, is none
+BRAND_ZIPF = 3.3
+
+
+def brand_like(word: str) -> bool:
+    """Shaped like a brand's name: no English word, rare, and not a generic name's ending
+    ("prilosec", "actemra"; not "breastfeeding", "metformin" is rare but "ibuprofen" no)."""
+    return not _parts_of_speech(word) and not _DRUG_SHAPE.search(word) \
+        and zipf(word) < BRAND_ZIPF
+
+
 # Words that carry no information about a drug on their own: an answer sentence made of
 # the question's words plus these says nothing new.
 GENERIC = frozenset(stems(
