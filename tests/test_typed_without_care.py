@@ -53,6 +53,13 @@ photophobia, and dry eyes.
 
 Dermatological adverse reactions occur in about 15% of patients, with photosensitivity
 being most common.""",
+    "aspirin.md": """# Aspirin
+
+## Aspirin, fever and children
+
+A fever is a body temperature that is higher than normal. It is part of your body's defense
+against infection. Fever also activates your body's immune system.
+Adults can also take aspirin, but children with fevers should not take aspirin.""",
 }.items()}
 
 
@@ -154,3 +161,16 @@ def test_a_misspelled_drug_is_no_topic_of_the_question(pages: Path, embedder) ->
                        citing("drowsiness", "Yes, you can stop it abruptly [n]."))
     assert answer.text.startswith("No.") and "should be avoided" in answer.text, answer.text
 
+
+
+def test_a_childs_age_is_a_child(pages: Path, embedder) -> None:
+    """Round 8: "can i give my 6 year old asprin for her fever?" kept the model's fever
+    sentences once its "Yes" fell: "6 year old" was a time span and two topic words, so
+    "…children with fevers should not take aspirin" said neither yes nor no, and the
+    model's "…can be given to a 6-year-old…" no yes either."""
+    answer = answer_of(pages, embedder, "can i give my 6 year old aspirin for her fever?",
+                       citing("defense", "Yes, aspirin can be given to a 6-year-old for a "
+                                         "fever [n]. It is part of your body's defense "
+                                         "against infection [n]."))
+    assert "children with fevers should not take aspirin" in answer.text, answer.text
+    assert "Yes" not in answer.text and "defense" not in answer.text, answer.text

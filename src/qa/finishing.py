@@ -98,6 +98,14 @@ class Quote:
 
 # "What is X used for?" asks for a use: a stopword elsewhere, a topic word here.
 _USE = frozenset("use used uses".split())
+# "my 6 year old": a child, as the pages say ("children with fevers should not take
+# aspirin"); "year" and "old" are no topic of their own
+_AGE = re.compile(r"\b(\d{1,2})[- ]?(?:years?|yrs?)[- ]old\b", re.IGNORECASE)
+CHILD_AGE = 18  # under this, "N years old" is a child
+
+
+def _as_child(match: re.Match[str]) -> str:
+    return "child" if int(match.group(1)) < CHILD_AGE else match.group(0)
 
 
 # "Is it true that X can cause Y?" asks about X causing Y, not about truth.
@@ -125,8 +133,8 @@ def _topic(question: str, relevance: Relevance,
     # cabinet" hardly about "sort" or "cabinet"; "my dad had a stroke from a bleed in his
     # brain last year. would a daily aspirin stop him getting another one?" still asks
     # about a stroke.
-    split = told_and_asked(question)
-    told, asked = split if split is not None else ("", question)
+    split = told_and_asked(_AGE.sub(_as_child, question))
+    told, asked = split if split is not None else ("", _AGE.sub(_as_child, question))
     found = [w for w in dict.fromkeys([*terms(_CHECK_FRAME.sub("", asked)), *terms(told)])
              if len(w) >= 3 and (w not in STOPWORDS or w in _USE) and w not in POLAR_OPENERS
              and not relevance.aside(w)]
@@ -475,6 +483,8 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     it, "It is safe to drive after taking X", says yes), or None when the text uses less
     than POLAR_COVERAGE of the question's topic words (weighted) or does not say which
     way. ``topic``: the question's ``_topic``, when the caller has it."""
+    # "my 6 year old" asks no time span; "given to a 6-year-old" speaks of a child
+    question, text = _AGE.sub(_as_child, question), _AGE.sub(_as_child, text)
     topic = _topic(question, relevance, 0.0) if topic is None else topic
     if not topic:
         return None
