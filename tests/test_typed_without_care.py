@@ -59,7 +59,11 @@ being most common.""",
 
 A fever is a body temperature that is higher than normal. It is part of your body's defense
 against infection. Fever also activates your body's immune system.
-Adults can also take aspirin, but children with fevers should not take aspirin.""",
+Adults can also take aspirin, but children with fevers should not take aspirin.
+
+## Pain relievers
+
+Aspirin, naproxen (Aleve), and ibuprofen (Advil, Motrin) are examples of OTC NSAIDs.""",
 }.items()}
 
 
@@ -174,3 +178,13 @@ def test_a_childs_age_is_a_child(pages: Path, embedder) -> None:
                                          "against infection [n]."))
     assert "children with fevers should not take aspirin" in answer.text, answer.text
     assert "Yes" not in answer.text and "defense" not in answer.text, answer.text
+
+
+def test_words_typed_for_emphasis_are_not_what_is_asked(pages: Path, embedder) -> None:
+    """Round 8: "isnt aspirin an nsaid too tho?" weighed "too" and "tho" as topic words
+    no excerpt uses, so no excerpt said yes and the model's right "Yes, aspirin is an
+    NSAID" (an echo of the question) gave way to a quote without its "Yes."."""
+    answer = answer_of(pages, embedder, "isnt aspirin an nsaid too tho?",
+                       citing("nsaids", "Yes, aspirin is an NSAID [n]."))
+    assert answer.text.startswith("Yes.") and "examples of OTC NSAIDs" in answer.text, \
+        answer.text

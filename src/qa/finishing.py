@@ -98,6 +98,8 @@ class Quote:
 
 # "What is X used for?" asks for a use: a stopword elsewhere, a topic word here.
 _USE = frozenset("use used uses".split())
+# Words typed for emphasis, not what is asked: "isnt aspirin an nsaid too tho?"
+_FILLERS = frozenset("too tho though really actually just even anyway".split())
 # "my 6 year old": a child, as the pages say ("children with fevers should not take
 # aspirin"); "year" and "old" are no topic of their own
 _AGE = re.compile(r"\b(\d{1,2})[- ]?(?:years?|yrs?)[- ]old\b", re.IGNORECASE)
@@ -137,7 +139,7 @@ def _topic(question: str, relevance: Relevance,
     told, asked = split if split is not None else ("", _AGE.sub(_as_child, question))
     found = [w for w in dict.fromkeys([*terms(_CHECK_FRAME.sub("", asked)), *terms(told)])
              if len(w) >= 3 and (w not in STOPWORDS or w in _USE) and w not in POLAR_OPENERS
-             and not relevance.aside(w)]
+             and w not in _FILLERS and not relevance.aside(w)]
     in_asked = set(terms(asked))
     factors = [1.0 if w in in_asked or specific(w) else told_weight for w in found]
     return {s: weight(w) * f for w, s, f in zip(found, stems(found), factors, strict=True)
