@@ -91,6 +91,11 @@ LEXICON = Lexicon.build(
     ("IM injection ok? im on plavix", "IM injection ok? I'm on plavix"),
     ("its fine, we were well", "its fine, we were well"),
     ("can amiodarone mess with your thyroid?", "can amiodarone affect your thyroid?"),
+    # coming off a medicine is stopping it; coming off work is not
+    ("Is it alright to come off gabapentin suddenly?",
+     "Is it alright to stop gabapentin suddenly?"),
+    ("getting off of it too fast", "stopping it too fast"),
+    ("i get off work at 5, can i take it then?", "i get off work at 5, can i take it then?"),
 ])
 def test_contractions_typed_without_apostrophes_are_read_as_meant(typed: str,
                                                                   read: str) -> None:

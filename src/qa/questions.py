@@ -46,8 +46,14 @@ _REPORTED_CLAIM = re.compile(
 # Everyday phrases for what a leaflet says in its own words: "Can I quit oxycodone cold
 # turkey?" is answered by "Do not abruptly discontinue oxycodone…" (it was refused: "They
 # never mention 'turkey'").
+_OFF_WHAT = (r"(?=\s+(?!(?:work|duty|shift|the bus|the train|the plane|the phone|at|here|there|now)"
+             r"\b)\w)")
 _IDIOMS = ((re.compile(r"\bcold[- ]turkey\b", re.IGNORECASE), "abruptly"),
-           (re.compile(r"\bmess(?:es|ed|ing)?\s+(?:up\s+with|with|up)\b", re.IGNORECASE), "affect"))
+           (re.compile(r"\bmess(?:es|ed|ing)?\s+(?:up\s+with|with|up)\b", re.IGNORECASE), "affect"),
+           # "come off gabapentin", "getting off xanax": stopping it (not "get off work")
+           (re.compile(rf"\b(?:come|get|go) off(?: of)?\b{_OFF_WHAT}", re.IGNORECASE), "stop"),
+           (re.compile(rf"\b(?:coming|getting|going) off(?: of)?\b{_OFF_WHAT}", re.IGNORECASE),
+            "stopping"))
 
 # Contractions typed without their apostrophe ("isnt aspirin an nsaid too?", "my mom
 # takes clopidogrel and shes having surgery"): tokenised as "isnt", "shes" they were
