@@ -94,12 +94,13 @@ def test_what_is_told_around_a_question_about_a_known_drug_is_no_missing_topic()
 
 def test_a_question_after_what_is_told_asks_about_the_told_drug() -> None:
     """"I've been on lorazepam for a few months. Can I just quit it cold turkey?" is asked
-    as "Can I just quit lorazepam cold turkey?" (either order); unchanged when its pronoun
-    refers to nothing told, or when two drugs are told."""
+    as "Can I just quit lorazepam abruptly?" (either order; read as meant,
+    ``in_plain_words``, as every question is before it is asked alone); unchanged when its
+    pronoun refers to nothing told, or when two drugs are told."""
     assert asked_alone("I've been on lorazepam for a few months. Can I just quit it cold "
-                       "turkey?", LEXICON) == "Can I just quit lorazepam cold turkey?"
+                       "turkey?", LEXICON) == "Can I just quit lorazepam abruptly?"
     assert asked_alone("Can I just quit it cold turkey? I've been on lorazepam for a few "
-                       "months.", LEXICON) == "Can I just quit lorazepam cold turkey?"
+                       "months.", LEXICON) == "Can I just quit lorazepam abruptly?"
     for kept in ("I've been on lorazepam for a while. Can I drink alcohol?",
                  "I take lorazepam and clonazepam. Can I stop them at once?",
                  "Can I stop lorazepam at once?"):
