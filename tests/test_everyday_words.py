@@ -18,6 +18,15 @@ from .conftest import answer_of, indexed_pages, page_text
 from .fakes import citing
 
 PAGES = {name: page_text(text) for name, text in {
+    "acetaminophen.md": """# Acetaminophen
+
+## Directions
+
+do not take more than 6 caplets in 24 hours, unless directed by a doctor
+
+adults and children 12 years and over: take 2 caplets every 6 hours while symptoms last
+
+swallow whole – do not crush, chew, or dissolve""",
     "simvastatin.md": """# Simvastatin
 
 ## Why is this medication prescribed
@@ -451,3 +460,22 @@ def test_only_when_to_take_a_drug_asks_for_a_time_of_day(question: str, shaped: 
     from qa.finishing import asks_shaped
 
     assert asks_shaped(question) is shaped
+
+
+@pytest.mark.parametrize("reply", [
+    "No, you should not crush the caplets [n].",
+    "I could not find the answer in the indexed documents.",
+])
+def test_a_line_forbidding_the_act_asked_about_says_no(pages: Path, embedder,
+                                                        reply: str) -> None:
+    """Dev q292, "Can I crush the acetaminophen caplets into my food? I have trouble
+    swallowing pills.", was refused: "swallow whole – do not crush, chew, or dissolve" used
+    too few of the question's words ("food") to say no, and the best-scoring line, "do not
+    take more than 6 caplets in 24 hours", says neither: the line quoted is the one that
+    says no."""
+    answer = answer_of(pages, embedder, "Can I crush the acetaminophen caplets into my food? "
+                       "I have trouble swallowing pills.",
+                       citing("crush", reply) if "[n]" in reply else reply)
+    assert "do not crush" in answer.text and "6 caplets" not in answer.text, answer.text
+    # "No." when the model said it (a refusing model's answer is the documents' line alone)
+    assert answer.text.startswith("No.") == reply.startswith("No"), answer.text

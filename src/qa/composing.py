@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.finishing import (
+    POLARITY_MARGIN,
     Quote,
     addresses,
     asks_for_list,
@@ -317,6 +318,15 @@ class Composer:
         pick = self.best if self.quotable else self._vouched()
         if pick is None:
             return []
+        way = documents_polarity(self.question, self.ranked, self.relevance) \
+            if self.relevance.focus.polar and pick is self.ranked[0] else None
+        if way is not None:
+            # the excerpt sentence that says no ("swallow whole – do not crush…"), not a
+            # better-scoring one that says neither ("do not take more than 6 caplets in 24
+            # hours" to "Can I crush the caplets?"), and after "No." above all
+            pick = next((q for q in self.ranked
+                         if q.score >= pick.score - POLARITY_MARGIN
+                         and polarity_of(self.question, q.text, self.relevance) == way), pick)
         self.best = pick
         text, citation, check = quoted_answer(with_list(self.best), self.best.evidence.n)
         self._quote = (citation, check)

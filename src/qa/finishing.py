@@ -98,8 +98,9 @@ class Quote:
 
 # "What is X used for?" asks for a use: a stopword elsewhere, a topic word here.
 _USE = frozenset("use used uses".split())
-# Words typed for emphasis, not what is asked: "isnt aspirin an nsaid too tho?"
-_FILLERS = frozenset("too tho though really actually just even anyway".split())
+# Words typed for emphasis, not what is asked: "isnt aspirin an nsaid too tho?" ("too"
+# stays: "takes too much" asks about an overdose)
+_FILLERS = frozenset("tho though really actually just even anyway".split())
 # "my 6 year old": a child, as the pages say ("children with fevers should not take
 # aspirin"); "year" and "old" are no topic of their own
 _AGE = re.compile(r"\b(\d{1,2})[- ]?(?:years?|yrs?)[- ]old\b", re.IGNORECASE)
@@ -524,17 +525,43 @@ _PROHIBITION = re.compile(r"^\W*(?:do not|don't|never|must not|should not|avoid)
                           re.IGNORECASE)
 
 
+# What a question asks leave to do: "Can I crush…", "Is it OK to split…"
+_ASKED_ACT = re.compile(r"^\W*(?:can|could|may|should|shall)\s+(?:i|we|you|he|she|they)\s+"
+                        r"(?:just\s+|still\s+)?(?P<act>[a-z]+)|\bis it (?:ok|okay|safe|fine|"
+                        r"alright|all right) (?:for (?:me|him|her|them|us) )?to (?P<act2>[a-z]+)",
+                        re.IGNORECASE)
+# …unless the act is what every leaflet forbids in some way ("Do not take more than…")
+_BARE_ACTS = frozenset(stems("""take use give get have be do go make keep start continue try
+    eat""".split()))
+# A clause forbidding an act: "swallow whole – do not crush, chew, or dissolve"
+_FORBIDDEN = re.compile(r"(?:^|[–—;:]|\s-\s)\W*(?:do not|don't|never|must not|should not|"
+                        r"cannot|can't|avoid)\s+(?P<acts>[a-z ,]+)", re.IGNORECASE)
+
+
 def _forbids(question: str, text: str, relevance: Relevance) -> bool:
     """The text forbids what the question asks to do, whatever the question's condition:
     asked "Can I stop taking amlodipine once my blood pressure is normal?", "Do not stop
     taking amlodipine without talking to your doctor." uses every word of "Can I stop
     taking amlodipine" and says no to it in any case. Only a "no" is read so: a yes must
-    speak to the condition too."""
+    speak to the condition too. So does a clause forbidding the very act asked leave for,
+    when it is a particular one (dev q292: "Can I crush the acetaminophen caplets into my
+    food?", "swallow whole – do not crush, chew, or dissolve")."""
+    if _forbids_act(question, text):
+        return True
     main = _CONDITION.sub(" ", question)
     if main == question or not _PROHIBITION.search(text):
         return False
     topic = _topic(main, relevance)
     return bool(topic) and _coverage(topic, text) >= POLAR_COVERAGE
+
+
+def _forbids_act(question: str, text: str) -> bool:
+    split = told_and_asked(question)
+    asked = _ASKED_ACT.search(split[1] if split is not None else question)
+    act = stems([asked.group("act") or asked.group("act2")])[0] if asked else ""
+    if not act or act in _BARE_ACTS:
+        return False
+    return any(act in stems(terms(m.group("acts"))[:4]) for m in _FORBIDDEN.finditer(text))
 
 
 def _asked_side(text: str, relevance: Relevance, topic: dict[str, float]) -> str:
