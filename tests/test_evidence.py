@@ -401,3 +401,22 @@ def test_a_long_list_of_one_word_lines_comes_with_its_lead_in(embedder) -> None:
                             [Passage(chunk, 0.9)], embedder, AnswerSettings(evidence_tokens=60))
     lead_in = next(e.text for e in shown if "call your doctor immediately" in e.text)
     assert "treatment:\nrash\nweight loss or gain" in lead_in, lead_in
+
+
+@pytest.mark.parametrize("budget", [30, 350])
+def test_a_sentence_pointing_back_to_these_agents_comes_with_what_they_are(
+        embedder, budget: int) -> None:
+    """Dev q298 ("I take my Synthroid … together with breakfast and my calcium chews. Is
+    that a problem?") was shown "Administer SYNTHROID at least 4 hours apart from these
+    agents." without the sentence saying which agents (calcium carbonate), and refused."""
+    text = ("Take SYNTHROID on an empty stomach. Calcium carbonate may form an insoluble "
+            "chelate with levothyroxine. Administer SYNTHROID at least 4 hours apart from "
+            "these agents. Store at room temperature.")
+    chunk = Chunk(chunk_id="s-0", doc_id="s", source="synthroid.md", title="Synthroid",
+                  section="interactions", start=0, end=len(text), text=text)
+    for question in ("Can I take Synthroid with calcium?",
+                     "How far apart from other agents do I take Synthroid?"):
+        shown = select_evidence(question, [Passage(chunk, 0.9)], embedder,
+                                AnswerSettings(evidence_tokens=budget))
+        excerpt = next(e.text for e in shown if "chelate" in e.text or "4 hours" in e.text)
+        assert "chelate" in excerpt and "4 hours apart" in excerpt, shown

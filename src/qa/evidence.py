@@ -25,12 +25,22 @@ from qa.types import Chunk, Evidence, Passage
 # A sentence opening with one of these leans on the one before it.
 _DANGLING = re.compile(r"^(it|this|these|they|that|those|such|its|their|however|additionally)\b",
                        re.IGNORECASE)
+# …and one pointing back to things named before it, wherever it does: "Administer SYNTHROID
+# at least 4 hours apart from these agents." (the calcium and iron of the sentence before)
+_POINTS_BACK_TO = re.compile(r"\b(?:these|those|such|the above|both)\s+(?:agents|drugs|"
+                             r"medications|medicines|products|foods|supplements|substances)\b",
+                             re.IGNORECASE)
 LEAD_IN_ITEMS = 6  # lines after a lead-in taken as its items, whatever they are
 # …and after those, lines shaped like items (``_item_like``), up to this many in all: a label
 # page's "call your doctor immediately…:" leads in eighteen symptoms, one a line
 LEAD_IN_MAX_ITEMS = 30
 ITEM_WORDS = 12  # an unmarked item is a line of at most this many words with no full stop
 CHARS_PER_TOKEN = 4  # Qwen's tokenizer averages ~4 characters of English prose per token
+
+
+def _leans(text: str) -> bool:
+    """The sentence leans on the one before it (``_DANGLING``, ``_POINTS_BACK_TO``)."""
+    return bool(_DANGLING.match(text) or _POINTS_BACK_TO.search(text))
 
 
 @dataclass(frozen=True)
@@ -150,11 +160,11 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int,
             continue  # the same line in two chunks (their overlap, a repeated line)
         wanted = [int(i)]
         prev = by_key.get((sentences[i].passage, sentences[i].order - 1))
-        if prev is not None and prev not in chosen and _DANGLING.match(sentences[i].text):
+        if prev is not None and prev not in chosen and _leans(sentences[i].text):
             wanted.insert(0, prev)
         items = _list_of(int(i), sentences, by_key)
         after = by_key.get((sentences[i].passage, sentences[i].order + 1))
-        if after is not None and (_DANGLING.match(sentences[after].text)
+        if after is not None and (_leans(sentences[after].text)
                                   or heading_like(sentences[i].text)):
             # "...works on muscle cells. It inhibits calcium release"; a heading ("Seizure
             # Disorders") says what the next sentence is about, and nothing alone
