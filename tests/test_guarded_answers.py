@@ -72,6 +72,9 @@ def test_a_name_the_documents_never_use_may_be_a_brand_to_ask_again_for(guarded)
     answer = guarded.ask("is it ok to take prilosec with ketamine?")
     assert answer.refused and "'prilosec'" in answer.answer
     assert "If 'prilosec' is a brand name, ask again with the generic name" in answer.answer
+    # a word missing beside another names a condition more often than a brand
+    answer = guarded.ask("Can ketamine help rheumatoid arthritis?")
+    assert "'rheumatoid'" in answer.answer and "brand name" not in answer.answer
 
 
 @pytest.mark.slow

@@ -154,11 +154,11 @@ def never_mentioned(missing: Sequence[str]) -> str:
     """What a refusal says of the words the documents never use; a word shaped like a
     brand's name ("prilosec", "actemra") may be one the pages give only as its generic
     name, which only the asker's pack can tell (no brand table from outside the documents
-    is used): so say how to ask again."""
+    is used): so say how to ask again. Only a word missing alone: two are a condition's
+    name more often ("rheumatoid", "arthritis")."""
     said = f"They never mention {', '.join(map(repr, missing))}."
-    names = [repr(w) for w in missing if brand_like(w)]
-    if names:
-        said += (f" If {' or '.join(names)} is a brand name, ask again with the generic name "
+    if len(missing) == 1 and brand_like(missing[0]):  # not 'rheumatoid' of "…arthritis"
+        said += (f" If {missing[0]!r} is a brand name, ask again with the generic name "
                  "printed on the pack or label.")
     return said
 
