@@ -179,7 +179,7 @@ CHAT = Lexicon.build({
     "x": "alprazolam " * 5 + "Reduce the dose gradually. Diazepam is a benzodiazepine too.",
     "f": "Atrial fibrillation (afib). Caffeine or stress may trigger afib. Even modest "
          "amounts of alcohol can trigger afib. Palpitations are a sign. Drink coffee in the "
-         "morning. Some people do not feel their heart racing. Tea has caffeine.",
+         "morning. Some people do not feel their heart racing. Tea has caffeine. Turn it off.",
     "b": "B12 shots are given once a month. Side effects of the shots are mild."}, {})
 
 
@@ -197,6 +197,9 @@ CHAT = Lexicon.build({
      "Which of alprazolam and diazepam stays in your system longer"),
     # the everyday thing asked about, swapped for the one the message names
     ("i have afib. can my morning coffee set it off?", "what about a glass of wine with dinner",
+     "I have afib. can a glass of wine with dinner set it off?"),
+    # "off" is no thing: still one thing asked about where the pages use the word "off"
+    ("i have afib. can my coffee set it off?", "what about a glass of wine with dinner",
      "I have afib. can a glass of wine with dinner set it off?"),
     # "it" is the condition asked about; "their" is not ("everyone" has the heart)
     ("what are the signs of afib",

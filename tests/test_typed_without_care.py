@@ -95,6 +95,7 @@ LEXICON = Lexicon.build(
     ("Is it alright to come off gabapentin suddenly?",
      "Is it alright to stop gabapentin suddenly?"),
     ("getting off of it too fast", "stopping it too fast"),
+    ("will that go away if he comes off it?", "will that go away if he stops it?"),
     ("i get off work at 5, can i take it then?", "i get off work at 5, can i take it then?"),
 ])
 def test_contractions_typed_without_apostrophes_are_read_as_meant(typed: str,

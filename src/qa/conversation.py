@@ -242,7 +242,8 @@ def _swap_thing(previous: str, message: str, lexicon: Lexicon) -> str:
             or (first in STOPWORDS and not re.match(_DETERMINER, new, re.IGNORECASE)):
         return ""
     split = told_and_asked(previous)
-    runs = _runs(split[1] if split else previous, lexicon)
+    runs = [run for run in _runs(split[1] if split else previous, lexicon)
+            if may_be_noun(run[-1].lower())]  # a thing, not "off" of "set it off"
     # one thing asked about, all nouns ("Does coffee raise blood pressure?" has "coffee
     # raise blood" and may be about either)
     if len(runs) != 1 or any(specific(w.lower()) or may_be_verb(w.lower()) for w in runs[0]):
