@@ -252,6 +252,8 @@ def test_emergencies_without_keywords_are_caught_by_meaning(meaning, report: str
     "I read that ketamine can cause hallucinations, is that true?",
     "my grandmother takes memantine every day",
     "He took his dantrolene with food as the leaflet says",
+    # a ninth round's follow-up (after insulin and prednisone) had emergency guidance
+    "he also cant sleep since starting it, could that be from the pills?",
 ])
 def test_look_alikes_stay_ordinary_questions_by_meaning(meaning, question: str) -> None:
     assert meaning.classify(question) == Triage(None)

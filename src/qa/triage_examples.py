@@ -76,4 +76,8 @@ LOOK_ALIKES: tuple[str, ...] = (
     "he took his tablets as prescribed, when will they start working",
     "I took my pill this morning, when should I take the next one",
     "she has been taking the medicine for a year, is that normal",
+    # a side effect since starting a medicine, asked about: no emergency
+    "I can't sleep since I started these pills, is that a side effect",
+    "my husband has had trouble sleeping since he began his new tablets",
+    "she feels a bit sick since starting the medicine, could it be the pills",
 )
