@@ -189,6 +189,9 @@ CHAT = Lexicon.build({
      "Can i take warfarin with ibuprofen?"),
     ("can amiodarone mess with your thyroid?", "ok and is grapefruit juice a problem with it?",
      "Ok and is grapefruit juice a problem with amiodarone?"),
+    # "it" is the drug the question asked about, not the one told before it (round 9)
+    ("im on warfarin. can ibuprofen upset my stomach?", "could it also be bad for my heart?",
+     "Could ibuprofen also be bad for my heart?"),
     # a message going on from the last one, naming nothing
     ("been on alprazolam for a year. can i just quit cold turkey?",
      "ok how fast can i come down then", "Ok how fast can i come down then (alprazolam)?"),

@@ -307,14 +307,18 @@ def standalone(previous: str | None, message: str, lexicon: Lexicon) -> str:
 
 def _carried(previous: str, message: str, lexicon: Lexicon) -> str:
     named = _drug_words(message, lexicon)
-    before = _drug_words(previous, lexicon)
+    # the drugs named before, those the question asked about first: "it" after "…on
+    # insulin, his dr just put him on prednisone for his back. can the prednisone mess
+    # with his sugar?" is prednisone
+    split = told_and_asked(previous)
+    asked = _drug_words(split[1], lexicon) if split else []
+    before = sorted(_drug_words(previous, lexicon), key=lambda w: w not in asked)
     if named and _ELLIPSIS.match(message) and len(message.split()) <= _SHORT - 2:
         # "and for ketamine?"; of the drugs named before, those the question asked about:
         # "what about pantoprazole then?" after "im on plavix since they put my stent in. is
         # it ok to take prilosec for heartburn?" swaps Prilosec, not Plavix too
-        split = told_and_asked(previous)
-        asked = [w for w in before if split and w in _drug_words(split[1], lexicon)]
-        return _capitalised(_swap(previous, asked or before, named[0]))
+        return _capitalised(_swap(previous, [w for w in before if w in asked] or before,
+                                  named[0]))
     if before and named and _DRUG_REFERENCE.search(message) and (all(
             _condition(w, lexicon) != _condition(before[0], lexicon) or _everyday(w, lexicon)
             for w in named) or _refers_before_naming(message, named)):
