@@ -91,6 +91,7 @@ LEXICON = Lexicon.build(
     ("IM injection ok? im on plavix", "IM injection ok? I'm on plavix"),
     ("its fine, we were well", "its fine, we were well"),
     ("can amiodarone mess with your thyroid?", "can amiodarone affect your thyroid?"),
+    ("im bruising alot, is that normal?", "I'm bruising a lot, is that normal?"),
     # coming off a medicine is stopping it; coming off work is not
     ("Is it alright to come off gabapentin suddenly?",
      "Is it alright to stop gabapentin suddenly?"),
@@ -194,3 +195,17 @@ def test_words_typed_for_emphasis_are_not_what_is_asked(pages: Path, embedder) -
                        citing("nsaids", "Yes, aspirin is an NSAID [n]."))
     assert answer.text.startswith("Yes.") and "examples of OTC NSAIDs" in answer.text, \
         answer.text
+
+
+def test_a_question_typed_without_its_question_mark_still_asks() -> None:
+    """Round 9: "my grandpa had an epidural and now hes on enoxaparin shots. what symptoms
+    should we watch for" was refused naming "grandpa": with no "?", no sentence asked, so
+    the told one was taken for the question and its everyday words had to be the
+    documents'."""
+    lexicon = Lexicon.build({"e": "Enoxaparin injection. Epidural or spinal hematomas may "
+                                  "occur. Watch for symptoms such as tingling or numbness."},
+                            {}, {"e": "Enoxaparin"})
+    question = ("my grandpa had an epidural and now hes on enoxaparin shots. what symptoms "
+                "should we watch for")
+    asked = in_plain_words(question)
+    assert focus_of(" ".join(terms(asked)), lexicon, asked).missing == ()

@@ -70,6 +70,8 @@ _UNMARKED = {
     "hes": "he's", "thats": "that's", "whats": "what's", "wheres": "where's",
     "hows": "how's", "theres": "there's", "heres": "here's",
 }
+# …and two words typed as one ("im bruising alot"): no thing the documents never mention
+_UNMARKED |= {"alot": "a lot", "abit": "a bit"}
 _UNMARKED_WORD = re.compile(rf"\b(?:{'|'.join(_UNMARKED)})\b", re.IGNORECASE)
 
 

@@ -223,11 +223,20 @@ def heading_like(line: str) -> bool:
     return all(t[0].isupper() or t.lower() in _HEADING_SMALL for t in tokens)
 
 
+# A sentence asking without its "?": "my grandpa had an epidural and now hes on enoxaparin
+# shots. what symptoms should we watch for"
+_ASKS = re.compile(r"^\W*(?:what|how|which|why|where|who|when|is|are|can|could|should|does"
+                   r"|do|will|would)\b", re.IGNORECASE)
+
+
 def asking(sentences: Sequence[str]) -> int | None:
-    """Which of a message's sentences asks: the one ending in "?" (None when none or
-    several do), the rest tell around it ("I've been on lorazepam for a few months. Can I
-    just quit it?")."""
+    """Which of a message's sentences asks: the one ending in "?" (None when several do),
+    the rest tell around it ("I've been on lorazepam for a few months. Can I just quit
+    it?"); with none ending so, of two or more, the one sentence opening as a question
+    does (typed without its "?")."""
     asked = [i for i, sentence in enumerate(sentences) if sentence.endswith("?")]
+    if not asked and len(sentences) > 1:
+        asked = [i for i, sentence in enumerate(sentences) if _ASKS.match(sentence)]
     return asked[0] if len(asked) == 1 else None
 
 
