@@ -136,8 +136,9 @@ def _topic(question: str, relevance: Relevance,
     # cabinet" hardly about "sort" or "cabinet"; "my dad had a stroke from a bleed in his
     # brain last year. would a daily aspirin stop him getting another one?" still asks
     # about a stroke.
-    split = told_and_asked(_AGE.sub(_as_child, question))
-    told, asked = split if split is not None else ("", _AGE.sub(_as_child, question))
+    question = _AGE.sub(_as_child, question)
+    split = told_and_asked(question)
+    told, asked = split if split is not None else ("", question)
     found = [w for w in dict.fromkeys([*terms(_CHECK_FRAME.sub("", asked)), *terms(told)])
              if len(w) >= 3 and (w not in STOPWORDS or w in _USE) and w not in POLAR_OPENERS
              and w not in _FILLERS and not relevance.aside(w)]

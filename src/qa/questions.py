@@ -51,11 +51,10 @@ _OFF_WHAT = (r"(?=\s+(?!(?:work|duty|shift|the bus|the train|the plane|the phone
 _IDIOMS = ((re.compile(r"\bcold[- ]turkey\b", re.IGNORECASE), "abruptly"),
            (re.compile(r"\bmess(?:es|ed|ing)?\s+(?:up\s+with|with|up)\b", re.IGNORECASE), "affect"),
            # "come off gabapentin", "getting off xanax": stopping it (not "get off work")
-           (re.compile(rf"\b(?:come|get|go) off(?: of)?\b{_OFF_WHAT}", re.IGNORECASE), "stop"),
-           (re.compile(rf"\b(?:comes|gets|goes) off(?: of)?\b{_OFF_WHAT}", re.IGNORECASE), "stops"),
-           (re.compile(rf"\b(?:came|got|went) off(?: of)?\b{_OFF_WHAT}", re.IGNORECASE), "stopped"),
-           (re.compile(rf"\b(?:coming|getting|going) off(?: of)?\b{_OFF_WHAT}", re.IGNORECASE),
-            "stopping"))
+           *((re.compile(rf"\b(?:{verbs}) off(?: of)?\b{_OFF_WHAT}", re.IGNORECASE), stop)
+             for verbs, stop in (("come|get|go", "stop"), ("comes|gets|goes", "stops"),
+                                 ("came|got|went", "stopped"),
+                                 ("coming|getting|going", "stopping"))))
 
 # Contractions typed without their apostrophe ("isnt aspirin an nsaid too?", "my mom
 # takes clopidogrel and shes having surgery"): tokenised as "isnt", "shes" they were
