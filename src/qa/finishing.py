@@ -409,6 +409,8 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     for (item, start, end, text), bare, cos in zip(found, hidden, cosine, strict=True):
         # "What is X used for?" has no topic word beyond the drug: half credit for all.
         coverage = _coverage(topic, text, shaped) if topic else 0.5
+        if _left_open(question, text) is not None:
+            coverage = 1.0  # "with or without food" answers "with a meal?" in full
         score = float(cos) + 0.5 * coverage + NAMED_BONUS * named_things(bare, asked)
         out.append(Quote(item, start, end, text, score))
     return sorted(out, key=lambda q: -q.score)
@@ -492,6 +494,9 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     topic = _topic(question, relevance, 0.0) if topic is None else topic
     if not topic:
         return None
+    split = told_and_asked(question)
+    if (way := _left_open(split[1] if split is not None else question, text)) is not None:
+        return way
     if _coverage(topic, text) < POLAR_COVERAGE:
         return "no" if _forbids(question, text, relevance) else None
     # the way the question asks is the asking sentence's: "been on xanax 1mg twice a day
@@ -537,6 +542,40 @@ _BARE_ACTS = frozenset(stems("""take use give get have be do go make keep start 
 # A clause forbidding an act: "swallow whole – do not crush, chew, or dissolve"
 _FORBIDDEN = re.compile(r"(?:^|[–—;:]|\s-\s)\W*(?:do not|don't|never|must not|should not|"
                         r"cannot|can't|avoid)\s+(?P<acts>[a-z ,]+)", re.IGNORECASE)
+
+
+# A choice a leaflet leaves open, and the question's words it settles: "…once a day with or
+# without food" settles "with a meal" and "on an empty stomach"; "once daily at any time of
+# day" settles "in the morning".
+_LEFT_OPEN = (
+    (re.compile(r"\b(?:food|meals?|eat|eating|empty stomach|breakfast|lunch|dinner|supper|"
+                r"snacks?)\b", re.IGNORECASE),
+     re.compile(r"\b(?:with or without (?:food|meals?|a meal)|(?:without regard|regardless) "
+                r"(?:to|of) (?:food|meals?|mealtimes?))\b", re.IGNORECASE)),
+    (re.compile(r"\b(?:morning|mornings|night|nights|evening|evenings|bedtime|afternoon|"
+                r"before bed)\b", re.IGNORECASE),
+     re.compile(r"\bany time of (?:the )?day\b|\bmorning or (?:at )?(?:night|evening)\b",
+                re.IGNORECASE)),
+)
+# Asked whether it must be so ("does he have to take it in the morning?"), or whether it
+# may ("can I take it on an empty stomach?"); "should I…" asks for advice and is neither.
+_MUST = re.compile(r"\b(?:have|has|need|needs|got) to\b|\bmust\b|\bsupposed to\b|"
+                   r"\brequired\b|\bonly\b", re.IGNORECASE)
+_MAY = re.compile(r"^\W*(?:can|could|may)\b|\b(?:ok|okay|alright|all right|fine|safe) "
+                  r"(?:for (?:me|him|her|them|us) )?to\b", re.IGNORECASE)
+
+
+def _left_open(question: str, text: str) -> str | None:
+    """'no' when the question asks whether a medicine must be taken at a time or with food
+    and the text leaves that open ("with or without food", "at any time of day"), 'yes' when
+    it asks whether it may be; None otherwise. The text uses none of the asked words:
+    "Does he have to take his Lantus in the morning?" was answered "Yes." beside "Administer
+    LANTUS subcutaneously once daily at any time of day"."""
+    if not any(asks.search(question) and leaves.search(text) for asks, leaves in _LEFT_OPEN):
+        return None
+    if _MUST.search(question):
+        return "no"
+    return "yes" if _MAY.search(question) else None
 
 
 def _forbids(question: str, text: str, relevance: Relevance) -> bool:

@@ -510,6 +510,23 @@ def scored_question(question: str, hide: Callable[[str], str]) -> str:
     return text
 
 
+# What is said of a drug, not the name of its product: "Is memantine teratogenic…?"
+_SAID_OF = re.compile(r"(?:ic|ous|ive|al|able|ible)$")
+_COPULAS = frozenset("is are was were be been being isnt arent wasnt".split())
+
+
+def product_words(tokens: Sequence[str], lexicon: Lexicon,
+                  drugs: Collection[str]) -> frozenset[str]:
+    """Brand-shaped words (``brand_like``) right after the name of one of ``drugs``: the
+    product's own name ("lantus solostar", "abilify discmelt", "advair diskus"), part of what
+    the question is about, not of what it asks. Not a word shaped like an adjective, nor
+    one the question says the drug is ("Is memantine teratogenic in pregnancy?")."""
+    return frozenset(
+        w for i, (before, w) in enumerate(itertools.pairwise(tokens))
+        if lexicon.drugs.get(before) in drugs and w not in lexicon.drugs and brand_like(w)
+        and not _SAID_OF.search(w) and not (i and tokens[i - 1] in _COPULAS))
+
+
 @dataclass(frozen=True)
 class Focus:
     """What a question is about: the drugs it names, and the specific words it uses that
@@ -541,8 +558,11 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
     # Prevnar?", a vaccine no lexicon drug stands for)
     named = drugs or any(specific(t) and lexicon.vocabulary.knows(t) for t in asked)
     missing: list[str] = []
+    # "is it ok for him to take his aripiprazole discmelt on an empty stomach?" asks about
+    # aripiprazole: a page that never names the product answers it
+    products = product_words(tokens, lexicon, drugs)
     for token in dict.fromkeys(tokens[1:] if polar and tokens[:1] == opener else tokens):
-        if token in lexicon.drugs or lexicon.vocabulary.knows(token):
+        if token in lexicon.drugs or token in products or lexicon.vocabulary.knows(token):
             continue  # "anti-inflammatory" as a whole
         # What is told around a question about a drug the documents know sets the scene
         # ("My neurologist just started me on Klonopin.", "…broke out in hives as a kid.")
@@ -650,9 +670,20 @@ class Relevance:
     def aside(self, word: str) -> bool:
         """A name that says which subject a text is about, not what it says about it: a
         drug's, or a condition's when the question names none of the drugs (asked about
-        valacyclovir and shingles, "shingles" is part of what is asked)."""
+        valacyclovir and shingles, "shingles" is part of what is asked), or the product's
+        name beside the asked drug's (``product_words``)."""
         name = self.lexicon.drugs.get(word)
-        return name is not None and not (self.asked_drugs and name in self.lexicon.conditions)
+        if name is None:
+            return word in self.product_words
+        return not (self.asked_drugs and name in self.lexicon.conditions)
+
+    @functools.cached_property
+    def product_words(self) -> frozenset[str]:
+        """``product_words`` of the question and the drugs it asks about. Read as something
+        asked, "solostar", a rare word, weighed most: "Does he have to take his Lantus
+        SoloStar in the morning?" was answered yes by "Refrigerate unused LANTUS vials and
+        SoloStar prefilled pens"."""
+        return product_words(terms(self.question), self.lexicon, self.asked_drugs)
 
     @functools.cached_property
     def hide(self) -> Callable[[str], str]:
@@ -802,9 +833,11 @@ class Relevance:
     @functools.cached_property
     def asked_names(self) -> frozenset[str]:
         """The specific things the question names that the documents know (``names``):
-        "epinephrine" in "How do I use an epinephrine pen?"."""
+        "epinephrine" in "How do I use an epinephrine pen?"; not a product's name beside the
+        drug's ("solostar" in "the lantus solostar pen": a lantus line not naming the pen
+        still answers)."""
         return frozenset(w for w in self.names(self.question)
-                         if self.lexicon.vocabulary.knows(w))
+                         if self.lexicon.vocabulary.knows(w) and w not in self.product_words)
 
     def names_asked(self, text: str) -> bool:
         """The text names an asked drug or one of the things the question names."""
