@@ -640,6 +640,12 @@ def _longest_run(flags: Sequence[bool]) -> int:
     return max((len(list(run)) for flag, run in itertools.groupby(flags) if flag), default=0)
 
 
+# What a question's word says already: asked for side effects, "Rosuvastatin may cause
+# side effects" (all a model said to "what side effects are kinda normal") says nothing.
+_IMPLIED = {stem("effects"): frozenset(stems("cause causes caused occur occurs possible "
+                                              "common experience".split()))}
+
+
 @dataclass(frozen=True)
 class Relevance:
     """Whether an answer sentence is about the asked drug and says something new."""
@@ -889,7 +895,8 @@ class Relevance:
         for Alzheimer's?")."""
         found = {w for w in terms(MARKER.sub(" ", sentence)) if len(w) >= 3
                  and w not in STOPWORDS and self.lexicon.drugs.get(w) not in self.focus.drugs}
-        return {s for s in stems(found)} - self.asked - GENERIC
+        implied = {s for asked in self.asked for s in _IMPLIED.get(asked, ())}
+        return {s for s in stems(found)} - self.asked - GENERIC - implied
 
     def clipped(self, sentence: str, source: str) -> bool:
         """The sentence copies ``source`` (CLIPPED_COPY of its word pairs are there, in

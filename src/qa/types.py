@@ -111,7 +111,7 @@ class Verdict(StrEnum):
     DOSE_WITHHELD = "dose_withheld"  # states an amount in a personal-dosing answer: removed
     OTHER_DRUG = "other_drug"  # about another drug than the one asked about: removed
     ECHO = "echo"  # only restates the question: removed
-    CONTRADICTED = "contradicted"  # restates its excerpt with the negation turned: removed
+    CONTRADICTED = "contradicted"  # says its excerpt turned round (negation, side effect as use)
     INCOMPLETE = "incomplete"  # stops where its list should begin ("such as."): removed
     TURNED = "turned"  # answers the question turned round (who should not, for who should)
     REPEATED = "repeated"  # says nothing an earlier sentence of the answer did not: removed

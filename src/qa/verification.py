@@ -139,6 +139,46 @@ def for_other_case(body: str, excerpt: str, question: str) -> bool:
     return True
 
 
+# A sentence saying what a drug is for ("Prednisone can treat muscle weakness"), and the
+# words with which a text says so or lists harms instead.
+_USE_CLAIM = re.compile(r"\b(?:treats?|treating|cures?|relieves?|used (?:to treat|for|in)"
+                        r"|prescribed for|indicated for|helps? (?:with|treat))\b", re.IGNORECASE)
+_USE_WORDS = re.compile(r"\b(?:treat\w*|cure\w*|reliev\w*|relief|used?|indicat\w*|prescrib\w*"
+                        r"|prevent\w*|manag\w*|therap\w*|help\w*|benefit\w*|improv\w*"
+                        r"|control\w*|for (?:the )?(?:symptoms|people|patients) (?:of|with))\b",
+                        re.IGNORECASE)
+_HARM_WORDS = re.compile(r"\b(?:side effects?|adverse|reactions?|toxicity|harm\w*|risks?|"
+                         r"warnings?|caus\w*)\b", re.IGNORECASE)
+
+
+# A line of a list that names things and says nothing of them: "Steroid myopathy."
+_BARE_ITEM_WORDS = 8
+
+
+def _bare_list(item: Evidence) -> bool:
+    """The excerpt is a list of things named, a line each, under a heading ending in ":"
+    or with two lines at least ("Musculoskeletal:" / "Muscle weakness." / "Steroid
+    myopathy."): it says nothing of what they are to the drug."""
+    lines = [line for line in item.text.splitlines() if line.strip()]
+    return (len(lines) >= 2 or (item.chunk.section or "").rstrip().endswith(":")) \
+        and all(len(line.split()) <= _BARE_ITEM_WORDS for line in lines)
+
+
+def use_misread(body: str, cited: list[Evidence]) -> bool:
+    """The sentence says what the drug treats, in words only excerpts that hold no word of
+    use hold, each speaking of harms (side effects, risks) or a bare list of things (a
+    label's side effects under "Musculoskeletal:"). Asked "what can prednisone do to your
+    bones and muscles?", "Prednisone can treat muscle weakness, steroid myopathy…" was well
+    supported, word for word, by the label's list of possible side effects. A sentence
+    naming harms itself ("…used for arthritis but can cause…") is left to the other
+    checks."""
+    if not _USE_CLAIM.search(body) or _HARM_WORDS.search(body) or not cited:
+        return False
+    return all(not _USE_WORDS.search(f"{e.chunk.section or ''}\n{e.text}")
+               and (_HARM_WORDS.search(f"{e.chunk.section or ''}\n{e.text}") or _bare_list(e))
+               for e in cited)
+
+
 def _with_markers(body: str, cited: list[int]) -> str:
     match = re.search(r"[.!?]*$", body)
     cut = match.start() if match else len(body)
@@ -306,8 +346,9 @@ class SentenceVerifier:
         if joint:
             row = np.maximum(row, [self.threshold if n in joint else 0.0
                                    for n in range(1, len(self.evidence) + 1)])
-        if kept and self.relevance is not None and any(
-                self.relevance.flips(body, e.text) for e in self.evidence):
+        if kept and self.relevance is not None and (
+                any(self.relevance.flips(body, e.text) for e in self.evidence)
+                or use_misread(body, [self.evidence[n - 1] for n in kept])):
             kept, verdict = [], Verdict.CONTRADICTED
         if kept and self.relevance is not None and self.relevance.unbacked_drugs(
                 body, [self.evidence[n - 1] for n in kept]):
