@@ -24,8 +24,8 @@ import pytest
 from qa.conversation import standalone
 from qa.query import QueryNormaliser
 from qa.questions import in_plain_words
-from qa.scope import Lexicon, Vocabulary, focus_of
-from qa.text import terms
+from qa.scope import Lexicon, Vocabulary, focus_of, mistyped
+from qa.text import terms, told_and_asked
 
 from .conftest import answer_of, indexed_pages, page_text
 from .fakes import citing
@@ -209,3 +209,54 @@ def test_a_question_typed_without_its_question_mark_still_asks() -> None:
                 "should we watch for")
     asked = in_plain_words(question)
     assert focus_of(" ".join(terms(asked)), lexicon, asked).missing == ()
+
+
+def test_a_clause_told_before_a_question_without_its_question_mark_is_told() -> None:
+    """Round 10: "my grandpa has an irregular heart rhythm and needs an antidepressant, is
+    sertraline one of the ones that doesnt mess with the qt thing" (one sentence, no "?")
+    was refused naming "grandpa" and "irregular", though the page names sertraline among
+    the antidepressants that do not increase the Q-T interval; "my mom is 72 and uses
+    premarin cream for vaginal dryness…, how often is she supposed to use it" naming
+    "dryness"."""
+    lexicon = Lexicon.build({"s": "Sertraline (Zoloft) is one of the antidepressants that do "
+                                  "not increase the Q-T interval; citalopram can affect "
+                                  "the heart's rhythm."}, {}, {"s": "Sertraline"})
+    question = ("my grandpa has an irregular heart rhythm and needs an antidepressant, is "
+                "sertraline one of the ones that doesnt mess with the qt thing")
+    assert told_and_asked(question) == (
+        "my grandpa has an irregular heart rhythm and needs an antidepressant",
+        "is sertraline one of the ones that doesnt mess with the qt thing")
+    asked = in_plain_words(question)
+    assert focus_of(" ".join(terms(asked)), lexicon, asked).missing == ()
+    # a message of one sentence with nothing told before its question asks as a whole
+    assert told_and_asked("sertraline side effects") == ("", "sertraline side effects")
+    # its question's own condition is asked, not told
+    assert told_and_asked("if i miss a dose, should i double up") == \
+        ("", "if i miss a dose, should i double up")
+
+
+def test_a_follow_up_carries_the_thing_not_a_count_or_a_typo() -> None:
+    """Round 10: "my cholesterols already good now so can i just quit it?" after "started
+    rosuvastin 2 weeks ago, what side effects are kinda normal" was asked as "…quit
+    rosuvastin 2 weeks?"; "and if he forgets a pill can he just take 2 the next day" after
+    "ok what other foods or drinks shoud he keep small and steady then" as "…the next day
+    of shoud?"."""
+    lexicon = Lexicon.build({"r": "Rosuvastatin may cause side effects. Rosuvastatin tablets "
+                                  "are taken once a day to lower cholesterol; after 2 weeks "
+                                  "the dose may change. Warfarin and vitamin K foods."},
+                            {}, {"r": "Rosuvastatin"})
+    assert standalone("started rosuvastin 2 weeks ago, what side effects are kinda normal",
+                      "my cholesterols already good now so can i just quit it?", lexicon) \
+        == "My cholesterols already good now so can i just quit rosuvastin?"
+    assert "shoud" not in standalone("ok what other foods or drinks shoud he keep small and "
+                                     "steady then", "and if he forgets a pill can he just "
+                                     "take 2 the next day", lexicon)
+
+
+@pytest.mark.parametrize(("word", "typed_for_another"), [
+    ("shoud", True), ("wiht", True), ("becuase", True),
+    ("xanax", False), ("aleve", False), ("lantus", False), ("plavix", False),
+])
+def test_a_word_a_letter_from_an_everyday_one_is_a_typo_not_a_name(
+        word: str, typed_for_another: bool) -> None:
+    assert mistyped(word) is typed_for_another

@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from qa.questions import in_plain_words
-from qa.scope import Lexicon, may_be_noun, may_be_verb, name_like, only_verb, specific
+from qa.scope import (
+    Lexicon,
+    may_be_noun,
+    may_be_verb,
+    mistyped,
+    name_like,
+    only_verb,
+    specific,
+)
 from qa.text import STOPWORDS, terms, told_and_asked, zipf
 
 if TYPE_CHECKING:
@@ -82,7 +90,8 @@ def _drug_words(text: str, lexicon: Lexicon) -> list[str]:
     "and for metformin?" asks about metformin, and is refused as such; but "they" after
     "My neurologist started me on Klonopin…" is Klonopin)."""
     named = [w for w in dict.fromkeys(terms(text))
-             if w in lexicon.drugs or (specific(w) and not lexicon.vocabulary.knows(w))]
+             if w in lexicon.drugs
+             or (specific(w) and not lexicon.vocabulary.knows(w) and not mistyped(w))]
     return sorted(named, key=lambda w: w not in lexicon.drugs)
 
 
@@ -147,7 +156,10 @@ def _runs(question: str, lexicon: Lexicon) -> list[list[str]]:
     runs: list[list[str]] = [[]]
     for word in re.findall(r"[\w'’-]+", question):
         low = word.lower()
-        if low in _NOT_THING or only_verb(low) or not lexicon.vocabulary.knows(low):
+        # a count ends a run: "started rosuvastin 2 weeks ago" is about rosuvastin, and
+        # "can i just quit it?" after it does not quit "rosuvastin 2 weeks"
+        if low in _NOT_THING or low.isdigit() or only_verb(low) \
+                or not lexicon.vocabulary.knows(low):
             runs.append([])
         else:
             runs[-1].append(word)

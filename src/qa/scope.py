@@ -594,6 +594,27 @@ def name_like(word: str) -> bool:
     return not _parts_of_speech(word) or bool(_DRUG_SHAPE.search(word))
 
 
+# An everyday word this common (Zipf), one letter away, is what a rare word was typed for
+TYPED_FOR_ZIPF = 5.5
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def mistyped(word: str) -> bool:
+    """One letter left out, added, changed or two swapped away from a very common word:
+    "shoud" (should), "wiht" (with). Such a word names nothing: "and if he forgets a pill
+    can he just take 2 the next day" after "…drinks shoud he keep small…" was asked "…the
+    next day of shoud?". A brand one letter from a common word ("aleve", "alive" at 5.0)
+    is not that common."""
+    if not word.isalpha() or zipf(word) >= TYPED_FOR_ZIPF:
+        return False
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    edits = {a + b[1:] for a, b in splits if b} \
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1} \
+        | {a + c + b[1:] for a, b in splits if b for c in _LETTERS} \
+        | {a + c + b for a, b in splits for c in _LETTERS}
+    return any(zipf(e) >= TYPED_FOR_ZIPF for e in edits - {word})
+
+
 # Brands are rare words ("prilosec" 1.8, "xanax" 3.2); "breastfeeding" (3.5), which
 # lemminflect does not know either, is none
 BRAND_ZIPF = 3.3

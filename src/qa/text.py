@@ -233,10 +233,14 @@ def asking(sentences: Sequence[str]) -> int | None:
     """Which of a message's sentences asks: the one ending in "?" (None when several do),
     the rest tell around it ("I've been on lorazepam for a few months. Can I just quit
     it?"); with none ending so, of two or more, the one sentence opening as a question
-    does (typed without its "?")."""
+    does (typed without its "?"); a message of one sentence asks in it, "?" or not ("my
+    grandpa has an irregular heart rhythm and needs an antidepressant, is sertraline one of
+    the ones that doesnt mess with the qt thing")."""
     asked = [i for i, sentence in enumerate(sentences) if sentence.endswith("?")]
     if not asked and len(sentences) > 1:
         asked = [i for i, sentence in enumerate(sentences) if _ASKS.match(sentence)]
+    elif not asked and sentences:
+        asked = [0]
     return asked[0] if len(asked) == 1 else None
 
 
@@ -248,7 +252,7 @@ _TOLD_CLAUSE = re.compile(
     r"|until|as|for|with|without|besides|instead|in case|other than)\b)"
     r"(?P<told>[^?]{8,}?),\s+(?:(?:and|so|but)\s+)?"
     r"(?P<asked>(?:is|are|am|was|were|does|do|did|can|could|should|shall|will|would|may"
-    r"|might|has|have|had|what|how|which|why|where|who)\b[^?]*\?)$", re.IGNORECASE)
+    r"|might|has|have|had|what|how|which|why|where|who)\b[^?]*\??)$", re.IGNORECASE)
 
 
 def told_and_asked(message: str, *, loose: bool = True) -> tuple[str, str] | None:
