@@ -355,6 +355,18 @@ class Lexicon:
         """The (canonical) drugs a text names."""
         return frozenset(self.drugs[w] for w in terms(text) if w in self.drugs)
 
+    def chunk_drugs(self, chunk: Chunk) -> frozenset[str]:
+        """The drugs a chunk is about: its document's main drug, and the one drug its
+        heading names ("Stopping sertraline" on a page about four antidepressants). A page
+        on SSRIs is about one of them by count, and "A gradual reduction in the dose rather
+        than abrupt cessation is recommended", under that heading, was never shown for
+        "can i just stop taking sertraline?". Both, not the heading's alone: a simvastatin
+        page's "Why shouldn't I drink grapefruit juice if I take a statin?" is about
+        simvastatin still."""
+        main = self.doc_drug.get(chunk.doc_id)
+        named = self.drugs_in(chunk.section or "") - self.conditions
+        return frozenset([*([main] if main else []), *(named if len(named) == 1 else [])])
+
     def without_drugs(self, text: str, keep: frozenset[str] = frozenset()) -> str:
         """The text with the drug names taken out (but those of ``keep``, canonical): what
         it says, not which drug it is about.
@@ -745,8 +757,8 @@ class Relevance:
             return True
         if named & self.rivals:
             return False
-        main = self.lexicon.doc_drug.get(chunk.doc_id)
-        return main is None or main in drugs
+        main = self.lexicon.chunk_drugs(chunk)
+        return not main or bool(main & drugs)
 
     @property
     def compared(self) -> tuple[str, ...]:
@@ -808,9 +820,8 @@ class Relevance:
         return sides
 
     def excerpt_drugs(self, chunk: Chunk, text: str) -> frozenset[str]:
-        """The drugs an excerpt is about: those it names, and its document's main drug."""
-        main = self.lexicon.doc_drug.get(chunk.doc_id)
-        return self.lexicon.drugs_in(text) | ({main} if main else set())
+        """The drugs an excerpt is about: those it names, and its chunk's (``chunk_drugs``)."""
+        return self.lexicon.drugs_in(text) | self.lexicon.chunk_drugs(chunk)
 
     def same_drug_mask(self, sentence: str, evidence: Sequence[Evidence]) -> np.ndarray:
         """1 for each excerpt that can back the sentence's drug claims, else 0: a sentence
