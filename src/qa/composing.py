@@ -130,8 +130,7 @@ class Composer:
             return self._quote_best()
         said, sentence = split_opener(sentence)
         polar = self.relevance.focus.polar
-        documented = documents_polarity(self.question, self.ranked, self.relevance) \
-            if polar else None
+        documented = self._documented
         # What the sentence's own words claim, whatever its opener ("Yes, patients should
         # avoid driving" says no); an opener alone is settled below.
         claimed = polarity_of(self.question, sentence, self.relevance) if polar else None
@@ -158,6 +157,14 @@ class Composer:
             self.stopped = True
             return self._quote_best()
         return self._shown(check)
+
+    @functools.cached_property
+    def _documented(self) -> str | None:
+        """What the best excerpts answer a yes/no question (``documents_polarity``); None
+        for other questions. Worked out once: the first sentence and the quote both ask."""
+        if not self.relevance.focus.polar:
+            return None
+        return documents_polarity(self.question, self.ranked, self.relevance)
 
     def _shown(self, check: SentenceCheck | None) -> list[str]:
         """A verified sentence to send; "Yes." and the like wait for a sentence that holds
@@ -318,8 +325,7 @@ class Composer:
         pick = self.best if self.quotable else self._vouched()
         if pick is None:
             return []
-        way = documents_polarity(self.question, self.ranked, self.relevance) \
-            if self.relevance.focus.polar and pick is self.ranked[0] else None
+        way = self._documented if pick is self.ranked[0] else None
         if way is not None:
             # the excerpt sentence that says no ("swallow whole – do not crush…"), not a
             # better-scoring one that says neither ("do not take more than 6 caplets in 24
