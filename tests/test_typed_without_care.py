@@ -260,3 +260,18 @@ def test_a_follow_up_carries_the_thing_not_a_count_or_a_typo() -> None:
 def test_a_word_a_letter_from_an_everyday_one_is_a_typo_not_a_name(
         word: str, typed_for_another: bool) -> None:
     assert mistyped(word) is typed_for_another
+
+
+def test_a_question_about_what_the_clause_before_names_together_asks_with_it() -> None:
+    """Round 10: "my husband is on lovastatin and another doctor wants to add gemfibrozil,
+    is that combo ok" asks of the two drugs the clause names: read as "is that combo ok"
+    alone, "…the combined use of lovastatin with other fibrates … should be carefully
+    weighed…" answered it yes, and the model's "should be avoided" was replaced by it."""
+    message = ("my husband is on lovastatin and another doctor wants to add gemfibrozil, is "
+               "that combo ok")
+    assert told_and_asked(message) == ("", message)
+    assert told_and_asked("my mom takes lisinopril and metformin, can she take them together?") \
+        == ("", "my mom takes lisinopril and metformin, can she take them together?")
+    # one thing pointed back to: what is told before it is told
+    assert told_and_asked("my grandpa gets panic attacks, is it used for that") == \
+        ("my grandpa gets panic attacks", "is it used for that")

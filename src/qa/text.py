@@ -251,6 +251,9 @@ _TOLD_CLAUSE = re.compile(
     r"^(?!(?:if|when|whenever|while|after|before|since|because|although|though|once|unless"
     r"|until|as|for|with|without|besides|instead|in case|other than)\b)"
     r"(?P<told>[^?]{8,}?),\s+(?:(?:and|so|but)\s+)?"
+    # …nor the clause a question about what it names together asks of: "my husband is on
+    # lovastatin and another doctor wants to add gemfibrozil, is that combo ok"
+    r"(?![^?]*\b(?:combo|combination|combined|together|mix|mixing|both)\b)"
     r"(?P<asked>(?:is|are|am|was|were|does|do|did|can|could|should|shall|will|would|may"
     r"|might|has|have|had|what|how|which|why|where|who)\b[^?]*\??)$", re.IGNORECASE)
 
