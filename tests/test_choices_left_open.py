@@ -122,3 +122,13 @@ def test_what_a_question_says_the_drug_is_is_no_products_name() -> None:
     """"Is memantine teratogenic in pregnancy?" asks whether it is: the documents must say."""
     assert focus_of("is lantus zembrilo?", LEXICON).missing == ("zembrilo",)
     assert "teratogenic" in focus_of("do lantus teratogenic effects show up?", LEXICON).missing
+
+
+def test_taking_the_drug_alone_does_not_speak_to_a_question_about_food(pages: Path,
+                                                                      embedder) -> None:
+    """Round 10: "do i take my statin with food or on an empty stomach" was answered with
+    why not to stop taking it: "take" was the only word of the question it used."""
+    answer = answer_of(pages, embedder, "do i take my lantus with food or on an empty stomach",
+                       citing("rotate injection sites", "Take care to rotate injection sites "
+                              "from one injection to the next [n]."))
+    assert "rotate injection sites" not in answer.text.lower()

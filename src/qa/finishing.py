@@ -650,12 +650,18 @@ def _direction(words: list[str]) -> str | None:
     return None if up == down else ("up" if up else "down")
 
 
+_TAKING = frozenset(stems("take takes taking taken use uses using used give given".split()))
+
+
 def addresses(question: str, text: str, relevance: Relevance) -> bool:
     """The text uses one of the question's topic words (or a word for the same thing), or
     the question has none. A yes/no question's answer that does not is about something
     else: "Does ketamine cause Alzheimer disease?" was answered "Ketamine has
-    anti-inflammatory effects in the brain [1]" (true, and no answer)."""
+    anti-inflammatory effects in the brain [1]" (true, and no answer). Taking or using
+    the drug is no topic beside another: "do i take my statin with food or on an empty
+    stomach" was answered with why not to stop taking it."""
     topic = _topic(question, relevance)
+    topic = {s: w for s, w in topic.items() if s not in _TAKING} or topic
     return not topic or _coverage(topic, text) > 0
 
 
