@@ -174,9 +174,9 @@ def use_misread(body: str, cited: list[Evidence]) -> bool:
     checks."""
     if not _USE_CLAIM.search(body) or _HARM_WORDS.search(body) or not cited:
         return False
-    return all(not _USE_WORDS.search(f"{e.chunk.section or ''}\n{e.text}")
-               and (_HARM_WORDS.search(f"{e.chunk.section or ''}\n{e.text}") or _bare_list(e))
-               for e in cited)
+    headed = [(e, f"{e.chunk.section or ''}\n{e.text}") for e in cited]
+    return all(not _USE_WORDS.search(text) and (_HARM_WORDS.search(text) or _bare_list(e))
+               for e, text in headed)
 
 
 def _with_markers(body: str, cited: list[int]) -> str:
