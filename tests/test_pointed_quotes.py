@@ -179,3 +179,100 @@ def test_a_word_the_documents_say_otherwise_is_not_a_missing_topic() -> None:
     lexicon = Lexicon.build(PAGES, {})
     assert focus_of("can i swap gabapentin for another medicine", lexicon).missing == ()
     assert focus_of("can i swap gabapentin for a placebo", lexicon).missing == ("placebo",)
+
+
+HYDROXYCHLOROQUINE = """# Hydroxychloroquine
+
+## Eye problems
+
+Long-term use of hydroxychloroquine can damage the retina. This damage affects the
+light-sensitive cells of the macula, the part of the eye that gives sharp central vision.
+Have an eye exam within the first year of treatment and every year after five years.
+
+## Uses
+
+Hydroxychloroquine is used to treat lupus and rheumatoid arthritis."""
+
+
+@pytest.fixture(scope="module")
+def eye_page(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    return indexed_pages(tmp_path_factory.mktemp("eye"),
+                         {"hydroxychloroquine.md": page_text(HYDROXYCHLOROQUINE)}, embedder)
+
+
+def test_a_removed_answer_in_the_questions_words_points_to_the_sentence_holding_its_fact(
+        eye_page: Path, embedder) -> None:
+    """"The macula, which gives sharp central vision, is the region mentioned as suffering
+    from…" does not hold (the page never says "region", "mentioned" or "suffering"), but
+    every word it adds
+    to the question is in the page's sentence on the macula: that sentence is quoted, with
+    the one before it that says what "this damage" is. Adding a word no one sentence holds
+    ("peripheral") points nowhere: the macula's sentence is not quoted for it."""
+    question = ("Which region of the eye is mentioned as suffering from years of "
+                "hydroxychloroquine treatment?")
+    pointed = _assistant(eye_page, embedder,
+                         "The macula, which gives sharp central vision, is the region mentioned "
+                         "as suffering from years of hydroxychloroquine treatment [1].",
+                         quote_score=99.0, vouch_score=0.0).ask(question)
+    assert not pointed.refused and "macula" in pointed.text
+    assert "damage the retina" in pointed.text  # what "this damage" points back to
+    assert any("macula" in c.text for c in pointed.citations)
+    nowhere = _assistant(eye_page, embedder,
+                         "The macula, which gives sharp peripheral vision, is the region "
+                         "mentioned as suffering from years of hydroxychloroquine treatment [1].",
+                         quote_score=99.0, vouch_score=0.0).ask(question)
+    assert "macula" not in nowhere.text
+
+
+METHOTREXATE = """# Methotrexate for rheumatoid arthritis
+
+## Why methotrexate
+
+Methotrexate is the medicine most often prescribed first for rheumatoid arthritis. In
+rheumatoid arthritis, methotrexate calms the immune system that attacks the lining of the
+joints, so the joints swell less and are damaged more slowly. Many people with rheumatoid
+arthritis keep taking methotrexate for years, alone or with other medicines for the
+disease.
+
+## Taking it
+
+Most people with rheumatoid arthritis take methotrexate once a week, on the same day each
+week, as tablets or as an injection under the skin. Taking it every day by mistake is
+dangerous. A folic acid tablet on the other days lowers the side effects of methotrexate in
+rheumatoid arthritis.
+
+## When it helps
+
+It can take six to eight weeks before methotrexate helps the pain and stiffness of
+rheumatoid arthritis, and up to three months for its full effect on the joints.
+
+## Safety
+
+Blood counts and liver enzymes are checked with regular tests while on methotrexate.
+Do not drink alcohol while taking methotrexate, and tell your doctor about any cough,
+fever or mouth sores."""
+
+
+@pytest.fixture(scope="module")
+def one_condition_page(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    return indexed_pages(tmp_path_factory.mktemp("methotrexate"),
+                         {"methotrexate.md": page_text(METHOTREXATE)}, embedder)
+
+
+def test_a_condition_the_whole_page_is_about_does_not_keep_out_its_other_lines(
+        one_condition_page: Path, embedder) -> None:
+    """Asked which tests are run for people given methotrexate for rheumatoid arthritis, on
+    a page about methotrexate for rheumatoid arthritis: the monitoring line does not repeat
+    "rheumatoid arthritis", yet it is no line for another condition (as a dose line for
+    genital herpes is to a question on shingles), and it answers the question without its
+    setting better than the question whole. The model's right answer, whose wording does
+    not hold, points to it, and that line is quoted."""
+    question = ("Which tests should doctors run for patients given methotrexate for "
+                "rheumatoid arthritis?")
+    answer = _assistant(one_condition_page, embedder,
+                        "Blood count and liver enzyme tests should be run for patients given "
+                        "methotrexate for rheumatoid arthritis [1].",
+                        quote_score=99.0).ask(question)
+    assert not answer.refused
+    assert "liver enzymes" in answer.text
+    assert any("liver enzymes" in c.text for c in answer.citations)

@@ -331,7 +331,7 @@ class Assistant:
                                 self.settings.answer, about=part.relevance.about,
                                 hide=part.relevance.hide, sides=part.relevance.sides(),
                                 aspect=part.aspect)
-        composer = self._composer(part.asked, shown, part.relevance, triage)
+        composer = self._composer(part.asked, shown, part.relevance, triage, part.aspect)
         raw, sentences = "", SentenceStream()
         label = part.label  # before the part's first sentence
 
@@ -381,8 +381,9 @@ class Assistant:
             # "What side effects can memantine cause in people with Alzheimer's disease?":
             # the passages on the side effects, not on the disease, take every second place
             also = self.retriever.search(self.retriever.rewrite(aspect))
-            return [_Part(asked, relevance, self.retriever.taken_in_turn(query, [found, also]),
-                          aspect=aspect)]
+            setting = frozenset(relevance.names(asked) - relevance.names(aspect))
+            return [_Part(asked, replace(relevance, setting=setting),
+                          self.retriever.taken_in_turn(query, [found, also]), aspect=aspect)]
         if relevance.focus.polar or not relevance.contrasted:
             return [_Part(asked, relevance,
                           self.retriever.search_each(query, relevance.side_questions(query)))]
@@ -426,14 +427,14 @@ class Assistant:
         return StreamEvent(EventKind.ANSWER, answer=answer)
 
     def _composer(self, question: str, evidence: list[Evidence], relevance: Relevance,
-                  triage: Triage) -> Composer:
+                  triage: Triage, aspect: str | None = None) -> Composer:
         """The streamed answer's composer: verifier, best excerpt, whether it may be quoted."""
         cfg = self.settings.answer
         verifier = SentenceVerifier(
             evidence, self.embedder, cfg.support_threshold, cfg.min_word_coverage,
             allow_doses=triage.kind is not TriageKind.PERSONAL_DOSING,
             vocabulary=self.lexicon.vocabulary, relevance=relevance)
-        ranked = quotes(question, evidence, relevance, self.embedder)
+        ranked = quotes(question, evidence, relevance, self.embedder, aspect)
         best = ranked[0].score if ranked else 0.0
         quotable, vouch = best >= cfg.quote_score, cfg.vouch_score
         if ranked and triage.kind is TriageKind.PERSONAL_DOSING:

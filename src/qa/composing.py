@@ -51,7 +51,7 @@ from qa.finishing import (
     without_foreign_links,
 )
 from qa.scope import Relevance, copies, scored_question
-from qa.text import MARKER, POINTS_BACK, content_words
+from qa.text import MARKER, POINTS_BACK, content_words, stems
 from qa.types import Citation, SentenceCheck, Verdict
 from qa.verification import SentenceVerifier, Verified, cited_in, looks_like_refusal, shown
 
@@ -60,6 +60,10 @@ from qa.verification import SentenceVerifier, Verified, cited_in, looks_like_ref
 # were added beside it ("Common side effects of memantine include dizziness, headache…").
 COMPLEMENT_NOVELTY = 0.5
 
+
+# Words a removed sentence adds to the question that must all be in an excerpt sentence for
+# it to point there (``Composer._points_to``): one alone ("effects") is in many sentences.
+POINTED_WORDS = 2
 
 # A yes/no answer's sentence that uses none of the question's topic words still speaks to it
 # at this cosine (drug names out, conditions in). Pairs read on dev and on MedQuAD pages:
@@ -232,8 +236,9 @@ class Composer:
         copying the genital herpes dose, has none (``Relevance.elsewhere``)."""
         if check.verdict is not Verdict.UNSUPPORTED:
             return None
-        quote = next((q for q in self.ranked if q.score >= self.vouch_score
-                      and copies(check.text, q.text)), None)
+        near = [q for q in self.ranked if q.score >= self.vouch_score]
+        quote = next((q for q in near if copies(check.text, q.text)), None) \
+            or next((q for q in near if self._points_to(check.text, q.text)), None)
         if quote is None or quote.text in self._wholes:
             return None
         text, citation, quoted = quoted_answer(quote, quote.evidence.n,
@@ -241,6 +246,16 @@ class Composer:
         self._added.append((citation, quoted))
         self._wholes.append(quote.text)
         return text
+
+    def _points_to(self, sentence: str, text: str) -> bool:
+        """The excerpt sentence holds every word the model's sentence adds to the question,
+        two at least: "The prefrontal cortex is mentioned as benefiting from ketamine-driven
+        synaptic plasticity…" (unsupported: the question's words are not the excerpt's)
+        points to "…in brain regions associated with emotional regulation, such as the
+        prefrontal cortex." The model found the answer; its wording did not hold."""
+        added = set(stems(content_words(MARKER.sub(" ", sentence)))) \
+            - set(stems(content_words(self.question)))
+        return len(added) >= POINTED_WORDS and added <= set(stems(content_words(text)))
 
     def _said_whole(self, check: SentenceCheck) -> bool:
         """A model's sentence that an excerpt sentence quoted for a clipped copy says

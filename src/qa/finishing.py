@@ -336,7 +336,7 @@ def _item(line: str, after_colon: bool) -> bool:
 
 
 def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
-           embedder: Embedder) -> list[Quote]:
+           embedder: Embedder, setting_free: str | None = None) -> list[Quote]:
     """Every evidence sentence about the asked drug, best answer to the question first.
 
     Score: cosine to the question (both without drug names), plus the share of the
@@ -344,7 +344,11 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     (``scope.named_things``; on the dev split the best quote held a key fact for 37 of 51
     answerable questions with it, 34 without, and no unanswerable one scored higher).
     A question asking for an amount only gets sentences that state a number, and one
-    asking for a limit only sentences that state a limit.
+    asking for a limit only sentences that state a limit. With ``setting_free`` (the question
+    without the setting its passages share, ``scope.setting_of``) a sentence's cosine is the
+    better of those to either: asked "Which tests should doctors run for patients
+    given dantrolene for muscle spasticity?", the liver-test line scored under every line
+    restating "muscle spasticity".
     """
     required = [states for asks, states in _ANSWER_SHAPES if asks.search(question)]
     # Asked for the most one may take, a limit on the first dose ("The initial dose …
@@ -402,8 +406,10 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     # states it with ("Maximum recommended daily dose is 20 mg"), not for any limit ("The
     # initial dose should not exceed 1.5 mg/day")
     limit = " Maximum." if asks_limit else ""
-    vectors = embedder.embed([scored_question(question, relevance.hide) + limit, *hidden])
-    cosine = vectors[1:] @ vectors[0]
+    asking = [question, *([setting_free] if setting_free else [])]
+    vectors = embedder.embed([*(scored_question(q, relevance.hide) + limit for q in asking),
+                              *hidden])
+    cosine = (vectors[len(asking):] @ vectors[: len(asking)].T).max(axis=1)
     asked = content_words(question)
     out = []
     for (item, start, end, text), bare, cos in zip(found, hidden, cosine, strict=True):

@@ -687,6 +687,10 @@ class Relevance:
     focus: Focus
     lexicon: Lexicon
     asked: frozenset[str]  # stems of the question's words
+    # What the question's setting names ("spasticity" in "…given dantrolene for muscle
+    # spasticity?") when its passages share it (``setting_of``): what they are all about,
+    # not one case among others (``elsewhere``).
+    setting: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, question: str, focus: Focus, lexicon: Lexicon) -> Relevance:
@@ -900,8 +904,10 @@ class Relevance:
         for shingles?", the page names shingles among its uses, so its dose lines for cold
         sores and genital herpes are other conditions' doses. A document naming none of
         them may say it in other words ("postherpetic neuralgia" for "nerve pain that
-        follows shingles")."""
-        names = self.asked_names if names is None else names
+        follows shingles"). Not the setting's names: asked which tests are run for people
+        given dantrolene "for muscle spasticity", the dantrolene article's liver-test line
+        does not repeat "spasticity", yet it is no other condition's."""
+        names = (self.asked_names if names is None else names) - self.setting
         if not names:
             return set()
         by_document = shown_by_document(evidence)
