@@ -26,6 +26,25 @@ _FORM = (r"\s+(?i:wafers?|tablets?|capsules?|caplets?|injection|solution|suspens
 ALIAS = re.compile(r"\b([A-Za-z][a-z][A-Za-z-]{2,})\s*\(([A-Za-z][a-z][a-z-]{2,})(?=[,;)])"
                    rf"|\b([A-Z][a-z][A-Za-z-]{{2,}}){_FORM}\s*\(([a-z][a-z-]{{3,}})\b")
 ALIAS_ZIPF = 3.0
+# Words in a name's brackets that are no other name for it: a dosage form ("denosumab
+# injection (Prolia)" pairs no "injection"), and a class named in the plural before its
+# members ("H2 blockers (Pepcid, Tagamet…)", "Proton pump inhibitors (Prilosec, Nexium…)":
+# Pepcid is famotidine, and "inhibitors" had become Prilosec's name and the ACE inhibitor
+# page's drug at once). A plural is a class when its singular is an English word this
+# common (Zipf: "blocker" 3.2, "statin" 2.5, "antacid" 2.1; drug names score near 0).
+_FORM_WORDS = frozenset(re.findall(r"[a-z]+", "wafer wafers tablet tablets capsule capsules "
+                                   "caplet caplets injection injections solution suspension "
+                                   "syrup cream gel ointment patch patches spray drops inhaler"))
+CLASS_SINGULAR_ZIPF = 2.0
+
+
+def _plural_class(word: str, after: str) -> bool:
+    """A class of drugs named in the plural before a list of its members (``after`` the
+    first bracketed name: a comma); "conjugated estrogens (Premarin)" names one drug."""
+    return after in (",", ";") and len(word) > 4 and word.endswith("s") \
+        and zipf(word[:-1]) >= CLASS_SINGULAR_ZIPF
+
+
 _WORD = re.compile(r"[A-Za-z]+")
 # Words of this length or longer are spell-checked; shorter ones are too ambiguous.
 MIN_FIX_LEN = 5
@@ -78,7 +97,9 @@ class QueryNormaliser:
                 a, b = first.lower(), second.lower()
                 if second[0].islower() and (not first[0].isupper() or zipf(b) >= ALIAS_ZIPF):
                     continue
-                if a != b and doc_freq[a] <= limit and doc_freq[b] <= limit:
+                if a != b and doc_freq[a] <= limit and doc_freq[b] <= limit \
+                        and b not in _FORM_WORDS and not (
+                            a in _FORM_WORDS or _plural_class(a, text[match.end():][:1])):
                     aliases[a].add(b)
                     aliases[b].add(a)
         by_initial: dict[str, list[str]] = defaultdict(list)

@@ -267,6 +267,8 @@ def _vocabulary(text: str) -> Vocabulary:
 
 
 TITLE_WORDS = 3  # a title of at most this many words ("Insulin", "Shingles vaccine")
+# A word this common (Zipf; "pressure" 5.0, "prevention" 4.3) is no drug's other name.
+ALIAS_COMMON_ZIPF = 4.0
 TITLE_ZIPF = 4.5  # ... names its subject by its rarest word when that is under this
 TITLE_USES = 2  # ... and (titles of 2+ words) the text, title line counted, uses it this often
 
@@ -339,12 +341,14 @@ class Lexicon:
         names.update(doc_drug.values())
         for name, others in aliases.items():
             # "Donepezil (Aricept)": a stated brand/generic pair names a drug, unless both
-            # words are common ("glucose (Sugar)")
+            # words are common ("glucose (Sugar)"); a very common word only when it names
+            # a drug already: "Low Blood Pressure (Hypotension)" made "pressure" a drug
             if name in names or others & names or any(map(rare, {name, *others})):
-                names.update({name, *others})
+                names.update(w for w in {name, *others}
+                             if w in names or zipf(w) < ALIAS_COMMON_ZIPF)
         canonical: dict[str, str] = {}
         for name in sorted(names):
-            group = {name, *aliases.get(name, ())}
+            group = {name, *aliases.get(name, ())} & names
             canonical[name] = min(canonical.get(g, g) for g in group)
         conditions = {canonical[n] for n in set(doc_drug.values()) - set(aliases)
                       if condition(n, cues)}
