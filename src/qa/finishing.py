@@ -77,6 +77,47 @@ _HEDGE = frozenset("""may might can could some sometimes often usually most many
 # stands for its inflections ("reduces", "reducing").
 _UP = frozenset(stems("increase raise boost elevate enhance stimulate".split()))
 _DOWN = frozenset(stems("decrease reduce lower block inhibit suppress".split()))
+# How a text compares two things: "less effective than levodopa" (less), "stronger than"
+# (more), "as effective as" (same). Asked "are the agonist ones as good as levodopa?",
+# "Dopamine agonists are generally less effective than levodopa…" had said "Yes.". Not an
+# amount ("no more than 2 drinks", "more than one dose"): a limit, no comparison.
+_NO_AMOUNT = r"(?!\s*(?:\d+|one|two|three|four|five|six|ten|a few|a couple|half)\b)"
+
+
+def _compares(words: str) -> re.Pattern[str]:
+    """Comparative ``words`` before "than"/"to", with a word between ("less effective
+    than") or none, then not before an amount ("no more than 2 drinks")."""
+    return re.compile(rf"\b(?:{words})\s+(?:(?!than\b)\w+\s+(?:than|to)\b|(?:than|to)\b"
+                      rf"{_NO_AMOUNT})", re.IGNORECASE)
+
+
+_COMPARED = (("more", _compares("more|better|stronger|greater|superior")),
+             ("less", _compares("less|worse|weaker|fewer|inferior")),
+             ("same", re.compile(r"\b(?:(?:just\s+)?as\s+(?:good|effective|strong|safe|potent|"
+                                 r"bad|dangerous|helpful|useful|powerful|risky|fast|quick|well "
+                                 r"tolerated)\s+as|equally|similar(?:ly)?\s+to|comparable\s+to"
+                                 r"|the same as)\b", re.IGNORECASE)))
+# Asked one way, said another: yes or no.
+_COMPARED_ANSWER = {("same", "same"): "yes", ("same", "more"): "yes", ("same", "less"): "no",
+                    ("more", "more"): "yes", ("more", "less"): "no", ("more", "same"): "no",
+                    ("less", "less"): "yes", ("less", "more"): "no", ("less", "same"): "no"}
+
+
+# A comparison said not to hold: "not more effective than", "not as good as".
+_NOT_BEFORE = re.compile(r"\b(?:not|no|never|n't)\s+(?:\w+\s+)?$", re.IGNORECASE)
+_DENIED = {"more": "same", "less": "same", "same": "less"}
+
+
+def _comparison(text: str) -> str | None:
+    """'more', 'less' or 'same' as the text compares one thing with another (the first
+    found, ``_COMPARED``), a denied one read as what it leaves ("doses higher than 15
+    mg/day were not more effective than 15 mg/day": the same), else None."""
+    for way, pattern in _COMPARED:
+        if (found := pattern.search(text)) is not None:
+            return _DENIED[way] if _NOT_BEFORE.search(text[:found.start()]) else way
+    return None
+
+
 # A yes/no question naming a length of time is settled only by a text naming it: "Does the
 # relief last for years?" was answered "Yes." beside "relief can last from several days to
 # weeks". Stems: "hours", "permanently" count.
@@ -515,6 +556,9 @@ def polarity_of(question: str, text: str, relevance: Relevance,
         return "no" if _ASKS_ALWAYS.search(question) and _HEDGE & set(said) else None
     if not _spans(asked) <= _spans(said):
         return None  # "Does the relief last for years?": "days to weeks" says neither
+    if (compared := _comparison(question)) is not None:
+        # a comparison is answered by the way the text compares, or not at all
+        return _COMPARED_ANSWER.get((compared, _comparison(text) or ""))
     said = terms(_without_asides(_asked_side(text, relevance, topic), topic))
     asked_negative, said_negative = bool(_NEGATION & set(asked)), bool(_NEGATION & set(said))
     asked_way = _direction(asked)
