@@ -30,6 +30,7 @@ import numpy as np
 
 from qa.text import (
     MARKER,
+    RELATIONS,
     STOPWORDS,
     SYNONYMS,
     content_words,
@@ -558,6 +559,14 @@ _CONDITION = re.compile(r"^\s*(?:if|when|whenever|while|after|before|once)\b[^,?
                         re.IGNORECASE)
 
 
+# The amount a noun before "of" measures out: "a glass of wine", "two cups of coffee".
+_MEASURE = re.compile(r"\b(?:a|an|one|two|three|four|five|few|couple|half|\d+)\s+([a-z]+)\s+of\b")
+
+
+# A name with another in brackets after it: "bactrim (trimethoprim sulfa)".
+_EXPLAINED = re.compile(r"\b([A-Za-z][\w-]+)\s*\(([^()]{3,60})\)")
+
+
 def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
     """The focus of a question after spelling correction (``Retriever.rewrite``); with the
     ``question`` as asked, what its sentences after the first tell around it."""
@@ -577,8 +586,15 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
     # "is it ok for him to take his aripiprazole discmelt on an empty stomach?" asks about
     # aripiprazole: a page that never names the product answers it
     products = product_words(tokens, lexicon, drugs)
+    # who it is for ("…for my grandma") and an amount ("a glass of wine") ask about nothing;
+    # a name the asker explains in brackets by one the documents know is known: "bactrim
+    # (trimethoprim sulfa)"
+    aside = {m.group(1) for m in _MEASURE.finditer(query)} | {
+        m.group(1).lower() for m in _EXPLAINED.finditer(question)
+        if any(specific(w) and lexicon.vocabulary.knows(w) for w in terms(m.group(2)))}
     for token in dict.fromkeys(tokens[1:] if polar and tokens[:1] == opener else tokens):
-        if token in lexicon.drugs or token in products or lexicon.vocabulary.knows(token):
+        if token in lexicon.drugs or token in products or lexicon.vocabulary.knows(token) \
+                or token in aside or token.removesuffix("s") in RELATIONS:
             continue  # "anti-inflammatory" as a whole
         # What is told around a question about a drug the documents know sets the scene
         # ("My neurologist just started me on Klonopin.", "…broke out in hives as a kid.")

@@ -137,6 +137,14 @@ def stems(tokens: Iterable[str]) -> list[str]:
     return list(_stemmer().stemWords(list(tokens)))
 
 
+# The people a question may be asked for ("is there a special flu shot for my grandma"):
+# who takes the medicine, never what the question asks about.
+RELATIONS = frozenset("""mom mum mommy mummy mother dad daddy father son daughter wife husband
+    partner friend boyfriend girlfriend brother sister baby child kid toddler grandma
+    grandmother grandpa grandfather granny nan aunt uncle parent roommate flatmate neighbor
+    neighbour coworker colleague""".split())
+
+
 # Words a reader and a leaflet use for the same thing: "What should patients tell their
 # doctor about?" is answered by "…report any concerning symptoms to their healthcare
 # provider". Each group's words count as each other in ``finishing._coverage``, and a
@@ -156,6 +164,8 @@ _SAME_THING = [stems(group.split()) for group in (
     "tired tiredness fatigue",
     "vomit vomiting throw",
     "belly stomach abdominal",
+    "stool stools poop poo feces faeces",
+    "diarrhea diarrhoea runs",
     "kidney kidneys renal",
     "liver hepatic",
     "safe safety unsafe",

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.embeddings import Embedder
-from qa.text import fold
+from qa.text import RELATIONS, fold
 from qa.types import TriageKind
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,7 @@ class Rule:
 # Building blocks. Text is already normalised: "I'm" -> "im", "won't" -> "wont".
 _PRONOUN = (r"(?:i|im|ive|id|me|we|were|weve|you|youre|youve|he|hes|she|shes|they|theyre"
             r"|its|someone|somebody|someones)")
-_FAMILY = (r"(?:mom|mum|mommy|mummy|mother|dad|daddy|father|son|daughter|wife|husband|partner"
-           r"|friend|boyfriend|girlfriend|brother|sister|baby|child|kid|toddler|grandma|grandmother"
-           r"|grandpa|grandfather|granny|nan|aunt|uncle|parent|roommate|flatmate|neighbou?r"
-           r"|coworker|colleague)s?")
+_FAMILY = rf"(?:{'|'.join(sorted(RELATIONS, key=len, reverse=True))})s?"
 _GENERIC = r"(?:patient|client|person|man|woman|guy|girl|boy|child|kid|baby|relative)s?"
 _POSS = r"(?:my|our|his|her|their)"
 # Words that turn "i/my dad ..." into a question about risk, not a report: "can i get chest
