@@ -238,12 +238,16 @@ class Assistant:
     def chat_stream(self, messages: Sequence[Turn]) -> Iterator[StreamEvent]:
         """Stream the answer to the last user message, made to stand on its own first
         ("What about its side effects?" -> "What are the side effects of memantine?")."""
-        forms = standalone_questions(messages, self.lexicon)
+        forms = standalone_questions(messages, self.lexicon, self.spelled)
         if not forms:
             raise QAError("the conversation has no user message",
                           hint="Send at least one message with the role 'user'.")
         last = next(t.content for t in reversed(messages) if t.role == "user")
         yield from self.stream(last, standalone=forms[-1])
+
+    def spelled(self, text: str) -> str:
+        """The text with the drug names it misspells as the documents spell them."""
+        return self.retriever.spell_names(text, self.lexicon.drugs)
 
     def stream(self, question: str, standalone: str | None = None, *,
                drafts: bool = False) -> Iterator[StreamEvent]:
@@ -271,8 +275,8 @@ class Assistant:
             yield self._done(self._redirect(question, triage, started))
             return
         # Instructions inside a question are not followed: they never reach the model.
-        asked = self.retriever.spell_names(asked_alone(as_yes_no(in_plain_words(
-            strip_injections(searched))), self.lexicon), self.lexicon.drugs)
+        asked = self.spelled(asked_alone(as_yes_no(in_plain_words(
+            strip_injections(searched))), self.lexicon))
         if requests_manufacture(asked):  # never instructions to produce a drug
             yield self._done(self._refusal_answer(
                 question, triage, Timings(total_ms=_ms(started)), AnswerStatus.OUT_OF_SCOPE))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -51,6 +51,13 @@ _SHORT = 8  # words
 # A short message that goes on from the last answer though it names nothing and refers to
 # nothing: "ok how fast can i come down then" (after a question about quitting Xanax).
 _GOING_ON = re.compile(r"^\W*(?:ok(?:ay)?|so|alright|right|then)\b|\bthen\W*$", re.IGNORECASE)
+# ...or one pointing at the amount or time the last answer gave: "does he start on that
+# much right away?" (after the most allopurinol one may take in a day)
+_THAT_MUCH = re.compile(r"\b(?:that|this|the same) (?:much|many|dose|amount|often|long|high|"
+                        r"strength)\b", re.IGNORECASE)
+# What is done with a medicine's pills: "should she take them with orange juice"
+_TAKEN = re.compile(r"\b(?:take|takes|taking|took|start|started|stop|stopped|give|giving)"
+                    r"\s+(?:them|they)\b", re.IGNORECASE)
 # "which one stays in your system longer" after a question naming two drugs
 _WHICH_ONE = re.compile(r"\bwhich (?:one|of (?:them|the two|these|those|both))\b",
                         re.IGNORECASE)
@@ -98,6 +105,13 @@ def _drug_words(text: str, lexicon: Lexicon) -> list[str]:
 def _condition(word: str, lexicon: Lexicon) -> bool:
     """A condition the documents discuss ("shingles"), not a drug (``Lexicon.conditions``)."""
     return lexicon.drugs.get(word) in lexicon.conditions
+
+
+def _countable(word: str, lexicon: Lexicon) -> bool:
+    """"They" or "them" may stand for it: a drug (its pills), or a condition named in the
+    plural; not "anemia": "…since she started them" after a question on anemia means the
+    iron pills."""
+    return not _condition(word, lexicon) or word.endswith("s")
 
 
 def _named_as(text: str, word: str) -> str:
@@ -338,7 +352,7 @@ def _carried(previous: str, message: str, lexicon: Lexicon) -> str:
         # shingles: the pronoun is the earlier subject, the name is of the other kind, an
         # everyday thing ("is grapefruit juice a problem with it?"), or comes after it
         # ("can i take it with ibuprofen?")
-        referred = _refer(message, before[0])
+        referred = _refer(message, before[0], plural=_countable(before[0], lexicon))
         if referred != message:
             return _as_question(_capitalised(referred))
     topic = _subject(_DEFINED.match(previous))  # "What is depression?"; not "what are
@@ -355,9 +369,18 @@ def _about_a_thing(previous: str, message: str, lexicon: Lexicon) -> str:
     swapped = _swap_thing(previous, message, lexicon)
     if swapped:
         return swapped
+    # what the question asked about, not what it told, unless what it told is a name:
+    # "should she take them with orange juice" after "her poop has turned really dark since
+    # she started them, is that from the iron?" asks about iron; "…can i just quit it?"
+    # after "started rosuvastin 2 weeks ago, what side effects are kinda normal" about
+    # rosuvastin
+    split = told_and_asked(previous)
     phrase = _phrase(previous, lexicon)
-    referred = _refer(message, phrase, plural=phrase.lower().endswith("s")) \
-        if phrase else message
+    if split and not any(name_like(w.lower()) for w in phrase.split()):
+        phrase = _phrase(split[1], lexicon) or phrase
+    # "them" stands for a plural, or for what is taken in pills ("take them" of iron)
+    plural = phrase.lower().endswith("s") or bool(_TAKEN.search(message))
+    referred = _refer(message, phrase, plural=plural) if phrase else message
     return _as_question(_capitalised(referred)) if referred != message else message
 
 
@@ -372,7 +395,7 @@ def _about_a_subject(previous: str, message: str, lexicon: Lexicon, before: list
     # The drug or condition asked about before, or what "What is X?" asked to define (a
     # subject the documents do not name as their own: "What is depression?").
     drug = _named_as(previous, before[0]) if before else topic
-    referred = _refer(message, drug)
+    referred = _refer(message, drug, plural=not before or _countable(before[0], lexicon))
     if referred != message:
         return _as_question(_capitalised(referred))
     if _INSTEAD.search(message):  # "ok so what can i give her instead" (of aspirin)
@@ -384,7 +407,10 @@ def _about_a_subject(previous: str, message: str, lexicon: Lexicon, before: list
     if aspect and (not before or _condition(before[0], lexicon)):
         joint = _JOINT.get(aspect.group(0).lower()[:4], "of")
         return _capitalised(f"{message.rstrip(' ?.')} {joint} {drug}?")
-    if short and _GOING_ON.search(message):  # "ok how fast can i come down then"
+    # "ok how fast can i come down then", "ok and when can she take her calcium pill"
+    # (after "…takes fosamax, can she take it with her morning coffee")
+    if len(message.split()) <= 2 * _SHORT and (_GOING_ON.search(message)
+                                               or _THAT_MUCH.search(message)):
         return _capitalised(f"{message.rstrip(' ?.')} ({drug})?")
     return message
 
@@ -414,12 +440,16 @@ def asked_alone(message: str, lexicon: Lexicon) -> str:
     return asked if asked != last else message
 
 
-def standalone_questions(turns: Sequence[Turn], lexicon: Lexicon) -> list[str]:
-    """The standalone form of every user turn, in order (each builds on the one before)."""
+def standalone_questions(turns: Sequence[Turn], lexicon: Lexicon,
+                         spell: Callable[[str], str] = str) -> list[str]:
+    """The standalone form of every user turn, in order (each builds on the one before),
+    each read with its drug names as ``spell`` writes them: "my dad was put on allopurinal
+    for his gout…" named no drug, so "whats the brand name of it" two turns on asked for
+    the brand of "start"."""
     out: list[str] = []
     for turn in turns:
         if turn.role == "user":
-            out.append(standalone(out[-1] if out else None, turn.content, lexicon))
+            out.append(standalone(out[-1] if out else None, spell(turn.content), lexicon))
     return out
 
 

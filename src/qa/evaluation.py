@@ -266,7 +266,7 @@ def run_conversation(assistant: Assistant, case: ConversationCase) -> dict[str, 
         turns += [Turn("user", text), Turn("assistant", EARLIER_ANSWER)]
     turns = turns[:-1]
     started = time.perf_counter()
-    standalone_questions(turns, assistant.lexicon)
+    standalone_questions(turns, assistant.lexicon, assistant.spelled)
     rewrite_ms = (time.perf_counter() - started) * 1000
     answer = assistant.chat(turns)
     said = [f for f in case.key_facts if stated(f, answer.text)]
