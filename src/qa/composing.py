@@ -62,7 +62,7 @@ COMPLEMENT_NOVELTY = 0.5
 
 
 # Words a removed sentence adds to the question that must all be in an excerpt sentence for
-# it to point there (``Composer._points_to``): one alone ("effects") is in many sentences.
+# it to point there (``Composer._adds``): one alone ("effects") is in many sentences.
 POINTED_WORDS = 2
 
 # A yes/no answer's sentence that uses none of the question's topic words still speaks to it
@@ -237,8 +237,10 @@ class Composer:
         if check.verdict is not Verdict.UNSUPPORTED:
             return None
         near = [q for q in self.ranked if q.score >= self.vouch_score]
+        added = self._adds(check.text)
         quote = next((q for q in near if copies(check.text, q.text)), None) \
-            or next((q for q in near if self._points_to(check.text, q.text)), None)
+            or next((q for q in near if len(added) >= POINTED_WORDS
+                     and added <= set(stems(content_words(q.text)))), None)
         if quote is None or quote.text in self._wholes:
             return None
         text, citation, quoted = quoted_answer(quote, quote.evidence.n,
@@ -247,15 +249,18 @@ class Composer:
         self._wholes.append(quote.text)
         return text
 
-    def _points_to(self, sentence: str, text: str) -> bool:
-        """The excerpt sentence holds every word the model's sentence adds to the question,
-        two at least: "The prefrontal cortex is mentioned as benefiting from ketamine-driven
-        synaptic plasticity…" (unsupported: the question's words are not the excerpt's)
-        points to "…in brain regions associated with emotional regulation, such as the
-        prefrontal cortex." The model found the answer; its wording did not hold."""
-        added = set(stems(content_words(MARKER.sub(" ", sentence)))) \
-            - set(stems(content_words(self.question)))
-        return len(added) >= POINTED_WORDS and added <= set(stems(content_words(text)))
+    def _adds(self, sentence: str) -> set[str]:
+        """The stems a model's sentence adds to the question's; an excerpt sentence holding
+        them all, two at least, is the one it points to: "The prefrontal cortex is mentioned
+        as benefiting from ketamine-driven synaptic plasticity…" (unsupported: the
+        question's words are not the excerpt's) points to "…in brain regions associated with
+        emotional regulation, such as the prefrontal cortex." The model found the answer;
+        its wording did not hold. Worked out once per sentence, not per excerpt sentence."""
+        return set(stems(content_words(MARKER.sub(" ", sentence)))) - self._asked_stems
+
+    @functools.cached_property
+    def _asked_stems(self) -> set[str]:
+        return set(stems(content_words(self.question)))
 
     def _said_whole(self, check: SentenceCheck) -> bool:
         """A model's sentence that an excerpt sentence quoted for a clipped copy says
