@@ -84,6 +84,19 @@ DEV_VARIANTS = [
     # prompt with a standard error of ~4 points, for 3.4x the time: not adopted.
     {"variant": "logistic regression over four prompts' scores", "n": 123,
      "uncalibrated": None, "cal": None, "cv5": 0.683, "s/q": 11.7},
+    # 2026-12-07, refitted on the 300 dev questions of bench-pubmedqa-20261122-170703 (the
+    # chosen prompt's stored log-probabilities, no model run; plain argmax 0.693 there, a
+    # logistic regression over its three log-probabilities alone 0.690). 5-fold
+    # cross-validation repeated 10 times (5 for the embeddings), best C of 0.03-3 shown.
+    {"variant": "logistic regression: log-probabilities + counts of no-difference, "
+                "significance and hedging phrases in the results section and the reason",
+     "n": 300, "uncalibrated": None, "cal": None, "cv5": 0.687},
+    {"variant": "logistic regression: log-probabilities of both settings (own abstract, "
+                "retrieved key sentences)", "n": 300, "uncalibrated": None, "cal": None,
+     "cv5": 0.692},
+    {"variant": "logistic regression: log-probabilities + MiniLM embedding of the question "
+                "and results section (or of the reason)", "n": 300, "uncalibrated": None,
+     "cal": None, "cv5": 0.693},
 ]
 # Open retrieval: key sentences of the retrieved passages, ~225 tokens.
 CONTEXT_CHARS = 900
