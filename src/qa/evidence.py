@@ -19,7 +19,7 @@ from qa.embeddings import Embedder
 from qa.injection import addressed_to_model
 from qa.ranking import in_turn
 from qa.scope import ROUTE, asks_route, scored_question
-from qa.text import LIST_ITEM, content_words, heading_like, sentence_spans, stems
+from qa.text import LEAD_IN_ONLY, LIST_ITEM, content_words, heading_like, sentence_spans, stems
 from qa.types import Chunk, Evidence, Passage
 
 # A sentence opening with one of these leans on the one before it.
@@ -50,6 +50,9 @@ class _Sentence:
     start: int  # document offsets
     end: int
     text: str
+    # Shown only with the list item that brought it (the line leading into the item's list,
+    # the items before it), never chosen for itself: it is about something else.
+    escort: bool = False
 
 
 # Whether a sentence of a chunk is about what was asked (for instance the asked drug).
@@ -61,25 +64,54 @@ def _item_like(text: str) -> bool:
     return len(text.split()) <= ITEM_WORDS and not text.rstrip().endswith((".", ":", "?", "!"))
 
 
+def _lead_in(spans: list[tuple[int, int]], text: str, order: int) -> range:
+    """The orders of the lines leading into the list whose item is line ``order`` and of
+    the items before it: from the line before the list's first item when it leads in
+    ("They include", "…such as:"), or the one before that when the lead-in points back to
+    it ("They"); nothing when no line leads in."""
+    first = order
+    while first > 0 and LIST_ITEM.search(text[slice(*spans[first - 1])]):
+        first -= 1
+    if first == 0 or not LEAD_IN_ONLY.search(text[slice(*spans[first - 1])]):
+        return range(0)
+    back = 2 if first >= 2 and _leans(text[slice(*spans[first - 1])]) else 1
+    return range(first - back, order)
+
+
 def _sentences(passages: list[Passage], about: About | None) -> list[_Sentence]:
-    found = []
+    found: list[_Sentence] = []
     for p_index, passage in enumerate(passages):
         chunk = passage.chunk
+        spans = sentence_spans(chunk.text)
         listing = False  # within the lines a lead-in ("…call your doctor immediately:") leads
-        for order, (s, e) in enumerate(sentence_spans(chunk.text)):
+        kept: dict[int, _Sentence] = {}
+        for order, (s, e) in enumerate(spans):
             text = chunk.text[s:e]
             listing = text.rstrip().endswith(":") or (listing and _item_like(text))
             if text.strip() in (chunk.section, chunk.title) or text.endswith("?"):
                 continue  # a heading line or a question ("Is it safe to take all of
                 # these meds together?" heading a reader's letter): no facts, only tokens
-            if about is not None and not about(chunk, text):
-                continue  # another drug's facts cannot answer for the asked one
             # A sentence that gives orders ("ignore previous instructions…") is never shown
             # to the model: ingestion removes them; this catches an index built before.
             # An item may be one word ("rash"); another line says nothing with fewer than two
-            if len(content_words(text)) >= (1 if listing else 2) \
-                    and addressed_to_model(text) is None:
-                found.append(_Sentence(p_index, order, chunk.start + s, chunk.start + e, text))
+            if len(content_words(text)) < (1 if listing else 2) \
+                    or addressed_to_model(text) is not None:
+                continue
+            if about is not None and not about(chunk, text):
+                continue  # another drug's facts cannot answer for the asked one
+            kept[order] = _Sentence(p_index, order, chunk.start + s, chunk.start + e, text)
+            for lead in _lead_in(spans, chunk.text, order) if LIST_ITEM.search(text) else ():
+                # "A number of medications may put people at risk for developing gout.
+                # They include - diuretics … - levodopa": the item alone does not say what
+                # it is in, the lead-in (naming no drug, so taken as about the page's,
+                # allopurinol) does, and the items between make it one excerpt
+                a, b = spans[lead]
+                line = chunk.text[a:b]
+                if lead not in kept and line.strip() not in (chunk.section, chunk.title) \
+                        and addressed_to_model(line) is None:
+                    kept[lead] = _Sentence(p_index, lead, chunk.start + a, chunk.start + b,
+                                           line, escort=True)
+        found.extend(kept[order] for order in sorted(kept))
     return found
 
 
@@ -118,10 +150,14 @@ def _list_of(i: int, sentences: list[_Sentence], by_key: dict[tuple[int, int], i
     """The items of the list sentence ``i`` belongs to (itself when it is no list item); for
     a lead-in ("During long trips, it may help to:"), the lines after it, marked or not
     (plain-text pages set each item as a line of its own), up to LEAD_IN_ITEMS."""
-    if sentences[i].text.rstrip().endswith(":"):
+    colon = sentences[i].text.rstrip().endswith(":")
+    if colon or LEAD_IN_ONLY.search(sentences[i].text):
+        # "…taking certain medications including", then "- diuretics", "- topiramate":
+        # without a colon, only marked items are the list's
         run = [i]
         j = by_key.get((sentences[i].passage, sentences[i].order + 1))
         while j is not None and not sentences[j].text.rstrip().endswith(":") and (
+                colon or LIST_ITEM.search(sentences[j].text)) and (
                 len(run) <= LEAD_IN_ITEMS or (len(run) <= LEAD_IN_MAX_ITEMS
                                               and _item_like(sentences[j].text))):
             run.append(j)
@@ -138,6 +174,17 @@ def _list_of(i: int, sentences: list[_Sentence], by_key: dict[tuple[int, int], i
     return run
 
 
+def _leading(first: int, sentences: list[_Sentence], by_key: dict[tuple[int, int], int],
+             ) -> list[int]:
+    """The lines leading into the list whose first item is ``first`` ("They include"), and
+    the one such a lead-in points back to, when they are among ``sentences``."""
+    lead = by_key.get((sentences[first].passage, sentences[first].order - 1))
+    if lead is None or not LEAD_IN_ONLY.search(sentences[lead].text):
+        return []
+    before = by_key.get((sentences[lead].passage, sentences[lead].order - 1))
+    return [before, lead] if before is not None and _leans(sentences[lead].text) else [lead]
+
+
 def _folded(sentence: _Sentence) -> str:
     return " ".join(sentence.text.split()).casefold()
 
@@ -146,15 +193,16 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int,
             first: Sequence[int] = ()) -> set[int]:
     """Greedy by score within the budget (``first`` before the rest); a sentence that leans
     on the one before brings it, a sentence the next one continues ("It ...") brings that
-    one, and a list item brings its list, in order, as far as half a budget more holds: a
-    list answer cut after "1." is worse than a longer prompt, and the continuation is often
-    where the specific fact is."""
+    one, a list item brings the lines leading into its list and the list, in order, as far
+    as half a budget more holds: a list answer cut after "1." is worse than a longer
+    prompt, and the continuation is often where the specific fact is."""
     by_key = {(s.passage, s.order): i for i, s in enumerate(sentences)}
     chosen: set[int] = set()
     said: set[str] = set()  # the chosen sentences' text, spacing and case folded
     used = 0
     early = set(first)
-    candidates = [*first, *(int(i) for i in np.argsort(-scores) if i not in early)]
+    candidates = [i for i in (*first, *(int(i) for i in np.argsort(-scores) if i not in early))
+                  if not sentences[i].escort]
     for i in candidates:
         if _folded(sentences[i]) in said:
             continue  # the same line in two chunks (their overlap, a repeated line)
@@ -169,8 +217,16 @@ def _choose(sentences: list[_Sentence], scores: np.ndarray, budget: int,
             # "...works on muscle cells. It inhibits calcium release"; a heading ("Seizure
             # Disorders") says what the next sentence is about, and nothing alone
             items = [*items, after]
+        lead = _leading(items[0], sentences, by_key) if LIST_ITEM.search(sentences[i].text) \
+            else []
+        if lead:  # an item says what it is in by the line leading into its list: that line
+            # and the items up to this one come first, as one excerpt, when they fit
+            within = [*lead, *items[:items.index(int(i)) + 1], *wanted]
+            if not chosen or used + sum(_cost(sentences[j]) for j in set(within) - chosen) \
+                    <= 1.5 * budget:  # as a list may run on
+                wanted = list(dict.fromkeys(within))
         cost = sum(_cost(sentences[j]) for j in wanted if j not in chosen)
-        if chosen and used + cost > budget:
+        if chosen and used + cost > (1.5 * budget if lead else budget):
             continue
         chosen.update(wanted)
         said.update(_folded(sentences[j]) for j in wanted)

@@ -422,6 +422,8 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
                 if after == k + 1:
                     continue
                 e = spans[after - 1][1]
+                if k and POINTS_BACK.match(text):  # "…at risk for developing gout. They
+                    s = spans[k - 1][0]  # include": what the list is lies before "They"
                 text = item.text[s:e]
             if all(states.search(text) for states in required) and len(text.split()) >= 4 \
                     and not (first_limit_only and _INITIAL.search(text)) \
