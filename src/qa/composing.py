@@ -28,6 +28,7 @@ What is sent is what the final ``Answer`` says: the answer text is the sent sent
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -42,7 +43,9 @@ from qa.finishing import (
     documents_polarity,
     list_items,
     misses_brand,
+    misses_limit,
     misses_shape,
+    pins_limit,
     polarity_of,
     quoted_answer,
     restated,
@@ -155,7 +158,9 @@ class Composer:
         if polar and self.relevance.echo(sentence) and self._may_quote():
             self.stopped = True  # "Yes, X does Y": the excerpt says it better
             return self._quote_best()
-        if misses_shape(self.question, sentence) and self._may_quote():
+        if (misses_shape(self.question, sentence)
+                or misses_limit(self.question, sentence, self.verifier.evidence)) \
+                and self._may_quote():
             # "How long does the vaccine protect you?" answered "It is designed to protect
             # older adults…": the best quote states an amount (``quotes``), the model not.
             self.stopped = True
@@ -233,14 +238,19 @@ class Composer:
         drug, turned round or contradicted), and only a sentence that is itself a good enough
         answer (``quotes``, ``vouch_score``; the removed sentence spoke to the question, the
         quote need not use its words): "…for shingles is 1 gram twice daily for 10 days",
-        copying the genital herpes dose, has none (``Relevance.elsewhere``)."""
+        copying the genital herpes dose, has none (``Relevance.elsewhere``). Asked for the
+        most one may take, a sentence whose numbers are all in a quote stating a limit
+        (``pins_limit``) points to it whatever its score; never with personal dosing, when
+        nothing is vouched for."""
         if check.verdict is not Verdict.UNSUPPORTED:
             return None
         near = [q for q in self.ranked if q.score >= self.vouch_score]
         added = self._adds(check.text)
         quote = next((q for q in near if copies(check.text, q.text)), None) \
             or next((q for q in near if len(added) >= POINTED_WORDS
-                     and added <= set(stems(content_words(q.text)))), None)
+                     and added <= set(stems(content_words(q.text)))), None) \
+            or next((q for q in self.ranked if self.vouch_score < math.inf
+                     and pins_limit(self.question, check.text, q.text)), None)
         if quote is None or quote.text in self._wholes:
             return None
         text, citation, quoted = quoted_answer(quote, quote.evidence.n,

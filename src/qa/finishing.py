@@ -262,8 +262,8 @@ _ASKS_LIMIT = re.compile(r"\b(?:maximum|max|highest|upper limit|at most|limit)\b
                          r"(?=[^?]{0,40}\b(?:take|taken|taking|have|use|used|using|give|given|giving)\b)",
                          re.IGNORECASE)
 _INITIAL = re.compile(r"\b(?:initial|initially|starting|start|first)\b", re.IGNORECASE)
-_STATES_LIMIT = re.compile(r"\b(?:maximum|max|highest|up to|exceed|no more than|not more than"
-                           r"|at most|limit|upper)\b", re.IGNORECASE)
+_STATES_LIMIT = re.compile(r"\b(?:maximum|maximal|max|highest|up to|exceed|no more than"
+                           r"|not more than|at most|limit|upper)\b", re.IGNORECASE)
 # "How much vitamin D…", "What is the usual dose…": a number with its unit. "How much
 # vitamin D do older adults need?" was answered with a checklist stating "older than 65".
 _ASKS_AMOUNT = re.compile(r"\bhow much\b(?![^?]{0,40}\b(?:cost|price|pay)\b)|\b(?:mg|mcg|ml"
@@ -767,6 +767,43 @@ def misses_shape(question: str, sentence: str) -> bool:
     said = MARKER.sub("", sentence)
     return any(asks.search(question) and not states.search(said)
                for asks, states in _HELD_SHAPES)
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _numbers(text: str) -> set[str]:
+    """The figures of a text ("1,000" as "1000"); not number words, which also count days
+    and tablets ("in one day", "one 5-mg tablet")."""
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def _limit_numbers(question: str, sentence: str) -> set[str]:
+    """The figures a sentence answers a question asking for the most one may take (not the
+    most to start on) with, beside the question's own; none for other questions."""
+    if not _ASKS_LIMIT.search(question) or _INITIAL.search(question):
+        return set()
+    return _numbers(MARKER.sub("", sentence)) - _numbers(question)
+
+
+def misses_limit(question: str, sentence: str, evidence: Sequence[Evidence]) -> bool:
+    """Asked for the most one may take, the sentence's numbers are the excerpts' only in
+    sentences stating no limit: "The most he can take in a day is 300 mg" came from
+    "Dosage requirements in excess of 300 mg should be administered in divided doses" (the
+    page's limit: "…the maximal recommended dosage is 800 mg daily")."""
+    said = _limit_numbers(question, sentence)
+    holding = [text for item in evidence for s, e in sentence_spans(item.text)
+               if said and said <= _numbers(text := item.text[s:e])]
+    return bool(holding) and not any(_STATES_LIMIT.search(text) for text in holding)
+
+
+def pins_limit(question: str, sentence: str, text: str) -> bool:
+    """Asked for the most one may take, the sentence's numbers are all in ``text``, which
+    states a limit: "The highest amount of tramadol you can take in one day is 400 mg" did
+    not hold (the question's words are not the excerpt's), and points to "…not to exceed
+    400 mg per day"."""
+    said = _limit_numbers(question, sentence)
+    return bool(said) and said <= _numbers(text) and bool(_STATES_LIMIT.search(text))
 
 
 def list_items(quote: Quote) -> int:
