@@ -544,6 +544,8 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     if not topic:
         return None
     split = told_and_asked(question)
+    if split is not None and split[0] and not _speaks_to_asked(split[1], text, relevance):
+        return None
     if (way := _left_open(split[1] if split is not None else question, text)) is not None:
         return way
     if _coverage(topic, text) < POLAR_COVERAGE:
@@ -552,6 +554,9 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     # for about a year. can i just quit cold turkey?" asks no time span of the answer
     split = told_and_asked(question)
     question = split[1] if split is not None else question
+    if (side := _contrasted_side(question, text, topic)) is None:
+        return None
+    text = side
     asked, said = terms(question), terms(text)
     if _ASKS_ABSOLUTE.search(question) and not _SAYS_ABSOLUTE.search(text):
         # "can cause", "may occur": not "always" (no), and neither yes nor no to "only"
@@ -573,6 +578,53 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     if _SAFETY & set(stems(asked)) and not _PERMITS & set(stems(said)):
         return None  # asked whether it is safe: naming the people asked about is no leave
     return "yes"
+
+
+_POINTER = re.compile(r"\b(?:that|this|it|these|those|they|them)\b", re.IGNORECASE)
+
+
+def _speaks_to_asked(asked: str, text: str, relevance: Relevance) -> bool:
+    """After sentences that tell, a text answers the asking one only if it names the asked
+    drug or uses a word the asking sentence asks with (not one any question about taking
+    it uses): "he uses nitroglycerin for angina. can he try viagra" got "Yes." from
+    "Nitroglycerin is a nitrate used for chest pain (angina).", which restates what was
+    told. An asking sentence of such words alone ("Is that normal?") leaves it to the
+    told words, and so does one pointing back to them ("…her cough is worse at night when
+    she lies down. is that a known thing with it??")."""
+    if _POINTER.search(asked) or relevance.asked_drugs & relevance.lexicon.drugs_in(text):
+        return True
+    words = [w for w in terms(asked)
+             if len(w) >= 3 and w not in STOPWORDS and not relevance.aside(w)]
+    own = set(stems(words)) - _BARE - _BARE_ACTS - _SAFETY
+    if not own:
+        return not relevance.asked_drugs
+    return bool(own & set(stems(terms(text))))
+
+
+# One thing granted, another denied: "used to prevent migraine headaches but not to relieve
+# the pain of migraine headaches" (asked "does it help with migraines?" it said "No.").
+_BUT_NOT = re.compile(r"\bbut\s+(?:(?:it|they|does|do|is|are|will|can|should)\s+)?(?:not|never)\b"
+                      r"|\bbut\s+(?:doesn't|don't|isn't|aren't|won't|cannot|can't)\b",
+                      re.IGNORECASE)
+
+
+def _contrasted_side(question: str, text: str, topic: dict[str, float]) -> str | None:
+    """Of a text granting one thing and denying another (``_BUT_NOT``), the side saying
+    what the question asks of its subject: the only side using a topic word of the question
+    that names no thing (``specific``), the other side not ("cure" in "Will it cure my
+    hypothyroidism?" of "Thyroid helps control the symptoms of hypothyroidism, but does not
+    cure this condition"); None when both or neither do; the whole text when it contrasts
+    nothing."""
+    contrast = _BUT_NOT.search(text)
+    if contrast is None:
+        return text
+    words = [w for w in terms(question) if not specific(w)]
+    acts = {s for s in stems(words) if s in topic}
+    sides = (text[:contrast.start()], text[contrast.start():])
+    granted, denied = (acts & set(stems(terms(side))) for side in sides)
+    if bool(granted - denied) == bool(denied - granted):
+        return None
+    return sides[0] if granted - denied else sides[1]
 
 
 # A question's condition: "…once my blood pressure is normal?", "…if I feel better?".
