@@ -208,6 +208,10 @@ CHAT = Lexicon.build({
     ("what are the signs of afib",
      "but isnt it true that everyone who has it can feel their heart racing?",
      "But isn't it true that everyone who has afib can feel their heart racing?"),
+    # "if she does" does what the question before asked about (round 12)
+    ("my mom takes warfarin for her heart, can she just stop it all at once",
+     "what could happen if she does",
+     "What could happen if she does stop warfarin all at once?"),
 ])
 def test_a_follow_up_typed_in_a_hurry_carries_what_it_goes_on_from(
         previous: str, message: str, expected: str) -> None:

@@ -208,6 +208,11 @@ _EXPLETIVE = re.compile(r"\b(?:is|was|isn't|wasn't|would|will) it (?:\w+ )?(?:sa
 
 # "instead" with nothing after it stands for "instead of" what was asked about before
 _INSTEAD = re.compile(r"\binstead\b(?!\s+of\b)", re.IGNORECASE)
+# "what could happen if she does" ends on the act the question before asked about…
+_DOES_SO = re.compile(r"\bif (?:i|you|he|she|we|they) (?:do|does|did)(?=\W*$)", re.IGNORECASE)
+# …"can she just stop it cold turkey": "stop it cold turkey"
+_ASKED_ACT = re.compile(r"^\W*(?:can|could|should|may|will|would)\s+(?:i|you|he|she|we|they)\s+"
+                        r"(?:just\s+|still\s+)?(?P<act>[a-z].*?)\W*$", re.IGNORECASE)
 
 
 def _expletives(message: str) -> set[int]:
@@ -398,6 +403,13 @@ def _about_a_subject(previous: str, message: str, lexicon: Lexicon, before: list
     referred = _refer(message, drug, plural=not before or _countable(before[0], lexicon))
     if referred != message:
         return _as_question(_capitalised(referred))
+    done = _DOES_SO.search(message)
+    split = told_and_asked(previous)
+    act = _ASKED_ACT.match(split[1] if split else previous) if done else None
+    if done and act:  # "what could happen if she does" stop trazodone cold turkey
+        did = _refer(act.group("act"), drug, plural=not before or _countable(before[0],
+                                                                              lexicon))
+        return _as_question(_capitalised(f"{message[:done.end()]} {did}?"))
     if _INSTEAD.search(message):  # "ok so what can i give her instead" (of aspirin)
         return _as_question(_capitalised(_INSTEAD.sub(f"instead of {drug}", message, count=1)))
     short = len(message.split()) <= _SHORT
