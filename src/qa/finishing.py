@@ -552,7 +552,6 @@ def polarity_of(question: str, text: str, relevance: Relevance,
         return "no" if _forbids(question, text, relevance) else None
     # the way the question asks is the asking sentence's: "been on xanax 1mg twice a day
     # for about a year. can i just quit cold turkey?" asks no time span of the answer
-    split = told_and_asked(question)
     question = split[1] if split is not None else question
     if (side := _contrasted_side(question, text, topic)) is None:
         return None
@@ -844,8 +843,10 @@ def misses_limit(question: str, sentence: str, evidence: Sequence[Evidence]) -> 
     "Dosage requirements in excess of 300 mg should be administered in divided doses" (the
     page's limit: "…the maximal recommended dosage is 800 mg daily")."""
     said = _limit_numbers(question, sentence)
+    if not said:
+        return False
     holding = [text for item in evidence for s, e in sentence_spans(item.text)
-               if said and said <= _numbers(text := item.text[s:e])]
+               if said <= _numbers(text := item.text[s:e])]
     return bool(holding) and not any(_STATES_LIMIT.search(text) for text in holding)
 
 
