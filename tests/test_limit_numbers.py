@@ -49,6 +49,17 @@ def test_a_number_the_page_states_for_something_else_is_no_limit(index: Path,
     assert "most he can take in a day is 300 mg" not in answer.text
 
 
+def test_a_range_for_usual_doses_gives_way_to_the_limit_however_it_scores(
+        index: Path, embedder) -> None:
+    """Round 11 again, with the reply to a later prompt: "…is 400 to 600 mg/day", the
+    page's usual range for severe gout. The limit's line is quoted even when no quote
+    reaches the scores quoting needs (set out of reach here)."""
+    answer = answer_of(index, embedder, QUESTION, citing(
+        "400 to 600", "The most your dad can take in a day of allopurinol is 400 to 600 "
+                      "mg/day [n]."), quote_score=9.0, vouch_score=9.0)
+    assert "800 mg" in answer.text and "400 to 600" not in answer.text
+
+
 def test_the_page_s_limit_in_the_model_s_words_stands(index: Path, embedder) -> None:
     answer = answer_of(index, embedder, QUESTION, citing(
         "800 mg daily", "The most he can take is 800 mg a day [n]."))
@@ -82,3 +93,16 @@ four to six hours, not to exceed 400 mg per day.
 ## Appearance
 
 Each tablet contains 50 mg of tramadol hydrochloride and is white in color."""
+
+
+def test_without_a_line_stating_a_limit_the_model_s_range_stands(tmp_path: Path,
+                                                                  embedder) -> None:
+    """Dev c042: the lorazepam page states no limit, only that "the daily dosage may vary
+    from 1 to 10 mg/day"; the model's sentence saying so is the answer, not nothing."""
+    page = ("# Lorazepam\n\nLorazepam treats anxiety.\n\n## Dosage\n\nThe usual range is 2 to "
+            "6 mg/day given in divided doses, the largest dose being taken before bedtime, "
+            "but the daily dosage may vary from 1 to 10 mg/day.")
+    index = indexed_pages(tmp_path, {"lorazepam.md": page}, embedder)
+    answer = answer_of(index, embedder, "what's the most lorazepam someone can take in a day?",
+                       citing("1 to 10", "The daily dosage may vary from 1 to 10 mg/day [n]."))
+    assert "1 to 10 mg/day" in answer.text

@@ -158,13 +158,15 @@ class Composer:
         if polar and self.relevance.echo(sentence) and self._may_quote():
             self.stopped = True  # "Yes, X does Y": the excerpt says it better
             return self._quote_best()
-        if (misses_shape(self.question, sentence)
-                or misses_limit(self.question, sentence, self.verifier.evidence)) \
-                and self._may_quote():
+        if misses_shape(self.question, sentence) and self._may_quote():
             # "How long does the vaccine protect you?" answered "It is designed to protect
             # older adults…": the best quote states an amount (``quotes``), the model not.
             self.stopped = True
             return self._quote_best()
+        if misses_limit(self.question, sentence, self.verifier.evidence) \
+                and self.ranked and self.vouch_score < math.inf:
+            self.stopped = True
+            return self._quote_limit()
         return self._shown(check)
 
     @functools.cached_property
@@ -346,6 +348,17 @@ class Composer:
         """The best excerpt may stand for the answer: it scores well enough, or the model
         pointed at one that nearly does (``_vouched``)."""
         return self.best is not None and (self.quotable or self._vouched() is not None)
+
+    def _quote_limit(self) -> list[str]:
+        """Asked for the most one may take, the model's figure is one the page gives for
+        something else (``misses_limit``): the best quote stating a limit, whatever it
+        scores (only such quotes are ranked for the question: "…the maximal recommended
+        dosage is 800 mg daily" for allopurinol's "400 to 600 mg/day", its usual range for
+        severe gout). Not without such a quote ("the daily dosage may vary from 1 to 10
+        mg/day" stays the answer for Ativan), nor under personal dosing, when nothing is
+        vouched for."""
+        self.quotable = True
+        return self._quote_best()
 
     def _quote_best(self) -> list[str]:
         """The best excerpt, quoted and cited, when it is good enough, else the one the
