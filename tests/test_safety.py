@@ -98,6 +98,17 @@ PERSONAL_DOSING = [
     "can i skip my dose tonight",
     "i think i need to up my meds",
     "My father takes memantine 10mg, is that still right for him?",
+    # near the look-alikes below, but asking of a dose
+    "how do I stop taking memantine",
+    "how can we stop this medicine",
+    "can I cut back on my dose",
+    "should he cut down on his pills",
+    "how many memantine tablets can my son take in a day",
+    "how many can i take at once",
+    "she takes 20 mg of sertraline, can she go up to 30",
+    "my daughter takes topamax 50 mg, is that too much for her",
+    "can I take both tablets tonight",
+    "should I take it before bed",
 ]
 
 BENIGN = [
@@ -140,6 +151,20 @@ BENIGN = [
     "How much does a ketamine infusion cost?",
     "I need to cut down on alcohol before ketamine therapy",
     "What causes seizures in people who use ketamine?",
+    # personal words, asking of no dose
+    "what foods should he cut back on",
+    "should she cut down on coffee",
+    "he keeps getting thrush from the inhaler, how do we stop that",
+    "how long before the shot do we take it out of the fridge",
+    "should she take her contacts out before she puts the drops in",
+    "can he take both of them at the same time",
+    "can i get both on the same day",
+    "my daughter takes topamax 50 mg. what color is that pill supposed to be?",
+    "i take 50 mg of zoloft. what are the side effects of the pills",
+    # the label's limit or interval, the same for everyone
+    "how many tums can i take in a day",
+    "how much acetaminophen can you take per day",
+    "how often can i take acetaminophen",
 ]
 
 
@@ -254,6 +279,9 @@ def test_emergencies_without_keywords_are_caught_by_meaning(meaning, report: str
     "He took his dantrolene with food as the leaflet says",
     # a ninth round's follow-up (after insulin and prednisone) had emergency guidance
     "he also cant sleep since starting it, could that be from the pills?",
+    # a side effect that keeps coming back, asked how to prevent (round 12's thrush)
+    "my dad keeps getting dizzy from his pills, how do we stop that",
+    "my wife keeps getting headaches from her new pills, how can we prevent that",
 ])
 def test_look_alikes_stay_ordinary_questions_by_meaning(meaning, question: str) -> None:
     assert meaning.classify(question) == Triage(None)

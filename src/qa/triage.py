@@ -41,6 +41,16 @@ class Rule:
     name: str
     kind: TriageKind
     pattern: re.Pattern[str]
+    # When set, the rule fires only if this also matches the text around its match: facts
+    # about a person ("she takes 50 mg") make a question personal only if it asks of a dose.
+    needs: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        for match in self.pattern.finditer(text):
+            rest = f"{text[: match.start()]} {text[match.end():]}"
+            if self.needs is None or self.needs.search(rest):
+                return match
+        return None
 
 
 # Building blocks. Text is already normalised: "I'm" -> "im", "won't" -> "wont".
@@ -88,9 +98,11 @@ def _situated(*symptoms: str) -> str:
             rf"|\b(?:{symptom})(?: \w+){{0,4}} {_NOW}")
 
 
-def _rule(name: str, kind: TriageKind, *alternatives: str) -> Rule:
-    """A table row: the rule fires if any alternative matches the normalised question."""
-    return Rule(name, kind, re.compile("|".join(f"(?:{alt})" for alt in alternatives)))
+def _rule(name: str, kind: TriageKind, *alternatives: str, needs: str = "") -> Rule:
+    """A table row: the rule fires if any alternative matches the normalised question (and
+    ``needs`` matches the words around it)."""
+    return Rule(name, kind, re.compile("|".join(f"(?:{alt})" for alt in alternatives)),
+                re.compile(needs) if needs else None)
 
 
 _SH, _EM, _PD = TriageKind.SELF_HARM, TriageKind.EMERGENCY, TriageKind.PERSONAL_DOSING
@@ -105,6 +117,13 @@ _MORE = (r"(?:more|another|extra|an extra|a second|two|three|double|twice|both|h
          r"|a higher|a lower|a bigger|a smaller|a larger|an additional|additional|\d+)")
 _AMOUNT = r"\d+ ?(?:mg|mcg|ml|g|milligrams?|micrograms?|pills?|tablets?|units?)\b"
 _OK = r"(?:safe|ok|okay|alright|fine|dangerous)"
+# "take" as a phrasal verb of something else: "take it out of the fridge", "take her
+# contacts out".
+_TAKE = r"take(?!(?: \w+){0,2} out\b)"
+# Two things at once asks whether they go together, not for more: "can he take both of them
+# at the same time", "can i get both on the same day".
+_TOGETHER = (r"both (?:of (?:them|these|those) )?(?:together|at the same time|on the same day"
+             r"|the same day)\b")
 
 # The rule table: (name, kind, alternatives). classify() tries kinds in _PRIORITY order,
 # then rules in table order; the first match wins.
@@ -224,24 +243,36 @@ RULES: tuple[Rule, ...] = (
               r"(?:coughing|vomiting|throwing) up blood|vomiting blood")),
     # Personal dosing: a dose decision for a particular person. General dose information
     # ("What is the usual starting dose?") stays an ordinary question.
+    # "How many can I take in a day" asks for the label's limit, the same for everyone; with
+    # a person named or described it asks for theirs.
     _rule("how_much_for_person", _PD,
           rf"\bhow (?:much|many|often|long)(?: \w+){{0,4}}? {_MODAL} {_PERSON_REF} (?:\w+ )?"
-          r"(?:take|give|use|have|start|be|stay|go|get|inject|wait)\b"),
+          rf"(?:{_TAKE}|give|use|have|start|be|stay|go|get|inject|wait)\b"
+          r"(?<!\bcan i take)(?<!\bcan you take)(?<!\bcan we take)"
+          r"(?<!\bcan i have)(?<!\bcan you have)(?<!\bcan we have)",
+          r"\bhow (?:much|many)(?: \w+){0,4}? can (?:i|you|we) (?:take|have)\b"
+          r"(?! (?:\w+ )?(?:in|per|a) (?:a |one |1 |24 )?(?:day|hours?)\b)"),
     _rule("what_dose_for_person", _PD,
           rf"\b(?:what|which)(?: \w+){{0,2}} (?:dose|dosage|amount|strength|mg|milligrams)"
           rf"(?: \w+){{0,4}}? {_MODAL} {_PERSON_REF} (?:\w+ )?(?:take|give|use|have|start|be"
           r"|get)\b"),
     _rule("change_dose", _PD,
-          rf"\b(?:can|could|should|may|do|shall) {_PERSON_REF} (?:just )?{_CHANGE}\b",
+          # "what foods should he cut back on" changes a diet, "how do we stop that" a side
+          # effect
+          rf"\b(?<!how )(?:can|could|should|may|do|shall) {_PERSON_REF} (?:just )?{_CHANGE}\b"
+          r"(?! (?:back|down) on(?: (?:foods?|drinks?|salt|sugar|fats?|alcohol|caffeine|coffee"
+          r"|beer|wine|meat|purines?)\b|$))",
+          rf"\bhow (?:can|could|should|do) {_PERSON_REF} (?:just )?{_CHANGE}\b"
+          rf"(?! (?:that|this|these|those)\b(?! {_DOSE_WORD}))",
           rf"\bis it (?:{_OK}|bad) (?:for (?:me|him|her|us|them|my \w+) )?to {_CHANGE}\b",
           rf"\b(?:i|we|he|she|they|im|hes|shes) (?:want|wants|need|needs|plan|plans|have|has"
           rf"|going|intend|intends|ought|would like) to {_CHANGE} (?:taking|using|my|his|her"
           r"|our|the dose|the medication)\b"),
     _rule("take_more", _PD,
           rf"\b(?:can|could|should|may|do) {_PERSON_REF} (?:\w+ )?(?:take|have|give|use|get)"
-          rf"(?: \w+)? {_MORE}\b"),
+          rf"(?: \w+)? (?!{_TOGETHER}){_MORE}\b"),
     _rule("should_take", _PD,
-          rf"\bshould {_PERSON_REF} (?:be )?(?:take|taking|give|giving|start|starting|use"
+          rf"\bshould {_PERSON_REF} (?:be )?(?:{_TAKE}|taking|give|giving|start|starting|use"
           r"|using)\b",
           r"\bwhen should (?:i|he|she|we) (?:take|give)\b"),
     _rule("missed_dose", _PD,
@@ -254,13 +285,22 @@ RULES: tuple[Rule, ...] = (
           rf"\bis (?:it|this|that) {_OK} to (?:take|have|use|give) (?:\w+ ){{0,3}}{_AMOUNT}",
           rf"{_AMOUNT}(?: \w+){{0,2}} (?:too much|too high|too low|enough|safe|ok|okay) for "
           r"(?:me|him|her|my)\b"),
-    # Facts about one person (weight, current dose) make the question about their dose.
+    # Facts about one person (weight, current dose) make the question about their dose when
+    # it asks of an amount, a change or whether it suits them; "my daughter takes topamax
+    # 50 mg, what color is that pill" asks of neither.
     _rule("personal_facts", _PD,
           r"\b(?:i|im|he|she|hes|shes|we|my \w+) (?:weigh|weighs|am|is|m)? ?(?:about |around "
           r"|only |over |under )?\d+ ?(?:kg|kgs|kilos?|kilograms?|lbs?|pounds)\b",
           rf"\b(?:prescribed|(?:i|we|he|she|they|{_FAMILY}) (?:take|takes|am taking|is taking"
           rf"|are taking|am on|is on|are on)|im taking|im on|hes on|shes on|hes taking"
           rf"|shes taking) (?:\w+ ){{0,2}}{_AMOUNT}",
+          needs=rf"\b(?:how (?:much|many|often|long)|dose|doses|dosage|dosing|amount|strength|\d+"
+                rf"|{_MORE}|{_CHANGE}|too (?:much|many|high|low|strong|weak)|enough"
+                rf"|(?:right|correct|{_OK}|normal|too \w+) for|is (?:that|this|it) (?:still )?"
+                rf"(?:right|correct|{_OK}|normal|too|enough)"
+                rf"|(?:can|could|should|may|shall|do|does) {_PERSON_REF} (?:\w+ )?(?:take|have"
+                r"|give|use|get|start|go|be))\b"),
+    _rule("personal_dose", _PD,
           r"\b(?:my|his|her|our) (?:(?!question|research|article|paper|essay|homework|report"
           r"|project|study)\w+ ){0,2}(?:dose|dosage|doses|dosing)\b"),
 )
@@ -352,7 +392,7 @@ def classify(question: str) -> Triage:
         for rule in RULES:
             if rule.kind is not kind:
                 continue
-            match = rule.pattern.search(text)
+            match = rule.search(text)
             if match:
                 matched = _typed_span(raw, fixed, match.start(), match.end())
                 log.debug("triage %s by rule %s on %r", kind, rule.name, matched)
@@ -364,6 +404,12 @@ def classify(question: str) -> Triage:
 _QUESTION_OPENERS = frozenset(
     "what how why when which who whom whose where is are am was were does do did can could "
     "should would will may might has have had shall tell explain list describe".split())
+
+
+# Asking how to keep something from happening again is no report of an emergency: "my dad
+# keeps getting dizzy from his pills, how do we stop that" scored nearer the reports.
+_PREVENTING = re.compile(r"\bhow (?:do|can|could|should|would) (?:i|we|you|they) (?:stop|prevent"
+                         r"|avoid|keep (?:it|that|this|them) from)\b")
 
 
 @dataclass
@@ -400,8 +446,10 @@ class MeaningTriage:
 
     def classify(self, question: str) -> Triage:
         found = classify(question)
-        opening = fold(question).split()[:1]
-        if found.kind is not None or not opening or opening[0] in _QUESTION_OPENERS:
+        folded = fold(question)
+        opening = folded.split()[:1]
+        if found.kind is not None or not opening or opening[0] in _QUESTION_OPENERS \
+                or _PREVENTING.search(folded):
             return found
         report, look_alike = self.scores(question)
         if report >= self.min_similarity and report - look_alike >= self.margin:
