@@ -39,6 +39,7 @@ from qa.text import (
     LIST_ITEM,
     MARKER,
     POINTS_BACK,
+    RELATIONS,
     STOPWORDS,
     SYNONYMS,
     content_words,
@@ -184,6 +185,8 @@ def _topic(question: str, relevance: Relevance,
              if len(w) >= 3 and (w not in STOPWORDS or w in _USE) and w not in POLAR_OPENERS
              and w not in _FILLERS and not relevance.aside(w)]
     in_asked = set(terms(asked))
+    if _only_who_takes(question, relevance):  # "my dad takes bumetanide 1 mg, what…"
+        told_weight = 0.0
     factors = [1.0 if w in in_asked or specific(w) else told_weight for w in found]
     return {s: weight(w) * f for w, s, f in zip(found, stems(found), factors, strict=True)
             if s not in _TOPIC_GENERIC and f > 0}
@@ -391,15 +394,16 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     given dantrolene for muscle spasticity?", the liver-test line scored under every line
     restating "muscle spasticity".
     """
-    required = [states for asks, states in _ANSWER_SHAPES if asks.search(question)]
+    asked_part = _asked(question)
+    required = [states for asks, states in _ANSWER_SHAPES if asks.search(asked_part)]
     # Asked for the most one may take, a limit on the first dose ("The initial dose …
     # should not exceed 1.5 mg/day") is not it ("Maximum recommended daily dose is 20 mg")
-    asks_limit = bool(_ASKS_LIMIT.search(question))
-    first_limit_only = asks_limit and not _INITIAL.search(question)
+    asks_limit = bool(_ASKS_LIMIT.search(asked_part))
+    first_limit_only = asks_limit and not _INITIAL.search(asked_part)
     # The words asking for a shape ("look like", "takes too much") are answered by a text
     # stating it, in whatever words: every quote left here states it. Not a word a text
     # states the shape with ("colour"): that one still tells the quotes apart.
-    shaped = set(stems([w for asks, states in _HELD_SHAPES if (m := asks.search(question))
+    shaped = set(stems([w for asks, states in _HELD_SHAPES if (m := asks.search(asked_part))
                         for w in terms(m.group(0)) if not states.search(w)]))
     # A drug asked about (not a condition) must be one the quote is about: asked "Does
     # ketamine cause Alzheimer disease?", the memantine article's line on Alzheimer's
@@ -449,7 +453,8 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     # states it with ("Maximum recommended daily dose is 20 mg"), not for any limit ("The
     # initial dose should not exceed 1.5 mg/day")
     limit = " Maximum." if asks_limit else ""
-    asking = [question, *([setting_free] if setting_free else [])]
+    asking = [question, *([setting_free] if setting_free else []),
+              *([asked_part] if _only_who_takes(question, relevance) else [])]
     vectors = embedder.embed([*(scored_question(q, relevance.hide) + limit for q in asking),
                               *hidden])
     cosine = (vectors[len(asking):] @ vectors[: len(asking)].T).max(axis=1)
@@ -804,19 +809,50 @@ def asks_for_list(question: str) -> bool:
     return bool(_ASKS_FOR_LIST.search(question))
 
 
+# Words telling only who takes the drug and how much: "my dad takes bumetanide 1 mg".
+_WHO_TAKES = frozenset(stems("""i im ive me my he hes his she shes her we our they their is
+    are am has have been was on take takes taking taken use uses using used prescribed started
+    starting put mg mcg milligrams dose doses tablet tablets pill pills daily day twice once
+    years months weeks old""".split())) | frozenset(stems(sorted(RELATIONS)))
+
+
+def _only_who_takes(question: str, relevance: Relevance) -> bool:
+    """The question tells, around what it asks, only who takes which drug and how much
+    (``_WHO_TAKES``, figures, drug names): a quote is scored against the asking part too.
+    "my dad takes bumetanide 1 mg, what color is the pill supposed to be?" scored the
+    colour rows under the plain question by a fifth. Not a told condition ("I have kidney
+    disease, can I take ibuprofen?"): that is part of what is asked."""
+    split = told_and_asked(question)
+    if split is None:
+        return False
+    words = [w for w in terms(split[0]) if w not in STOPWORDS and not w.isdigit()
+             and not relevance.aside(w)]
+    return bool(terms(split[0])) and set(stems(words)) <= _WHO_TAKES
+
+
+def _asked(question: str) -> str:
+    """The sentence or clause of a question that asks (``told_and_asked``), else all of it:
+    the shape of an answer is asked there. "my dad takes bumetanide 1 mg, what color is the
+    pill supposed to be?" asks for a look, not an amount (told "1 mg" had kept every
+    quote without a unit out)."""
+    split = told_and_asked(question)
+    return question if split is None else split[1]
+
+
 def asks_shaped(question: str) -> bool:
     """The question asks for something an answer must state in a known shape: an amount
     ("How long…", "How much…", "What is the usual dose…"), an overdose ("…takes too
     much…"), a look ("What does X look like?")."""
-    return any(asks.search(question) for asks, _ in _HELD_SHAPES)
+    asked = _asked(question)
+    return any(asks.search(asked) for asks, _ in _HELD_SHAPES)
 
 
 def misses_shape(question: str, sentence: str) -> bool:
     """The question asks for something in a known shape (``asks_shaped``: an amount, an
     overdose, a look) and the sentence (its markers aside) does not state it: the shape
     ``quotes`` holds a quote to."""
-    said = MARKER.sub("", sentence)
-    return any(asks.search(question) and not states.search(said)
+    said, asked = MARKER.sub("", sentence), _asked(question)
+    return any(asks.search(asked) and not states.search(said)
                for asks, states in _HELD_SHAPES)
 
 
@@ -832,7 +868,8 @@ def _numbers(text: str) -> set[str]:
 def _limit_numbers(question: str, sentence: str) -> set[str]:
     """The figures a sentence answers a question asking for the most one may take (not the
     most to start on) with, beside the question's own; none for other questions."""
-    if not _ASKS_LIMIT.search(question) or _INITIAL.search(question):
+    asked = _asked(question)
+    if not _ASKS_LIMIT.search(asked) or _INITIAL.search(asked):
         return set()
     return _numbers(MARKER.sub("", sentence)) - _numbers(question)
 
