@@ -149,6 +149,54 @@ _AGE = re.compile(r"\b(\d{1,2})[- ]?(?:years?|yrs?)[- ]old\b", re.IGNORECASE)
 CHILD_AGE = 18  # under this, "N years old" is a child
 
 
+# An age a question gives for the person asked about: "my son is 7", "my 6 year old", "she
+# just turned 4", "a 10-month-old" (months when so typed, else years)
+_ASKED_AGE = re.compile(
+    r"\b(?:is|turned|turns|aged?|hes|shes|he's|she's|he is|she is)\s+(?:only\s+|just\s+)?"
+    r"(?P<n>\d{1,2})(?:\s*(?P<u>years?|yrs?|months?|mos?)(?:[- ]old)?)?"
+    r"(?!\s*(?:mg|mcg|ml|%|kg|kgs|kilos?|lbs?|pounds|times|days?|weeks?|hours?|tablets?"
+    r"|pills?|doses?|percent|[.,]\d))\b"
+    r"|\b(?P<n2>\d{1,2})[- ]?(?P<u2>years?|yrs?|months?|mos?|mo)[- ]old\b"
+    r"|\b(?P<n3>\d{1,2}) ?yo\b", re.IGNORECASE)
+# The ages a text is for, or not for: "patients 5 years of age and older", "children 2
+# years and over", "aged 12 and up"; "children under 6", "younger than 2 years of age"
+_AGE_UNIT = r"(?:\s*(?P<u>years?|months?))?(?:\s+of\s+age)?"
+_AT_LEAST = re.compile(
+    rf"\b(?P<n>\d{{1,2}}){_AGE_UNIT}\s+(?:and|or)\s+(?:older|over|up|above)\b"
+    r"|\b(?:aged?|ages)\s+(?P<n2>\d{1,2})\s*(?P<u2>years?|months?)?\s+(?:and|or)\s+"
+    r"(?:older|over|up)\b", re.IGNORECASE)
+_UNDER = re.compile(
+    rf"\b(?:under|younger than|below|less than)\s+(?:the\s+age\s+of\s+|age\s+)?"
+    rf"(?P<n>\d{{1,2}}){_AGE_UNIT}", re.IGNORECASE)
+_NOT_FOR = re.compile(r"\b(?:not|never|avoid|shouldn't|should not|do not|don't|must not"
+                      r"|contraindicated)\b", re.IGNORECASE)
+
+
+def _months(match: re.Match[str]) -> int:
+    """The age a match of ``_ASKED_AGE``, ``_AT_LEAST`` or ``_UNDER`` gives, in months."""
+    groups = match.groupdict()
+    n = next(int(groups[k]) for k in ("n", "n2", "n3") if groups.get(k))
+    unit = next((groups[k] for k in ("u", "u2") if groups.get(k)), None) or "years"
+    return n if unit.lower().startswith("mo") else 12 * n
+
+
+def age_answer(question: str, text: str) -> str | None:
+    """'yes' or 'no' as a text's ages answer a yes/no question giving the age of the person
+    it asks about: "my son is 7, is he old enough to use qvar" against "…in patients 5
+    years of age and older" is yes (at 4, no); "Do not use in children under 2 years" is
+    no at 18 months and says nothing at 3. None when either gives no age."""
+    asked = _ASKED_AGE.search(question)
+    if asked is None:
+        return None
+    age = _months(asked)
+    for found in _AT_LEAST.finditer(text):
+        return "yes" if age >= _months(found) else "no"
+    for found in _UNDER.finditer(text):
+        if age < _months(found) and _NOT_FOR.search(text):
+            return "no"
+    return None
+
+
 def _as_child(match: re.Match[str]) -> str:
     return "child" if int(match.group(1)) < CHILD_AGE else match.group(0)
 
@@ -463,8 +511,9 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     for (item, start, end, text), bare, cos in zip(found, hidden, cosine, strict=True):
         # "What is X used for?" has no topic word beyond the drug: half credit for all.
         coverage = _coverage(topic, text, shaped) if topic else 0.5
-        if _left_open(question, text) is not None:
-            coverage = 1.0  # "with or without food" answers "with a meal?" in full
+        if _left_open(question, text) is not None or age_answer(question, text) is not None:
+            coverage = 1.0  # "with or without food" answers "with a meal?" in full, and
+            # "…in patients 5 years of age and older" "my son is 7, is he old enough?"
         score = float(cos) + 0.5 * coverage + NAMED_BONUS * named_things(bare, asked)
         out.append(Quote(item, start, end, text, score))
     return sorted(out, key=lambda q: -q.score)
@@ -543,6 +592,15 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     it, "It is safe to drive after taking X", says yes), or None when the text uses less
     than POLAR_COVERAGE of the question's topic words (weighted) or does not say which
     way. ``topic``: the question's ``_topic``, when the caller has it."""
+    if (way := age_answer(question, text)) is not None \
+            and _speaks_to_asked(question, text, relevance):
+        return way  # before "6 year old" is read as "child"
+    return _polarity(question, text, relevance, topic)
+
+
+def _polarity(question: str, text: str, relevance: Relevance,
+              topic: dict[str, float] | None) -> str | None:
+    """``polarity_of`` in words, ages aside."""
     # "my 6 year old" asks no time span; "given to a 6-year-old" speaks of a child
     question, text = _AGE.sub(_as_child, question), _AGE.sub(_as_child, text)
     topic = _topic(question, relevance, 0.0) if topic is None else topic

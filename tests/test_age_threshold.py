@@ -1,0 +1,74 @@
+"""An age the asker gives, against the ages a page says a medicine is for.
+
+Round 12 of questions nobody here wrote asked "my son is 7, is he old enough to use qvar";
+the page says "QVAR is indicated … in patients 5 years of age and older". The model's
+sentence copying that line held, but used none of the question's words ("old", "enough"),
+so it was taken as not speaking to the question, and the answer was refused. A fake model
+writes the replies; the index and the embedder are real.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.finishing import age_answer
+
+from .conftest import answer_of, indexed_pages, page_text
+from .fakes import citing
+
+INHALERS = """# Asthma inhalers
+
+## Qvar (beclomethasone)
+
+QVAR is indicated in the maintenance treatment of asthma as prophylactic therapy in
+patients 5 years of age and older. Important limitation of use: QVAR is NOT indicated for
+the relief of acute bronchospasm.
+
+## Storage
+
+Store the inhaler at room temperature. Do not puncture the canister."""
+REPLY = ("Yes, QVAR is indicated in the maintenance treatment of asthma as prophylactic "
+         "therapy in patients 5 years of age and older [n].")
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    return indexed_pages(tmp_path_factory.mktemp("ages"),
+                         {"inhalers.md": page_text(INHALERS)}, embedder)
+
+
+def test_an_age_over_the_page_s_threshold_is_answered_yes(index: Path, embedder) -> None:
+    answer = answer_of(index, embedder, "my son is 7, is he old enough to use qvar",
+                       citing("5 years of age", REPLY))
+    assert answer.text.startswith("Yes. ")
+    assert "5 years of age and older" in answer.text
+
+
+def test_an_age_under_the_page_s_threshold_is_never_answered_yes(index: Path,
+                                                                 embedder) -> None:
+    answer = answer_of(index, embedder, "my son is 4, can he use qvar",
+                       citing("5 years of age", REPLY))
+    assert not answer.text.startswith("Yes")
+    assert "5 years of age and older" in answer.text
+
+
+@pytest.mark.parametrize(("question", "text", "expected"), [
+    ("can my 6 year old use it", "for children 2 years and older", "yes"),
+    ("my baby is 10 months old, can she use it", "for patients 2 years of age and older",
+     "no"),
+    ("my baby is 10 months old, can she use it", "approved in persons 6 months of age and "
+     "older", "yes"),
+    ("my daughter is 18 months old, can i use it", "Do not use in children under 2 years.",
+     "no"),
+    # under the age a text warns about, it says nothing of those older
+    ("my son is 3, can i use it on him", "Do not use in children under 2 years.", None),
+    # a text about younger children that forbids nothing leaves it open
+    ("my son is 7, can he take it", "children under 12 years: ask a doctor", None),
+    # an amount is no age
+    ("she takes 20 mg, can she use it", "for patients 12 years and older", None),
+    ("my son weighs 40 lbs, can he take it", "for patients 12 years and older", None),
+])
+def test_ages_are_compared_in_months(question: str, text: str, expected: str | None) -> None:
+    assert age_answer(question, text) == expected
