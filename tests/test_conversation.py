@@ -208,6 +208,10 @@ CHAT = Lexicon.build({
     ("what are the signs of afib",
      "but isnt it true that everyone who has it can feel their heart racing?",
      "But isn't it true that everyone who has afib can feel their heart racing?"),
+    # "both of them" are the two drugs the question named (round 12)
+    ("whats the difference between alprazolam and diazepam?",
+     "can he take both of them at the same time?",
+     "Can he take alprazolam and diazepam at the same time?"),
     # "if she does" does what the question before asked about (round 12)
     ("my mom takes warfarin for her heart, can she just stop it all at once",
      "what could happen if she does",

@@ -61,6 +61,9 @@ _TAKEN = re.compile(r"\b(?:take|takes|taking|took|start|started|stop|stopped|giv
 # "which one stays in your system longer" after a question naming two drugs
 _WHICH_ONE = re.compile(r"\bwhich (?:one|of (?:them|the two|these|those|both))\b",
                         re.IGNORECASE)
+# "can he take both of them at the same time?" after a question naming two drugs
+_THE_TWO = re.compile(r"\bboth of (?:them|these|those)\b|\bthem both\b|\bthe two of them\b"
+                      r"|\b(?:these|those) two\b", re.IGNORECASE)
 # What a noun phrase may start with, when it swaps the thing a question asked about
 _DETERMINER = r"(?:(?:a|an|the|my|your|his|her|our|their|some|any)\s+)"
 # Short follow-ups about a condition: "What are the symptoms?", "Is there a cure?". Carried
@@ -403,6 +406,9 @@ def _about_a_subject(previous: str, message: str, lexicon: Lexicon, before: list
     if which and len(before) > 1:  # "which one stays in your system longer"
         return _capitalised(_WHICH_ONE.sub(f"which of {before[0]} and {before[1]}", message,
                                            count=1))
+    if len(before) > 1 and _THE_TWO.search(message):
+        two = " and ".join(_named_as(previous, word) for word in before[:2])
+        return _as_question(_capitalised(_THE_TWO.sub(two, message, count=1)))
     # The drug or condition asked about before, or what "What is X?" asked to define (a
     # subject the documents do not name as their own: "What is depression?").
     drug = _named_as(previous, before[0]) if before else topic
