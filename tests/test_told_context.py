@@ -84,6 +84,8 @@ def test_what_is_told_around_a_question_about_a_known_drug_is_no_missing_topic()
     told = ("My neurologist just started me on Klonopin for seizures. What's the most I "
             "could take in a day?")
     assert focus_of(told.lower(), LEXICON, told).missing == ()
+    daycare = "My son got seizures at daycare again. Can he take Klonopin?"
+    assert focus_of(daycare.lower(), LEXICON, daycare).missing == ()
     zoloft = "I take Zoloft for my nerves. Can I drink alcohol with clonazepam?"
     assert focus_of(zoloft.lower(), LEXICON, zoloft).missing == ("zoloft",)
     unknown = "My neurologist is new. What is the most I could take in a day?"

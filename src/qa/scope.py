@@ -601,7 +601,9 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
         # and needs no mention, but for a name ("I take Zoloft. Can I drink wine?"). A
         # yes/no question needs its everyday nouns, but not those told around it ("Can I
         # crush the caplets? I have trouble swallowing pills.": not "trouble").
-        if token in told and named and not name_like(token):
+        # A told word English knows, though lemminflect does not ("got lice from daycare
+        # again", "we go to costco"), names no drug: only a brand- or drug-shaped one does.
+        if token in told and named and not (brand_like(token) or _DRUG_SHAPE.search(token)):
             continue
         missing += [part for part in token.split("-")  # "add-on": "add" is known
                     if specific(part, polar and token not in told)
