@@ -109,6 +109,8 @@ PERSONAL_DOSING = [
     "my daughter takes topamax 50 mg, is that too much for her",
     "can I take both tablets tonight",
     "should I take it before bed",
+    "should i take it in the morning",
+    "she takes 20 mg of sertraline, is 40 mg too much",
 ]
 
 BENIGN = [
@@ -161,6 +163,8 @@ BENIGN = [
     "can i get both on the same day",
     "my daughter takes topamax 50 mg. what color is that pill supposed to be?",
     "i take 50 mg of zoloft. what are the side effects of the pills",
+    "my dad takes glipizide 5mg twice a day and his sugar was 62. what should he eat",
+    "when should i take him in to the doctor",
     # the label's limit or interval, the same for everyone
     "how many tums can i take in a day",
     "how much acetaminophen can you take per day",

@@ -118,8 +118,9 @@ _MORE = (r"(?:more|another|extra|an extra|a second|two|three|double|twice|both|h
 _AMOUNT = r"\d+ ?(?:mg|mcg|ml|g|milligrams?|micrograms?|pills?|tablets?|units?)\b"
 _OK = r"(?:safe|ok|okay|alright|fine|dangerous)"
 # "take" as a phrasal verb of something else: "take it out of the fridge", "take her
-# contacts out".
-_TAKE = r"take(?!(?: \w+){0,2} out\b)"
+# contacts out", "take him in to the doctor".
+_TAKE = (rf"take(?!(?: \w+){{0,2}} out\b)"
+         rf"(?! (?:him|her|them|me|us|(?:my|his|her|our) {_FAMILY}) in\b)")
 # Two things at once asks whether they go together, not for more: "can he take both of them
 # at the same time", "can i get both on the same day".
 _TOGETHER = (r"both (?:of (?:them|these|those) )?(?:together|at the same time|on the same day"
@@ -274,7 +275,7 @@ RULES: tuple[Rule, ...] = (
     _rule("should_take", _PD,
           rf"\bshould {_PERSON_REF} (?:be )?(?:{_TAKE}|taking|give|giving|start|starting|use"
           r"|using)\b",
-          r"\bwhen should (?:i|he|she|we) (?:take|give)\b"),
+          rf"\bwhen should (?:i|he|she|we) (?:{_TAKE}|give)\b"),
     _rule("missed_dose", _PD,
           rf"\b(?:i|we|he|she|they|ive|hes|shes|you|{_FAMILY}) (?:\w+ )?(?:missed|miss|forgot"
           rf"|forget|skipped|skip)(?: to take)?(?: \w+){{0,3}} {_DOSE_WORD}\b",
@@ -294,8 +295,9 @@ RULES: tuple[Rule, ...] = (
           rf"\b(?:prescribed|(?:i|we|he|she|they|{_FAMILY}) (?:take|takes|am taking|is taking"
           rf"|are taking|am on|is on|are on)|im taking|im on|hes on|shes on|hes taking"
           rf"|shes taking) (?:\w+ ){{0,2}}{_AMOUNT}",
-          needs=rf"\b(?:how (?:much|many|often|long)|dose|doses|dosage|dosing|amount|strength|\d+"
-                rf"|{_MORE}|{_CHANGE}|too (?:much|many|high|low|strong|weak)|enough"
+          needs=rf"\b(?:how (?:much|many|often|long)|dose|doses|dosage|dosing|amount|strength"
+                r"|more|another|extra|double|half|less|higher|lower|bigger|smaller"
+                rf"|additional|{_AMOUNT}|{_CHANGE}|too (?:much|many|high|low|strong|weak)|enough"
                 rf"|(?:right|correct|{_OK}|normal|too \w+) for|is (?:that|this|it) (?:still )?"
                 rf"(?:right|correct|{_OK}|normal|too|enough)"
                 rf"|(?:can|could|should|may|shall|do|does) {_PERSON_REF} (?:\w+ )?(?:take|have"
