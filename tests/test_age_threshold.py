@@ -56,8 +56,11 @@ def test_an_age_under_the_page_s_threshold_is_never_answered_yes(index: Path,
 
 @pytest.mark.parametrize(("question", "text", "expected"), [
     ("can my 6 year old use it", "for children 2 years and older", "yes"),
+    # under the ages a text is for, it says nothing: other lines may cover younger ones
     ("my baby is 10 months old, can she use it", "for patients 2 years of age and older",
-     "no"),
+     None),
+    ("My grandson is 9, can he take Zithromax?", "ZITHROMAX is … used in adults 18 years or "
+     "older to treat certain infections", None),
     ("my baby is 10 months old, can she use it", "approved in persons 6 months of age and "
      "older", "yes"),
     ("my daughter is 18 months old, can i use it", "Do not use in children under 2 years.",

@@ -180,20 +180,29 @@ def _months(match: re.Match[str]) -> int:
     return n if unit.lower().startswith("mo") else 12 * n
 
 
+def speaks_to_age(question: str, text: str) -> bool:
+    """The question gives the age of the person it asks about and the text the ages a
+    medicine is, or is not, for."""
+    return _ASKED_AGE.search(question) is not None \
+        and (_AT_LEAST.search(text) or _UNDER.search(text)) is not None
+
+
 def age_answer(question: str, text: str) -> str | None:
     """'yes' or 'no' as a text's ages answer a yes/no question giving the age of the person
     it asks about: "my son is 7, is he old enough to use qvar" against "…in patients 5
-    years of age and older" is yes (at 4, no); "Do not use in children under 2 years" is
-    no at 18 months and says nothing at 3. None when either gives no age."""
+    years of age and older" is yes; "Do not use in children under 2 years" is no at 18
+    months. None when either gives no age, and for an age a text's ages leave out: at 4,
+    "5 years of age and older" says nothing ("…used in adults 18 years or older" is
+    followed by "also used in children to treat: ear infections" on the Zithromax page),
+    nor does "under 2" at 3."""
     asked = _ASKED_AGE.search(question)
     if asked is None:
         return None
     age = _months(asked)
-    for found in _AT_LEAST.finditer(text):
-        return "yes" if age >= _months(found) else "no"
-    for found in _UNDER.finditer(text):
-        if age < _months(found) and _NOT_FOR.search(text):
-            return "no"
+    if any(age >= _months(found) for found in _AT_LEAST.finditer(text)):
+        return "yes"
+    if any(age < _months(found) for found in _UNDER.finditer(text)) and _NOT_FOR.search(text):
+        return "no"
     return None
 
 
@@ -511,7 +520,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     for (item, start, end, text), bare, cos in zip(found, hidden, cosine, strict=True):
         # "What is X used for?" has no topic word beyond the drug: half credit for all.
         coverage = _coverage(topic, text, shaped) if topic else 0.5
-        if _left_open(question, text) is not None or age_answer(question, text) is not None:
+        if _left_open(question, text) is not None or speaks_to_age(question, text):
             coverage = 1.0  # "with or without food" answers "with a meal?" in full, and
             # "…in patients 5 years of age and older" "my son is 7, is he old enough?"
         score = float(cos) + 0.5 * coverage + NAMED_BONUS * named_things(bare, asked)
