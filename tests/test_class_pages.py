@@ -24,6 +24,7 @@ from qa.scope import Lexicon, Relevance, focus_of
 from qa.text import terms
 
 from .conftest import answer_of, indexed_pages, page_text
+from .fakes import citing
 
 HEARTBURN = """# Heartburn medicines
 
@@ -215,3 +216,31 @@ def test_a_turn_going_on_keeps_the_drug_for_the_next_pronoun(chat_pages: Path,
                    "shes been on it like 6 years now, can she just stop it?")
     assert forms[1] == "Ok and when can she take her calcium pill (fosamax)?"
     assert "stop fosamax" in forms[2]
+
+
+MIGRAINE = """# Migraine medicines
+
+## Preventing migraine
+
+Propranolol is used to prevent migraine headaches. Take propranolol at the same time every
+day.
+
+## Other medicines
+
+Verapamil is a calcium channel blocker. It relaxes the blood vessels so the heart does not
+have to pump as hard. Do not stop taking verapamil without talking to your doctor."""
+
+
+def test_a_drug_named_on_a_class_page_is_known_by_its_stem(tmp_path: Path, embedder) -> None:
+    """Round 13: verapamil, permethrin, meclizine, glipizide were no drug the pages knew
+    (no stem of theirs was listed), so a sentence about one could be backed by a line
+    about another drug on the same page."""
+    index = indexed_pages(tmp_path, {"migraine.md": page_text(MIGRAINE)}, embedder)
+    def reply(prompt) -> str:  # cites the propranolol line when it is shown, else [1]
+        try:
+            return citing("propranolol is used to prevent",
+                          "Verapamil is used to prevent migraine headaches [n].")(prompt)
+        except AssertionError:
+            return "Verapamil is used to prevent migraine headaches [1]."
+    answer = answer_of(index, embedder, "What is verapamil used for?", reply)
+    assert "prevent migraine" not in answer.text
