@@ -212,6 +212,13 @@ CHAT = Lexicon.build({
     ("whats the difference between alprazolam and diazepam?",
      "can he take both of them at the same time?",
      "Can he take alprazolam and diazepam at the same time?"),
+    # a pronoun caught is the illness, and "does it not matter" stands for nothing (round 13)
+    ("can i use ivermectin on my daughter",
+     "i think i caught them from her. can i use the old alprazolam my mom has",
+     "i think i caught them from her. can i use the old alprazolam my mom has"),
+    ("whats the most diazepam i can take on the first day",
+     "do i have to take it with food or does it not matter",
+     "Do i have to take diazepam with food or does it not matter"),
     # "if she does" does what the question before asked about (round 12)
     ("my mom takes warfarin for her heart, can she just stop it all at once",
      "what could happen if she does",

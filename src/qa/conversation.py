@@ -206,7 +206,11 @@ _EXPLETIVE = re.compile(r"\b(?:is|was|isn't|wasn't|would|will) it (?:\w+ )?(?:sa
                         r"possible|true|normal|common|dangerous|fine|bad|better|wise|risky|"
                         r"advisable|likely)\b(?=(?:\s+\w+){0,3}?\s+(?:to|that|if|when|whenever"
                         r"|while)\b)|\b(?:is|isn't) it true\b|\b(?:does|did|would|will|could)"
-                        r" it matter\b", re.IGNORECASE)
+                        r" it (?:not |really |even )?matter\b", re.IGNORECASE)
+# A pronoun caught or spread is an illness, not a medicine: "i think i caught them from her.
+# can i use the old lindane shampoo" (head lice, round 13)
+_CAUGHT = re.compile(r"\b(?:caught|catch|catches|catching|spread|spreads|spreading|passed"
+                     r"|pass|passing)\s+(?P<it>it|them)\b", re.IGNORECASE)
 
 
 # "instead" with nothing after it stands for "instead of" what was asked about before
@@ -219,9 +223,11 @@ _ASKED_ACT = re.compile(r"^\W*(?:can|could|should|may|will|would)\s+(?:i|you|he|
 
 
 def _expletives(message: str) -> set[int]:
-    """Where each "it" that stands for nothing starts ("Is it safe to…", "Does it matter…")."""
+    """Where each "it" that stands for nothing starts ("Is it safe to…", "Does it matter…"),
+    and each pronoun caught or spread (``_CAUGHT``)."""
     return {m.start() + m.group(0).lower().index(" it ") + 1
-            for m in _EXPLETIVE.finditer(message)}
+            for m in _EXPLETIVE.finditer(message)} | {
+        m.start("it") for m in _CAUGHT.finditer(message)}
 
 
 def _refer(message: str, drug: str, *, plural: bool = True) -> str:
