@@ -69,8 +69,11 @@ def test_an_age_under_the_page_s_threshold_is_never_answered_yes(index: Path,
     ("my son is 3, can i use it on him", "Do not use in children under 2 years.", None),
     # a text about younger children that forbids nothing leaves it open
     ("my son is 7, can he take it", "children under 12 years: ask a doctor", None),
-    # an amount is no age
+    # an amount, a reading or a pregnancy is no age
     ("she takes 20 mg, can she use it", "for patients 12 years and older", None),
+    ("his sugar is 62, can he use it", "for adults 18 years or older", None),
+    ("she is 5 months pregnant, can she use it", "for persons 2 months of age and older",
+     None),
     ("my son weighs 40 lbs, can he take it", "for patients 12 years and older", None),
 ])
 def test_ages_are_compared_in_months(question: str, text: str, expected: str | None) -> None:

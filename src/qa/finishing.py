@@ -150,10 +150,15 @@ CHILD_AGE = 18  # under this, "N years old" is a child
 
 
 # An age a question gives for the person asked about: "my son is 7", "my 6 year old", "she
-# just turned 4", "a 10-month-old" (months when so typed, else years)
+# just turned 4", "a 10-month-old" (months when so typed, else years); not "his sugar is
+# 62", nor "she is 5 months pregnant"
+_PERSON_IS = (r"(?:(?:he|she|i|(?:(?:my|our|his|her) )?(?:" + "|".join(sorted(RELATIONS))
+              + r"|grandson|granddaughter|boy|girl|infant)s?) is|hes|shes|he's|she's|im|i'm"
+              r"|turned|turns|aged?)")
 _ASKED_AGE = re.compile(
-    r"\b(?:is|turned|turns|aged?|hes|shes|he's|she's|he is|she is)\s+(?:only\s+|just\s+)?"
-    r"(?P<n>\d{1,2})(?:\s*(?P<u>years?|yrs?|months?|mos?)(?:[- ]old)?)?"
+    rf"\b{_PERSON_IS}\s+(?:only\s+|just\s+)?"
+    r"(?P<n>\d{1,2})(?!\s*(?:\w+\s+)?(?:pregnant|along)\b)"
+    r"(?:\s*(?P<u>years?|yrs?|months?|mos?)(?:[- ]old)?)?"
     r"(?!\s*(?:mg|mcg|ml|%|kg|kgs|kilos?|lbs?|pounds|times|days?|weeks?|hours?|tablets?"
     r"|pills?|doses?|percent|[.,]\d))\b"
     r"|\b(?P<n2>\d{1,2})[- ]?(?P<u2>years?|yrs?|months?|mos?|mo)[- ]old\b"
