@@ -277,6 +277,13 @@ def test_emergencies_without_keywords_are_caught_by_meaning(meaning, report: str
     assert meaning.classify(report).kind is TriageKind.EMERGENCY
 
 
+def test_a_dose_rule_does_not_keep_an_emergency_by_meaning_out(meaning) -> None:
+    """"how do we stop it" is also how a dose change is asked: the report comes first."""
+    report = "my son swallowed a bunch of my pills, how do we stop it"
+    assert classify(report).kind is TriageKind.PERSONAL_DOSING
+    assert meaning.classify(report).kind is TriageKind.EMERGENCY
+
+
 @pytest.mark.parametrize("question", BENIGN + [
     "I read that ketamine can cause hallucinations, is that true?",
     "my grandmother takes memantine every day",

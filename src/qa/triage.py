@@ -408,15 +408,18 @@ _QUESTION_OPENERS = frozenset(
     "should would will may might has have had shall tell explain list describe".split())
 
 
-# Asking how to keep something from happening again is no report of an emergency: "my dad
-# keeps getting dizzy from his pills, how do we stop that" scored nearer the reports.
-_PREVENTING = re.compile(r"\bhow (?:do|can|could|should|would) (?:i|we|you|they) (?:stop|prevent"
-                         r"|avoid|keep (?:it|that|this|them) from)\b")
+# Asking how to keep something that keeps happening from happening again is no report of
+# an emergency: "my dad keeps getting dizzy from his pills, how do we stop that" scored
+# nearer the reports. "my son swallowed a bunch of my pills, how do we stop it" is one.
+_PREVENTING = re.compile(r"\b(?:keeps?|every time|each time|whenever|always)\b.*\bhow (?:do|can"
+                         r"|could|should|would) (?:i|we|you|they) (?:stop|prevent|avoid"
+                         r"|keep (?:it|that|this|them) from)\b")
 
 
 @dataclass
 class MeaningTriage:
-    """The rule table first; for a question no rule catches, its nearest labelled examples.
+    """The rule table first; for a question no rule catches, or one only a personal-dosing
+    rule catches, its nearest labelled examples.
 
     An emergency said without a keyword ("took a handful", "swallowed the whole pack",
     "can't get him to respond") is caught when the text is a report, not a question (it
@@ -450,8 +453,10 @@ class MeaningTriage:
         found = classify(question)
         folded = fold(question)
         opening = folded.split()[:1]
-        if found.kind is not None or not opening or opening[0] in _QUESTION_OPENERS \
-                or _PREVENTING.search(folded):
+        # a personal-dosing rule does not keep an emergency out: "my son swallowed a bunch of
+        # my pills, how do we stop it" asks "how do we stop" as a dose change would
+        if found.kind in (TriageKind.SELF_HARM, TriageKind.EMERGENCY) or not opening \
+                or opening[0] in _QUESTION_OPENERS or _PREVENTING.search(folded):
             return found
         report, look_alike = self.scores(question)
         if report >= self.min_similarity and report - look_alike >= self.margin:
