@@ -27,7 +27,7 @@ from qa.scope import (
     only_verb,
     specific,
 )
-from qa.text import STOPWORDS, terms, told_and_asked, zipf
+from qa.text import STOPWORDS, asking_part, terms, told_and_asked, zipf
 
 if TYPE_CHECKING:
     from qa.answer import Assistant
@@ -327,12 +327,6 @@ def _as_question(text: str) -> str:
     return f"What {verb} {phrase}?"
 
 
-def _asking(message: str) -> str:
-    """The sentence of ``message`` that asks (``told_and_asked``), else all of it."""
-    split = told_and_asked(message)
-    return split[1] if split else message
-
-
 def _capitalised(text: str) -> str:
     text = " ".join(text.split())
     return text[:1].upper() + text[1:]
@@ -422,7 +416,7 @@ def _about_a_subject(previous: str, message: str, lexicon: Lexicon, before: list
     if referred != message:
         return _as_question(_capitalised(referred))
     done = _DOES_SO.search(message)
-    act = _ASKED_ACT.match(_asking(previous)) if done else None
+    act = _ASKED_ACT.match(asking_part(previous)) if done else None
     if done and act:  # "what could happen if she does" stop trazodone cold turkey
         did = _refer(act.group("act"), drug, plural=not before or _countable(before[0],
                                                                               lexicon))

@@ -42,6 +42,7 @@ from qa.text import (
     RELATIONS,
     STOPWORDS,
     SYNONYMS,
+    asking_part,
     content_words,
     lexical_support,
     sentence_spans,
@@ -456,7 +457,9 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     given dantrolene for muscle spasticity?", the liver-test line scored under every line
     restating "muscle spasticity".
     """
-    asked_part = _asked(question)
+    # the shape of an answer is asked in the asking part: "my dad takes bumetanide 1 mg,
+    # what color is the pill supposed to be?" asks for a look, not an amount
+    asked_part = asking_part(question)
     required = [states for asks, states in _ANSWER_SHAPES if asks.search(asked_part)]
     # Asked for the most one may take, a limit on the first dose ("The initial dose …
     # should not exceed 1.5 mg/day") is not it ("Maximum recommended daily dose is 20 mg")
@@ -776,8 +779,7 @@ def _forbids(question: str, text: str, relevance: Relevance) -> bool:
 
 
 def _forbids_act(question: str, text: str) -> bool:
-    split = told_and_asked(question)
-    asked = _ASKED_ACT.search(split[1] if split is not None else question)
+    asked = _ASKED_ACT.search(asking_part(question))
     act = stems([asked.group("act") or asked.group("act2")])[0] if asked else ""
     if not act or act in _BARE_ACTS:
         return False
@@ -902,20 +904,11 @@ def _only_who_takes(question: str, relevance: Relevance) -> bool:
     return bool(terms(split[0])) and set(stems(words)) <= _WHO_TAKES
 
 
-def _asked(question: str) -> str:
-    """The sentence or clause of a question that asks (``told_and_asked``), else all of it:
-    the shape of an answer is asked there. "my dad takes bumetanide 1 mg, what color is the
-    pill supposed to be?" asks for a look, not an amount (told "1 mg" had kept every
-    quote without a unit out)."""
-    split = told_and_asked(question)
-    return question if split is None else split[1]
-
-
 def asks_shaped(question: str) -> bool:
     """The question asks for something an answer must state in a known shape: an amount
     ("How long…", "How much…", "What is the usual dose…"), an overdose ("…takes too
     much…"), a look ("What does X look like?")."""
-    asked = _asked(question)
+    asked = asking_part(question)
     return any(asks.search(asked) for asks, _ in _HELD_SHAPES)
 
 
@@ -923,7 +916,7 @@ def misses_shape(question: str, sentence: str) -> bool:
     """The question asks for something in a known shape (``asks_shaped``: an amount, an
     overdose, a look) and the sentence (its markers aside) does not state it: the shape
     ``quotes`` holds a quote to."""
-    said, asked = MARKER.sub("", sentence), _asked(question)
+    said, asked = MARKER.sub("", sentence), asking_part(question)
     return any(asks.search(asked) and not states.search(said)
                for asks, states in _HELD_SHAPES)
 
@@ -940,7 +933,7 @@ def _numbers(text: str) -> set[str]:
 def _limit_numbers(question: str, sentence: str) -> set[str]:
     """The figures a sentence answers a question asking for the most one may take (not the
     most to start on) with, beside the question's own; none for other questions."""
-    asked = _asked(question)
+    asked = asking_part(question)
     if not _ASKS_LIMIT.search(asked) or _INITIAL.search(asked):
         return set()
     return _numbers(MARKER.sub("", sentence)) - _numbers(question)

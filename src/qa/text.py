@@ -268,6 +268,7 @@ _TOLD_CLAUSE = re.compile(
     r"|might|has|have|had|what|how|which|why|where|who)\b[^?]*\??)$", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=1024)
 def told_and_asked(message: str, *, loose: bool = True) -> tuple[str, str] | None:
     """What a message tells and the question it asks (``asking``); None when no one
     sentence asks. ``loose``, as people type: a sentence may start in lower case, and a
@@ -282,6 +283,12 @@ def told_and_asked(message: str, *, loose: bool = True) -> tuple[str, str] | Non
     if clause is not None:
         told, asked = [*sentences[:k], clause.group("told"), *sentences[k + 1:]], clause["asked"]
     return " ".join(told), asked
+
+
+def asking_part(message: str) -> str:
+    """The sentence or clause of ``message`` that asks (``told_and_asked``), else all of it."""
+    split = told_and_asked(message)
+    return message if split is None else split[1]
 
 
 def split_sentences(text: str) -> list[str]:
