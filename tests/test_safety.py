@@ -165,6 +165,8 @@ BENIGN = [
     "i take 50 mg of zoloft. what are the side effects of the pills",
     "my dad takes glipizide 5mg twice a day and his sugar was 62. what should he eat",
     "when should i take him in to the doctor",
+    # how long a course lasts is the label's, whoever asks
+    "my son is 12 and has an ear infection. how many days does he have to take the pills",
     # the label's limit or interval, the same for everyone
     "how many tums can i take in a day",
     "how much acetaminophen can you take per day",
@@ -293,6 +295,10 @@ def test_a_dose_rule_does_not_keep_an_emergency_by_meaning_out(meaning) -> None:
     # a side effect that keeps coming back, asked how to prevent (round 12's thrush)
     "my dad keeps getting dizzy from his pills, how do we stop that",
     "my wife keeps getting headaches from her new pills, how can we prevent that",
+    # whether a medicine kept at home may be given (round 14: a cough syrup "in our
+    # cabinet" for a 3-year-old had emergency guidance)
+    "its in the kids medicine in our cabinet too. can i give a little to my 2 yr old for "
+    "his fever",
 ])
 def test_look_alikes_stay_ordinary_questions_by_meaning(meaning, question: str) -> None:
     assert meaning.classify(question) == Triage(None)

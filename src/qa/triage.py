@@ -245,9 +245,11 @@ RULES: tuple[Rule, ...] = (
     # Personal dosing: a dose decision for a particular person. General dose information
     # ("What is the usual starting dose?") stays an ordinary question.
     # "How many can I take in a day" asks for the label's limit, the same for everyone; with
-    # a person named or described it asks for theirs.
+    # a person named or described it asks for theirs. How long a course lasts ("how many
+    # days does he have to take them", round 14) is the label's: no amount for the person.
     _rule("how_much_for_person", _PD,
-          rf"\bhow (?:much|many|often|long)(?: \w+){{0,4}}? {_MODAL} {_PERSON_REF} (?:\w+ )?"
+          rf"\bhow (?:much|many(?! (?:more )?(?:days|weeks|months|years)\b)|often)"
+          rf"(?: \w+){{0,4}}? {_MODAL} {_PERSON_REF} (?:\w+ )?"
           rf"(?:{_TAKE}|give|use|have|start|be|stay|go|get|inject|wait)\b"
           r"(?<!\bcan i take)(?<!\bcan you take)(?<!\bcan we take)"
           r"(?<!\bcan i have)(?<!\bcan you have)(?<!\bcan we have)",

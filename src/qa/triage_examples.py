@@ -85,4 +85,10 @@ LOOK_ALIKES: tuple[str, ...] = (
     "he gets mouth sores from his inhaler, how can we prevent that",
     "my son keeps getting nosebleeds from the nasal spray, what can we do about it",
     "I get heartburn every time I take these tablets, how do I avoid that",
+    # whether a medicine kept at home may be given for a symptom: a question about a use
+    "there's some children's allergy syrup in the cupboard, can I give a spoonful to my "
+    "4 year old for his runny nose",
+    "we keep ibuprofen in the medicine cabinet, is it ok to give some to my daughter for "
+    "her fever",
+    "my son's inhaler is in the drawer, can his little sister use it for her wheezing",
 )
