@@ -78,3 +78,28 @@ def test_an_age_under_the_page_s_threshold_is_never_answered_yes(index: Path,
 ])
 def test_ages_are_compared_in_months(question: str, text: str, expected: str | None) -> None:
     assert age_answer(question, text) == expected
+
+
+DIARRHEA = """# Diarrhea
+
+## Medicines
+
+Over-the-counter medicines such as loperamide may help stop diarrhea in adults. Stop
+taking loperamide if the diarrhea lasts more than 2 days.
+
+Medicines for diarrhea in adults can be dangerous for infants and children and should
+only be given to them with a doctor's guidance."""
+
+
+def test_a_line_only_for_adults_is_not_quoted_for_a_child(tmp_path: Path, embedder) -> None:
+    """Round 13: asked "my 3 year old has had the runs since yesterday, can i give him one
+    of those anti diarrhea meds like imodium", the answer quoted "…may help stop diarrhea
+    in adults" (the page's line on children was the answer)."""
+    index = indexed_pages(tmp_path, {"diarrhea.md": page_text(DIARRHEA)}, embedder)
+    answer = answer_of(index, embedder, "my 3 year old has diarrhea, can loperamide help "
+                       "stop it?", "I don't know.")
+    assert "in adults" not in answer.text
+    # for an adult the adults' line may answer
+    answer = answer_of(index, embedder, "im 30 and have diarrhea, can loperamide help me "
+                       "stop it?", "I don't know.")
+    assert "in adults" in answer.text

@@ -442,6 +442,20 @@ def _item(line: str, after_colon: bool) -> bool:
     return bool(LIST_ITEM.search(line)) or (after_colon and line[:1].islower())
 
 
+# A text only for adults ("…may help stop diarrhea in adults", "Adults should drink
+# water, fruit juices, sports drinks…") does not answer for a child, unless it speaks of
+# children too ("Adults and children 12 years and older…")
+_FOR_ADULTS = re.compile(r"\b(?:in|for|to|by) adults\b|^\W*adults\b", re.IGNORECASE)
+_CHILDREN = re.compile(r"\b(?:child|children|kids?|infants?|bab(?:y|ies)|toddlers?|p(?:a)?ediatric"
+                       r"|adolescents?|teens?|teenagers?)\b", re.IGNORECASE)
+
+
+def asks_for_a_child(question: str) -> bool:
+    """The question gives the age of the person it asks about, under ``CHILD_AGE``."""
+    asked = _ASKED_AGE.search(question)
+    return asked is not None and _months(asked) < 12 * CHILD_AGE
+
+
 def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
            embedder: Embedder, setting_free: str | None = None) -> list[Quote]:
     """Every evidence sentence about the asked drug, best answer to the question first.
@@ -475,6 +489,9 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     # disease was quoted, after "Yes." (the condition asked about made it look relevant).
     drugs = relevance.asked_drugs
     brands = brand_names(question, relevance, evidence)  # once, not per sentence
+    # Asked for a 3-year-old with diarrhea, "…may help stop diarrhea in adults" was quoted
+    # (round 13), not "…can be dangerous for infants and children"
+    child = asks_for_a_child(question)
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
         spans = sentence_spans(item.text)
@@ -499,6 +516,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
                     and not _states_no_brand(text, brands) \
                     and not relevance.other_drug(text) \
                     and not turns_round(question, text) \
+                    and not (child and _FOR_ADULTS.search(text) and not _CHILDREN.search(text)) \
                     and (not drugs or drugs & relevance.excerpt_drugs(item.chunk, text)):
                 found.append((item, item.start + s, item.start + e, text))
     # A quote's document names what was asked (``Relevance.documents_naming``): asked "What
