@@ -23,7 +23,7 @@ from qa.questions import in_plain_words
 from qa.scope import Lexicon, Relevance, focus_of
 from qa.text import terms
 
-from .conftest import answer_of, indexed_pages, page_text
+from .conftest import answer_of, indexed_pages, page_text, settings_for
 from .fakes import citing
 
 HEARTBURN = """# Heartburn medicines
@@ -156,7 +156,6 @@ def _forms(index: Path, embedder, *messages: str) -> list[str]:
     from qa.answer import Assistant
     from qa.conversation import Turn, standalone_questions
 
-    from .conftest import settings_for
     from .fakes import FakeGenerator
 
     assistant = Assistant.load(settings=settings_for(index), embedder=embedder,
@@ -244,3 +243,174 @@ def test_a_drug_named_on_a_class_page_is_known_by_its_stem(tmp_path: Path, embed
             return "Verapamil is used to prevent migraine headaches [1]."
     answer = answer_of(index, embedder, "What is verapamil used for?", reply)
     assert "prevent migraine" not in answer.text
+
+
+ALLERGY = """# Allergy pills: cetirizine (Zyrtec), loratadine (Claritin), diphenhydramine (Benadryl)
+
+## Which one to choose
+
+Cetirizine (Zyrtec) is taken once a day. Cetirizine may cause mild sleepiness.
+
+Loratadine (Claritin) is taken once a day with or without food. It rarely causes sleepiness.
+
+Diphenhydramine (Benadryl) is taken every 4 to 6 hours. It causes strong sleepiness, so it
+should not be taken before driving.
+
+## Keeping the pills
+
+Keep the blister packs at room temperature, away from moisture and out of the reach of
+children."""
+
+
+@pytest.fixture(scope="module")
+def allergy_page(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    return indexed_pages(tmp_path_factory.mktemp("allergy"),
+                         {"allergy.md": page_text(ALLERGY)}, embedder)
+
+
+def test_a_line_naming_no_drug_on_a_class_page_is_its_paragraphs_drugs(
+        allergy_page: Path, embedder) -> None:
+    """Round 13: a page about several drugs had one of them (or "hypoglycemia") for its
+    main drug, so every line naming no drug was that one's: a glipizide question lost the
+    page's list of what to eat for a low, and a line in one drug's paragraph could answer
+    for another. Such a line is about the drug its paragraph names last, and a line in no
+    drug's paragraph is about every drug the page names."""
+    from qa.answer import Assistant
+
+    from .fakes import FakeGenerator
+
+    assistant = Assistant.load(settings=settings_for(allergy_page), embedder=embedder,
+                               generator=FakeGenerator("x"))
+    lexicon = assistant.lexicon
+    assert "allergy" in lexicon.several and "allergy" not in lexicon.doc_drug
+    loratadine = lexicon.drugs["claritin"]
+    relevance = Relevance.of("Does Claritin make you sleepy?",
+                             focus_of("Does Claritin make you sleepy?", lexicon), lexicon)
+    about = {s: relevance.about(c, s) for c in assistant.retriever.index.chunks
+             for s in ("It rarely causes sleepiness.",
+                       "It causes strong sleepiness, so it should not be taken before driving.",
+                       "Keep the blister packs at room temperature, away from moisture and "
+                       "out of the reach of children.") if s in c.text}
+    assert loratadine in relevance.focus.drugs
+    assert list(about.values()) == [True, False, True]
+
+
+def test_a_class_pages_general_line_answers_for_a_drug_it_names(allergy_page: Path,
+                                                               embedder) -> None:
+    """The storage line, in no drug's paragraph, is shown for loratadine and backs a
+    sentence naming it (``citing`` fails when the line is not in the prompt)."""
+    answer = answer_of(allergy_page, embedder, "how should i store my loratadine?",
+                       citing("room temperature", "Keep loratadine at room temperature, "
+                              "away from moisture [n]."))
+    assert "room temperature" in answer.text and not answer.refused
+
+
+SCABIES_LIKE = """# Itch mite creams
+
+Crotamiton lotion, 10%. Brand name product: Eurax. It is applied to the whole body.
+
+Malathion lotion, 0.5%. Brand name products: Ovide, Rid, Triple X. It is applied to the
+hair.
+
+Dimenhydrinate is a type of medicine called an antihistamine. It may be in medicines
+with these brand names: Dramamine, Gravol."""
+
+
+def test_brands_listed_in_words_are_names_of_the_drug_before_them() -> None:
+    """Round 13: "Permethrin lotion, 1%. Brand name product: Nix." paired nothing, so "can
+    i use nix on her" was refused as about something the pages never name. A listed brand
+    that is an everyday word ("Rid", "Triple") names nothing: "how do i get rid of them"
+    asks about no drug."""
+    text = page_text(SCABIES_LIKE)
+    aliases = QueryNormaliser.from_texts([text]).aliases
+    lexicon = Lexicon.build({"itch": text}, aliases, {"itch": "Itch mite creams"})
+    assert lexicon.drugs["eurax"] == lexicon.drugs["crotamiton"]
+    assert lexicon.drugs["ovide"] == lexicon.drugs["malathion"]
+    assert lexicon.drugs["gravol"] == lexicon.drugs["dramamine"] \
+        == lexicon.drugs["dimenhydrinate"]
+    assert "rid" not in lexicon.drugs and "triple" not in lexicon.drugs
+
+
+def test_a_pronoun_taken_or_refilled_is_the_medicine_not_the_condition(chat_pages: Path,
+                                                                       embedder) -> None:
+    """Round 13: "my refill of it came as yellow pills" after "…started me on topamax 25 mg.
+    can i take an extra one when a migraine starts" asked about the migraine, and "my sister
+    takes propanolol for hers too, the inderal xl. when is she supposed to take it" was
+    asked "…supposed to take migraine"."""
+    forms = _forms(chat_pages, embedder,
+                   "my mom just started fosamax. can anemia make her tired?",
+                   "my refill of it came as white pills, is that normal")
+    assert "anemia" not in forms[1] and "fosamax" in forms[1].lower()
+    forms = _forms(chat_pages, embedder, "can anemia make you tired?",
+                   "my sister takes fosamax. when is she supposed to take it")
+    assert "anemia" not in forms[1]
+    # a pronoun the condition does something to is still the condition
+    forms = _forms(chat_pages, embedder, "can anemia make you tired?",
+                   "does iron treat it?")
+    assert "anemia" in forms[1]
+
+
+def test_a_message_naming_nothing_goes_on_from_what_was_asked(chat_pages: Path,
+                                                              embedder) -> None:
+    """Round 13: "we gave him the first dose like 3 weeks ago and totally forgot the second
+    one. what now" after "my 6 yr old has pinworms, can i just buy something otc…" was
+    asked on its own, and the head lice page's retreatment line answered it."""
+    forms = _forms(chat_pages, embedder, "my son has purines in his blood, is that bad?",
+                   "we only found out a month ago and forgot the second test. what now")
+    assert "purines" in forms[1]
+    forms = _forms(chat_pages, embedder, "how much alendronate can my mom take",
+                   "we found out a month ago and forgot the first week. what now")
+    assert "alendronate" in forms[1]
+    # a message naming a thing of its own is asked as typed
+    forms = _forms(chat_pages, embedder, "how much alendronate can my mom take",
+                   "does orange juice help the body absorb iron")
+    assert forms[1] == "does orange juice help the body absorb iron"
+
+
+CREAMS = """# Steroid creams
+
+Betamethasone cream is applied as a thin film once daily to eczema. Guaifenesin loosens
+mucus. Do not cover the treated skin unless the doctor says so. Children should drink
+plenty of water when they have a bladder infection."""
+
+
+@pytest.mark.parametrize("question", [
+    "derm gave me betamethasone cream for eczema on my hands. how often do i put it on",
+    "my daughter is 6, her pediatrician put her on antibiotics for a bladder infection 2 "
+    "days ago and shes fine now. ok to just stop the rest of it?",
+    "my brother has eczema, can he use plain betamethasone",
+    "pretty sure i have eczema. can i just grab something otc at walgreens",
+    "should i make her drink water to flush it out",
+])
+def test_who_told_a_verb_a_shop_and_a_drugs_adjective_are_nothing_missing(
+        question: str) -> None:
+    """Round 14: the carer who prescribed ("derm", "pediatrician"), a word a verb comes
+    after made into a noun ("to flush it out", "can i just grab"), a shop after "at" and
+    an adjective before a drug's name were refused as things the pages never mention."""
+    lexicon = Lexicon.build({"c": page_text(CREAMS)}, {}, {"c": "Steroid creams"})
+    asked = in_plain_words(question)
+    assert focus_of(" ".join(terms(asked)), lexicon, asked).missing == ()
+
+
+@pytest.mark.parametrize("question", ["can i have a couple of beers with it",
+                                      "can i put coconut oil on her eczema instead",
+                                      "can he take ozempic with guaifenesin"])
+def test_things_and_drugs_the_pages_never_name_are_still_missing(question: str) -> None:
+    lexicon = Lexicon.build({"c": page_text(CREAMS)}, {}, {"c": "Steroid creams"})
+    asked = in_plain_words(question)
+    assert focus_of(" ".join(terms(asked)), lexicon, asked).missing != ()
+
+
+def test_names_in_capitals_pair_unless_a_brand_is_two_drugs() -> None:
+    """"MECLIZINE (ANTIVERT, BONINE)" pairs names as "meclizine (Antivert)" does; a brand a
+    page gives two drugs ("…(ANTIVERT, DRAMAMINE, BONINE)", "DIMENHYDRINATE (DRAMAMINE,
+    GRAVOL)") pairs with neither, or the two became one drug."""
+    text = ("NAUSEA MEDICINES\n\nMECLIZINE (ANTIVERT, DRAMAMINE, BONINE)\n\nMeclizine treats "
+            "motion sickness.\n\nDIMENHYDRINATE (DRAMAMINE, GRAVOL)\n\nDimenhydrinate is an "
+            "antihistamine.\n\nOVERACTIVE THYROID (HYPERTHYROIDISM)")
+    aliases = QueryNormaliser.from_texts([text]).aliases
+    lexicon = Lexicon.build({"n": text}, aliases, {"n": "Nausea medicines"})
+    assert lexicon.drugs["bonine"] == lexicon.drugs["antivert"] == lexicon.drugs["meclizine"]
+    assert lexicon.drugs["gravol"] == lexicon.drugs["dimenhydrinate"]
+    assert lexicon.drugs["meclizine"] != lexicon.drugs["dimenhydrinate"]
+    assert "dramamine" not in aliases and "thyroid" not in aliases

@@ -25,6 +25,7 @@ from qa.scope import (
     mistyped,
     name_like,
     only_verb,
+    said_of_things,
     specific,
 )
 from qa.text import STOPWORDS, asking_part, terms, told_and_asked, zipf
@@ -99,9 +100,11 @@ def _drug_words(text: str, lexicon: Lexicon) -> list[str]:
     """Drugs the text names: the corpus's, then specific words it has never seen (so that
     "and for metformin?" asks about metformin, and is refused as such; but "they" after
     "My neurologist started me on Klonopin…" is Klonopin)."""
-    named = [w for w in dict.fromkeys(terms(text))
-             if w in lexicon.drugs
-             or (specific(w) and not lexicon.vocabulary.knows(w) and not mistyped(w))]
+    tokens = terms(text)
+    aside = said_of_things(tokens, lexicon)  # "…at walgreens": a shop, not a drug
+    named = [w for w in dict.fromkeys(tokens)
+             if w in lexicon.drugs or (specific(w) and not lexicon.vocabulary.knows(w)
+                                       and not mistyped(w) and w not in aside)]
     return sorted(named, key=lambda w: w not in lexicon.drugs)
 
 
@@ -211,6 +214,14 @@ _EXPLETIVE = re.compile(r"\b(?:is|was|isn't|wasn't|would|will) it (?:\w+ )?(?:sa
 # can i use the old lindane shampoo" (head lice, round 13)
 _CAUGHT = re.compile(r"\b(?:caught|catch|catches|catching|spread|spreads|spreading|passed"
                      r"|pass|passing)\s+(?P<it>it|them)\b", re.IGNORECASE)
+
+
+# A pronoun taken, refilled or dosed is a medicine, not the condition named beside it: "my
+# refill of it came as yellow pills" after "…started me on topamax 25 mg. can i take an
+# extra one when a migraine starts", "when is she supposed to take it" (round 13)
+_TAKEN_IT = re.compile(r"\b(?:take|takes|taking|took|use|uses|using|give|gives|giving|start"
+                       r"|started|stop|stopped|put|putting|apply|applying|rub|refills?|doses?"
+                       r"|pills?) (?:of )?(?:it|them)\b", re.IGNORECASE)
 
 
 # "instead" with nothing after it stands for "instead of" what was asked about before
@@ -353,13 +364,16 @@ def _carried(previous: str, message: str, lexicon: Lexicon) -> str:
     split = told_and_asked(previous)
     asked = _drug_words(split[1], lexicon) if split else []
     before = sorted(_drug_words(previous, lexicon), key=lambda w: w not in asked)
+    if _TAKEN_IT.search(message):
+        before.sort(key=lambda w: _condition(w, lexicon))
     if named and _ELLIPSIS.match(message) and len(message.split()) <= _SHORT - 2:
         # "and for ketamine?"; of the drugs named before, those the question asked about:
         # "what about pantoprazole then?" after "im on plavix since they put my stent in. is
         # it ok to take prilosec for heartburn?" swaps Prilosec, not Plavix too
         return _capitalised(_swap(previous, [w for w in before if w in asked] or before,
                                   named[0]))
-    if before and named and _DRUG_REFERENCE.search(message) and (all(
+    if before and named and _DRUG_REFERENCE.search(message) and not (
+            _condition(before[0], lexicon) and _TAKEN_IT.search(message)) and (all(
             _condition(w, lexicon) != _condition(before[0], lexicon) or _everyday(w, lexicon)
             for w in named) or _refers_before_naming(message, named)):
         # "Does it cure shingles?" after valacyclovir, "Does valacyclovir treat it?" after
@@ -395,7 +409,26 @@ def _about_a_thing(previous: str, message: str, lexicon: Lexicon) -> str:
     # "them" stands for a plural, or for what is taken in pills ("take them" of iron)
     plural = phrase.lower().endswith("s") or bool(_TAKEN.search(message))
     referred = _refer(message, phrase, plural=plural) if phrase else message
-    return _as_question(_capitalised(referred)) if referred != message else message
+    if referred != message:
+        return _as_question(_capitalised(referred))
+    if phrase and _names_nothing(message) and any(specific(w) for w in terms(phrase)):
+        # "we gave him the first dose like 3 weeks ago and totally forgot the second one.
+        # what now" after "my 6 yr old has pinworms, can i just buy something otc…" is about
+        # pinworms still (round 13: the head lice page's retreatment line answered it)
+        return _capitalised(f"{message.rstrip(' ?.')} ({phrase})?")
+    return message
+
+
+# What any medicine comes in or is taken as: no topic of a message's own
+_MEDICINE_WORDS = frozenset("dose doses dosage pill pills tablet tablets capsule capsules "
+                            "refill refills medicine medicines medication medications".split())
+
+
+def _names_nothing(message: str) -> bool:
+    """The message names no thing of its own (no ``specific`` word, everyday nouns as a
+    yes/no question needs them counted: "orange juice", "iron"; not "weeks", "doctor", nor
+    what any medicine is taken as: "dose", "pills"), so it starts no topic of its own."""
+    return not any(specific(w, polar=True) and w not in _MEDICINE_WORDS for w in terms(message))
 
 
 def _about_a_subject(previous: str, message: str, lexicon: Lexicon, before: list[str],
@@ -412,6 +445,10 @@ def _about_a_subject(previous: str, message: str, lexicon: Lexicon, before: list
     # The drug or condition asked about before, or what "What is X?" asked to define (a
     # subject the documents do not name as their own: "What is depression?").
     drug = _named_as(previous, before[0]) if before else topic
+    if _TAKEN_IT.search(message) and (not before or _condition(before[0], lexicon)):
+        # "do i put it on my 2 yr olds head too" after "…whole family has scabies. can i
+        # just grab something otc": what is put on is the medicine for it
+        drug = f"the medicine for {drug}"
     referred = _refer(message, drug, plural=not before or _countable(before[0], lexicon))
     if referred != message:
         return _as_question(_capitalised(referred))
@@ -431,9 +468,11 @@ def _about_a_subject(previous: str, message: str, lexicon: Lexicon, before: list
         joint = _JOINT.get(aspect.group(0).lower()[:4], "of")
         return _capitalised(f"{message.rstrip(' ?.')} {joint} {drug}?")
     # "ok how fast can i come down then", "ok and when can she take her calcium pill"
-    # (after "…takes fosamax, can she take it with her morning coffee")
+    # (after "…takes fosamax, can she take it with her morning coffee"); a message naming
+    # nothing goes on from the drug asked about, whatever its length
     if len(message.split()) <= 2 * _SHORT and (_GOING_ON.search(message)
-                                               or _THAT_MUCH.search(message)):
+                                               or _THAT_MUCH.search(message)) \
+            or _names_nothing(message) and bool(before) and before[0] in lexicon.drugs:
         return _capitalised(f"{message.rstrip(' ?.')} ({drug})?")
     return message
 

@@ -14,16 +14,18 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from qa.text import terms, zipf
+from qa.text import sentence_spans, terms, zipf
 
 # "generic (Brand)" or "Brand (generic)", optionally more names after a comma; the name in
 # brackets written in lower case ("Ativan (lorazepam)") only when it is rare in English
 # (``ALIAS_ZIPF``): "Depression (sadness)" pairs no names.
+# A release form may follow the brand in brackets: "verapamil (Calan SR)".
 # A dosage form may stand between a brand and its generic, then followed by more words:
 # "Klonopin Wafers (clonazepam orally disintegrating tablets)", "Xanax XR (alprazolam)".
 _FORM = (r"\s+(?i:wafers?|tablets?|capsules?|caplets?|injection|solution|suspension|syrup"
          r"|cream|gel|ointment|patch(?:es)?|spray|drops|inhaler|xr|er|sr|cr|odt)")
-ALIAS = re.compile(r"\b([A-Za-z][a-z][A-Za-z-]{2,})\s*\(([A-Za-z][a-z][a-z-]{2,})(?=[,;)])"
+ALIAS = re.compile(r"\b([A-Za-z][a-z][A-Za-z-]{2,})\s*\(([A-Za-z][a-z][a-z-]{2,})"
+                   r"(?=(?:\s+(?:SR|XR|ER|CR|XL|LA|ODT))?[,;)])"
                    rf"|\b([A-Z][a-z][A-Za-z-]{{2,}}){_FORM}\s*\(([a-z][a-z-]{{3,}})\b")
 ALIAS_ZIPF = 3.0
 # Words in a name's brackets that are no other name for it: a dosage form ("denosumab
@@ -43,6 +45,66 @@ def _plural_class(word: str, after: str) -> bool:
     first bracketed name: a comma); "conjugated estrogens (Premarin)" names one drug."""
     return after in (",", ";") and len(word) > 4 and word.endswith("s") \
         and zipf(word[:-1]) >= CLASS_SINGULAR_ZIPF
+
+
+# Brands listed in words, not in brackets: "Permethrin lotion, 1%. Brand name product:
+# Nix.", "It may be in medicines with these brand names: Dramamine, Gravol, Marmine",
+# "(brand name: Inderal LA)". The list runs to the end of its line, sentence or bracket.
+_BRAND_LIST = re.compile(r"\b(?i:brand[- ]names?)(?:\s+products?)?\s*(?:such as|like|include|:)?"
+                         r"\s*([A-Z][^.;()\n]*)")
+_LISTED = re.compile(r"(?:^|,|\band\b|\bor\b)\s*([A-Z][A-Za-z-]*)")
+# A listed brand this common in English is a word too ("Rid" 4.5: "how do i get rid of
+# lice"); "Nix" (3.0), "Dramamine" (1.9) are names.
+BRAND_LIST_ZIPF = 3.5
+# What the listed brands are names of: the first word this rare in English ("Permethrin
+# lotion, 1%", "Dimenhydrinate is a type of medicine…") of the text before the list in its
+# sentence, else of the sentences before it in its paragraph, nearest first.
+LISTED_OF_ZIPF = 3.0
+
+
+# A heading in capitals: "MECLIZINE (ANTIVERT, BONINE)", each name in brackets another
+# name of the one before them
+_CAPITALS = re.compile(r"\b([A-Z]{4,})\s*\(([A-Z][A-Z-]{3,}(?:,\s*[A-Z][A-Z-]{3,})*)\)")
+
+
+def capital_pairs(text: str) -> list[tuple[str, str]]:
+    """(name, other name) pairs a heading in capitals states (``_CAPITALS``), when both are
+    rare in English (``ALIAS_ZIPF``): not "OVERACTIVE THYROID (HYPERTHYROIDISM)"."""
+    return [(a, b) for m in _CAPITALS.finditer(text)
+            for a in [m.group(1).lower()] if a not in _FORM_WORDS
+            for b in (n.strip().lower() for n in m.group(2).split(","))
+            if a != b and b not in _FORM_WORDS and max(zipf(a), zipf(b)) < ALIAS_ZIPF]
+
+
+def listed_brands(text: str) -> list[tuple[str, str]]:
+    """(name, brand) pairs a text states by listing brands in words (``_BRAND_LIST``)."""
+    pairs = []
+    for match in _BRAND_LIST.finditer(text):
+        paragraph = text.rfind("\n\n", 0, match.start()) + 1
+        before = text[paragraph:match.start()]
+        spans = sentence_spans(before)
+        name = next((w for a, b in reversed(spans) for w in [next(
+            (w for w in terms(before[a:b]) if len(w) >= 5 and w.isalpha()
+             and zipf(w) < LISTED_OF_ZIPF and w not in _FORM_WORDS), None)] if w), None)
+        if name is None:
+            continue
+        for brand in _LISTED.findall(match.group(1)):
+            word = brand.split("-")[0].lower()
+            if len(word) >= 3 and word.isalpha() and zipf(word) < BRAND_LIST_ZIPF \
+                    and word != name:
+                pairs.append((name, word))
+    return pairs
+
+
+def _drop_shared(aliases: dict[str, set[str]]) -> None:
+    """Unpair a name paired with two or more names that have other names too: a brand of
+    two drugs ("MECLIZINE (ANTIVERT, DRAMAMINE, BONINE)" and "DIMENHYDRINATE (DRAMAMINE,
+    GRAVOL)") would make them one drug."""
+    shared = [name for name, others in aliases.items()
+              if sum(len(aliases[o]) > 1 for o in others) >= 2]
+    for name in shared:
+        for other in aliases.pop(name):
+            aliases[other].discard(name)
 
 
 _WORD = re.compile(r"[A-Za-z]+")
@@ -102,6 +164,11 @@ class QueryNormaliser:
                             a in _FORM_WORDS or _plural_class(a, text[match.end():][:1])):
                     aliases[a].add(b)
                     aliases[b].add(a)
+            for a, b in [*listed_brands(text), *capital_pairs(text)]:
+                if doc_freq[a] <= limit and doc_freq[b] <= limit:
+                    aliases[a].add(b)
+                    aliases[b].add(a)
+        _drop_shared(aliases)
         by_initial: dict[str, list[str]] = defaultdict(list)
         for word in vocabulary:
             if len(word) >= MIN_FIX_LEN - 1:

@@ -19,7 +19,7 @@ import numpy as np
 from qa.config import RetrievalSettings
 from qa.embeddings import Embedder
 from qa.index import Index
-from qa.keyword import KeywordIndex, keyword_text
+from qa.keyword import KeywordIndex
 from qa.query import QueryNormaliser
 from qa.ranking import in_turn
 from qa.rerank import NoReranker, Reranker
@@ -50,7 +50,9 @@ class Retriever:
     _rows: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        texts = [keyword_text(c) for c in self.index.chunks]
+        # the title and heading as paragraphs of their own: a brand list's drug is read
+        # from the paragraph before it (``listed_brands``)
+        texts = [f"{c.title}\n\n{c.section}\n\n{c.text}" for c in self.index.chunks]
         self._keyword = KeywordIndex.for_chunks(self.index.chunks, self.index.path,
                                                 self.cfg.stem, self.index.delta_docs)
         self._normaliser = QueryNormaliser.from_texts(texts, [c.doc_id for c in self.index.chunks])

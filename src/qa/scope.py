@@ -24,11 +24,12 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from qa.text import (
+    CARERS,
     MARKER,
     RELATIONS,
     STOPWORDS,
@@ -278,6 +279,32 @@ TITLE_ZIPF = 4.5  # ... names its subject by its rarest word when that is under 
 TITLE_USES = 2  # ... and (titles of 2+ words) the text, title line counted, uses it this often
 
 
+# A page names several drugs alike (a class page: "Head lice medicines: pyrethrins (Rid…),
+# permethrin (Nix), …"; a condition's: "Diarrhea: fluids, over-the-counter medicines…")
+# when its title names this many, or this many are each named twice or more and the most
+# named is named fewer than DOMINANT times as often as the next.
+SEVERAL_DRUGS = 3
+DOMINANT = 2.0
+
+
+def _canonical_counts(used: Mapping[str, int], canonical: Mapping[str, str]) -> Counter[str]:
+    """How often a text names each drug (``used``: its word counts), by canonical name."""
+    named: Counter[str] = Counter()
+    for word, n in used.items():
+        if word in canonical:
+            named[canonical[word]] += n
+    return named
+
+
+def several_drugs(named: Mapping[str, int], in_title: Collection[str]) -> bool:
+    """A page naming drugs this often (``named``: drug -> uses), its title naming
+    ``in_title``, is about several of them alike, not about one (``SEVERAL_DRUGS``)."""
+    if len(in_title) >= SEVERAL_DRUGS:
+        return True
+    counts = sorted((n for n in named.values() if n >= 2), reverse=True)
+    return len(counts) >= SEVERAL_DRUGS and counts[0] < DOMINANT * counts[1]
+
+
 def title_subject(title: str, used: Mapping[str, int]) -> str | None:
     """What a leaflet titled "Insulin" or "Steroids" is about: the rarest word of a short
     title that its text keeps using. Rarity alone cannot find it (insulin, steroids,
@@ -319,6 +346,14 @@ class Lexicon:
     # like drugs (a question about them is about them), but a sentence naming one is not
     # about another drug than the one asked ("It is used to treat shingles").
     conditions: frozenset[str] = frozenset()
+    # Pages about several drugs (``several_drugs``): doc_id -> the drugs each names. Such
+    # a page has no main drug; a sentence naming none is about the drug its paragraph
+    # names last, else about any the page names (``context_drugs``).
+    several: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Pages whose main drug is only their most used rare word, no drug's name in shape or
+    # pairing ("hemorrhoids" on a laxatives page): a sentence there is about the drug its
+    # paragraph names last too (``context_drugs``).
+    guessed: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, documents: Mapping[str, str], aliases: Mapping[str, set[str]],
@@ -326,7 +361,11 @@ class Lexicon:
         """From {doc_id: text}, the brand/generic pairs the corpus states and, when given,
         {doc_id: title} (a short title names the document's subject: ``title_subject``)."""
         vocabulary = Vocabulary.from_texts(documents.values())
+        titles = titles or {}
         doc_drug: dict[str, str] = {}
+        uses: dict[str, Counter[str]] = {}
+        titled: set[str] = set()
+        guessed: set[str] = set()
         names: set[str] = set()
         cues: dict[str, Counter[str]] = {"condition": Counter(), "drug": Counter()}
         for doc_id, text in documents.items():
@@ -334,11 +373,15 @@ class Lexicon:
             used = Counter(tokens)
             counts = Counter({w: n for w, n in used.items() if len(w) >= 5 and w.isalpha()
                               and zipf(w) < DRUG_ZIPF})
-            subject = title_subject((titles or {}).get(doc_id, ""), used)
+            uses[doc_id] = used
+            subject = title_subject(titles.get(doc_id, ""), used)
             if subject:
                 doc_drug[doc_id] = subject
+                titled.add(doc_id)
             elif counts:
                 doc_drug[doc_id] = counts.most_common(1)[0][0]
+                if not _DRUG_SHAPE.search(doc_drug[doc_id]) and doc_drug[doc_id] not in aliases:
+                    guessed.add(doc_id)  # "hemorrhoids", "micrograms": no drug's name
             names.update(w for w in counts if _DRUG_SHAPE.search(w))
             for kind, found in cue_counts(tokens, {*counts, *([subject] if subject else [])}
                                           ).items():
@@ -352,13 +395,54 @@ class Lexicon:
                 names.update(w for w in {name, *others}
                              if w in names or zipf(w) < ALIAS_COMMON_ZIPF)
         canonical: dict[str, str] = {}
-        for name in sorted(names):
-            group = {name, *aliases.get(name, ())} & names
-            canonical[name] = min(canonical.get(g, g) for g in group)
+        for _ in range(2):  # twice: a brand listed after another one's generic is that
+            # generic's too, whatever the order ("pyrethrins" -> Licide, Pronto)
+            for name in sorted(names):
+                group = {name, *aliases.get(name, ())} & names
+                canonical[name] = min(canonical.get(g, g) for g in group)
         conditions = {canonical[n] for n in set(doc_drug.values()) - set(aliases)
                       if condition(n, cues)}
-        return cls(vocabulary, canonical, {d: canonical[n] for d, n in doc_drug.items()},
-                   frozenset(conditions))
+        several = {}
+        for doc_id, used in uses.items():  # a titled subject ("Azithromycin") is the one
+            named = Counter({d: n for d, n in _canonical_counts(used, canonical).items()
+                             if d not in conditions})
+            title = {canonical[w] for w in terms(titles.get(doc_id, ""))
+                     if canonical.get(w) in named}
+            if doc_id not in titled and several_drugs(named, title):
+                several[doc_id] = frozenset(named)
+        return cls(vocabulary, canonical, {d: canonical[n] for d, n in doc_drug.items()
+                                           if d not in several},
+                   frozenset(conditions), several, frozenset(guessed - set(several)))
+
+    def context_drugs(self, chunk: Chunk, sentence: str) -> frozenset[str]:
+        """The drugs a sentence naming none is about, by where it stands: its chunk's
+        (``chunk_drugs``); on a page about several drugs (``several``) with no drug in
+        the heading, the drugs the last sentence before it in its paragraph names
+        ("Ivermectin lotion, 0.5%. Brand name product: Sklice. … It should not be used for
+        retreatment…"), else every drug the page names ("If the blood glucose level is
+        below 70 mg/dL, one of these quick-fix foods…", on a page about seven diabetes
+        pills, was kept from a question about glipizide as the page's "hypoglycemia's")."""
+        drugs = self.chunk_drugs(chunk)
+        page = self.several.get(chunk.doc_id)
+        if page is None and chunk.doc_id not in self.guessed or page is not None and drugs:
+            return drugs
+        local = self._paragraph_drugs(chunk, sentence)
+        # on a page whose main drug is a guess, the paragraph's drug besides it: "2.
+        # Polyethylene glycol / Brand name: MiraLAX. / - Label warning: Stop use and ask a
+        # doctor…" is MiraLAX's on a page whose most used rare word is "hemorrhoids"
+        return (local or page) if page is not None else drugs | local
+
+    def _paragraph_drugs(self, chunk: Chunk, sentence: str) -> frozenset[str]:
+        """The drugs the last sentence naming any names before ``sentence`` in its
+        paragraph of ``chunk``."""
+        at = chunk.text.find(sentence)
+        if at > 0:
+            paragraph = chunk.text[chunk.text.rfind("\n\n", 0, at) + 1:at]
+            for a, b in reversed(sentence_spans(paragraph)):
+                named = self.drugs_in(paragraph[a:b]) - self.conditions
+                if named:
+                    return named
+        return frozenset()
 
     def drugs_in(self, text: str) -> frozenset[str]:
         """The (canonical) drugs a text names."""
@@ -585,7 +669,9 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
     told = _told(question, split)
     # ... also when it asks about something else the documents name ("…, does he get the
     # Prevnar?", a vaccine no lexicon drug stands for)
-    named = drugs or any(specific(t) and lexicon.vocabulary.knows(t) for t in asked)
+    # (what is told counts: "her pediatrician put her on antibiotics for a uti 2 days ago
+    # … ok to just stop the rest of it?" is about antibiotics for a UTI)
+    named = drugs or any(specific(t) and lexicon.vocabulary.knows(t) for t in tokens)
     missing: list[str] = []
     # "is it ok for him to take his aripiprazole discmelt on an empty stomach?" asks about
     # aripiprazole: a page that never names the product answers it
@@ -595,10 +681,11 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
     # (trimethoprim sulfa)"
     aside = {m.group(1) for m in _MEASURE.finditer(query)} | {
         m.group(1).lower() for m in _EXPLAINED.finditer(question)
-        if any(specific(w) and lexicon.vocabulary.knows(w) for w in terms(m.group(2)))}
+        if any(specific(w) and lexicon.vocabulary.knows(w) for w in terms(m.group(2)))
+    } | said_of_things(tokens, lexicon)
     for token in dict.fromkeys(tokens[1:] if polar and tokens[:1] == opener else tokens):
         if token in lexicon.drugs or token in products or lexicon.vocabulary.knows(token) \
-                or token in aside or token.removesuffix("s") in RELATIONS:
+                or token in aside or token.removesuffix("s") in RELATIONS | CARERS:
             continue  # "anti-inflammatory" as a whole
         # What is told around a question about a drug the documents know sets the scene
         # ("My neurologist just started me on Klonopin.", "…broke out in hives as a kid.")
@@ -613,6 +700,28 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
                     if specific(part, polar and token not in told)
                     and not lexicon.vocabulary.knows(part)]
     return Focus(drugs, tuple(dict.fromkeys(missing)), polar)
+
+
+# Words a verb comes after: "to flush it out", "would switching him…", "can i just grab…"
+_BEFORE_VERB = frozenset("to i you he she we they her him them me us would could should can "
+                         "will may might must not just also".split())
+
+
+def said_of_things(tokens: Sequence[str], lexicon: Lexicon) -> set[str]:
+    """Words of a question that name no thing where they stand: a verb after a word a verb
+    comes after ("…making her chug water to flush it out", "would switching him to zyrtec
+    fix it"), an adjective before a drug's name ("can he take plain guaifenesin"), and a
+    shop's name after "at" ("grab something otc at walgreens"). Round 14 refused each
+    as about a thing the documents never mention."""
+    found = set()
+    for before, word in itertools.pairwise(tokens):
+        if word in lexicon.drugs:
+            if "ADJ" in _parts_of_speech(before):
+                found.add(before)
+        elif before in _BEFORE_VERB and may_be_verb(word) \
+                or before == "at" and brand_like(word):
+            found.add(word)
+    return found
 
 
 def _told(question: str, split: tuple[str, str] | None) -> set[str]:
@@ -787,7 +896,7 @@ class Relevance:
             return True
         if named & self.rivals:
             return False
-        main = self.lexicon.chunk_drugs(chunk)
+        main = self.lexicon.context_drugs(chunk, sentence)
         return not main or bool(main & drugs)
 
     @property
@@ -850,8 +959,9 @@ class Relevance:
         return sides
 
     def excerpt_drugs(self, chunk: Chunk, text: str) -> frozenset[str]:
-        """The drugs an excerpt is about: those it names, and its chunk's (``chunk_drugs``)."""
-        return self.lexicon.drugs_in(text) | self.lexicon.chunk_drugs(chunk)
+        """The drugs an excerpt is about: those it names, and those of where it stands
+        (``context_drugs``)."""
+        return self.lexicon.drugs_in(text) | self.lexicon.context_drugs(chunk, text)
 
     def same_drug_mask(self, sentence: str, evidence: Sequence[Evidence]) -> np.ndarray:
         """1 for each excerpt that can back the sentence's drug claims, else 0: a sentence

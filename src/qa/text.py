@@ -144,6 +144,14 @@ RELATIONS = frozenset("""mom mum mommy mummy mother dad daddy father son daughte
     grandmother grandpa grandfather granny nan aunt uncle parent roommate flatmate neighbor
     neighbour coworker colleague""".split())
 
+# Who looks after the person asked about: who told or prescribed, never what is asked
+# ("derm gave me betamethasone cream…", "her pediatrician put her on antibiotics…")
+CARERS = frozenset("""doctor doc dr physician gp pediatrician paediatrician ped peds derm
+    dermatologist neuro neurologist cardiologist cardio urologist endo endocrinologist
+    rheumatologist rheumy oncologist onc psychiatrist psych therapist dentist pharmacist
+    pharmacy nurse midwife surgeon allergist gastro gastroenterologist pulmonologist
+    nephrologist obgyn gyno gynecologist ent orthopedist ortho vet""".split())
+
 
 # Words a reader and a leaflet use for the same thing: "What should patients tell their
 # doctor about?" is answered by "…report any concerning symptoms to their healthcare
