@@ -356,15 +356,16 @@ def test_a_message_naming_nothing_goes_on_from_what_was_asked(chat_pages: Path,
     one. what now" after "my 6 yr old has pinworms, can i just buy something otc…" was
     asked on its own, and the head lice page's retreatment line answered it."""
     forms = _forms(chat_pages, embedder, "my son has purines in his blood, is that bad?",
-                   "we only found out a month ago and forgot the second test. what now")
+                   "we gave him the first dose 3 weeks ago and forgot the second one. what now")
     assert "purines" in forms[1]
     forms = _forms(chat_pages, embedder, "how much alendronate can my mom take",
-                   "we found out a month ago and forgot the first week. what now")
+                   "she skipped it for a week and her doctor is away. what now")
     assert "alendronate" in forms[1]
     # a message naming a thing of its own is asked as typed
-    forms = _forms(chat_pages, embedder, "how much alendronate can my mom take",
-                   "does orange juice help the body absorb iron")
-    assert forms[1] == "does orange juice help the body absorb iron"
+    for other in ("does orange juice help the body absorb iron",
+                  "What is the capital of France?"):
+        forms = _forms(chat_pages, embedder, "how much alendronate can my mom take", other)
+        assert forms[1] == other
 
 
 CREAMS = """# Steroid creams

@@ -28,7 +28,7 @@ from qa.scope import (
     said_of_things,
     specific,
 )
-from qa.text import STOPWORDS, asking_part, terms, told_and_asked, zipf
+from qa.text import CARERS, RELATIONS, STOPWORDS, asking_part, terms, told_and_asked, zipf
 
 if TYPE_CHECKING:
     from qa.answer import Assistant
@@ -419,16 +419,23 @@ def _about_a_thing(previous: str, message: str, lexicon: Lexicon) -> str:
     return message
 
 
-# What any medicine comes in or is taken as: no topic of a message's own
-_MEDICINE_WORDS = frozenset("dose doses dosage pill pills tablet tablets capsule capsules "
-                            "refill refills medicine medicines medication medications".split())
+# What any medicine comes in or is taken as, when and how often: no topic of a message's own
+_NOTHING_WORDS = frozenset("""dose doses dosage pill pills tablet tablets capsule capsules
+    refill refills medicine medicines medication medications day days week weeks month
+    months year years hour hours minute minutes time times morning night tonight today
+    tomorrow yesterday now ago first second third one two three once twice""".split())
+# A noun this common or rarer names a thing ("capital", "france", "contacts")
+NAMING_ZIPF = 5.5
 
 
 def _names_nothing(message: str) -> bool:
-    """The message names no thing of its own (no ``specific`` word, everyday nouns as a
-    yes/no question needs them counted: "orange juice", "iron"; not "weeks", "doctor", nor
-    what any medicine is taken as: "dose", "pills"), so it starts no topic of its own."""
-    return not any(specific(w, polar=True) and w not in _MEDICINE_WORDS for w in terms(message))
+    """The message names no thing of its own: no word that may be a noun under
+    ``NAMING_ZIPF`` but what any medicine is taken as, when and how often ("dose", "weeks",
+    "second") and who looks after the person ("doctor"). "What is the capital of France?"
+    names things."""
+    return not any(w.isalpha() and zipf(w) < NAMING_ZIPF and may_be_noun(w)
+                   and w not in STOPWORDS | _NOTHING_WORDS | CARERS | RELATIONS
+                   for w in terms(message))
 
 
 def _about_a_subject(previous: str, message: str, lexicon: Lexicon, before: list[str],

@@ -410,8 +410,10 @@ class Lexicon:
                      if canonical.get(w) in named}
             if doc_id not in titled and several_drugs(named, title):
                 several[doc_id] = frozenset(named)
+        # a page about several drugs keeps its main subject only when that is a condition
+        # ("Alzheimer's disease": every line there is about it)
         return cls(vocabulary, canonical, {d: canonical[n] for d, n in doc_drug.items()
-                                           if d not in several},
+                                           if d not in several or canonical[n] in conditions},
                    frozenset(conditions), several, frozenset(guessed - set(several)))
 
     def context_drugs(self, chunk: Chunk, sentence: str) -> frozenset[str]:
@@ -424,13 +426,17 @@ class Lexicon:
         pills, was kept from a question about glipizide as the page's "hypoglycemia's")."""
         drugs = self.chunk_drugs(chunk)
         page = self.several.get(chunk.doc_id)
-        if page is None and chunk.doc_id not in self.guessed or page is not None and drugs:
-            return drugs
-        local = self._paragraph_drugs(chunk, sentence)
-        # on a page whose main drug is a guess, the paragraph's drug besides it: "2.
-        # Polyethylene glycol / Brand name: MiraLAX. / - Label warning: Stop use and ask a
-        # doctor…" is MiraLAX's on a page whose most used rare word is "hemorrhoids"
-        return (local or page) if page is not None else drugs | local
+        if page is None:
+            if chunk.doc_id not in self.guessed:
+                return drugs
+            # on a page whose main drug is a guess, the paragraph's drug besides it: "2.
+            # Polyethylene glycol / Brand name: MiraLAX. / - Label warning: Stop use and ask
+            # a doctor…" is MiraLAX's on a page whose most used rare word is "hemorrhoids"
+            return drugs | self._paragraph_drugs(chunk, sentence)
+        # (and the condition a page about several drugs is about, when it is one)
+        main = frozenset([self.doc_drug[chunk.doc_id]] if chunk.doc_id in self.doc_drug else [])
+        heading = drugs - main
+        return (heading or self._paragraph_drugs(chunk, sentence) or page) | main
 
     def _paragraph_drugs(self, chunk: Chunk, sentence: str) -> frozenset[str]:
         """The drugs the last sentence naming any names before ``sentence`` in its
@@ -642,6 +648,10 @@ class Focus:
     polar: bool
 
 
+# A question asking leave without its verb: "ok to just stop the rest of it?"
+_SAID_OK = frozenset((w, "to") for w in ("ok", "okay", "alright", "safe", "fine"))
+
+
 # The condition a question sets before asking ("If I miss a dose, should I double up?").
 _CONDITION = re.compile(r"^\s*(?:if|when|whenever|while|after|before|once)\b[^,?]*,\s*",
                         re.IGNORECASE)
@@ -664,7 +674,9 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
     split = told_and_asked(question)
     asked = terms(_CONDITION.sub("", split[1])) if split is not None else tokens
     opener = asked[:1]
-    polar = bool(opener) and opener[0] in POLAR_OPENERS
+    # "ok to just stop the rest of it?" asks yes or no as "is it ok to…" does (round 14:
+    # "It is safe to stop the antibiotics after 2 days" went unchecked)
+    polar = bool(opener) and (opener[0] in POLAR_OPENERS or tuple(asked[:2]) in _SAID_OK)
     drugs = lexicon.drugs_in(query)
     told = _told(question, split)
     # ... also when it asks about something else the documents name ("…, does he get the
