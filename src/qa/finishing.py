@@ -443,11 +443,26 @@ def _item(line: str, after_colon: bool) -> bool:
 
 
 # A text only for adults ("…may help stop diarrhea in adults", "Adults should drink
-# water, fruit juices, sports drinks…") does not answer for a child, unless it speaks of
-# children too ("Adults and children 12 years and older…")
-_FOR_ADULTS = re.compile(r"\b(?:in|for|to|by) adults\b|^\W*adults\b", re.IGNORECASE)
+# water, fruit juices, sports drinks…", "Women who have recurrent UTIs…") does not answer
+# for a child, unless it speaks of children too ("Adults and children 12 years and older…")
+_FOR_ADULTS = re.compile(r"\b(?:in|for|to|by) adults\b|^\W*adults\b|\b(?:women|men)\b",
+                         re.IGNORECASE)
 _CHILDREN = re.compile(r"\b(?:child|children|kids?|infants?|bab(?:y|ies)|toddlers?|p(?:a)?ediatric"
                        r"|adolescents?|teens?|teenagers?)\b", re.IGNORECASE)
+
+
+# Asked whether to stop or to go on ("ok to just stop the rest of it?", "should i keep
+# taking it", "does he really need to finish them all"), a line saying when to stop or to go
+# on answers: rounds 13 and 14 quoted what the medicine treats, or how long a course for
+# another case runs, over "Medications should not be stopped because the symptoms have gone
+# away" and "Stop taking these medicines if … the diarrhea lasts more than 2 days".
+_ASKS_STOP = re.compile(r"\b(?:stop|stopping|quit|quitting|keep (?:taking|using|going|giving|on)"
+                        r"|finish|rest of|continue|come off|go off)\b", re.IGNORECASE)
+_STATES_STOP = re.compile(r"\b(?:stop\w*|discontinu\w*|continu\w*|finish\w*|full course"
+                          r"|complete\w*|until|all (?:the )?(?:medicines?|medications?|doses?)"
+                          r"|cessation|abrupt\w*|gradual\w*|taper\w*|longer than|retreat\w*)",
+                          re.IGNORECASE)
+STOP_BONUS = 0.2
 
 
 def asks_for_a_child(question: str) -> bool:
@@ -492,6 +507,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     # Asked for a 3-year-old with diarrhea, "…may help stop diarrhea in adults" was quoted
     # (round 13), not "…can be dangerous for infants and children"
     child = asks_for_a_child(question)
+    asks_stop = bool(_ASKS_STOP.search(asked_part))
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
         spans = sentence_spans(item.text)
@@ -550,6 +566,8 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
             coverage = 1.0  # "with or without food" answers "with a meal?" in full, and
             # "…in patients 5 years of age and older" "my son is 7, is he old enough?"
         score = float(cos) + 0.5 * coverage + NAMED_BONUS * named_things(bare, asked)
+        if asks_stop and _STATES_STOP.search(text):
+            score += STOP_BONUS
         out.append(Quote(item, start, end, text, score))
     return sorted(out, key=lambda q: -q.score)
 

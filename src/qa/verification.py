@@ -155,6 +155,27 @@ _HARM_WORDS = re.compile(r"\b(?:side effects?|adverse|reactions?|toxicity|harm\w
 _BARE_ITEM_WORDS = 8
 
 
+# A sentence giving leave: "It is safe to…", "you can safely…", "it's fine to…"; not one
+# refusing it ("it is not safe to…", "never okay to…")
+_LEAVE = re.compile(r"\b(?:safe(?:ly)?|ok|okay|alright|fine)\s+to\b|\bsafely\b", re.IGNORECASE)
+_NO_LEAVE = re.compile(r"\b(?:not|never|n't|no longer)\s+(?:\w+\s+)?(?:safe(?:ly)?|ok|okay"
+                       r"|alright|fine)\b", re.IGNORECASE)
+# The words an excerpt gives leave with
+_LEAVE_WORD = re.compile(r"\b(?:safe|safely|safety|ok|okay|alright|fine)\b", re.IGNORECASE)
+
+
+def gives_leave(body: str) -> bool:
+    """The sentence says something is safe or all right to do (``_LEAVE``)."""
+    return bool(_LEAVE.search(body)) and not _NO_LEAVE.search(body)
+
+
+def _says_leave(text: str) -> bool:
+    """A sentence of the text calls something safe or all right, not negated ("some
+    antibiotics are not safe to take" gives no leave)."""
+    return any(_LEAVE_WORD.search(text[a:b]) and not _NO_LEAVE.search(text[a:b])
+               for a, b in sentence_spans(text))
+
+
 def _bare_list(item: Evidence) -> bool:
     """The excerpt is a list of things named, a line each, under a heading ending in ":"
     or with two lines at least ("Musculoskeletal:" / "Muscle weakness." / "Steroid
@@ -368,11 +389,17 @@ class SentenceVerifier:
     def _narrowed(self, body: str, kept: list[int], verdict: Verdict,
                   relevance: Relevance) -> tuple[list[int], Verdict]:
         """The excerpts left backing a sentence once those that name its drug only in an
-        "unlike" clause, or state its amount only for a case it leaves out, are taken off."""
+        "unlike" clause, or state its amount only for a case it leaves out, are taken off;
+        none for leave (``gives_leave``) no excerpt gives in its words."""
         kept = [n for n in kept
                 if not relevance.unlike_only(body, self.evidence[n - 1], self.min_coverage)]
         if not kept:
             return [], Verdict.OTHER_DRUG
+        if gives_leave(body) and not any(_says_leave(self.evidence[n - 1].text) for n in kept):
+            # "It is safe to stop the antibiotics after 2 days of treatment", held by "Take
+            # a short course (2 or 3 days) of an antibiotic…" (round 14): leave is the
+            # documents' to give, in their words
+            return [], Verdict.UNSUPPORTED
         if all(for_other_case(body, self.evidence[n - 1].text, relevance.question)
                for n in kept):
             return [], Verdict.OTHER_CASE
