@@ -344,6 +344,12 @@ def test_a_pronoun_taken_or_refilled_is_the_medicine_not_the_condition(chat_page
     forms = _forms(chat_pages, embedder, "can anemia make you tired?",
                    "my sister takes fosamax. when is she supposed to take it")
     assert "anemia" not in forms[1]
+    # "them" is not a condition named in the singular: "does he really need to finish them
+    # all" after "…has strep, the dr gave him penicillin pills" (round 14)
+    forms = _forms(chat_pages, embedder, "my mom has anemia and her dr gave her fosamax "
+                   "pills. how many days does she take them",
+                   "she feels fine tho, does she really need to keep on with them")
+    assert "fosamax" in forms[1].lower()
     # a pronoun the condition does something to is still the condition
     forms = _forms(chat_pages, embedder, "can anemia make you tired?",
                    "does iron treat it?")

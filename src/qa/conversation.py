@@ -220,8 +220,12 @@ _CAUGHT = re.compile(r"\b(?:caught|catch|catches|catching|spread|spreads|spreadi
 # refill of it came as yellow pills" after "…started me on topamax 25 mg. can i take an
 # extra one when a migraine starts", "when is she supposed to take it" (round 13)
 _TAKEN_IT = re.compile(r"\b(?:take|takes|taking|took|use|uses|using|give|gives|giving|start"
-                       r"|started|stop|stopped|put|putting|apply|applying|rub|refills?|doses?"
+                       r"|started|stop|stopped|put|putting|apply|applying|rub|finish|finishing"
+                       r"|refills?|doses?"
                        r"|pills?) (?:of )?(?:it|them)\b", re.IGNORECASE)
+
+
+_THEY = re.compile(r"\b(?:they|them|their)\b", re.IGNORECASE)
 
 
 # "instead" with nothing after it stands for "instead of" what was asked about before
@@ -364,7 +368,10 @@ def _carried(previous: str, message: str, lexicon: Lexicon) -> str:
     split = told_and_asked(previous)
     asked = _drug_words(split[1], lexicon) if split else []
     before = sorted(_drug_words(previous, lexicon), key=lambda w: w not in asked)
-    if _TAKEN_IT.search(message):
+    if _TAKEN_IT.search(message) or before and not _countable(before[0], lexicon) \
+            and _THEY.search(message):
+        # what is taken is a medicine, and "them" is not "strep": "does he really need to
+        # finish them all" after "…has strep, the dr gave him penicillin pills" (round 14)
         before.sort(key=lambda w: _condition(w, lexicon))
     if named and _ELLIPSIS.match(message) and len(message.split()) <= _SHORT - 2:
         # "and for ketamine?"; of the drugs named before, those the question asked about:
