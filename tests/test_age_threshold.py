@@ -103,3 +103,27 @@ def test_a_line_only_for_adults_is_not_quoted_for_a_child(tmp_path: Path, embedd
     answer = answer_of(index, embedder, "im 30 and have diarrhea, can loperamide help me "
                        "stop it?", "I don't know.")
     assert "in adults" in answer.text
+
+
+BLADDER = """# Bladder infections
+
+## Treatment
+
+Women who have repeated bladder infections may be advised to take a low dose of an
+antibiotic daily for 6 months or longer.
+
+Cefuroxime tablets are usually taken twice a day, every 12 hours, for 7 days."""
+
+
+def test_a_line_only_about_women_is_not_quoted_for_a_man(tmp_path: Path, embedder) -> None:
+    """Round 14: "my dad is 67 and got levaquin for a complicated uti … how often is he
+    supposed to take it" was answered with "Women who have recurrent UTIs may be advised
+    to … take low doses … daily for 6 months or longer"."""
+    index = indexed_pages(tmp_path, {"bladder.md": page_text(BLADDER)}, embedder)
+    answer = answer_of(index, embedder, "my husband keeps getting bladder infections, what "
+                       "can he take for them", "I don't know.")
+    assert "Women" not in answer.text
+    # asked for a woman, the women's line answers
+    answer = answer_of(index, embedder, "my wife keeps getting bladder infections, what can "
+                       "she take for them", "I don't know.")
+    assert "Women who have repeated bladder infections" in answer.text

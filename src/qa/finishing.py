@@ -465,6 +465,23 @@ _STATES_STOP = re.compile(r"\b(?:stop\w*|discontinu\w*|continu\w*|finish\w*|full
 STOP_BONUS = 0.2
 
 
+# …nor does a text only about women answer for a man ("Women who have recurrent UTIs may be
+# advised…" for "my dad is 67 and got levaquin…, how often is he supposed to take it")
+_HE = re.compile(r"\b(?:dad|daddy|father|husband|son|brother|grandpa|grandfather|boyfriend"
+                 r"|uncle|grandson|he|him|his|he's|hes)\b", re.IGNORECASE)
+_SHE = re.compile(r"\b(?:mom|mum|mother|wife|daughter|sister|grandma|grandmother|girlfriend"
+                  r"|aunt|granddaughter|she|her|she's|shes|i'm pregnant|im pregnant)\b",
+                  re.IGNORECASE)
+_FOR_WOMEN = re.compile(r"\b(?:women|woman|pregnan\w*|breast-?feeding|menopaus\w*)\b",
+                        re.IGNORECASE)
+_MEN = re.compile(r"\b(?:men|man|males?|anyone|everyone|people|patients)\b", re.IGNORECASE)
+
+
+def asks_for_a_man(question: str) -> bool:
+    """The question speaks of a man or boy ("my dad", "he") and of no woman or girl."""
+    return bool(_HE.search(question)) and not _SHE.search(question)
+
+
 def asks_for_a_child(question: str) -> bool:
     """The question gives the age of the person it asks about, under ``CHILD_AGE``."""
     asked = _ASKED_AGE.search(question)
@@ -506,7 +523,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     brands = brand_names(question, relevance, evidence)  # once, not per sentence
     # Asked for a 3-year-old with diarrhea, "…may help stop diarrhea in adults" was quoted
     # (round 13), not "…can be dangerous for infants and children"
-    child = asks_for_a_child(question)
+    child, man = asks_for_a_child(question), asks_for_a_man(question)
     asks_stop = bool(_ASKS_STOP.search(asked_part))
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
@@ -533,6 +550,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
                     and not relevance.other_drug(text) \
                     and not turns_round(question, text) \
                     and not (child and _FOR_ADULTS.search(text) and not _CHILDREN.search(text)) \
+                    and not (man and _FOR_WOMEN.search(text) and not _MEN.search(text)) \
                     and (not drugs or drugs & relevance.excerpt_drugs(item.chunk, text)):
                 found.append((item, item.start + s, item.start + e, text))
     # A quote's document names what was asked (``Relevance.documents_naming``): asked "What
