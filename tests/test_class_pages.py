@@ -421,3 +421,29 @@ def test_names_in_capitals_pair_unless_a_brand_is_two_drugs() -> None:
     assert lexicon.drugs["gravol"] == lexicon.drugs["dimenhydrinate"]
     assert lexicon.drugs["meclizine"] != lexicon.drugs["dimenhydrinate"]
     assert "dramamine" not in aliases and "thyroid" not in aliases
+
+
+MOTION = """MOTION SICKNESS MEDICINES
+
+MECLIZINE (ANTIVERT, BONINE)
+
+Meclizine is the generic name for the prescription drug called Antivert and the
+over-the-counter medicine known as Bonine. Meclizine is used to treat motion sickness.
+
+DIMENHYDRINATE (GRAVOL)
+
+Dimenhydrinate is an antihistamine used for nausea and vomiting."""
+
+
+def test_asked_whether_two_names_are_one_drug_the_line_pairing_them_answers(
+        tmp_path: Path, embedder) -> None:
+    """Rounds 13 and 14: "is bonine the same thing as antivert" and "…nitrofurantoin but my
+    dr said she was sending in macrobid?? is that the same thing" were refused: the line
+    pairing the names shares few words with the question and scored under the bar."""
+    index = indexed_pages(tmp_path, {"motion.txt": page_text(MOTION)}, embedder)
+    answer = answer_of(index, embedder, "is bonine the same thing as antivert",
+                       "I don't know.")
+    assert "generic name for the prescription drug called Antivert" in answer.text
+    # names of two drugs are not said to be one
+    answer = answer_of(index, embedder, "is bonine the same thing as gravol", "I don't know.")
+    assert answer.refused

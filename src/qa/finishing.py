@@ -477,6 +477,19 @@ _FOR_WOMEN = re.compile(r"\b(?:women|woman|pregnan\w*|breast-?feeding|menopaus\w
 _MEN = re.compile(r"\b(?:men|man|males?|anyone|everyone|people|patients)\b", re.IGNORECASE)
 
 
+def _asked_kind_bonus(text: str, asks_stop: bool, same: set[str]) -> float:
+    """STOP_BONUS for a line saying when to stop or go on, asked whether to stop; and for one
+    naming two of the names asked to be the same drug ("Meclizine is the generic name for
+    … Antivert … and Bonine" for "is bonine the same thing as antivert")."""
+    bonus = STOP_BONUS if asks_stop and _STATES_STOP.search(text) else 0.0
+    return bonus + (STOP_BONUS if pairs_names(text, same) else 0.0)
+
+
+def pairs_names(text: str, names: Collection[str]) -> bool:
+    """The text names two or more of ``names``."""
+    return len(set(terms(text)) & set(names)) >= 2
+
+
 def asks_for_a_man(question: str) -> bool:
     """The question speaks of a man or boy ("my dad", "he") and of no woman or girl."""
     return bool(_HE.search(question)) and not _SHE.search(question)
@@ -524,6 +537,8 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     # Asked for a 3-year-old with diarrhea, "…may help stop diarrhea in adults" was quoted
     # (round 13), not "…can be dangerous for infants and children"
     child, man = asks_for_a_child(question), asks_for_a_man(question)
+    same = {w for w in terms(question) if w in relevance.lexicon.drugs} \
+        if names_one_drug(question, relevance) else set()
     asks_stop = bool(_ASKS_STOP.search(asked_part))
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
@@ -584,8 +599,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
             coverage = 1.0  # "with or without food" answers "with a meal?" in full, and
             # "…in patients 5 years of age and older" "my son is 7, is he old enough?"
         score = float(cos) + 0.5 * coverage + NAMED_BONUS * named_things(bare, asked)
-        if asks_stop and _STATES_STOP.search(text):
-            score += STOP_BONUS
+        score += _asked_kind_bonus(text, asks_stop, same)
         out.append(Quote(item, start, end, text, score))
     return sorted(out, key=lambda q: -q.score)
 
@@ -627,12 +641,30 @@ _BARE = frozenset(stems("take takes taking taken use uses using used give given 
                         "safe alright".split()))
 
 
+# "is bonine the same thing as antivert", "pharmacy label says nitrofurantoin but my dr said
+# she was sending in macrobid?? is that the same thing" (rounds 13 and 14, both refused)
+_ASKS_SAME = re.compile(r"\bsame (?:thing|drug|medicine|medication|stuff|as)\b"
+                        r"|\b(?:brand|generic) (?:name |version )?(?:of|for)\b", re.IGNORECASE)
+
+
+def names_one_drug(question: str, relevance: Relevance) -> bool:
+    """The question asks whether names are the same drug, and they are two or more names
+    the documents pair as one (``Lexicon``: "nitrofurantoin" and "Macrobid")."""
+    if not _ASKS_SAME.search(question):
+        return False
+    named = {w for w in terms(question) if w in relevance.lexicon.drugs}
+    return len(named) >= 2 and len({relevance.lexicon.drugs[w] for w in named}) == 1
+
+
 def documents_polarity(question: str, ranked: Sequence[Quote],
                        relevance: Relevance) -> str | None:
     """'yes' or 'no' as the best-matching excerpts answer a yes/no question: those scoring
     within POLARITY_MARGIN of the best, each read by ``polarity_of``; None when they
     disagree ("The list of ineffective cold remedies is long" against "they're no help
     against cold viruses") or none uses enough of the question's topic words."""
+    if ranked and names_one_drug(question, relevance) \
+            and relevance.lexicon.drugs_in(ranked[0].text) & relevance.focus.drugs:
+        return "yes"  # the documents pair the names: "Brand names: …, Macrobid, …"
     topic = _topic(question, relevance, 0.0)  # the same for every quote: worked out once
     if not ranked or set(topic) <= _BARE:
         return None
