@@ -447,3 +447,16 @@ def test_asked_whether_two_names_are_one_drug_the_line_pairing_them_answers(
     # names of two drugs are not said to be one
     answer = answer_of(index, embedder, "is bonine the same thing as gravol", "I don't know.")
     assert answer.refused
+
+
+def test_an_everyday_word_mistyped_is_read_as_that_word() -> None:
+    """Round 15: "whats the diffrence between the excimer laser and the pulsed dye laser"
+    was refused as about "diffrence"; a mistyped everyday noun a yes/no question needs is
+    still missing when the pages never use it ("alchol")."""
+    lexicon = Lexicon.build({"c": page_text(CREAMS)}, {}, {"c": "Steroid creams"})
+    for question, missing in (
+            ("whats the diffrence between betamethasone cream and guaifenesin", ()),
+            ("can i drink alchol with betamethasone", ("alchol",)),
+            ("can i put a patch over the betamethasone cream", ("patch",))):
+        asked = in_plain_words(question)
+        assert focus_of(" ".join(terms(asked)), lexicon, asked).missing == missing

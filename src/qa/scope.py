@@ -709,8 +709,10 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
         if token in told and named and not (brand_like(token) or _DRUG_SHAPE.search(token)):
             continue
         missing += [part for part in token.split("-")  # "add-on": "add" is known
-                    if specific(part, polar and token not in told)
-                    and not lexicon.vocabulary.knows(part)]
+                    if specific(meant := _everyday_typo(part) or part,
+                                polar and token not in told)
+                    and not lexicon.vocabulary.knows(part)
+                    and not lexicon.vocabulary.knows(meant)]
     return Focus(drugs, tuple(dict.fromkeys(missing)), polar)
 
 
@@ -764,14 +766,32 @@ def mistyped(word: str) -> bool:
     can he just take 2 the next day" after "…drinks shoud he keep small…" was asked "…the
     next day of shoud?". A brand one letter from a common word ("aleve", "alive" at 5.0)
     is not that common."""
-    if not word.isalpha() or zipf(word) >= TYPED_FOR_ZIPF:
-        return False
+    return typed_for(word, TYPED_FOR_ZIPF) is not None
+
+
+def typed_for(word: str, common: float) -> str | None:
+    """The most common word at least this ``common`` (Zipf) one letter left out, added,
+    changed or two swapped away from ``word``, itself less common; None when there is none."""
+    if not word.isalpha() or zipf(word) >= common:
+        return None
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
     edits = {a + b[1:] for a, b in splits if b} \
         | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1} \
         | {a + c + b[1:] for a, b in splits if b for c in _LETTERS} \
         | {a + c + b for a, b in splits for c in _LETTERS}
-    return any(zipf(e) >= TYPED_FOR_ZIPF for e in edits - {word})
+    found = [e for e in edits - {word} if zipf(e) >= common]
+    return max(found, key=zipf) if found else None
+
+
+# A word no dictionary knows one letter from an English word this common is that word
+# mistyped, read as it ("diffrence", round 15: "They never mention 'diffrence'"); a drug's
+# name is rarer
+EVERYDAY_ZIPF = 4.5
+
+
+def _everyday_typo(word: str) -> str | None:
+    """The everyday word a word no dictionary knows was typed for (``EVERYDAY_ZIPF``)."""
+    return typed_for(word, EVERYDAY_ZIPF) if not _parts_of_speech(word) else None
 
 
 # Brands are rare words ("prilosec" 1.8, "xanax" 3.2); "breastfeeding" (3.5), which
