@@ -697,8 +697,13 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
     } | said_of_things(tokens, lexicon)
     for token in dict.fromkeys(tokens[1:] if polar and tokens[:1] == opener else tokens):
         if token in lexicon.drugs or token in products or lexicon.vocabulary.knows(token) \
-                or token in aside or token.removesuffix("s") in RELATIONS | CARERS:
-            continue  # "anti-inflammatory" as a whole
+                or token in aside or token.removesuffix("s") in RELATIONS \
+                or named and token in told and token.removesuffix("s") in CARERS:
+            # "anti-inflammatory" as a whole; who prescribed, told around a known subject
+            # ("derm gave me betamethasone…"; not "My neurologist is new. What is the most I
+            # could take in a day?", naming no drug, nor "Can my neurologist change the dose
+            # of Klonopin?", asking about the neurologist)
+            continue
         # What is told around a question about a drug the documents know sets the scene
         # ("My neurologist just started me on Klonopin.", "…broke out in hives as a kid.")
         # and needs no mention, but for a name ("I take Zoloft. Can I drink wine?"). A
