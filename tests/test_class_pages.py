@@ -460,3 +460,32 @@ def test_an_everyday_word_mistyped_is_read_as_that_word() -> None:
             ("can i put a patch over the betamethasone cream", ("patch",))):
         asked = in_plain_words(question)
         assert focus_of(" ".join(terms(asked)), lexicon, asked).missing == missing
+
+
+LAXATIVES = """# Constipation and hemorrhoids
+
+Hemorrhoids are swollen veins. Hemorrhoids can itch. Hemorrhoids may bleed. Straining can
+cause hemorrhoids.
+
+2. Polyethylene glycol
+Brand name: MiraLAX.
+- Label warning: Stop use and ask a doctor if you need a laxative for over 1 week."""
+LICE = """Lice treatments: pyrethrins combined with piperonyl butoxide. Brand name products:
+Pronto, Licide."""
+
+
+def test_a_guessed_main_word_leaves_a_line_to_its_paragraphs_drug() -> None:
+    """Round 14: on a laxatives page whose most used rare word is "hemorrhoids", MiraLAX's
+    label warning (naming no drug) was "hemorrhoids'", and a MiraLAX question lost it. And a
+    generic's brands are one drug whatever their alphabetical order (Licide, Pronto)."""
+    text, lice = LAXATIVES, page_text(LICE)  # the lines kept as typed
+    aliases = QueryNormaliser.from_texts([text, lice]).aliases
+    lexicon = Lexicon.build({"lax": text, "lice": lice}, aliases,
+                            {"lax": "Constipation, laxatives, fiber and hemorrhoids"})
+    assert "lax" in lexicon.guessed and "lax" not in lexicon.several
+    from qa.types import Chunk
+
+    chunk = Chunk("lax-0", "lax", "lax.md", "Constipation", "", 0, len(text), text)
+    warning = next(line for line in text.splitlines() if line.startswith("- Label"))
+    assert lexicon.drugs["miralax"] in lexicon.context_drugs(chunk, warning)
+    assert lexicon.drugs["pronto"] == lexicon.drugs["licide"] == lexicon.drugs["pyrethrins"]
