@@ -462,6 +462,47 @@ def test_an_everyday_word_mistyped_is_read_as_that_word() -> None:
         assert focus_of(" ".join(terms(asked)), lexicon, asked).missing == missing
 
 
+def test_words_no_one_writes_and_chat_spellings_are_the_words_meant() -> None:
+    """Round 15: "will the blood test come out falsley positive" and "what antibiotics do
+    they give thru the iv" were refused as about "falsley" and "thru". A word no one writes
+    is read as an English word one letter away, not a rarer brand ("requip" is no "equip"),
+    and a misspelled drug still names itself."""
+    from qa.scope import unseen_typo
+
+    assert unseen_typo("dermatoligist") == "dermatologist"
+    assert unseen_typo("falsley") == "falsely"
+    assert unseen_typo("requip") is None and unseen_typo("dostinex") is None
+    lexicon = Lexicon.build({"c": page_text(CREAMS)}, {}, {"c": "Steroid creams"})
+    for question, missing in (
+            ("will the betamethasone cream come out falsley positive on a test", ()),
+            ("how do they give betamethasone thru the skin", ()),
+            ("can i use betamethasone with bromocriptin", ("bromocriptin",))):
+        asked = in_plain_words(question)
+        assert focus_of(" ".join(terms(asked)), lexicon, asked).missing == missing
+
+
+PSORIASIS = """# Psoriasis treatments
+
+## Methotrexate
+
+- used to treat severe psoriasis
+- Label starting doses: 10 to 25 mg per week as a single weekly dose.
+- Avoid alcohol while taking this medicine."""
+
+
+def test_a_drug_under_its_own_heading_is_what_it_stands_for_not_the_doctor(
+        tmp_path: Path, embedder) -> None:
+    """Round 15: "his dermatoligist wants to try methotrexate. whats the usual dose a week",
+    then "can he still have a couple beers while hes on it" asked about the dermatologist:
+    no rule knew methotrexate (now a WHO stem, "-trexate") and the misspelled doctor was the
+    rarest run of words."""
+    index = indexed_pages(tmp_path, {"psoriasis.md": page_text(PSORIASIS)}, embedder)
+    forms = _forms(index, embedder,
+                   "his dermatoligist wants to try methotrexate. whats the usual dose a week",
+                   "can he still have a couple beers while hes on it")
+    assert "methotrexate" in forms[1] and "dermatoligist" not in forms[1]
+
+
 LAXATIVES = """# Constipation and hemorrhoids
 
 Hemorrhoids are swollen veins. Hemorrhoids can itch. Hemorrhoids may bleed. Straining can

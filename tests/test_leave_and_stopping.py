@@ -72,3 +72,64 @@ def test_ok_to_asks_yes_or_no() -> None:
     lexicon = Lexicon.build({"b": page_text(BLADDER)}, {})
     question = "she feels fine now. ok to just stop the rest of it?"
     assert focus_of(" ".join(terms(question)), lexicon, question).polar
+
+
+PROLACTINOMA = """# Prolactinoma medicines
+
+## Cabergoline
+
+Cabergoline (Dostinex) is taken twice a week; the usual starting dose is 0.25 mg twice a
+week.
+
+- Recent studies suggest prolactin levels are more likely to remain normal after
+  discontinuing long-term cabergoline therapy than after discontinuing other treatment.
+- Cabergoline should not be stopped without consulting a qualified endocrinologist.
+
+## Whipple disease
+
+The health care provider usually prescribes IV ceftriaxone for the first 2 weeks of
+treatment. After a patient completes the IV antibiotics, the provider prescribes long-term
+antibiotics by mouth for 1 to 2 years.
+
+Patients should finish the prescribed course of antibiotics to make sure the medicine
+destroyed all the bacteria. Patients who feel better may still have the bacteria in the
+body."""
+
+
+@pytest.fixture(scope="module")
+def stop_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    return indexed_pages(tmp_path_factory.mktemp("stop"),
+                         {"prolactinoma.md": page_text(PROLACTINOMA)}, embedder)
+
+
+def test_asked_whether_to_quit_a_line_saying_not_to_answers_no(stop_index: Path,
+                                                                 embedder) -> None:
+    """Round 15: "ok and once my levels are back to normal can i just quit taking it" was
+    refused: the model said yes (dropped), and the study of levels after stopping, sharing
+    "levels" and "normal", outscored the line saying not to stop; nor was the message read
+    as a yes/no question, its condition running into it without a comma."""
+    answer = answer_of(stop_index, embedder, "ok and once my levels are back to normal can i "
+                       "just quit taking dostinex", "Yes, you can just quit taking it [1].")
+    assert answer.text.startswith("No.")
+    assert "should not be stopped without consulting" in answer.text
+    assert "can just quit" not in answer.text
+
+
+def test_asked_whether_to_be_done_with_it_the_line_to_finish_answers(stop_index: Path,
+                                                                      embedder) -> None:
+    """Round 15: "…after the 2 weeks of iv, so can he be done with antibiotics now?" got
+    the IV line: "done with" asked no stop."""
+    answer = answer_of(stop_index, embedder, "hes feeling way better after the 2 weeks of iv, "
+                       "so can he be done with the antibiotics now?",
+                       "Yes, he can be done with antibiotics now [1].")
+    assert "should finish the prescribed course" in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "ok and once my levels are back to normal can i just quit taking it",
+    "so can i just stop it",
+    "when she feels better should she stop the cream",
+])
+def test_a_yes_no_question_after_fillers_or_a_condition_without_comma(question: str) -> None:
+    lexicon = Lexicon.build({"b": page_text(BLADDER)}, {})
+    assert focus_of(" ".join(terms(question)), lexicon, question).polar

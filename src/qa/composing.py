@@ -141,10 +141,13 @@ class Composer:
         # What the sentence's own words claim, whatever its opener ("Yes, patients should
         # avoid driving" says no); an opener alone is settled below.
         claimed = polarity_of(self.question, sentence, self.relevance) if polar else None
-        if claimed and claimed != documented:
+        if claimed and claimed != documented \
+                or polar and said is not None and documented not in (None, said):
             # "It is safe to drive after taking X" restates the question as a yes: unless
             # the best excerpt says so too, the claim is the model's, not the documents'.
-            # When the excerpts say the opposite, the quote says so first.
+            # When the excerpts say the opposite, the quote says so first; so too when the
+            # model's opener alone does ("Yes, you can just quit taking it" to a question
+            # the documents answer "…should not be stopped without consulting…").
             self.stopped = True
             if documented is not None:
                 self._opener = f"{documented.capitalize()}. "

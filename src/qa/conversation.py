@@ -174,12 +174,14 @@ def _runs(question: str, lexicon: Lexicon) -> list[list[str]]:
     """The runs of a question's words that are neither stopwords, question fillers, nor
     only verbs, and that the documents use."""
     runs: list[list[str]] = [[]]
-    for word in re.findall(r"[\w'’-]+", question):
+    for word in re.findall(r"[\w'’-]+|[.,;:!?]", question):  # punctuation ends a run
         low = word.lower()
         # a count ends a run: "started rosuvastin 2 weeks ago" is about rosuvastin, and
-        # "can i just quit it?" after it does not quit "rosuvastin 2 weeks"
-        if low in _NOT_THING or low.isdigit() or only_verb(low) \
-                or not lexicon.vocabulary.knows(low):
+        # "can i just quit it?" after it does not quit "rosuvastin 2 weeks"; so does a
+        # mistyped word ("his dermatoligist wants to try methotrexate": "it" after it is
+        # no doctor, round 15)
+        if low in _NOT_THING or low.isdigit() or low in ".,;:!?" or only_verb(low) \
+                or not lexicon.vocabulary.knows(low) or mistyped(low):
             runs.append([])
         else:
             runs[-1].append(word)

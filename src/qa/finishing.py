@@ -457,12 +457,24 @@ _CHILDREN = re.compile(r"\b(?:child|children|kids?|infants?|bab(?:y|ies)|toddler
 # another case runs, over "Medications should not be stopped because the symptoms have gone
 # away" and "Stop taking these medicines if … the diarrhea lasts more than 2 days".
 _ASKS_STOP = re.compile(r"\b(?:stop|stopping|quit|quitting|keep (?:taking|using|going|giving|on)"
-                        r"|finish|rest of|continue|come off|go off)\b", re.IGNORECASE)
+                        r"|finish|rest of|continue|come off|go off|get off|done with|wean)\b",
+                        re.IGNORECASE)
 _STATES_STOP = re.compile(r"\b(?:stop\w*|discontinu\w*|continu\w*|finish\w*|full course"
                           r"|complete\w*|until|all (?:the )?(?:medicines?|medications?|doses?)"
                           r"|cessation|abrupt\w*|gradual\w*|taper\w*|longer than|retreat\w*)",
                           re.IGNORECASE)
 STOP_BONUS = 0.2
+# …and a line telling not to stop, or to go on, answers it most directly ("Cabergoline
+# should not be stopped without consulting a qualified endocrinologist", round 15, was
+# outscored by 0.37 by a study of levels after stopping, which gives no yes or no, but
+# shares the question's "levels" and "normal"): it gains GOES_ON_BONUS more.
+GOES_ON_BONUS = 0.4
+_GOES_ON = re.compile(r"\b(?:not|never|n't)\s+(?:be\s+)?(?:stopp?\w*|discontinu\w*|quit\w*)"
+                      r"|\b(?:should|must|need to|have to)\s+(?:\w+\s+)?"
+                      r"(?:finish|complete|continue)"
+                      r"|\bcontinu\w* (?:to take|taking|to use|using)\b|\bkeep (?:taking|using)\b"
+                      r"|\bfull course\b|\beven (?:if|when|though)\b[^.]*\bfeel",
+                      re.IGNORECASE)
 
 
 # …nor does a text only about women answer for a man ("Women who have recurrent UTIs may be
@@ -477,12 +489,20 @@ _FOR_WOMEN = re.compile(r"\b(?:women|woman|pregnan\w*|breast-?feeding|menopaus\w
 _MEN = re.compile(r"\b(?:men|man|males?|anyone|everyone|people|patients)\b", re.IGNORECASE)
 
 
+# Asked whether two names are one drug, a line naming both of them answers it
+SAME_DRUG_BONUS = 0.2
+
+
 def _asked_kind_bonus(text: str, asks_stop: bool, same: set[str]) -> float:
-    """STOP_BONUS for a line saying when to stop or go on, asked whether to stop; and for one
-    naming two of the names asked to be the same drug ("Meclizine is the generic name for
-    … Antivert … and Bonine" for "is bonine the same thing as antivert")."""
-    bonus = STOP_BONUS if asks_stop and _STATES_STOP.search(text) else 0.0
-    return bonus + (STOP_BONUS if pairs_names(text, same) else 0.0)
+    """Asked whether to stop, STOP_BONUS for a line saying when to stop or go on and
+    GOES_ON_BONUS more for one telling not to stop; SAME_DRUG_BONUS for a line naming two
+    of the names asked to be the same drug ("Meclizine is the generic name for … Antivert
+    … and Bonine" for "is bonine the same thing as antivert")."""
+    bonus = SAME_DRUG_BONUS if pairs_names(text, same) else 0.0
+    if asks_stop:
+        bonus += STOP_BONUS if _STATES_STOP.search(text) else 0.0
+        bonus += GOES_ON_BONUS if _GOES_ON.search(text) else 0.0
+    return bonus
 
 
 def pairs_names(text: str, names: Collection[str]) -> bool:
@@ -792,12 +812,16 @@ def _contrasted_side(question: str, text: str, topic: dict[str, float]) -> str |
     return sides[0] if granted - denied else sides[1]
 
 
-# A question's condition: "…once my blood pressure is normal?", "…if I feel better?".
+# A question's condition: "…once my blood pressure is normal?", "…if I feel better?"; it
+# ends at a comma or where a yes/no question starts ("once my levels are back to normal
+# can i just quit taking it", round 15: the whole question was read as its condition).
 _CONDITION = re.compile(r"\b(?:once|when|whenever|if|after|before|until|while|since|now that"
-                        r"|as soon as)\b[^?]*", re.IGNORECASE)
-# A prohibition: "Do not stop taking amlodipine without talking to your doctor."
-_PROHIBITION = re.compile(r"^\W*(?:do not|don't|never|must not|should not|avoid)\b",
-                          re.IGNORECASE)
+                        r"|as soon as)\b[^?,]*?(?=,|\?|$|\s+(?:can|could|should|is|do|does"
+                        r"|will|may|must)\s+(?:i|he|she|we|they|you|it)\b)", re.IGNORECASE)
+# A prohibition: "Do not stop taking amlodipine without talking to your doctor.",
+# "Cabergoline should not be stopped without consulting a qualified endocrinologist."
+_PROHIBITION = re.compile(r"^\W*(?:[\w-]+\s+){0,2}?(?:do not|don't|never|must not|should not"
+                          r"|should never|avoid)\b", re.IGNORECASE)
 
 
 # What a question asks leave to do: "Can I crush…", "Is it OK to split…"
@@ -860,7 +884,9 @@ def _forbids(question: str, text: str, relevance: Relevance) -> bool:
     main = _CONDITION.sub(" ", question)
     if main == question or not _PROHIBITION.search(text):
         return False
-    topic = _topic(main, relevance)
+    # not "taking": "Cabergoline should not be stopped without consulting…" forbids what
+    # "can i just quit taking it" asks
+    topic = {s: w for s, w in _topic(main, relevance).items() if s not in _BARE}
     return bool(topic) and _coverage(topic, text) >= POLAR_COVERAGE
 
 

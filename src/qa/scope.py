@@ -73,7 +73,13 @@ _DRUG_SHAPE = re.compile(
     # round 13's class pages named verapamil, permethrin, meclizine, dimenhydrinate's
     # neighbours and glipizide, none of them known for a drug
     r"|thrin|pamil|izine|azine|amide|codone|morphone|tropium|asone|isone|piclone|adone"
-    r"|fenac|oxicam|coxib|flozin|itazone|izide|buride|epiride|mectin|rantel|iptyline)$")
+    r"|fenac|oxicam|coxib|flozin|itazone|izide|buride|epiride|mectin|rantel|iptyline"
+    # more WHO stems: round 15's psoriasis page named methotrexate under a heading of its
+    # own, and no rule knew it ("can he have a couple beers while hes on it" went to the
+    # doctor named beside it); none matches a word of MedQuAD that is no drug
+    r"|trexate|platin|rubicin|taxel|tecan|vudine|gatran|xaban|grel|glutide|parib|ciclib"
+    r"|zomib|penem|bactam|prost|erelin|orelin|oquine|aquine|fungin|limus|onide|dopa|formin"
+    r"|zepine|lactone|peridol|micin|xarotene|zarotene)$")
 
 
 def rare(word: str) -> bool:
@@ -653,8 +659,14 @@ _SAID_OK = frozenset((w, "to") for w in ("ok", "okay", "alright", "safe", "fine"
 
 
 # The condition a question sets before asking ("If I miss a dose, should I double up?").
-_CONDITION = re.compile(r"^\s*(?:if|when|whenever|while|after|before|once)\b[^,?]*,\s*",
-                        re.IGNORECASE)
+# Words that open a message without asking ("ok and once…", "so can i…") go with it; and a
+# condition may end without a comma, where a yes/no question starts ("ok and once my levels
+# are back to normal can i just quit taking it", round 15, was read as asking no yes or no).
+_CONDITION = re.compile(
+    r"^\s*(?:(?:ok|okay|alright|so|and|but|well|then)\b(?!\s+to\b)\W*)*"
+    r"(?:(?:if|when|whenever|while|after|before|once)\b[^,?]*?"
+    r"(?:,\s*|\s+(?=(?:can|could|should|is|do|does|will|may|must)\s+"
+    r"(?:i|he|she|we|they|you|it)\b)))?", re.IGNORECASE)
 
 
 # The amount a noun before "of" measures out: "a glass of wine", "two cups of coffee".
@@ -770,8 +782,11 @@ def mistyped(word: str) -> bool:
     "shoud" (should), "wiht" (with). Such a word names nothing: "and if he forgets a pill
     can he just take 2 the next day" after "…drinks shoud he keep small…" was asked "…the
     next day of shoud?". A brand one letter from a common word ("aleve", "alive" at 5.0)
-    is not that common."""
-    return typed_for(word, TYPED_FOR_ZIPF) is not None
+    is not that common. A chat spelling ("thru") and a word no one writes one letter from
+    an English word (``unseen_typo``) name nothing either: "his dermatoligist wants to try
+    methotrexate" names no medicine a later "it" may stand for."""
+    return typed_for(word, TYPED_FOR_ZIPF) is not None or word in CHAT_SPELLINGS \
+        or unseen_typo(word) is not None
 
 
 def typed_for(word: str, common: float) -> str | None:
@@ -795,8 +810,39 @@ EVERYDAY_ZIPF = 4.5
 
 
 def _everyday_typo(word: str) -> str | None:
-    """The everyday word a word no dictionary knows was typed for (``EVERYDAY_ZIPF``)."""
-    return typed_for(word, EVERYDAY_ZIPF) if not _parts_of_speech(word) else None
+    """The everyday word a word no dictionary knows was typed for (``EVERYDAY_ZIPF``), or
+    the rarer one an unseen word was (``unseen_typo``); and what a chat spelling stands for
+    ("thru")."""
+    if word in CHAT_SPELLINGS:
+        return CHAT_SPELLINGS[word]
+    if _parts_of_speech(word):
+        return None
+    return typed_for(word, EVERYDAY_ZIPF) or unseen_typo(word)
+
+
+# A word no one writes (no Zipf at all) one letter from an English word this common, with
+# the same first letter, is that word mistyped: "dermatoligist" (dermatologist, 3.1),
+# "falsley" (falsely, 3.6); round 15 took the first for the medicine "it" stood for and
+# refused the second as never mentioned. Brands are written ("aleve" 1.9, "dostinex" 1.1);
+# those never written, of the 343 drug names of 8 held-out corpora and the eval's, none
+# is one letter from such a word but "requip" (equip: another first letter) and "axid"
+# (aid, common enough for ``EVERYDAY_ZIPF``).
+UNSEEN_TYPO_ZIPF = 3.0
+
+
+def unseen_typo(word: str) -> str | None:
+    """The English word (``UNSEEN_TYPO_ZIPF``) a word no one writes was typed for."""
+    if not word.isalpha() or zipf(word) > 0:
+        return None
+    meant = typed_for(word, UNSEEN_TYPO_ZIPF)
+    return meant if meant and meant[0] == word[0] and _parts_of_speech(meant) else None
+
+
+# How people spell common words in chat, words no dictionary has: "what antibiotics do they
+# give thru the iv" was refused as about "thru" (round 15)
+CHAT_SPELLINGS = {"thru": "through", "tho": "though", "altho": "although", "nite": "night",
+                  "tonite": "tonight", "becuz": "because", "bcuz": "because", "cuz": "because",
+                  "prolly": "probably", "somethin": "something", "nothin": "nothing"}
 
 
 # Brands are rare words ("prilosec" 1.8, "xanax" 3.2); "breastfeeding" (3.5), which
