@@ -96,6 +96,7 @@ class Composer:
     stopped: bool = False  # the answer is complete: generation may stop
     _first: bool = True
     _opener: str = ""
+    _quote_opener: str = ""  # the documents' answer, for a quote in place of a contradicted one
     _pending: list[str] = field(default_factory=list)
     _quote: tuple[Citation, SentenceCheck] | None = None
     _whole: Quote | None = None
@@ -141,22 +142,16 @@ class Composer:
         # What the sentence's own words claim, whatever its opener ("Yes, patients should
         # avoid driving" says no); an opener alone is settled below.
         claimed = polarity_of(self.question, sentence, self.relevance) if polar else None
-        if claimed and claimed != documented \
-                or polar and said is not None and documented not in (None, said):
+        if claimed and claimed != documented:
             # "It is safe to drive after taking X" restates the question as a yes: unless
             # the best excerpt says so too, the claim is the model's, not the documents'.
-            # When the excerpts say the opposite, the quote says so first; so too when the
-            # model's opener alone does ("Yes, you can just quit taking it" to a question
-            # the documents answer "…should not be stopped without consulting…").
+            # When the excerpts say the opposite, the quote says so first.
             self.stopped = True
             if documented is not None:
                 self._opener = f"{documented.capitalize()}. "
             return self._quote_best()
-        if polar and said is not None and documented is not None \
-                and documented in (said, claimed):
-            # the documents' answer, when the model's opener or its sentence says it ("Yes,
-            # dantrolene can cause liver damage" to "Do all patients…?" says no)
-            self._opener = f"{documented.capitalize()}. "
+        if polar and said is not None and documented is not None:
+            self._settle_opener(documented, said, claimed)
         check = self.verifier.add(sentence) if sentence.strip() else None
         if polar and self.relevance.echo(sentence) and self._may_quote():
             self.stopped = True  # "Yes, X does Y": the excerpt says it better
@@ -171,6 +166,17 @@ class Composer:
             self.stopped = True
             return self._quote_limit()
         return self._shown(check)
+
+    def _settle_opener(self, documented: str, said: str, claimed: str | None) -> None:
+        """The documents' answer opens the answer when the model's opener or its sentence
+        says it ("Yes, dantrolene can cause liver damage" to "Do all patients…?" says no);
+        an opener they contradict leaves it to a quote, should the sentence not hold ("Yes,
+        you can just quit taking it" to a question they answer "…should not be stopped
+        without consulting…", round 15)."""
+        if documented in (said, claimed):
+            self._opener = f"{documented.capitalize()}. "
+        else:
+            self._quote_opener = f"{documented.capitalize()}. "
 
     @functools.cached_property
     def _documented(self) -> str | None:
@@ -382,7 +388,8 @@ class Composer:
         self.best = pick
         text, citation, check = quoted_answer(with_list(self.best), self.best.evidence.n)
         self._quote = (citation, check)
-        self.sent = [self._opener + text]
+        opener = self._opener or (self._quote_opener if way is not None else "")
+        self.sent = [opener + text]
         return list(self.sent)
 
     def finish(self) -> tuple[Verified, list[str]]:
