@@ -75,9 +75,32 @@ def test_an_age_under_the_page_s_threshold_is_never_answered_yes(index: Path,
     ("she is 5 months pregnant, can she use it", "for persons 2 months of age and older",
      None),
     ("my son weighs 40 lbs, can he take it", "for patients 12 years and older", None),
+    # as labels write it
+    ("my son is 14, can he take it", "to treat cold sores (for children ≥ 12 years of age)",
+     "yes"),
 ])
 def test_ages_are_compared_in_months(question: str, text: str, expected: str | None) -> None:
     assert age_answer(question, text) == expected
+
+
+ANTIVIRALS = """# Antivirals for cold sores
+
+Valacyclovir tablets are used in children:
+
+- to treat cold sores (for children ≥ 12 years of age)"""
+
+
+def test_a_label_s_age_sign_above_the_asked_age_gives_no_yes(tmp_path: Path,
+                                                              embedder) -> None:
+    """Round 16: "can my 10 yr old take valacyclovir for his cold sores?" was answered
+    "Yes." beside "(for children ≥ 12 years of age)": the sign was read as no age, and the
+    line, restating the question, said yes."""
+    index = indexed_pages(tmp_path, {"antivirals.md": page_text(ANTIVIRALS)}, embedder)
+    answer = answer_of(index, embedder, "can my 10 yr old take valacyclovir for his cold sores?",
+                       citing("cold sores", "Yes, valacyclovir is used in children to treat "
+                              "cold sores [n]."))
+    assert not answer.text.startswith("Yes")
+    assert "12 years of age" in answer.text
 
 
 DIARRHEA = """# Diarrhea

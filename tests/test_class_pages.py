@@ -476,9 +476,16 @@ def test_words_no_one_writes_and_chat_spellings_are_the_words_meant() -> None:
     for question, missing in (
             ("will the betamethasone cream come out falsley positive on a test", ()),
             ("how do they give betamethasone thru the skin", ()),
-            ("can i use betamethasone with bromocriptin", ("bromocriptin",))):
+            ("can i use betamethasone with bromocriptin", ("bromocriptin",)),
+            # round 16: a letter typed over and over, a possessive without its apostrophe,
+            # tablets as "tabs"
+            ("my skin is soooo dry from the betamethasone cream, is that normal", ()),
+            ("can i use yesterdays betamethasone cream", ())):
         asked = in_plain_words(question)
         assert focus_of(" ".join(terms(asked)), lexicon, asked).missing == missing
+    pills = Lexicon.build({"p": "Cyanocobalamin pills are taken once a day."}, {})
+    asked = "is it bad that my cyanocobalamin tabs are 1000 mcg"
+    assert focus_of(" ".join(terms(asked)), pills, asked).missing == ()
 
 
 PSORIASIS = """# Psoriasis treatments

@@ -299,6 +299,10 @@ def test_a_dose_rule_does_not_keep_an_emergency_by_meaning_out(meaning) -> None:
     # cabinet" for a 3-year-old had emergency guidance)
     "its in the kids medicine in our cabinet too. can i give a little to my 2 yr old for "
     "his fever",
+    # round 16: a question opened by a negation typed without its apostrophe, and symptoms
+    # since starting a medicine, asked whether it is the cause
+    "cant she just take b12 pills instead, she hates needles",
+    "hes been kinda dizzy and constipated since starting it, could that be from the memantine",
 ])
 def test_look_alikes_stay_ordinary_questions_by_meaning(meaning, question: str) -> None:
     assert meaning.classify(question) == Triage(None)

@@ -170,7 +170,9 @@ _AGE_UNIT = r"(?:\s*(?P<u>years?|months?))?(?:\s+of\s+age)?"
 _AT_LEAST = re.compile(
     rf"\b(?P<n>\d{{1,2}}){_AGE_UNIT}\s+(?:and|or)\s+(?:older|over|up|above)\b"
     r"|\b(?:aged?|ages)\s+(?P<n2>\d{1,2})\s*(?P<u2>years?|months?)?\s+(?:and|or)\s+"
-    r"(?:older|over|up)\b", re.IGNORECASE)
+    r"(?:older|over|up)\b"
+    # as labels write it: "to treat cold sores (for children ≥ 12 years of age)"
+    r"|(?:≥|>=|⩾)\s*(?P<n3>\d{1,2})\s*(?P<u3>years?|months?)?", re.IGNORECASE)
 _UNDER = re.compile(
     rf"\b(?:under|younger than|below|less than)\s+(?:the\s+age\s+of\s+|age\s+)?"
     rf"(?P<n>\d{{1,2}}){_AGE_UNIT}", re.IGNORECASE)
@@ -182,7 +184,7 @@ def _months(match: re.Match[str]) -> int:
     """The age a match of ``_ASKED_AGE``, ``_AT_LEAST`` or ``_UNDER`` gives, in months."""
     groups = match.groupdict()
     n = next(int(groups[k]) for k in ("n", "n2", "n3") if groups.get(k))
-    unit = next((groups[k] for k in ("u", "u2") if groups.get(k)), None) or "years"
+    unit = next((groups[k] for k in ("u", "u2", "u3") if groups.get(k)), None) or "years"
     return n if unit.lower().startswith("mo") else 12 * n
 
 
@@ -210,6 +212,15 @@ def age_answer(question: str, text: str) -> str | None:
     if any(age < _months(found) for found in _UNDER.finditer(text)) and _NOT_FOR.search(text):
         return "no"
     return None
+
+
+def below_ages(question: str, text: str) -> bool:
+    """The question gives an age under every age the text says it is for ("can my 10 yr
+    old take valacyclovir for his cold sores?" against "…cold sores (for children ≥ 12
+    years of age)"): what the text says of its use is no leave for this person."""
+    asked = _ASKED_AGE.search(question)
+    ages = [_months(found) for found in _AT_LEAST.finditer(text)]
+    return asked is not None and bool(ages) and _months(asked) < min(ages)
 
 
 def _as_child(match: re.Match[str]) -> str:
@@ -718,7 +729,9 @@ def polarity_of(question: str, text: str, relevance: Relevance,
     if (way := age_answer(question, text)) is not None \
             and _speaks_to_asked(question, text, relevance):
         return way  # before "6 year old" is read as "child"
-    return _polarity(question, text, relevance, topic)
+    way = _polarity(question, text, relevance, topic)
+    # round 16: "Yes." and a label's "(for children ≥ 12 years of age)" for a 10-year-old
+    return None if way == "yes" and below_ages(question, text) else way
 
 
 def _polarity(question: str, text: str, relevance: Relevance,

@@ -98,9 +98,37 @@ def _asked_plainly(match: re.Match[str]) -> str:
     return match.group("lead") + (full.capitalize() if aux[0].isupper() else full)
 
 
+# A letter typed three times or more for stress: "her mouth is soooo dry" (round 16 refused
+# it as about "soooo")
+_STRESSED = re.compile(r"([a-z])\1{2,}", re.IGNORECASE)
+
+
+def _unstressed(match: re.Match[str]) -> str:
+    """The letter once, or twice when the word is more common so ("soooo" -> "so",
+    "goooood" -> "good")."""
+    from qa.text import zipf
+
+    word = match.string
+    start, end = _word_around(word, match.start(), match.end())
+    before, letter, after = word[start:match.start()], match.group(1), word[match.end():end]
+    once, twice = (f"{before}{letter * n}{after}".lower() for n in (1, 2))
+    return letter * (2 if zipf(once) < zipf(twice) else 1)
+
+
+def _word_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The start and end of the word holding text[start:end]."""
+    while start > 0 and text[start - 1].isalpha():
+        start -= 1
+    while end < len(text) and text[end].isalpha():
+        end += 1
+    return start, end
+
+
 def in_plain_words(question: str) -> str:
-    """The question with its everyday idioms in the words documents use, and a negated
-    opener asked plainly ("Isn't it…?" -> "Is it…?")."""
+    """The question with its everyday idioms in the words documents use, a letter stressed
+    by repeating it typed once, and a negated opener asked plainly ("Isn't it…?" -> "Is
+    it…?")."""
+    question = _STRESSED.sub(_unstressed, question)
     question = _UNMARKED_WORD.sub(_marked, question)
     for idiom, plain in _IDIOMS:
         question = idiom.sub(plain, question)

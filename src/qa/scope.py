@@ -61,6 +61,7 @@ PRONOUNS = frozenset("myself yourself himself herself itself ourselves themselve
 # 3 = "aspirin", 2 = "metformin"). Chosen on the dev split.
 SPECIFIC_ZIPF = 4.0  # under this a word names something specific: any question needs it
 POLAR_ZIPF = 4.9  # a yes/no question needs every word under this ("alcohol", "driving")
+POSSESSIVE_GAP = 2.0  # "yesterdays" (2.6) is "yesterday's" (5.0): its "s" is no plural
 DRUG_ZIPF = 3.5  # a document's main drug is its most frequent word under this
 PREFIX = 5  # "relieve" is known from "relief": words of 6+ letters match on 5 letters
 # Endings of international non-proprietary drug names (WHO INN stems), for drug-shaped
@@ -139,6 +140,10 @@ def specific(word: str, polar: bool = False) -> bool:
     if len(word) < FOCUS_TERM_LEN or not word.isalpha() or word in STOPWORDS | PRONOUNS:
         return False
     common, pos = zipf(word), _parts_of_speech(word)
+    if word.endswith("s") and zipf(word[:-1]) >= max(POLAR_ZIPF, common + POSSESSIVE_GAP):
+        # a possessive typed without its apostrophe: "can i take yesterdays with my calcium"
+        # (round 16: refused as about "yesterdays", and a follow-up's "it")
+        common = zipf(word[:-1])
     if common < SPECIFIC_ZIPF:
         return not (pos and pos <= {"VERB", "ADV", "ADJ"})
     return polar and common < POLAR_ZIPF and "NOUN" in pos
@@ -842,7 +847,9 @@ def unseen_typo(word: str) -> str | None:
 # give thru the iv" was refused as about "thru" (round 15)
 CHAT_SPELLINGS = {"thru": "through", "tho": "though", "altho": "although", "nite": "night",
                   "tonite": "tonight", "becuz": "because", "bcuz": "because", "cuz": "because",
-                  "prolly": "probably", "somethin": "something", "nothin": "nothing"}
+                  "prolly": "probably", "somethin": "something", "nothin": "nothing",
+                  # round 16: "is it dangerous that my tabs are 1000 mcg", "do e cigs help"
+                  "tabs": "tablets", "cigs": "cigarettes", "ciggies": "cigarettes"}
 
 
 # Brands are rare words ("prilosec" 1.8, "xanax" 3.2); "breastfeeding" (3.5), which

@@ -407,7 +407,10 @@ def classify(question: str) -> Triage:
 # A text opening with one of these asks about something; it does not report it.
 _QUESTION_OPENERS = frozenset(
     "what how why when which who whom whose where is are am was were does do did can could "
-    "should would will may might has have had shall tell explain list describe".split())
+    "should would will may might has have had shall tell explain list describe"
+    # …and their negations as typed without an apostrophe (``fold``): "cant she just take
+    # b12 pills instead, she hates needles" was held an emergency report (round 16)
+    " cant couldnt shouldnt wouldnt wont isnt arent doesnt dont didnt".split())
 
 
 # Asking how to keep something that keeps happening from happening again is no report of

@@ -80,6 +80,8 @@ LOOK_ALIKES: tuple[str, ...] = (
     "I can't sleep since I started these pills, is that a side effect",
     "my husband has had trouble sleeping since he began his new tablets",
     "she feels a bit sick since starting the medicine, could it be the pills",
+    "he has been dizzy and constipated since he started the new tablets, could that be "
+    "from them",
     # a side effect that keeps coming back, asked how to prevent
     "she keeps getting a rash from the cream, how do we stop it",
     "he gets mouth sores from his inhaler, how can we prevent that",
