@@ -510,6 +510,15 @@ def test_a_drug_under_its_own_heading_is_what_it_stands_for_not_the_doctor(
     assert "methotrexate" in forms[1] and "dermatoligist" not in forms[1]
 
 
+def test_who_stems_name_drugs_but_not_a_class() -> None:
+    """Methotrexate and carbamazepine are drugs by their WHO stems; "benzodiazepine" is a
+    class (read as a drug, dev q305 "isnt clonazepam a benzodiazepine?" lost its "Yes.")."""
+    drugs = Lexicon.build({"p": "Clonazepam is a benzodiazepine. Methotrexate and "
+                                "carbamazepine are other medicines. Clonazepam helps."}, {}).drugs
+    assert "methotrexate" in drugs and "carbamazepine" in drugs
+    assert "benzodiazepine" not in drugs
+
+
 LAXATIVES = """# Constipation and hemorrhoids
 
 Hemorrhoids are swollen veins. Hemorrhoids can itch. Hemorrhoids may bleed. Straining can

@@ -77,10 +77,11 @@ _DRUG_SHAPE = re.compile(
     r"|fenac|oxicam|coxib|flozin|itazone|izide|buride|epiride|mectin|rantel|iptyline"
     # more WHO stems: round 15's psoriasis page named methotrexate under a heading of its
     # own, and no rule knew it ("can he have a couple beers while hes on it" went to the
-    # doctor named beside it); none matches a word of MedQuAD that is no drug
+    # doctor named beside it); none matches a word of MedQuAD that is no drug (not
+    # "zepine": "benzodiazepine" names a class, and dev q305 lost its "Yes.")
     r"|trexate|platin|rubicin|taxel|tecan|vudine|gatran|xaban|grel|glutide|parib|ciclib"
     r"|zomib|penem|bactam|prost|erelin|orelin|oquine|aquine|fungin|limus|onide|dopa|formin"
-    r"|zepine|lactone|peridol|micin|xarotene|zarotene)$")
+    r"|bazepine|mazepine|lactone|peridol|micin|xarotene|zarotene)$")
 
 
 def rare(word: str) -> bool:
