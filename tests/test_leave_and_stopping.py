@@ -128,8 +128,16 @@ def test_asked_whether_to_be_done_with_it_the_line_to_finish_answers(stop_index:
 @pytest.mark.parametrize("question", [
     "ok and once my levels are back to normal can i just quit taking it",
     "so can i just stop it",
-    "when she feels better should she stop the cream",
+    "once she feels better should she stop the cream",
 ])
 def test_a_yes_no_question_after_fillers_or_a_condition_without_comma(question: str) -> None:
     lexicon = Lexicon.build({"b": page_text(BLADDER)}, {})
     assert focus_of(" ".join(terms(question)), lexicon, question).polar
+
+
+def test_a_question_opening_with_when_asks_when() -> None:
+    """Dev c051: "When in the day should he take metformin" was read as the condition "When
+    in the day" of the yes/no question "should he take metformin", and refused."""
+    lexicon = Lexicon.build({"b": page_text(BLADDER)}, {})
+    question = "When in the day should he take cefuroxime"
+    assert not focus_of(" ".join(terms(question)), lexicon, question).polar

@@ -828,7 +828,8 @@ def _contrasted_side(question: str, text: str, topic: dict[str, float]) -> str |
 # A question's condition: "…once my blood pressure is normal?", "…if I feel better?"; it
 # ends at a comma or where a yes/no question starts ("once my levels are back to normal
 # can i just quit taking it", round 15: the whole question was read as its condition).
-_CONDITION = re.compile(r"\b(?:once|when|whenever|if|after|before|until|while|since|now that"
+_CONDITION = re.compile(r"^\W*when\b[^?,]*?(?=,|\?|$)"  # "When in the day should he…" asks
+                        r"|\b(?:once|when|whenever|if|after|before|until|while|since|now that"
                         r"|as soon as)\b[^?,]*?(?=,|\?|$|\s+(?:can|could|should|is|do|does"
                         r"|will|may|must)\s+(?:i|he|she|we|they|you|it)\b)", re.IGNORECASE)
 # A prohibition: "Do not stop taking amlodipine without talking to your doctor.",

@@ -670,9 +670,10 @@ _SAID_OK = frozenset((w, "to") for w in ("ok", "okay", "alright", "safe", "fine"
 # are back to normal can i just quit taking it", round 15, was read as asking no yes or no).
 _CONDITION = re.compile(
     r"^\s*(?:(?:ok|okay|alright|so|and|but|well|then)\b(?!\s+to\b)\W*)*"
-    r"(?:(?:if|when|whenever|while|after|before|once)\b[^,?]*?"
-    r"(?:,\s*|\s+(?=(?:can|could|should|is|do|does|will|may|must)\s+"
-    r"(?:i|he|she|we|they|you|it)\b)))?", re.IGNORECASE)
+    r"(?:(?:if|when|whenever|while|after|before|once)\b[^,?]*,\s*"
+    # …not "when": "When in the day should he take it" asks when (dev c051)
+    r"|(?:if|whenever|while|after|before|once)\b[^,?]*?\s+(?=(?:can|could|should|is|do|does"
+    r"|will|may|must)\s+(?:i|he|she|we|they|you|it)\b))?", re.IGNORECASE)
 
 
 # The amount a noun before "of" measures out: "a glass of wine", "two cups of coffee".
