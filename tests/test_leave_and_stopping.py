@@ -141,3 +141,28 @@ def test_a_question_opening_with_when_asks_when() -> None:
     lexicon = Lexicon.build({"b": page_text(BLADDER)}, {})
     question = "When in the day should he take cefuroxime"
     assert not focus_of(" ".join(terms(question)), lexicon, question).polar
+
+
+QUITTING = """# Quitting smoking
+
+## E-cigarettes
+
+Some people think that switching to e-cigarettes can help you quit smoking, but that has
+not been proven. They contain nicotine, which is addictive.
+
+## Nicotine gum
+
+Nicotine gum is chewed slowly until it tingles."""
+
+
+def test_a_claim_the_page_reports_only_to_deny_it_is_no_answer(tmp_path: Path,
+                                                                embedder) -> None:
+    """Round 16: "do e cigs actually help u quit smoking?" got the model's "E-cigarettes
+    can help you quit smoking", held by "Some people think that switching to e-cigarettes
+    can help you quit smoking, but that has not been proven"."""
+    index = indexed_pages(tmp_path, {"quitting.md": page_text(QUITTING)}, embedder)
+    answer = answer_of(index, embedder, "do e cigs actually help u quit smoking?",
+                       "Yes, e-cigarettes can help you quit smoking [1].")
+    assert not answer.text.startswith("Yes")
+    assert "E-cigarettes can help you quit smoking [" not in answer.text
+    assert "not been proven" in answer.text or answer.refused

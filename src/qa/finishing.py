@@ -52,6 +52,7 @@ from qa.text import (
     with_parts,
 )
 from qa.types import Citation, Evidence, SentenceCheck, Verdict
+from qa.verification import DENIED_CLAIM
 
 _OPENER = re.compile(r"^\s*(yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
 # Words that turn a statement around: "avoid driving", "unlike drugs that act in the brain".
@@ -740,8 +741,8 @@ def _polarity(question: str, text: str, relevance: Relevance,
     # "my 6 year old" asks no time span; "given to a 6-year-old" speaks of a child
     question, text = _AGE.sub(_as_child, question), _AGE.sub(_as_child, text)
     topic = _topic(question, relevance, 0.0) if topic is None else topic
-    if not topic:
-        return None
+    if not topic or DENIED_CLAIM.search(text):
+        return None  # nor a claim reported only to deny it ("…but that has not been proven")
     split = told_and_asked(question)
     if split is not None and split[0] and not _speaks_to_asked(split[1], text, relevance):
         return None

@@ -176,6 +176,29 @@ def _says_leave(text: str) -> bool:
                for a, b in sentence_spans(text))
 
 
+# A claim a text reports only to deny it: "Some people think that switching to
+# e-cigarettes can help you quit smoking, but that has not been proven" held the model's
+# "E-cigarettes can help you quit smoking" (round 16)
+DENIED_CLAIM = re.compile(
+    r"\b(?:some|many|most)\s+(?:people|patients|persons|parents)\s+(?:think|believe|say|claim"
+    r"|feel|assume)\b[^.]*?\bbut\s+(?:this|that|it|these|they)\s+(?:is|are|has|have|was"
+    r"|were|does|do)\s*(?:not|never|n't)\b"
+    r"|\b(?:it is|it's) a myth that\b|\bcontrary to (?:popular|common) belief\b",
+    re.IGNORECASE)
+_DENIAL = re.compile(r"\b(?:not|never|no|myth|unproven|isn't|aren't|hasn't|haven't|doesn't"
+                     r"|don't)\b", re.IGNORECASE)
+
+
+def denied_only(body: str, text: str) -> bool:
+    """The sentence of ``text`` that best holds ``body`` reports a claim only to deny it
+    (``DENIED_CLAIM``), and ``body`` states it without the denial."""
+    if _DENIAL.search(body):
+        return False
+    sentences = [text[a:b] for a, b in sentence_spans(text)]
+    best = max(sentences, key=lambda s: lexical_support(body, s), default="")
+    return bool(DENIED_CLAIM.search(best))
+
+
 def _bare_list(item: Evidence) -> bool:
     """The excerpt is a list of things named, a line each, under a heading ending in ":"
     or with two lines at least ("Musculoskeletal:" / "Muscle weakness." / "Steroid
@@ -395,6 +418,9 @@ class SentenceVerifier:
                 if not relevance.unlike_only(body, self.evidence[n - 1], self.min_coverage)]
         if not kept:
             return [], Verdict.OTHER_DRUG
+        kept = [n for n in kept if not denied_only(body, self.evidence[n - 1].text)]
+        if not kept:
+            return [], Verdict.UNSUPPORTED  # a claim the excerpt reports only to deny it
         if gives_leave(body) and not any(_says_leave(self.evidence[n - 1].text) for n in kept):
             # "It is safe to stop the antibiotics after 2 days of treatment", held by "Take
             # a short course (2 or 3 days) of an antibiotic…" (round 14): leave is the
