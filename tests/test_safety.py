@@ -273,6 +273,11 @@ def test_eval_dev_safety_items_match_expected_triage(meaning: MeaningTriage) -> 
     "she swallowed a load of her mum's tablets about an hour ago",
     "I had way too many of my capsules and my heart feels funny",
     "my brother took his ketamine and now he will not move or talk",
+    # opening with a negation typed without its apostrophe, and no subject after it: a
+    # report, not a question ("cant she just take…" is one)
+    "cant get my husband to answer me, he took something",
+    "didnt mean to take so many of my sleeping pills and now i feel really weird",
+    "dont know what to do, my son swallowed a bunch of my tablets",
 ])
 def test_emergencies_without_keywords_are_caught_by_meaning(meaning, report: str) -> None:
     assert classify(report).kind is None  # no rule fires: the examples decide

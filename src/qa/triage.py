@@ -407,10 +407,13 @@ def classify(question: str) -> Triage:
 # A text opening with one of these asks about something; it does not report it.
 _QUESTION_OPENERS = frozenset(
     "what how why when which who whom whose where is are am was were does do did can could "
-    "should would will may might has have had shall tell explain list describe"
-    # …and their negations as typed without an apostrophe (``fold``): "cant she just take
-    # b12 pills instead, she hates needles" was held an emergency report (round 16)
-    " cant couldnt shouldnt wouldnt wont isnt arent doesnt dont didnt".split())
+    "should would will may might has have had shall tell explain list describe".split())
+# …and a negation typed without its apostrophe (``fold``), with a subject after it: "cant
+# she just take b12 pills instead, she hates needles" was held an emergency report (round
+# 16); not one with none, which reports ("cant get my husband to answer me, he took
+# something", "didnt mean to take so many…")
+_NEGATED_QUESTION = re.compile(r"^(?:cant|couldnt|shouldnt|wouldnt|wont|isnt|arent|doesnt|dont"
+                               r"|didnt)\s+(?:i|you|he|she|we|they|it|this|that)\b")
 
 
 # Asking how to keep something that keeps happening from happening again is no report of
@@ -461,7 +464,8 @@ class MeaningTriage:
         # a personal-dosing rule does not keep an emergency out: "my son swallowed a bunch of
         # my pills, how do we stop it" asks "how do we stop" as a dose change would
         if found.kind in (TriageKind.SELF_HARM, TriageKind.EMERGENCY) or not opening \
-                or opening[0] in _QUESTION_OPENERS or _PREVENTING.search(folded):
+                or opening[0] in _QUESTION_OPENERS or _NEGATED_QUESTION.match(folded) \
+                or _PREVENTING.search(folded):
             return found
         report, look_alike = self.scores(question)
         if report >= self.min_similarity and report - look_alike >= self.margin:
