@@ -483,6 +483,8 @@ def test_words_no_one_writes_and_chat_spellings_are_the_words_meant() -> None:
             ("can i use yesterdays betamethasone cream", ())):
         asked = in_plain_words(question)
         assert focus_of(" ".join(terms(asked)), lexicon, asked).missing == missing
+    assert in_plain_words("her mouth is soooo dry, it was goooood, see www.nhs.uk") == \
+        "her mouth is so dry, it was good, see www.nhs.uk"
     pills = Lexicon.build({"p": "Cyanocobalamin pills are taken once a day."}, {})
     asked = "is it bad that my cyanocobalamin tabs are 1000 mcg"
     assert focus_of(" ".join(terms(asked)), pills, asked).missing == ()

@@ -111,6 +111,8 @@ def _unstressed(match: re.Match[str]) -> str:
     word = match.string
     start, end = _word_around(word, match.start(), match.end())
     before, letter, after = word[start:match.start()], match.group(1), word[match.end():end]
+    if not before and not after:
+        return match.group(0)  # a word of one letter over and over ("www", "zzz") stays
     once, twice = (f"{before}{letter * n}{after}".lower() for n in (1, 2))
     return letter * (2 if zipf(once) < zipf(twice) else 1)
 
