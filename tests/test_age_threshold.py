@@ -103,6 +103,30 @@ def test_a_label_s_age_sign_above_the_asked_age_gives_no_yes(tmp_path: Path,
     assert "12 years of age" in answer.text
 
 
+FUNGAL = """# Fungal skin infections
+
+Clotrimazole and betamethasone dipropionate cream is a prescription medication used on the
+skin to treat fungal infections of the feet, groin, and body in people 17 years of age and
+older. Clotrimazole cream alone is used twice a day for 2 to 8 weeks."""
+
+
+def test_a_sentence_letting_a_child_use_what_is_for_older_people_is_not_shown(
+        tmp_path: Path, embedder) -> None:
+    """Round 16: "my son is 12 and has jock itch, can he use my clotrimazole betamethasone
+    cream" got "For kids, your son can use your clotrimazole betamethasone dipropionate
+    cream", held by the line that says "17 years of age and older"."""
+    index = indexed_pages(tmp_path, {"fungal.md": page_text(FUNGAL)}, embedder)
+    answer = answer_of(index, embedder, "my son is 12 and has jock itch, can he use my "
+                       "clotrimazole betamethasone cream",
+                       citing("17 years", "For kids, your son can use your clotrimazole "
+                              "betamethasone dipropionate cream [n]. It is a prescription "
+                              "medication used on the skin to treat fungal infections of "
+                              "the feet, groin, and body in people 17 years of age and "
+                              "older [n]."))
+    assert "can use" not in answer.text
+    assert "17 years of age and older" in answer.text
+
+
 DIARRHEA = """# Diarrhea
 
 ## Medicines

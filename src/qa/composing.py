@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +41,7 @@ from qa.finishing import (
     addresses,
     asks_for_list,
     asks_shaped,
+    below_ages,
     documents_polarity,
     list_items,
     misses_brand,
@@ -57,6 +59,12 @@ from qa.scope import Relevance, copies, scored_question
 from qa.text import MARKER, POINTS_BACK, content_words, stems
 from qa.types import Citation, SentenceCheck, Verdict
 from qa.verification import SentenceVerifier, Verified, cited_in, looks_like_refusal, shown
+
+# A sentence letting someone use or take a medicine ("your son can use your … cream"), not
+# one refusing it
+_GRANTS = re.compile(r"\b(?:can|may|could)\s+(?:\w+\s+)?(?:use|take|have|give|apply|try)\b"
+                     r"|\b(?:safe|ok|okay|fine)\b", re.IGNORECASE)
+_REFUSES = re.compile(r"\b(?:not|never|cannot|can't|shouldn't|n't)\b", re.IGNORECASE)
 
 # Share of a complementing quote's content words the answer must not say already. On the
 # dev split (124 questions, model replies reused): without it, paraphrases of the answer
@@ -189,7 +197,7 @@ class Composer:
     def _shown(self, check: SentenceCheck | None) -> list[str]:
         """A verified sentence to send; "Yes." and the like wait for a sentence that holds
         (an answer that ends up refused must not have sent them)."""
-        if check is None or self._said_whole(check):
+        if check is None or self._said_whole(check) or self._too_young(check):
             return []
         if shown(check):
             text = without_foreign_links(self._grounded(check), self.links)
@@ -209,6 +217,16 @@ class Composer:
             texts[0] = self._opener + texts[0]
         self.sent += texts
         return [] if self._whole is not None else texts
+
+    def _too_young(self, check: SentenceCheck) -> bool:
+        """The sentence lets the person asked about use the medicine, and every excerpt
+        holding it is for people older than the age the question gives (``below_ages``):
+        round 16's "For kids, your son can use your clotrimazole betamethasone dipropionate
+        cream" for a 12-year-old, held by "…in people 17 years of age and older"."""
+        return bool(check.kept) and bool(_GRANTS.search(check.text)) \
+            and not _REFUSES.search(check.text) and all(
+                below_ages(self.question, self.verifier.evidence[n - 1].text)
+                for n in check.kept)
 
     def _grounded(self, check: SentenceCheck) -> str:
         """The excerpt's own sentence, quoted, instead of a kept sentence that says less:
