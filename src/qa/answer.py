@@ -42,7 +42,7 @@ from qa.evidence import select_evidence
 from qa.finishing import (
     documents_polarity,
     links_in,
-    names_one_drug,
+    one_drug_names,
     pairs_names,
     quotes,
     with_list,
@@ -62,7 +62,7 @@ from qa.scope import (
     route_crowded,
     setting_of,
 )
-from qa.text import SentenceStream, renumbered, terms
+from qa.text import SentenceStream, renumbered
 from qa.triage import MeaningTriage, Triage, requests_manufacture
 from qa.types import (
     Answer,
@@ -448,11 +448,10 @@ class Assistant:
         ranked = quotes(question, evidence, relevance, self.embedder, aspect)
         best = ranked[0].score if ranked else 0.0
         quotable, vouch = best >= cfg.quote_score, cfg.vouch_score
-        if ranked and names_one_drug(question, relevance):
+        if ranked and (same := one_drug_names(question, relevance)):
             # asked whether names are one drug, a line pairing them says so whatever its
             # score ("Meclizine is the generic name for … Antivert … and Bonine")
-            asked = [w for w in terms(question) if w in relevance.lexicon.drugs]
-            quotable = quotable or pairs_names(ranked[0].text, asked)
+            quotable = quotable or pairs_names(ranked[0].text, same)
         if ranked and triage.kind is TriageKind.PERSONAL_DOSING:
             # Only a quote that states no amount and says yes or no to the question: "Is it
             # safe to stop taking sertraline all at once?" gets "No." and "Do not stop

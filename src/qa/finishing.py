@@ -505,7 +505,7 @@ _MEN = re.compile(r"\b(?:men|man|males?|anyone|everyone|people|patients)\b", re.
 SAME_DRUG_BONUS = 0.2
 
 
-def _asked_kind_bonus(text: str, asks_stop: bool, same: set[str]) -> float:
+def _asked_kind_bonus(text: str, asks_stop: bool, same: Collection[str]) -> float:
     """Asked whether to stop, STOP_BONUS for a line saying when to stop or go on and
     GOES_ON_BONUS more for one telling not to stop; SAME_DRUG_BONUS for a line naming two
     of the names asked to be the same drug ("Meclizine is the generic name for … Antivert
@@ -569,8 +569,7 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     # Asked for a 3-year-old with diarrhea, "…may help stop diarrhea in adults" was quoted
     # (round 13), not "…can be dangerous for infants and children"
     child, man = asks_for_a_child(question), asks_for_a_man(question)
-    same = {w for w in terms(question) if w in relevance.lexicon.drugs} \
-        if names_one_drug(question, relevance) else set()
+    same = one_drug_names(question, relevance)
     asks_stop = bool(_ASKS_STOP.search(asked_part))
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
@@ -679,13 +678,19 @@ _ASKS_SAME = re.compile(r"\bsame (?:thing|drug|medicine|medication|stuff|as)\b"
                         r"|\b(?:brand|generic) (?:name |version )?(?:of|for)\b", re.IGNORECASE)
 
 
-def names_one_drug(question: str, relevance: Relevance) -> bool:
-    """The question asks whether names are the same drug, and they are two or more names
-    the documents pair as one (``Lexicon``: "nitrofurantoin" and "Macrobid")."""
+def one_drug_names(question: str, relevance: Relevance) -> frozenset[str]:
+    """The names a question asks to be the same drug, when they are two or more names the
+    documents pair as one (``Lexicon``: "nitrofurantoin" and "Macrobid"); else none."""
     if not _ASKS_SAME.search(question):
-        return False
-    named = {w for w in terms(question) if w in relevance.lexicon.drugs}
-    return len(named) >= 2 and len({relevance.lexicon.drugs[w] for w in named}) == 1
+        return frozenset()
+    named = frozenset(w for w in terms(question) if w in relevance.lexicon.drugs)
+    one = len(named) >= 2 and len({relevance.lexicon.drugs[w] for w in named}) == 1
+    return named if one else frozenset()
+
+
+def names_one_drug(question: str, relevance: Relevance) -> bool:
+    """The question asks whether names are the same drug, and the documents pair them."""
+    return bool(one_drug_names(question, relevance))
 
 
 def documents_polarity(question: str, ranked: Sequence[Quote],

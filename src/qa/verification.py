@@ -192,8 +192,8 @@ _DENIAL = re.compile(r"\b(?:not|never|no|myth|unproven|isn't|aren't|hasn't|haven
 def denied_only(body: str, text: str) -> bool:
     """The sentence of ``text`` that best holds ``body`` reports a claim only to deny it
     (``DENIED_CLAIM``), and ``body`` states it without the denial."""
-    if _DENIAL.search(body):
-        return False
+    if _DENIAL.search(body) or not DENIED_CLAIM.search(text):
+        return False  # most excerpts deny nothing: no sentence to look for
     sentences = [text[a:b] for a, b in sentence_spans(text)]
     best = max(sentences, key=lambda s: lexical_support(body, s), default="")
     return bool(DENIED_CLAIM.search(best))
