@@ -138,20 +138,6 @@ Medicines for diarrhea in adults can be dangerous for infants and children and s
 only be given to them with a doctor's guidance."""
 
 
-def test_a_line_only_for_adults_is_not_quoted_for_a_child(tmp_path: Path, embedder) -> None:
-    """Round 13: asked "my 3 year old has had the runs since yesterday, can i give him one
-    of those anti diarrhea meds like imodium", the answer quoted "…may help stop diarrhea
-    in adults" (the page's line on children was the answer)."""
-    index = indexed_pages(tmp_path, {"diarrhea.md": page_text(DIARRHEA)}, embedder)
-    answer = answer_of(index, embedder, "my 3 year old has diarrhea, can loperamide help "
-                       "stop it?", "I don't know.")
-    assert "in adults" not in answer.text
-    # for an adult the adults' line may answer
-    answer = answer_of(index, embedder, "im 30 and have diarrhea, can loperamide help me "
-                       "stop it?", "I don't know.")
-    assert "in adults" in answer.text
-
-
 BLADDER = """# Bladder infections
 
 ## Treatment
@@ -162,15 +148,26 @@ antibiotic daily for 6 months or longer.
 Cefuroxime tablets are usually taken twice a day, every 12 hours, for 7 days."""
 
 
-def test_a_line_only_about_women_is_not_quoted_for_a_man(tmp_path: Path, embedder) -> None:
-    """Round 14: "my dad is 67 and got levaquin for a complicated uti … how often is he
-    supposed to take it" was answered with "Women who have recurrent UTIs may be advised
-    to … take low doses … daily for 6 months or longer"."""
-    index = indexed_pages(tmp_path, {"bladder.md": page_text(BLADDER)}, embedder)
-    answer = answer_of(index, embedder, "my husband keeps getting bladder infections, what "
-                       "can he take for them", "I don't know.")
-    assert "Women" not in answer.text
-    # asked for a woman, the women's line answers
-    answer = answer_of(index, embedder, "my wife keeps getting bladder infections, what can "
-                       "she take for them", "I don't know.")
-    assert "Women who have repeated bladder infections" in answer.text
+@pytest.mark.parametrize(("name", "page", "other", "own", "absent", "present"), [
+    # Round 13: asked "my 3 year old has had the runs since yesterday, can i give him one of
+    # those anti diarrhea meds like imodium", the answer quoted "…may help stop diarrhea in
+    # adults" (the page's line on children was the answer); for an adult it may answer.
+    ("diarrhea.md", DIARRHEA,
+     "my 3 year old has diarrhea, can loperamide help stop it?",
+     "im 30 and have diarrhea, can loperamide help me stop it?", "in adults", "in adults"),
+    # Round 14: "my dad is 67 and got levaquin for a complicated uti … how often is he
+    # supposed to take it" was answered with "Women who have recurrent UTIs may be advised
+    # to … take low doses … daily for 6 months or longer"; asked for a woman, it answers.
+    ("bladder.md", BLADDER,
+     "my husband keeps getting bladder infections, what can he take for them",
+     "my wife keeps getting bladder infections, what can she take for them",
+     "Women", "Women who have repeated bladder infections"),
+])
+def test_a_line_only_for_others_is_not_quoted(tmp_path: Path, embedder, name: str, page: str,
+                                               other: str, own: str, absent: str,
+                                               present: str) -> None:
+    """A line only for adults is no quote for a child, one only about women none for a man;
+    for those it is about, it answers."""
+    index = indexed_pages(tmp_path, {name: page_text(page)}, embedder)
+    assert absent not in answer_of(index, embedder, other, "I don't know.").text
+    assert present in answer_of(index, embedder, own, "I don't know.").text
