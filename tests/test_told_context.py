@@ -94,6 +94,21 @@ def test_what_is_told_around_a_question_about_a_known_drug_is_no_missing_topic()
     assert focus_of(asked.lower(), LEXICON, asked).missing == ("neurologist",)
 
 
+def test_words_told_after_the_question_or_around_a_vitamin_are_no_missing_topic() -> None:
+    """Round 16: "cant she just take b12 pills instead, she hates needles" and "im 24 and
+    vegan, how much b12 do i actualy need a day" were refused naming "needles" and "vegan"
+    (told after the question; and "b12", letters and digits, was no name the pages know).
+    Asked, the same words still count."""
+    lexicon = Lexicon.build({"b": "Vitamin B12. Adults need 2.4 micrograms of vitamin B12 a "
+                                  "day. Large doses of B12 pills may be used instead of "
+                                  "shots. " * 2}, {}, {"b": "Vitamin B12"})
+    for told in ("cant she just take b12 pills instead, she hates needles",
+                 "im 24 and vegan, how much b12 do i actualy need a day"):
+        assert focus_of(told.lower(), lexicon, told).missing == ()
+    asked = "can vegans take b12 pills?"
+    assert focus_of(asked.lower(), lexicon, asked).missing == ("vegans",)
+
+
 def test_a_question_after_what_is_told_asks_about_the_told_drug() -> None:
     """"I've been on lorazepam for a few months. Can I just quit it cold turkey?" is asked
     as "Can I just quit lorazepam abruptly?" (either order; read as meant,

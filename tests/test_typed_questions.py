@@ -81,6 +81,17 @@ LEXICON = Lexicon.build(
     # the clause is the question's own condition: asked, not told
     ("If I miss a dose, should I double up?", "", "If I miss a dose, should I double up?"),
     ("What are the side effects?", "", "What are the side effects?"),
+    # told after the question, opening on who it is about (rounds 11 and 16)
+    ("cant she just take b12 pills instead, she hates needles",
+     "she hates needles", "cant she just take b12 pills instead"),
+    ("is there a special flu shot for my grandma, shes 82",
+     "shes 82", "is there a special flu shot for my grandma"),
+    ("What dose of dantrolene should I take, I weigh 70kg?",
+     "I weigh 70kg", "What dose of dantrolene should I take"),
+    # ...not a clause asking again, nor a message asking nothing
+    ("can he take it, he is 7 is that ok", "", "can he take it, he is 7 is that ok"),
+    ("My mother's face is drooping and her speech is slurred, she takes memantine", "",
+     "My mother's face is drooping and her speech is slurred, she takes memantine"),
 ])
 def test_what_a_typed_message_tells_and_what_it_asks(message: str, told: str,
                                                      asked: str) -> None:

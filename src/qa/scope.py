@@ -676,6 +676,10 @@ _CONDITION = re.compile(
     r"|will|may|must)\s+(?:i|he|she|we|they|you|it)\b))?", re.IGNORECASE)
 
 
+# A name written in letters and digits: "b12", "d3", "covid19" (not "24", "70kg", "2x")
+_CODE_NAME = re.compile(r"[a-z]{1,6}\d{1,3}[a-z]?")
+
+
 # The amount a noun before "of" measures out: "a glass of wine", "two cups of coffee".
 _MEASURE = re.compile(r"\b(?:a|an|one|two|three|four|five|few|couple|half|\d+)\s+([a-z]+)\s+of\b")
 
@@ -702,7 +706,9 @@ def focus_of(query: str, lexicon: Lexicon, question: str = "") -> Focus:
     # Prevnar?", a vaccine no lexicon drug stands for)
     # (what is told counts: "her pediatrician put her on antibiotics for a uti 2 days ago
     # … ok to just stop the rest of it?" is about antibiotics for a UTI)
-    named = drugs or any(specific(t) and lexicon.vocabulary.knows(t) for t in tokens)
+    # A name of letters and digits counts ("how much b12 do i need", "vitamin d3")
+    named = drugs or any((specific(t) or _CODE_NAME.fullmatch(t)) and lexicon.vocabulary.knows(t)
+                         for t in tokens)
     missing: list[str] = []
     # "is it ok for him to take his aripiprazole discmelt on an empty stomach?" asks about
     # aripiprazole: a page that never names the product answers it

@@ -245,6 +245,9 @@ def heading_like(line: str) -> bool:
 # shots. what symptoms should we watch for"
 _ASKS = re.compile(r"^\W*(?:what|how|which|why|where|who|when|is|are|can|could|should|does"
                    r"|do|will|would)\b", re.IGNORECASE)
+# ...or as a question turned round a "not": "cant she just take b12 pills instead"
+_ASKS_NOT = re.compile(r"^\W*(?:is|are|can|could|should|does|do|will|would)(?:n'?t|nt|\u2019t)\b"
+                       r"|^\W*cant\b", re.IGNORECASE)
 
 
 def asking(sentences: Sequence[str]) -> int | None:
@@ -276,18 +279,31 @@ _TOLD_CLAUSE = re.compile(
     r"|might|has|have|had|what|how|which|why|where|who)\b[^?]*\??)$", re.IGNORECASE)
 
 
+# ...and one told after it, opening on who it is about: "cant she just take b12 pills
+# instead, she hates needles", "is there a special flu shot for my grandma, shes 82", "what
+# dose should I take, I weigh 70kg?" (rounds 11, 16: the told words refused as the topic).
+# Not a clause asking again ("…, is that ok"), nor one the asked part hangs on ("…, it").
+_TOLD_AFTER = re.compile(
+    r"^(?P<asked>[^?]{8,}?),\s+(?:(?:and|but|bc|because|since|as)\s+)?"
+    r"(?P<told>(?:she|he|i|we|they|my|her|his|our|im|i'm|i\u2019m|shes|she's|hes|he's)\b"
+    r"(?![^?]*\b(?:is|are|can|could|should|will|would|does|do|did)\s+"
+    r"(?:it|that|this|these|those|there|i|he|she|we|they)\b)[^,?]*?)\W*$", re.IGNORECASE)
+
+
 @functools.lru_cache(maxsize=1024)
 def told_and_asked(message: str, *, loose: bool = True) -> tuple[str, str] | None:
     """What a message tells and the question it asks (``asking``); None when no one
-    sentence asks. ``loose``, as people type: a sentence may start in lower case, and a
-    clause before the comma of the asking sentence is told (``_TOLD_CLAUSE``); else whole
-    sentences only."""
+    sentence asks. ``loose``, as people type: a sentence may start in lower case, a
+    clause before the comma of the asking sentence is told (``_TOLD_CLAUSE``), and so is
+    one after it opening on who it is about (``_TOLD_AFTER``); else whole sentences only."""
     sentences = [message[slice(*span)] for span in sentence_spans(message, any_case=loose)]
     k = asking(sentences)
     if k is None:
         return None
     told, asked = sentences[:k] + sentences[k + 1:], sentences[k]
     clause = _TOLD_CLAUSE.match(asked) if loose else None
+    if clause is None and loose and (_ASKS.match(asked) or _ASKS_NOT.match(asked)):
+        clause = _TOLD_AFTER.match(asked)
     if clause is not None:
         told, asked = [*sentences[:k], clause.group("told"), *sentences[k + 1:]], clause["asked"]
     return " ".join(told), asked
