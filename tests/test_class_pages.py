@@ -444,9 +444,54 @@ def test_asked_whether_two_names_are_one_drug_the_line_pairing_them_answers(
     answer = answer_of(index, embedder, "is bonine the same thing as antivert",
                        "I don't know.")
     assert "generic name for the prescription drug called Antivert" in answer.text
+    assert answer.text.startswith("Yes.")
     # names of two drugs are not said to be one
     answer = answer_of(index, embedder, "is bonine the same thing as gravol", "I don't know.")
     assert answer.refused
+
+
+DEMENTIA = """# Alzheimer's medicines
+
+For people with mild to moderate Alzheimer's, donepezil (Aricept) or galantamine
+(Razadyne) may help. Donepezil is also approved to treat symptoms of moderate to severe
+Alzheimer's. Another drug, memantine (Namenda), is used to treat symptoms of moderate to
+severe Alzheimer's, although it also has limited effects.
+
+All of these medicines may cause nausea, vomiting, diarrhea and loss of appetite."""
+
+
+def test_asked_whether_two_drugs_are_one_the_lines_naming_each_say_no(
+        tmp_path: Path, embedder) -> None:
+    """Round 16: "is namenda the same thing as aricept? her friend takes that one" was
+    refused; the page names each with its generic name, in sentences apart ("…donepezil
+    (Aricept)… Another drug, memantine (Namenda)…"). The answer says no and quotes the
+    lines naming both; names the page pairs as one still get yes."""
+    index = indexed_pages(tmp_path, {"dementia.md": page_text(DEMENTIA)}, embedder)
+    answer = answer_of(index, embedder,
+                       "is namenda the same thing as aricept? her friend takes that one",
+                       "I don't know.")
+    assert answer.text.startswith("No.")
+    assert "memantine (Namenda)" in answer.text and "donepezil (Aricept)" in answer.text
+    answer = answer_of(index, embedder, "is namenda the same thing as memantine?",
+                       "I don't know.")
+    assert not answer.text.startswith("No")
+
+
+def test_a_name_before_its_salt_is_a_drug_and_the_salt_none() -> None:
+    """Round 16: "Trospium chloride tablets should be dosed at least one hour before
+    meals" left "trospium" unknown (no WHO stem) and made "chloride" a drug, by "oxybutynin
+    chloride (Ditropan)"; "should i take my trospium with breakfast" was refused."""
+    lexicon = Lexicon.build({"b": "Bladder medicines. Trospium chloride tablets should be "
+                                  "dosed at least one hour before meals. Oxybutynin chloride "
+                                  "(Ditropan) may cause dry mouth. Losartan potassium, "
+                                  "calcium and sodium are named apart. Bladder medicines "
+                                  "help."},
+                            {"ditropan": {"chloride", "oxybutynin"},
+                             "chloride": {"ditropan"}, "oxybutynin": {"ditropan"}},
+                            {"b": "Bladder medicines"})
+    assert {"trospium", "oxybutynin", "losartan"} <= set(lexicon.drugs)
+    assert not {"chloride", "potassium", "calcium"} & set(lexicon.drugs)
+    assert lexicon.drugs["ditropan"] == lexicon.drugs["oxybutynin"]
 
 
 def test_an_everyday_word_mistyped_is_read_as_that_word() -> None:

@@ -42,7 +42,7 @@ from qa.evidence import select_evidence
 from qa.finishing import (
     documents_polarity,
     links_in,
-    one_drug_names,
+    names_asked_same,
     pairs_names,
     quotes,
     with_list,
@@ -448,9 +448,10 @@ class Assistant:
         ranked = quotes(question, evidence, relevance, self.embedder, aspect)
         best = ranked[0].score if ranked else 0.0
         quotable, vouch = best >= cfg.quote_score, cfg.vouch_score
-        if ranked and (same := one_drug_names(question, relevance)):
-            # asked whether names are one drug, a line pairing them says so whatever its
-            # score ("Meclizine is the generic name for … Antivert … and Bonine")
+        if ranked and (same := names_asked_same(question, relevance)):
+            # asked whether names are one drug, a line naming two of them says so or not
+            # whatever its score ("Meclizine is the generic name for … Antivert … and
+            # Bonine"; "…donepezil (Aricept)… Another drug, memantine (Namenda)…")
             quotable = quotable or pairs_names(ranked[0].text, same)
         if ranked and triage.kind is TriageKind.PERSONAL_DOSING:
             # Only a quote that states no amount and says yes or no to the question: "Is it

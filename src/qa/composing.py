@@ -47,6 +47,7 @@ from qa.finishing import (
     misses_brand,
     misses_limit,
     misses_shape,
+    names_asked_same,
     pins_limit,
     polarity_of,
     quoted_answer,
@@ -407,6 +408,9 @@ class Composer:
         text, citation, check = quoted_answer(with_list(self.best), self.best.evidence.n)
         self._quote = (citation, check)
         opener = self._opener or (self._quote_opener if way is not None else "")
+        if way is not None and not opener and names_asked_same(self.question, self.relevance):
+            # whether names are one drug, the names' pairing decides, not the model's words
+            opener = f"{way.capitalize()}. "
         self.sent = [opener + text]
         return list(self.sent)
 

@@ -503,6 +503,8 @@ _MEN = re.compile(r"\b(?:men|man|males?|anyone|everyone|people|patients)\b", re.
 
 # Asked whether two names are one drug, a line naming both of them answers it
 SAME_DRUG_BONUS = 0.2
+# Sentences a quote may run on to reach the next name of those asked to be one drug.
+APART_REACH = 2
 
 
 def _asked_kind_bonus(text: str, asks_stop: bool, same: Collection[str]) -> float:
@@ -569,27 +571,18 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     # Asked for a 3-year-old with diarrhea, "…may help stop diarrhea in adults" was quoted
     # (round 13), not "…can be dangerous for infants and children"
     child, man = asks_for_a_child(question), asks_for_a_man(question)
-    same = one_drug_names(question, relevance)
+    same = names_asked_same(question, relevance)
+    apart = len({relevance.lexicon.drugs[w] for w in same}) > 1
     asks_stop = bool(_ASKS_STOP.search(asked_part))
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
         spans = sentence_spans(item.text)
-        for k, (s, e) in enumerate(spans):
+        for k in range(len(spans)):
+            span = _quote_span(item.text, spans, k, same if apart else frozenset())
+            if span is None:
+                continue
+            s, e = span
             text = item.text[s:e]
-            if LEAD_IN_ONLY.search(text):
-                # a lead-in says nothing alone; with the list after it, it is the answer
-                # ("People who are at increased risk of kidney stones are those with", then
-                # the items, for "Who is at risk of kidney stones?")
-                after = k + 1
-                while after < len(spans) and _item(item.text[slice(*spans[after])],
-                                                   text.endswith(":")):
-                    after += 1
-                if after == k + 1:
-                    continue
-                e = spans[after - 1][1]
-                if k and POINTS_BACK.match(text):  # "…at risk for developing gout. They
-                    s = spans[k - 1][0]  # include": what the list is lies before "They"
-                text = item.text[s:e]
             if all(states.search(text) for states in required) and len(text.split()) >= 4 \
                     and not (first_limit_only and _INITIAL.search(text)) \
                     and not _states_no_brand(text, brands) \
@@ -635,6 +628,34 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     return sorted(out, key=lambda q: -q.score)
 
 
+def _quote_span(text: str, spans: Sequence[tuple[int, int]], k: int,
+                apart: frozenset[str]) -> tuple[int, int] | None:
+    """Where the quote of a text's ``k``-th sentence starts and ends: the sentence, or
+    more of the text around it; None when it says nothing alone."""
+    s, e = spans[k]
+    sentence = text[s:e]
+    if LEAD_IN_ONLY.search(sentence):
+        # a lead-in says nothing alone; with the list after it, it is the answer ("People
+        # who are at increased risk of kidney stones are those with", then the items, for
+        # "Who is at risk of kidney stones?")
+        after = k + 1
+        while after < len(spans) and _item(text[slice(*spans[after])], sentence.endswith(":")):
+            after += 1
+        if after == k + 1:
+            return None
+        if k and POINTS_BACK.match(sentence):  # "…at risk for developing gout. They
+            s = spans[k - 1][0]  # include": what the list is lies before "They"
+        return s, spans[after - 1][1]
+    named = set(terms(sentence)) & apart
+    if len(named) == 1:
+        # names asked to be one drug that the documents hold apart, each in its own
+        # sentence: the quote runs on to the next one naming another (round 16: "…
+        # donepezil (Aricept)… may help. … Another drug, memantine (Namenda), is…")
+        e = next((spans[j][1] for j in range(k + 1, min(k + 1 + APART_REACH, len(spans)))
+                  if set(terms(text[slice(*spans[j])])) & apart - named), e)
+    return s, e
+
+
 # "How does X work?" asks for a mechanism, which the answer states in other words.
 _FRAME = frozenset(stems(["work"]))
 
@@ -678,14 +699,30 @@ _ASKS_SAME = re.compile(r"\bsame (?:thing|drug|medicine|medication|stuff|as)\b"
                         r"|\b(?:brand|generic) (?:name |version )?(?:of|for)\b", re.IGNORECASE)
 
 
-def one_drug_names(question: str, relevance: Relevance) -> frozenset[str]:
-    """The names a question asks to be the same drug, when they are two or more names the
-    documents pair as one (``Lexicon``: "nitrofurantoin" and "Macrobid"); else none."""
+def names_asked_same(question: str, relevance: Relevance) -> frozenset[str]:
+    """The names a question asks to be the same drug, when it names two or more the
+    documents know; else none."""
     if not _ASKS_SAME.search(question):
         return frozenset()
     named = frozenset(w for w in terms(question) if w in relevance.lexicon.drugs)
-    one = len(named) >= 2 and len({relevance.lexicon.drugs[w] for w in named}) == 1
-    return named if one else frozenset()
+    return named if len(named) >= 2 else frozenset()
+
+
+def one_drug_names(question: str, relevance: Relevance) -> frozenset[str]:
+    """The names a question asks to be the same drug, when the documents pair them as one
+    (``Lexicon``: "nitrofurantoin" and "Macrobid"); else none."""
+    named = names_asked_same(question, relevance)
+    return named if len({relevance.lexicon.drugs[w] for w in named}) == 1 else frozenset()
+
+
+def names_apart(question: str, ranked: Sequence[Quote], relevance: Relevance) -> bool:
+    """Asked whether names are one drug, the documents hold them as two or more (no
+    ``Lexicon`` pairing joins them) and the best quote names two of them: "is namenda the
+    same thing as aricept" and "…donepezil (Aricept)… Another drug, memantine (Namenda)…"
+    (round 16, refused)."""
+    named = names_asked_same(question, relevance)
+    return bool(ranked) and len({relevance.lexicon.drugs[w] for w in named}) > 1 \
+        and pairs_names(ranked[0].text, named)
 
 
 def names_one_drug(question: str, relevance: Relevance) -> bool:
@@ -702,6 +739,8 @@ def documents_polarity(question: str, ranked: Sequence[Quote],
     if ranked and names_one_drug(question, relevance) \
             and relevance.lexicon.drugs_in(ranked[0].text) & relevance.focus.drugs:
         return "yes"  # the documents pair the names: "Brand names: …, Macrobid, …"
+    if names_apart(question, ranked, relevance):
+        return "no"
     topic = _topic(question, relevance, 0.0)  # the same for every quote: worked out once
     if not ranked or set(topic) <= _BARE:
         return None

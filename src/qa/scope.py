@@ -63,6 +63,13 @@ SPECIFIC_ZIPF = 4.0  # under this a word names something specific: any question 
 POLAR_ZIPF = 4.9  # a yes/no question needs every word under this ("alcohol", "driving")
 POSSESSIVE_GAP = 2.0  # "yesterdays" (2.6) is "yesterday's" (5.0): its "s" is no plural
 DRUG_ZIPF = 3.5  # a document's main drug is its most frequent word under this
+# A word and the one after it, a space apart
+_SALTED = re.compile(r"\b([a-z]{5,})[ \t]+([a-z]+)\b")
+# The salts a drug's full name ends with (USAN): "trospium chloride", "metoprolol tartrate"
+SALTS = frozenset("""chloride hydrochloride hcl hydrobromide bromide sodium potassium calcium
+    magnesium sulfate sulphate maleate tartrate bitartrate succinate mesylate besylate
+    citrate acetate phosphate hyclate fumarate dipropionate propionate valerate furoate
+    gluconate lactate carbonate monohydrate""".split())
 PREFIX = 5  # "relieve" is known from "relief": words of 6+ letters match on 5 letters
 # Endings of international non-proprietary drug names (WHO INN stems), for drug-shaped
 # words that are not a document's main drug ("ibuprofen" named in a paracetamol leaflet).
@@ -395,6 +402,10 @@ class Lexicon:
                 if not _DRUG_SHAPE.search(doc_drug[doc_id]) and doc_drug[doc_id] not in aliases:
                     guessed.add(doc_id)  # "hemorrhoids", "micrograms": no drug's name
             names.update(w for w in counts if _DRUG_SHAPE.search(w))
+            # "Trospium chloride tablets", "losartan potassium": the word a salt follows
+            names.update(w for w, after in _SALTED.findall(text.lower())
+                         if after in SALTS and w in counts and w not in SALTS
+                         and name_like(w))
             for kind, found in cue_counts(tokens, {*counts, *([subject] if subject else [])}
                                           ).items():
                 cues[kind].update(found)
@@ -404,8 +415,9 @@ class Lexicon:
             # words are common ("glucose (Sugar)"); a very common word only when it names
             # a drug already: "Low Blood Pressure (Hypotension)" made "pressure" a drug
             if name in names or others & names or any(map(rare, {name, *others})):
+                # (not a salt: "oxybutynin chloride (Ditropan)" pairs no "chloride")
                 names.update(w for w in {name, *others}
-                             if w in names or zipf(w) < ALIAS_COMMON_ZIPF)
+                             if w in names or zipf(w) < ALIAS_COMMON_ZIPF and w not in SALTS)
         canonical: dict[str, str] = {}
         for _ in range(2):  # twice: a brand listed after another one's generic is that
             # generic's too, whatever the order ("pyrethrins" -> Licide, Pronto)
