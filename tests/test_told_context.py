@@ -19,7 +19,7 @@ import pytest
 from qa.conversation import asked_alone, standalone
 from qa.query import QueryNormaliser
 from qa.scope import Lexicon, focus_of
-from qa.verification import for_other_case
+from qa.verification import for_other_case, moved_to_case
 
 from .conftest import answer_of, indexed_pages, page_text
 from .fakes import citing
@@ -209,6 +209,23 @@ def test_only_an_amount_stated_for_an_unnamed_case_alone_is_for_another_case() -
     assert not for_other_case("Elderly patients take 1 to 2 mg/day.", line, question)
     assert not for_other_case("The normal dose is 1 to 2 mg/day.", line,
                               "What dose do debilitated patients take?")
+
+
+def test_an_amount_moved_to_a_case_the_excerpt_gives_another_is_for_another_case() -> None:
+    """Round 16: "The usual dose for oxybutynin is one 5-mg tablet two or three times a day
+    for the frail elderly" was held by a leaflet giving the frail elderly 2.5 mg (the case
+    named at its line's start or end, the amount typed "5-mg")."""
+    usual = "The usual dose is one 5-mg tablet two to three times a day."
+    for frail in ("A lower starting dose of 2.5 mg two or three times a day is recommended "
+                  "for the frail elderly.",
+                  "For the frail elderly, a lower starting dose of 2.5 mg is recommended."):
+        line = f"{usual} {frail}"
+        assert moved_to_case("The usual dose is one 5-mg tablet two or three times a day "
+                             "for the frail elderly.", line)
+        assert not moved_to_case("The frail elderly start on 2.5 mg two or three times a "
+                                 "day.", line)
+        assert not moved_to_case("The usual dose is one 5-mg tablet two to three times a "
+                                 "day.", line)
 
 
 def test_a_dose_count_under_a_label_for_a_case_is_for_that_case() -> None:

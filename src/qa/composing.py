@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -59,13 +58,14 @@ from qa.finishing import (
 from qa.scope import Relevance, copies, scored_question
 from qa.text import MARKER, POINTS_BACK, content_words, stems
 from qa.types import Citation, SentenceCheck, Verdict
-from qa.verification import SentenceVerifier, Verified, cited_in, looks_like_refusal, shown
-
-# A sentence letting someone use or take a medicine ("your son can use your … cream"), not
-# one refusing it
-_GRANTS = re.compile(r"\b(?:can|may|could)\s+(?:\w+\s+)?(?:use|take|have|give|apply|try)\b"
-                     r"|\b(?:safe|ok|okay|fine)\b", re.IGNORECASE)
-_REFUSES = re.compile(r"\b(?:not|never|cannot|can't|shouldn't|n't)\b", re.IGNORECASE)
+from qa.verification import (
+    SentenceVerifier,
+    Verified,
+    cited_in,
+    grants_use,
+    looks_like_refusal,
+    shown,
+)
 
 # Share of a complementing quote's content words the answer must not say already. On the
 # dev split (124 questions, model replies reused): without it, paraphrases of the answer
@@ -224,10 +224,8 @@ class Composer:
         holding it is for people older than the age the question gives (``below_ages``):
         round 16's "For kids, your son can use your clotrimazole betamethasone dipropionate
         cream" for a 12-year-old, held by "…in people 17 years of age and older"."""
-        return bool(check.kept) and bool(_GRANTS.search(check.text)) \
-            and not _REFUSES.search(check.text) and all(
-                below_ages(self.question, self.verifier.evidence[n - 1].text)
-                for n in check.kept)
+        return bool(check.kept) and grants_use(check.text) and all(
+            below_ages(self.question, self.verifier.evidence[n - 1].text) for n in check.kept)
 
     def _grounded(self, check: SentenceCheck) -> str:
         """The excerpt's own sentence, quoted, instead of a kept sentence that says less:

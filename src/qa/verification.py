@@ -28,8 +28,8 @@ from qa.text import (
 )
 from qa.types import Citation, Evidence, SentenceCheck, Verdict
 
-# An amount someone could take: "5 mg", "10mg", "2 tablets", "0.5 ml".
-DOSE = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:mg|mcg|µg|g|ml|milligrams?|micrograms?|units?|iu"
+# An amount someone could take: "5 mg", "10mg", "a 5-mg tablet", "2 tablets", "0.5 ml".
+DOSE = re.compile(r"\b\d+(?:[.,]\d+)?(?:\s*|-)(?:mg|mcg|µg|g|ml|milligrams?|micrograms?|units?|iu"
                   r"|tablets?|pills?|capsules?|drops?|puffs?|doses?)\b", re.IGNORECASE)
 FILLER_WORDS = frozenset({"yes", "no", "not", "it", "does", "do", "is", "are", "can", "the"})
 # A list item with nothing after its number or bullet ("1.", "2)", "-"): left behind when the
@@ -106,7 +106,7 @@ def support_row(body: str, vector: np.ndarray, evidence: list[Evidence],
 # An amount with its unit ("1 to 2 mg/day", "0.5 mg"), and a sentence about one case of
 # patients or use: "For elderly or debilitated patients, an initial dosage of 1 to 2 mg/day
 # in divided doses is recommended", "In children, …".
-_AMOUNT = re.compile(r"\d+(?:\.\d+)?(?:\s*(?:to|-|–)\s*\d+(?:\.\d+)?)?\s*(?:mg|mcg|µg|g|ml"
+_AMOUNT = re.compile(r"\d+(?:\.\d+)?(?:\s*(?:to|-|–)\s*\d+(?:\.\d+)?)?(?:\s*|-)(?:mg|mcg|µg|g|ml"
                      r"|units?|iu)\b|\b(?:a single|one|two|three|four|five|\d+)\s+doses?\b",
                      re.IGNORECASE)
 # ... or a label naming the case before a colon: "Vaccination Schedule for Adults 18 Years
@@ -117,7 +117,9 @@ _CASE = re.compile(r"^\W*(?:for|in)\s+(?P<case>[^,;:]{3,80}?),"
 
 
 def _amounts(text: str) -> set[str]:
-    return {re.sub(r"\s+", " ", a.lower().replace("–", "-")) for a in _AMOUNT.findall(text)}
+    """The amounts a text states, as compared: "5-mg" is "5 mg", "1–2 mg" is "1-2 mg"."""
+    return {re.sub(r"\s+", " ", re.sub(r"(?<=\d)-(?=[a-z])", " ", a.lower().replace("–", "-")))
+            for a in _AMOUNT.findall(text)}
 
 
 def for_other_case(body: str, excerpt: str, question: str) -> bool:
@@ -137,6 +139,31 @@ def for_other_case(body: str, excerpt: str, question: str) -> bool:
                              & named for case in cases):
             return False
     return True
+
+
+# ...or naming it at its end: "A lower starting dose of 2.5 mg … is recommended for the
+# frail elderly."
+_CASE_AFTER = re.compile(r"\b(?:for|in)\s+(?:the\s+)?(?P<case>[^,;:.]{3,60}?)(?P<label>)\W*$",
+                         re.IGNORECASE)
+
+
+def moved_to_case(body: str, excerpt: str) -> bool:
+    """The sentence gives a case its own amount that the excerpt gives for another, while
+    the excerpt's line for that case states a different one: "The usual dose is one 5-mg
+    tablet two or three times a day for the frail elderly" from "The usual dose is one
+    5-mg tablet two to three times a day. … For the frail elderly, a lower starting dose of
+    2.5 mg two or three times a day is recommended." (round 16; the case may end its
+    line: "…is recommended for the frail elderly")."""
+    amounts, named = _amounts(body), content_words(body)
+    if not amounts:
+        return False
+    for s, e in sentence_spans(excerpt):
+        case = _CASE.match(excerpt[s:e]) or _CASE_AFTER.search(excerpt[s:e])
+        words = content_words(case["case"] or case["label"]) if case else set()
+        if words and words <= named and _amounts(excerpt[s:e]) \
+                and not amounts & _amounts(excerpt[s:e]):
+            return True
+    return False
 
 
 # A sentence saying what a drug is for ("Prednisone can treat muscle weakness"), and the
@@ -167,6 +194,21 @@ _LEAVE_WORD = re.compile(r"\b(?:safe|safely|safety|ok|okay|alright|fine)\b", re.
 def gives_leave(body: str) -> bool:
     """The sentence says something is safe or all right to do (``_LEAVE``)."""
     return bool(_LEAVE.search(body)) and not _NO_LEAVE.search(body)
+
+
+# Letting someone use or take a medicine ("your son can use your … cream"), and any
+# negation that takes it back
+_MAY_USE = re.compile(r"\b(?:can|may|could)\s+(?:\w+\s+)?(?:use|take|have|give|apply|try)\b",
+                      re.IGNORECASE)
+_NEGATED = re.compile(r"\b(?:not|never|cannot|can't|shouldn't|n't)\b", re.IGNORECASE)
+
+
+def grants_use(text: str) -> bool:
+    """The text lets someone use or take it ("can use", "may take") or calls it safe or all
+    right (``_LEAVE_WORD``), with no negation anywhere: wider than ``gives_leave``, which
+    asks for leave in words of safety ("safe to…")."""
+    return bool(_MAY_USE.search(text) or _LEAVE_WORD.search(text)) \
+        and not _NEGATED.search(text)
 
 
 def _says_leave(text: str) -> bool:
@@ -427,7 +469,7 @@ class SentenceVerifier:
             # documents' to give, in their words
             return [], Verdict.UNSUPPORTED
         if all(for_other_case(body, self.evidence[n - 1].text, relevance.question)
-               for n in kept):
+               or moved_to_case(body, self.evidence[n - 1].text) for n in kept):
             return [], Verdict.OTHER_CASE
         return kept, verdict
 
