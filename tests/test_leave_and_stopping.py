@@ -166,3 +166,34 @@ def test_a_claim_the_page_reports_only_to_deny_it_is_no_answer(tmp_path: Path,
     assert not answer.text.startswith("Yes")
     assert "E-cigarettes can help you quit smoking [" not in answer.text
     assert "not been proven" in answer.text or answer.refused
+
+
+BLADDER_MEDICINES = """# Bladder control medicines
+
+## Trospium
+
+Trospium chloride tablets should be dosed at least one hour before meals or given on an
+empty stomach. The recommended dose is 20 mg twice daily.
+
+## Oxybutynin
+
+Oxybutynin chloride (Ditropan) tablets may be taken with or without food. Dry mouth is its
+most common side effect."""
+
+
+def test_asked_to_take_it_with_a_meal_a_line_for_an_empty_stomach_says_no(
+        tmp_path: Path, embedder) -> None:
+    """Round 16: "should i take my trospium with breakfast" was refused: "trospium" was no
+    known drug (its salt was), "breakfast" no word for a meal, and the line for an empty
+    stomach read "yes" once it used every asked word. The model's "Yes" gives way to "No."
+    and the line; asked for a medicine left open, the line says so."""
+    index = indexed_pages(tmp_path, {"bladder.md": page_text(BLADDER_MEDICINES)}, embedder)
+    answer = answer_of(index, embedder, "should i take my trospium with breakfast",
+                       "Yes, you can take trospium with breakfast [1].")
+    assert answer.text.startswith("No.")
+    assert "one hour before meals" in answer.text
+    assert "with breakfast" not in answer.text
+    answer = answer_of(index, embedder, "does my ditropan have to be taken with dinner",
+                       "Yes, Ditropan must be taken with dinner [1].")
+    assert answer.text.startswith("No.")
+    assert "with or without food" in answer.text

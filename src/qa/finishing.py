@@ -790,13 +790,14 @@ def _polarity(question: str, text: str, relevance: Relevance,
     split = told_and_asked(question)
     if split is not None and split[0] and not _speaks_to_asked(split[1], text, relevance):
         return None
-    if (way := _left_open(split[1] if split is not None else question, text)) is not None:
+    asking = split[1] if split is not None else question
+    if (way := _left_open(asking, text) or _other_way_with_food(asking, text)) is not None:
         return way
     if _coverage(topic, text) < POLAR_COVERAGE:
         return "no" if _forbids(question, text, relevance) else None
     # the way the question asks is the asking sentence's: "been on xanax 1mg twice a day
     # for about a year. can i just quit cold turkey?" asks no time span of the answer
-    question = split[1] if split is not None else question
+    question = asking
     if (side := _contrasted_side(question, text, topic)) is None:
         return None
     text = side
@@ -928,6 +929,30 @@ def _left_open(question: str, text: str) -> str | None:
     if _MUST.search(question):
         return "no"
     return "yes" if _MAY.search(question) else None
+
+
+# With food or without it: asked "should i take my trospium with breakfast", "…should be
+# dosed at least one hour before meals or given on an empty stomach" says no (round 16;
+# read "yes", the asked words all used), and asked for an empty stomach, "take with food"
+# says no.
+_MEAL = r"(?:food|meals?|a meal|eating|breakfast|lunch|dinner|supper|snacks?)"
+_WITH_FOOD = re.compile(rf"\bwith (?:(?:my|his|her|their|your|the|some) )?{_MEAL}\b"
+                        rf"|\bafter {_MEAL}\b", re.IGNORECASE)
+_NO_FOOD = re.compile(rf"\bempty stomach\b|\bbefore {_MEAL}\b|\bwithout {_MEAL}\b",
+                      re.IGNORECASE)
+_EITHER = re.compile(rf"\bwith or without {_MEAL}\b", re.IGNORECASE)
+
+
+def _other_way_with_food(question: str, text: str) -> str | None:
+    """'no' when the question asks about taking it with food and the text says to take it
+    without (before meals, on an empty stomach), or the other way round (the text never
+    saying both); None otherwise."""
+    if _EITHER.search(text):
+        return None
+    with_food, no_food = bool(_WITH_FOOD.search(text)), bool(_NO_FOOD.search(text))
+    asked_with, asked_without = bool(_WITH_FOOD.search(question)), bool(_NO_FOOD.search(question))
+    crossed = with_food != no_food and asked_with != asked_without and asked_with == no_food
+    return "no" if crossed else None
 
 
 def _forbids(question: str, text: str, relevance: Relevance) -> bool:

@@ -195,6 +195,10 @@ _SAME_THING = [stems(group.split()) for group in (
     "coffee caffeine",
     "combo combination",
     "infusion infusions intravenous intravenously drip",
+    # round 16: "should i take my trospium with breakfast" ("…one hour before meals"),
+    # "could she have gotten ringworm from our cat" ("…or even from a pet")
+    "meal meals breakfast lunch dinner supper",
+    "pet pets cat cats dog dogs",
 )]
 SYNONYMS: dict[str, frozenset[str]] = {
     s: frozenset(group) for group in _SAME_THING for s in group}
