@@ -525,7 +525,9 @@ def test_words_no_one_writes_and_chat_spellings_are_the_words_meant() -> None:
             # round 16: a letter typed over and over, a possessive without its apostrophe,
             # tablets as "tabs"
             ("my skin is soooo dry from the betamethasone cream, is that normal", ()),
-            ("can i use yesterdays betamethasone cream", ())):
+            ("can i use yesterdays betamethasone cream", ()),
+            # round 17: "whats the diff between humira and remicade"
+            ("whats the diff between betamethasone and guaifenesin", ())):
         asked = in_plain_words(question)
         assert focus_of(" ".join(terms(asked)), lexicon, asked).missing == missing
     assert in_plain_words("her mouth is soooo dry, it was goooood, see www.nhs.uk") == \
@@ -593,3 +595,29 @@ def test_a_guessed_main_word_leaves_a_line_to_its_paragraphs_drug() -> None:
     warning = next(line for line in text.splitlines() if line.startswith("- Label"))
     assert lexicon.drugs["miralax"] in lexicon.context_drugs(chunk, warning)
     assert lexicon.drugs["pronto"] == lexicon.drugs["licide"] == lexicon.drugs["pyrethrins"]
+
+
+CROHNS = """# Crohn's disease medicines
+
+## Biologic therapies
+
+Biological therapies are given by an injection in the vein, infliximab (Remicade), or an
+injection in the skin, adalimumab (HUMIRA). Side effects may include a toxic reaction to
+the medication and a higher chance of developing infections, particularly tuberculosis."""
+
+
+def test_two_drugs_given_each_what_the_page_gives_the_other_are_not_said(
+        tmp_path: Path, embedder) -> None:
+    """Round 17: "whats the diff between humira and remicade" got "Humira is given by an
+    injection in the vein, while Remicade is given by an injection in the skin" (held, its
+    words all in the excerpt; the page says the reverse). The sentence the right way round
+    stands."""
+    index = indexed_pages(tmp_path, {"crohns.md": page_text(CROHNS)}, embedder)
+    swapped = answer_of(index, embedder, "whats the diff between humira and remicade",
+                        "Humira is given by an injection in the vein, while Remicade is "
+                        "given by an injection in the skin [1].")
+    assert "Humira is given by an injection in the vein" not in swapped.text
+    right = answer_of(index, embedder, "whats the diff between humira and remicade",
+                      "Remicade is given by an injection in the vein, while Humira is given "
+                      "by an injection in the skin [1].")
+    assert "Remicade is given by an injection in the vein" in right.text

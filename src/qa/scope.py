@@ -869,7 +869,9 @@ CHAT_SPELLINGS = {"thru": "through", "tho": "though", "altho": "although", "nite
                   "tonite": "tonight", "becuz": "because", "bcuz": "because", "cuz": "because",
                   "prolly": "probably", "somethin": "something", "nothin": "nothing",
                   # round 16: "is it dangerous that my tabs are 1000 mcg", "do e cigs help"
-                  "tabs": "tablets", "cigs": "cigarettes", "ciggies": "cigarettes"}
+                  "tabs": "tablets", "cigs": "cigarettes", "ciggies": "cigarettes",
+                  # round 17: "whats the diff between humira and remicade"
+                  "diff": "difference"}
 
 
 # Brands are rare words ("prilosec" 1.8, "xanax" 3.2); "breastfeeding" (3.5), which
@@ -1240,6 +1242,50 @@ class Relevance:
                                              for negates, used in restated)
                    for negative, claim, drugs in self._claims(excerpt))
 
+    def swaps(self, sentence: str, excerpt: str) -> bool:
+        """Clauses of the sentence, each naming one drug, give each what a sentence of the
+        excerpt naming them all gives another: its words that no other clause uses stand
+        nearer there to another drug's name than to their own. "Humira is given by an
+        injection in the vein, while Remicade is given by an injection in the skin" from
+        "…an injection in the vein, infliximab (Remicade), or an injection in the skin,
+        adalimumab (HUMIRA)" (round 17; lexically well supported, turned round)."""
+        parts = []
+        for clause in _PAIRED.split(MARKER.sub(" ", sentence)):
+            tokens = terms(clause)
+            if len(set(self._named(tokens))) == 1:
+                parts.append((self._named(tokens)[0],
+                              set(stems([w for w in tokens if not self._named([w])]))))
+        if len({drug for drug, _ in parts}) < 2:
+            return False
+        own = [(drug, said.difference(*(w for j, (_, w) in enumerate(parts) if j != k)))
+               for k, (drug, said) in enumerate(parts)]
+        return any(self._nearer_others(terms(excerpt[a:b]), own)
+                   for a, b in sentence_spans(excerpt))
+
+    def _named(self, words: Sequence[str]) -> list[str]:
+        """The drugs (canonical) or other names among ``words``, in order."""
+        return [self.lexicon.drugs.get(w, w) for w in words
+                if w in self.lexicon.drugs or w in self.names(w)]
+
+    def _nearer_others(self, tokens: list[str], own: list[tuple[str, set[str]]]) -> bool:
+        """In a sentence naming every drug of ``own``, more of each one's words stand
+        nearer another's name than its own than the other way round."""
+        at: dict[str, list[int]] = {}
+        for i, token in enumerate(tokens):
+            for name in self._named([token]):
+                at.setdefault(name, []).append(i)
+        if not all(drug in at for drug, _ in own):
+            return False
+        nearer = {True: 0, False: 0}  # a word nearer its own drug's name, or not
+        for i, root in enumerate(stems(tokens)):
+            for drug, said in own:
+                if root in said:
+                    mine = min(abs(i - p) for p in at[drug])
+                    other = min(abs(i - p) for d, _ in own if d != drug for p in at[d])
+                    if mine != other:
+                        nearer[mine < other] += 1
+        return nearer[False] > nearer[True]
+
     def _claims(self, excerpt: str) -> list[tuple[bool, frozenset[str], frozenset[str]]]:
         """Each clause of an excerpt that says something (two words at least): whether it
         negates, the stems of those words, the drugs it names. Worked out once per excerpt
@@ -1283,6 +1329,9 @@ UNLIKE = re.compile(r"\bunlike\b([^,;]*(?:,\s*(?:which|who|that)\b[^,;]*)?)[,;]"
 # Where a sentence contrasting two things splits into clauses that can be checked apart
 # (``verification``: "A does x, while B does y").
 CONTRAST = r",?\s+(?:while|whereas)\s+|;\s+|,\s+but\s+"
+# Where a sentence pairs one thing with one drug and another with another, for
+# ``Relevance.swaps``: the contrasts and ", and".
+_PAIRED = re.compile(rf"{CONTRAST}|,\s+and\s+|,?\s+(?:but|unlike)\s+", re.IGNORECASE)
 # Where a sentence turns to another claim, for ``Relevance.flips``: the contrasts, and more.
 _CLAUSES = re.compile(rf"{CONTRAST}|,?\s+(?:but|however|although|though|yet)\s+|:\s+",
                       re.IGNORECASE)

@@ -433,7 +433,8 @@ class SentenceVerifier:
             row = np.maximum(row, [self.threshold if n in joint else 0.0
                                    for n in range(1, len(self.evidence) + 1)])
         if kept and self.relevance is not None and (
-                any(self.relevance.flips(body, e.text) for e in self.evidence)
+                any(self.relevance.flips(body, e.text) or self.relevance.swaps(body, e.text)
+                    for e in self.evidence)
                 or use_misread(body, [self.evidence[n - 1] for n in kept])):
             kept, verdict = [], Verdict.CONTRADICTED
         if kept and self.relevance is not None and self.relevance.unbacked_drugs(
