@@ -118,6 +118,10 @@ def test_a_question_after_what_is_told_asks_about_the_told_drug() -> None:
                        "turkey?", LEXICON) == "Can I just quit lorazepam abruptly?"
     assert asked_alone("Can I just quit it cold turkey? I've been on lorazepam for a few "
                        "months.", LEXICON) == "Can I just quit lorazepam abruptly?"
+    # what else is told stays, after the question: it may be the question's condition
+    assert asked_alone("I take lorazepam for seizures. I just found out I'm pregnant. Can I "
+                       "keep taking it?", LEXICON) == \
+        "Can I keep taking lorazepam? I just found out I'm pregnant."
     for kept in ("I've been on lorazepam for a while. Can I drink alcohol?",
                  "I take lorazepam and clonazepam. Can I stop them at once?",
                  "Can I stop lorazepam at once?"):

@@ -28,7 +28,16 @@ from qa.scope import (
     said_of_things,
     specific,
 )
-from qa.text import CARERS, RELATIONS, STOPWORDS, asking_part, terms, told_and_asked, zipf
+from qa.text import (
+    CARERS,
+    RELATIONS,
+    STOPWORDS,
+    asking_part,
+    sentence_spans,
+    terms,
+    told_and_asked,
+    zipf,
+)
 
 if TYPE_CHECKING:
     from qa.answer import Assistant
@@ -504,7 +513,9 @@ def asked_alone(message: str, lexicon: Lexicon) -> str:
     # Whole sentences only: what a clause tells is often the question's condition ("I'm
     # allergic to penicillin…, my doctor wants to put me on amoxicillin, is that ok for me
     # to take?" alone is "Is that ok for me to take amoxicillin?", which "Take the
-    # amoxicillin until finished." answered "Yes.")
+    # amoxicillin until finished." answered "Yes."). Sentences begun in lower case were
+    # tried and left off (round 17): "…she just found out shes pregnant. can she keep taking
+    # it?" was searched as "Can she keep taking hydroxyurea?", the pregnancy left behind.
     split = told_and_asked(message, loose=False)
     if split is None:
         return message
@@ -515,7 +526,13 @@ def asked_alone(message: str, lexicon: Lexicon) -> str:
     if len(named) != 1:
         return message
     asked = standalone(told, last, lexicon)
-    return asked if asked != last else message
+    if asked == last:
+        return message
+    # what else is told stays, after the question: "My sister takes hydroxyurea. She just
+    # found out she's pregnant. Can she keep taking it?" is no question about stopping
+    set_up = [told[slice(*span)] for span in sentence_spans(told)]
+    rest = [sentence for sentence in set_up if named[0] not in terms(sentence)]
+    return " ".join([asked, *rest])
 
 
 def standalone_questions(turns: Sequence[Turn], lexicon: Lexicon,
