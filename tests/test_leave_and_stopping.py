@@ -20,6 +20,7 @@ from qa.text import terms
 from qa.verification import gives_leave
 
 from .conftest import answer_of, indexed_pages, page_text
+from .fakes import citing
 
 BLADDER = """# Bladder infection antibiotics
 
@@ -197,3 +198,37 @@ def test_asked_to_take_it_with_a_meal_a_line_for_an_empty_stomach_says_no(
                        "Yes, Ditropan must be taken with dinner [1].")
     assert answer.text.startswith("No.")
     assert "with or without food" in answer.text
+
+
+THYROID_AND_BLADDER = """# Thyroid and bladder medicines
+
+## Levothyroxine
+
+Calcium carbonate may form an insoluble chelate with levothyroxine; take levothyroxine at
+least 4 hours apart from it.
+
+## Trospium
+
+Trospium chloride tablets should be dosed at least one hour before meals or given on an
+empty stomach.
+
+## Bedwetting
+
+Desmopressin (DDAVP) is a medicine approved for use in children who wet the bed."""
+
+
+def test_a_yes_no_question_naming_no_drug_gets_no_line_on_a_drug_it_never_named(
+        tmp_path: Path, embedder) -> None:
+    """Round 16: the follow-up "Also can i take take with my calcium tabs in the morning"
+    (its drug lost to a typo) got the model's "Yes, you can take trospium chloride
+    tablets…", then the trospium line it cited, quoted: a drug the asker never named. A
+    question asking for a medicine still gets one."""
+    index = indexed_pages(tmp_path, {"meds.md": page_text(THYROID_AND_BLADDER)}, embedder)
+    answer = answer_of(index, embedder, "Also can i take take with my calcium tabs in the "
+                       "morning", citing("trospium", "Yes, you can take trospium chloride "
+                                         "tablets with your calcium tabs in the morning [n]."))
+    assert "rospium" not in answer.text
+    answer = answer_of(index, embedder, "my son wets the bed, is there any medicine for that",
+                       citing("ddavp", "Yes, desmopressin (DDAVP) is a medicine approved for "
+                              "use in children who wet the bed [n]."))
+    assert "DDAVP" in answer.text

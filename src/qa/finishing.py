@@ -503,6 +503,10 @@ _MEN = re.compile(r"\b(?:men|man|males?|anyone|everyone|people|patients)\b", re.
 
 # Asked whether two names are one drug, a line naming both of them answers it
 SAME_DRUG_BONUS = 0.2
+# Words asking for a medicine, not about one's own: "is there any medicine for that"
+_ASKS_FOR_DRUGS = re.compile(r"\b(?:medicines?|medications?|meds|drugs?|treatments?|therap\w*"
+                             r"|cures?|anything|something|otc|over the counter)\b",
+                             re.IGNORECASE)
 # Sentences a quote may run on to reach the next name of those asked to be one drug.
 APART_REACH = 2
 
@@ -573,6 +577,12 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
     child, man = asks_for_a_child(question), asks_for_a_man(question)
     same = names_asked_same(question, relevance)
     apart = len({relevance.lexicon.drugs[w] for w in same}) > 1
+    # A yes/no question naming no drug (nor any name), nor asking for one, is about the
+    # asker's own: a line on a drug it never names answers it about another (round 16:
+    # "can i take take with my calcium tabs in the morning" got "Trospium chloride tablets
+    # should be dosed…")
+    unnamed = relevance.focus.polar and not relevance.focus.drugs \
+        and not relevance.asked_names and not _ASKS_FOR_DRUGS.search(asked_part)
     asks_stop = bool(_ASKS_STOP.search(asked_part))
     found: list[tuple[Evidence, int, int, str]] = []
     for item in evidence:
@@ -587,6 +597,8 @@ def quotes(question: str, evidence: list[Evidence], relevance: Relevance,
                     and not (first_limit_only and _INITIAL.search(text)) \
                     and not _states_no_brand(text, brands) \
                     and not relevance.other_drug(text) \
+                    and not (unnamed and relevance.lexicon.drugs_in(text)
+                             - relevance.lexicon.conditions) \
                     and not turns_round(question, text) \
                     and not (child and _FOR_ADULTS.search(text) and not _CHILDREN.search(text)) \
                     and not (man and _FOR_WOMEN.search(text) and not _MEN.search(text)) \

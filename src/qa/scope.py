@@ -681,7 +681,7 @@ _SAID_OK = frozenset((w, "to") for w in ("ok", "okay", "alright", "safe", "fine"
 # condition may end without a comma, where a yes/no question starts ("ok and once my levels
 # are back to normal can i just quit taking it", round 15, was read as asking no yes or no).
 _CONDITION = re.compile(
-    r"^\s*(?:(?:ok|okay|alright|so|and|but|well|then)\b(?!\s+to\b)\W*)*"
+    r"^\s*(?:(?:ok|okay|alright|so|and|but|well|then|also|plus)\b(?!\s+to\b)\W*)*"
     r"(?:(?:if|when|whenever|while|after|before|once)\b[^,?]*,\s*"
     # …not "when": "When in the day should he take it" asks when (dev c051)
     r"|(?:if|whenever|while|after|before|once)\b[^,?]*?\s+(?=(?:can|could|should|is|do|does"
