@@ -251,6 +251,15 @@ def test_a_follow_up_carries_the_thing_not_a_count_or_a_typo() -> None:
     assert "shoud" not in standalone("ok what other foods or drinks shoud he keep small and "
                                      "steady then", "and if he forgets a pill can he just "
                                      "take 2 the next day", lexicon)
+    # round 16: "it" after "should i take 2 today" had become "take" ("can i take take with
+    # my calcium tabs"), then "today"
+    thyroid = Lexicon.build({"t": "Levothyroxine. Take the missed pill as soon as you "
+                                  "remember; do not take 2 pills today to make up for it. "
+                                  "Take it 4 hours apart from calcium in the morning."},
+                            {}, {"t": "Levothyroxine"})
+    follow = standalone("i forgot yesterdays pill, should i take 2 today",
+                        "also can i take it with my calcium tabs in the morning", thyroid)
+    assert "take take" not in follow and "take today" not in follow
 
 
 @pytest.mark.parametrize(("word", "typed_for_another"), [

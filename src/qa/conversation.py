@@ -159,8 +159,10 @@ def _subject(defined: re.Match[str] | None) -> str:
 _NOT_SUBJECT = frozenset("""often long much many usually normally typically best right ok okay
     safe happen happens happened need needs needed get gets got someone people patients person
     me my you your we us one during since until till within without between against through
-    again ago yet still just already""".split())
+    again ago yet still just already today tonight tomorrow yesterday""".split())
 _NOT_THING = STOPWORDS | _NOT_SUBJECT | _NOT_NAMES
+# Words a verb follows: "should i take 2 today" takes, it names no "take"
+_SUBJECTS = frozenset("i you he she we they would could should can will may might must".split())
 
 
 def _phrase(question: str, lexicon: Lexicon) -> str:
@@ -183,13 +185,18 @@ def _runs(question: str, lexicon: Lexicon) -> list[list[str]]:
     """The runs of a question's words that are neither stopwords, question fillers, nor
     only verbs, and that the documents use."""
     runs: list[list[str]] = [[]]
+    previous = ""
     for word in re.findall(r"[\w'’-]+|[.,;:!?]", question):  # punctuation ends a run
-        low = word.lower()
+        low, after = word.lower(), previous
+        previous = word.lower()
         # a count ends a run: "started rosuvastin 2 weeks ago" is about rosuvastin, and
         # "can i just quit it?" after it does not quit "rosuvastin 2 weeks"; so does a
         # mistyped word ("his dermatoligist wants to try methotrexate": "it" after it is
         # no doctor, round 15)
+        # ...and so does a verb after its subject ("should i take 2 today": "it" in the
+        # next message is no "take", round 16)
         if low in _NOT_THING or low.isdigit() or low in ".,;:!?" or only_verb(low) \
+                or after in _SUBJECTS and may_be_verb(low) \
                 or not lexicon.vocabulary.knows(low) or mistyped(low):
             runs.append([])
         else:
