@@ -118,6 +118,9 @@ def test_a_question_after_what_is_told_asks_about_the_told_drug() -> None:
                        "turkey?", LEXICON) == "Can I just quit lorazepam abruptly?"
     assert asked_alone("Can I just quit it cold turkey? I've been on lorazepam for a few "
                        "months.", LEXICON) == "Can I just quit lorazepam abruptly?"
+    # a second "it" stands for another thing
+    assert asked_alone("I have seizures and take lorazepam. Will it cure it?", LEXICON) == \
+        "Will lorazepam cure it?"
     # what else is told stays, after the question: it may be the question's condition
     assert asked_alone("I take lorazepam for seizures. I just found out I'm pregnant. Can I "
                        "keep taking it?", LEXICON) == \

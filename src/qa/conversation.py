@@ -266,13 +266,19 @@ def _expletives(message: str) -> set[int]:
 def _refer(message: str, drug: str, *, plural: bool = True) -> str:
     """Pronouns and "this medicine" replaced by the drug's name ("its" -> "drug's"); "they",
     "them" and "their" only when what they stand for may be ``plural`` ("B12 shots", a
-    drug; not "afib": "everyone who has it can feel their heart racing")."""
+    drug; not "afib": "everyone who has it can feel their heart racing"); "it" once."""
     expletive = _expletives(message)
+    named: list[str] = []
 
     def name(match: re.Match[str]) -> str:
         word = match.group(0).lower()
-        if match.start() in expletive or (not plural and word in ("they", "them", "their")):
+        if match.start() in expletive or (not plural and word in ("they", "them", "their")) \
+                or word == "it" and "it" in named:
+            # a second "it" stands for another thing: "Will it cure it?" after "I got
+            # shingles and the doctor gave me valacyclovir." (was "Will valacyclovir cure
+            # valacyclovir?")
             return match.group(0)
+        named.append(word)
         if word in ("its", "their"):
             return f"{drug}'" if drug.endswith("s") else f"{drug}'s"
         return drug
