@@ -266,19 +266,22 @@ def _expletives(message: str) -> set[int]:
 def _refer(message: str, drug: str, *, plural: bool = True) -> str:
     """Pronouns and "this medicine" replaced by the drug's name ("its" -> "drug's"); "they",
     "them" and "their" only when what they stand for may be ``plural`` ("B12 shots", a
-    drug; not "afib": "everyone who has it can feel their heart racing"); "it" once."""
+    drug; not "afib": "everyone who has it can feel their heart racing"); "it" once a clause."""
     expletive = _expletives(message)
-    named: list[str] = []
+    named: list[int] = []  # where an "it" was named
 
     def name(match: re.Match[str]) -> str:
         word = match.group(0).lower()
         if match.start() in expletive or (not plural and word in ("they", "them", "their")) \
-                or word == "it" and "it" in named:
-            # a second "it" stands for another thing: "Will it cure it?" after "I got
-            # shingles and the doctor gave me valacyclovir." (was "Will valacyclovir cure
-            # valacyclovir?")
+                or word == "it" and named and not re.search(r"[,.;:!?]",
+                                                           message[named[-1]:match.start()]):
+            # a second "it" in one clause stands for another thing: "Will it cure it?"
+            # after "I got shingles and the doctor gave me valacyclovir." (was "Will
+            # valacyclovir cure valacyclovir?"); not one after a comma ("shes been on it
+            # like 6 years now, can she just stop it?")
             return match.group(0)
-        named.append(word)
+        if word == "it":
+            named.append(match.start())
         if word in ("its", "their"):
             return f"{drug}'" if drug.endswith("s") else f"{drug}'s"
         return drug
