@@ -187,8 +187,8 @@ def _runs(question: str, lexicon: Lexicon) -> list[list[str]]:
     runs: list[list[str]] = [[]]
     previous = ""
     for word in re.findall(r"[\w'’-]+|[.,;:!?]", question):  # punctuation ends a run
-        low, after = word.lower(), previous
-        previous = word.lower()
+        after, previous = previous, word.lower()
+        low = previous
         # a count ends a run: "started rosuvastin 2 weeks ago" is about rosuvastin, and
         # "can i just quit it?" after it does not quit "rosuvastin 2 weeks"; so does a
         # mistyped word ("his dermatoligist wants to try methotrexate": "it" after it is

@@ -912,11 +912,12 @@ _FORBIDDEN = re.compile(r"(?:^|[–—;:]|\s-\s)\W*(?:do not|don't|never|must no
 # A choice a leaflet leaves open, and the question's words it settles: "…once a day with or
 # without food" settles "with a meal" and "on an empty stomach"; "once daily at any time of
 # day" settles "in the morning".
+_MEAL = r"(?:food|meals?|a meal|eating|breakfast|lunch|dinner|supper|snacks?)"
+_FOOD_LEFT_OPEN = re.compile(r"\b(?:with or without (?:food|meals?|a meal)|(?:without regard"
+                             r"|regardless) (?:to|of) (?:food|meals?|mealtimes?))\b",
+                             re.IGNORECASE)
 _LEFT_OPEN = (
-    (re.compile(r"\b(?:food|meals?|eat|eating|empty stomach|breakfast|lunch|dinner|supper|"
-                r"snacks?)\b", re.IGNORECASE),
-     re.compile(r"\b(?:with or without (?:food|meals?|a meal)|(?:without regard|regardless) "
-                r"(?:to|of) (?:food|meals?|mealtimes?))\b", re.IGNORECASE)),
+    (re.compile(rf"\b(?:{_MEAL}|eat|empty stomach)\b", re.IGNORECASE), _FOOD_LEFT_OPEN),
     (re.compile(r"\b(?:morning|mornings|night|nights|evening|evenings|bedtime|afternoon|"
                 r"before bed)\b", re.IGNORECASE),
      re.compile(r"\bany time of (?:the )?day\b|\bmorning or (?:at )?(?:night|evening)\b",
@@ -947,19 +948,17 @@ def _left_open(question: str, text: str) -> str | None:
 # dosed at least one hour before meals or given on an empty stomach" says no (round 16;
 # read "yes", the asked words all used), and asked for an empty stomach, "take with food"
 # says no.
-_MEAL = r"(?:food|meals?|a meal|eating|breakfast|lunch|dinner|supper|snacks?)"
 _WITH_FOOD = re.compile(rf"\bwith (?:(?:my|his|her|their|your|the|some) )?{_MEAL}\b"
                         rf"|\bafter {_MEAL}\b", re.IGNORECASE)
 _NO_FOOD = re.compile(rf"\bempty stomach\b|\bbefore {_MEAL}\b|\bwithout {_MEAL}\b",
                       re.IGNORECASE)
-_EITHER = re.compile(rf"\bwith or without {_MEAL}\b", re.IGNORECASE)
 
 
 def _other_way_with_food(question: str, text: str) -> str | None:
     """'no' when the question asks about taking it with food and the text says to take it
     without (before meals, on an empty stomach), or the other way round (the text never
     saying both); None otherwise."""
-    if _EITHER.search(text):
+    if _FOOD_LEFT_OPEN.search(text):
         return None
     with_food, no_food = bool(_WITH_FOOD.search(text)), bool(_NO_FOOD.search(text))
     asked_with, asked_without = bool(_WITH_FOOD.search(question)), bool(_NO_FOOD.search(question))

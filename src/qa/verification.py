@@ -143,7 +143,7 @@ def for_other_case(body: str, excerpt: str, question: str) -> bool:
 
 # ...or naming it at its end: "A lower starting dose of 2.5 mg … is recommended for the
 # frail elderly."
-_CASE_AFTER = re.compile(r"\b(?:for|in)\s+(?:the\s+)?(?P<case>[^,;:.]{3,60}?)(?P<label>)\W*$",
+_CASE_AFTER = re.compile(r"\b(?:for|in)\s+(?:the\s+)?(?P<case>[^,;:.]{3,60}?)\W*$",
                          re.IGNORECASE)
 
 
@@ -159,7 +159,8 @@ def moved_to_case(body: str, excerpt: str) -> bool:
         return False
     for s, e in sentence_spans(excerpt):
         case = _CASE.match(excerpt[s:e]) or _CASE_AFTER.search(excerpt[s:e])
-        words = content_words(case["case"] or case["label"]) if case else set()
+        named_case = case and (case["case"] or case.groupdict().get("label"))
+        words = content_words(named_case) if named_case else set()
         if words and words <= named and _amounts(excerpt[s:e]) \
                 and not amounts & _amounts(excerpt[s:e]):
             return True
