@@ -467,7 +467,8 @@ def models_pull(names: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("suite", type=click.Choice(["medicationqa", "pubmedqa", "medquad", "all",
-                                            "reliability", "scale", "concurrency"]))
+                                            "pubmedqa-probe", "reliability", "scale",
+                                            "concurrency"]))
 @click.option("--limit", type=int, default=None,
               help="Only N questions (a quick smoke run); concurrency: N clients.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("eval/reports"),
@@ -483,7 +484,8 @@ def models_pull(names: tuple[str, ...]) -> None:
 @click.option("--sample", "generate_sample", type=int, default=100, show_default=True,
               help="Questions answered by the LLM (MedicationQA, PubMedQA per setting).")
 @click.option("--split", type=click.Choice(["test", "dev"]), default="test", show_default=True,
-              help="PubMedQA split to score; 'dev' also fits the yes/no/maybe label offsets.")
+              help="PubMedQA split to score; 'dev' also fits the yes/no/maybe label offsets "
+              "(pubmedqa-probe: the probe, written to eval/pubmedqa-probe.json).")
 @click.option("--chunks", type=click.IntRange(min=100), default=1_000_000, show_default=True,
               help="scale: vectors in the synthetic index (real ones plus perturbed copies).")
 @click.option("--store", "stores", multiple=True,
@@ -497,10 +499,11 @@ def bench(  # noqa: PLR0913 - one parameter per click option
 ) -> None:
     """Run a benchmark SUITE and write eval/reports/bench-SUITE-<time>.{json,md,png}.
 
-    'all' runs the public datasets; 'reliability' attacks ingestion, the index, questions
-    and the network boundary (run it with QA_LLM__MODEL=qwen2.5-coder-0.5b); 'scale'
-    measures the vector stores at --chunks vectors; 'concurrency' sends 10 openai clients
-    x 3 questions to a real `qa serve`.
+    'all' runs the public datasets; 'pubmedqa-probe' decides PubMedQA by a linear probe
+    of the model's hidden state (run it with --split dev first); 'reliability' attacks
+    ingestion, the index, questions and the network boundary (run it with
+    QA_LLM__MODEL=qwen2.5-coder-0.5b); 'scale' measures the vector stores at --chunks
+    vectors; 'concurrency' sends 10 openai clients x 3 questions to a real `qa serve`.
     """
     from qa.benchmarks import PUBLIC, BenchContext, suite_runner
     from qa.benchmarks.data import default_data_dir

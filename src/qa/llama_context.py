@@ -8,6 +8,7 @@ samplers. Every method must be called from one thread at a time (the engine's).
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,7 +46,7 @@ class Context:
     """One GGUF model and one context whose KV cells all sequences share."""
 
     def __init__(self, path: Path, cfg: LLMSettings, sequences: int, cells: int,
-                 n_batch: int = 512) -> None:
+                 n_batch: int = 512, tap: LayerTap | None = None) -> None:
         set_verbose(False)
         self.cfg, self.n_batch = cfg, n_batch
         params = llama_cpp.llama_model_default_params()
@@ -66,6 +67,9 @@ class Context:
         ctx.flash_attn_type = (llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
                                if cfg.flash_attn or quantised
                                else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
+        if tap is not None:
+            tap.width = self.model.n_embd()
+            ctx.cb_eval = tap.callback
         try:
             self._ctx = internals.LlamaContext(model=self.model, params=ctx, verbose=False)
         except ValueError as err:
@@ -201,6 +205,62 @@ class Context:
             self.drop(seq)
             return False
         return True
+
+
+class LayerTap:
+    """llama.cpp's eval callback that keeps the last row of every layer's output (the
+    tensors named "l_out-<layer>") of the latest batch computed: a prompt's last token."""
+
+    def __init__(self) -> None:
+        self.width = 0
+        self.rows: dict[int, np.ndarray] = {}
+        self._ggml = _ggml()
+        self.callback = llama_cpp.ggml_backend_sched_eval_callback(self._seen)
+
+    def _seen(self, tensor: int, ask: bool, _user: Any) -> bool:
+        name = self._ggml.ggml_get_name(tensor)
+        if not name.startswith(b"l_out-"):
+            return not ask  # asked: not wanted; shown anyway: go on computing
+        if not ask:
+            rows = self._ggml.ggml_nrows(tensor)  # the last layer keeps only the output rows
+            data = np.ctypeslib.as_array(self._ggml.ggml_get_data_f32(tensor),
+                                         shape=(rows * self.width,))
+            self.rows[int(name[len(b"l_out-"):])] = data[-self.width:].copy()
+        return True
+
+
+class LayerStates:
+    """Every layer's state at the last token of a prompt, and the next-token logits there,
+    from one forward pass in a model and context of its own (nothing is generated): the
+    features of a linear probe (``qa.benchmarks.pubmedqa_probe``)."""
+
+    def __init__(self, path: Path, cfg: LLMSettings, cells: int = 4096) -> None:
+        self.tap = LayerTap()
+        self.llama = Context(path, cfg, sequences=1, cells=cells, tap=self.tap)
+        self.layers = int(llama_cpp.llama_model_n_layer(self.llama.model.model))
+        self.cells = cells
+
+    def read(self, tokens: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(layers x width) float32 states of the last token, and its (vocabulary) logits."""
+        if not 0 < len(tokens) <= self.cells:
+            raise ValueError(f"a prompt of {len(tokens)} tokens does not fit {self.cells} cells")
+        self.llama.clear()
+        self.tap.rows.clear()
+        last = self.llama.run(tokens, seq=0, pos=0, logits=True)
+        states = np.stack([self.tap.rows[layer] for layer in range(self.layers)])
+        return states, self.llama.logits_row(last)
+
+
+@functools.cache
+def _ggml() -> ctypes.CDLL:
+    """ggml's C library as llama-cpp-python ships it, for the tensors the callback is shown."""
+    lib = ctypes.CDLL(str(Path(llama_cpp.__file__).parent / "lib" / "libggml-base.so"))
+    lib.ggml_get_name.restype, lib.ggml_get_name.argtypes = ctypes.c_char_p, [ctypes.c_void_p]
+    lib.ggml_get_data_f32.restype = ctypes.POINTER(ctypes.c_float)
+    lib.ggml_get_data_f32.argtypes = [ctypes.c_void_p]
+    lib.ggml_nrows.restype, lib.ggml_nrows.argtypes = ctypes.c_int64, [ctypes.c_void_p]
+    return lib
+
 
 
 def version() -> str:

@@ -33,6 +33,7 @@ PROMPT_FILES: dict[str, frozenset[str]] = {
     "triage_self_harm.txt": frozenset(),
     "triage_personal_dosing.txt": frozenset(),
     "pubmedqa.txt": frozenset({"context", "question"}),
+    "pubmedqa_direct.txt": frozenset({"context", "question"}),
     "cited_answer.gbnf": frozenset({"refusal"}),  # llama.cpp grammar (answer.constrained)
 }
 _RESTORE = ("Restore it from the repository's prompts/ folder, or set QA_PROMPTS_DIR to a "
