@@ -262,7 +262,6 @@ def _ggml() -> ctypes.CDLL:
     return lib
 
 
-
 def version() -> str:
     return str(llama_cpp.__version__)
 
