@@ -81,12 +81,18 @@ def test_layer_states_come_from_the_same_forward_pass_as_the_answers(generator) 
     assert states.shape == (reader.layers, reader.tap.width) == (24, 896)
     assert np.isfinite(states).all() and len(np.unique(np.linalg.norm(states, axis=1))) == 24
 
+    # The generator computes the same prompt after its cached system turn and in other
+    # batches, so the numbers agree to rounding (seen: 0.06 apart in a full test run), not
+    # bit for bit; another prompt moves them by whole units.
     expected = generator.label_logprobs(prompt, LABELS, prefill="Answer:")
     top = np.logaddexp.reduce(logits.astype(np.float64))
-    for label, value in expected.items():
+    read = {}
+    for label in LABELS:
         ids = sorted({reader.llama.tokenize(s, special=False)[0] for s in
                       (label, label.capitalize(), f" {label}", f" {label.capitalize()}")})
-        assert np.logaddexp.reduce(logits[ids]) - top == pytest.approx(value, abs=0.05)
+        read[label] = float(np.logaddexp.reduce(logits[ids]) - top)
+    assert read == pytest.approx(expected, abs=0.2)
+    assert max(read, key=read.__getitem__) == max(expected, key=expected.__getitem__)
 
     other = reader.llama.tokenize(ChatMLFormat.render(ChatPrompt("x", "Say no.")) + "Answer:")
     assert not np.allclose(reader.read(other)[0][-1], states[-1])
