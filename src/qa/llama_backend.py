@@ -17,12 +17,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from qa.config import LLMSettings
 from qa.errors import PromptTooLongError
 from qa.kv_blocks import Block, BlockStore, ChunkBlocks, chunk_key, context_key
-from qa.llama_context import version
+from qa.llama_context import label_logprobs, version
 from qa.llama_engine import Engine
 from qa.llm import MIN_ANSWER_TOKENS, ChatMLFormat, ChatPrompt, Excerpt
 from qa.text import sentence_spans
@@ -245,18 +243,11 @@ class LlamaCppGenerator:
         log-sum-exp over its first token in four spellings ("yes", "Yes", " yes", " Yes"), so
         the result does not hinge on casing or spacing. No text is generated.
         """
-        variants = {label: self._first_tokens(label) for label in labels}
+        variants = {label: self.engine.llama.label_tokens(label) for label in labels}
         shared = set.intersection(*variants.values()) if len(variants) > 1 else set()
         if shared:
             raise ValueError(f"labels {list(labels)} share a first token: {shared}")
         tokens = self.engine.tokenize(self.chat.render(prompt) + prefill)
         self._answer_budget(len(tokens), need=1)
         logits = self.engine.call(lambda: self.engine.logits(tokens))
-        top = float(logits.max())
-        logprobs = logits - (top + np.log(np.exp(logits - top).sum()))
-        return {label: float(np.logaddexp.reduce(logprobs[sorted(ids)]))
-                for label, ids in variants.items()}
-
-    def _first_tokens(self, label: str) -> set[int]:
-        spellings = {label, label.capitalize(), f" {label}", f" {label.capitalize()}"}
-        return {self.engine.llama.tokenize(s, special=False)[0] for s in spellings}
+        return label_logprobs(logits, variants)

@@ -87,6 +87,11 @@ class Context:
     def piece(self, token: int) -> bytes:
         return bytes(self.model.detokenize([token]))
 
+    def label_tokens(self, label: str) -> set[int]:
+        """The first token of a label in four spellings ("yes", "Yes", " yes", " Yes")."""
+        spellings = {label, label.capitalize(), f" {label}", f" {label.capitalize()}"}
+        return {self.tokenize(s, special=False)[0] for s in spellings}
+
     def is_end(self, token: int) -> bool:
         return bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
 
@@ -260,6 +265,13 @@ def _ggml() -> ctypes.CDLL:
     lib.ggml_get_data_f32.argtypes = [ctypes.c_void_p]
     lib.ggml_nrows.restype, lib.ggml_nrows.argtypes = ctypes.c_int64, [ctypes.c_void_p]
     return lib
+
+
+def label_logprobs(logits: np.ndarray, tokens: dict[str, set[int]]) -> dict[str, float]:
+    """Each label's log-probability as the next token: the log-sum-exp of its tokens'."""
+    logprobs = logits.astype(np.float64) - np.logaddexp.reduce(logits.astype(np.float64))
+    return {label: float(np.logaddexp.reduce(logprobs[sorted(ids)]))
+            for label, ids in tokens.items()}
 
 
 def version() -> str:

@@ -277,21 +277,31 @@ def run(ctx: BenchContext) -> BenchReport:
         details={"questions": details})
 
 
+def anchor_rows() -> list[dict[str, Any]]:
+    """The published systems as rows of a decisions table."""
+    return [{"system": name, "accuracy": acc, "macro_f1": f1, "n": 500}
+            for name, (acc, f1) in ANCHORS.items()]
+
+
+def anchor_lines() -> dict[str, float]:
+    """The published accuracies as a plot's reference lines."""
+    return {name: acc for name, (acc, _) in ANCHORS.items()}
+
+
 def _plot(m: dict[str, Any]) -> Plot:
     values = {f"retrieval hit@{k}": m["retrieval"][f"hit@{k}"] for k in (1, 5)}
     for setting in ("reasoning_required", "open_retrieval"):
         if setting in m:
             values[f"{setting.replace('_', ' ')} acc"] = m[setting]["accuracy"]
     return Plot("PubMedQA PQA-L test", values, "fraction",
-                {name: acc for name, (acc, _) in ANCHORS.items()})
+                anchor_lines())
 
 
 def render(m: dict[str, Any]) -> str:
     r = m["retrieval"]
     lines = [f"## Retrieval of the question's own abstract ({m['split']}, n={m['n']})", "",
              table([r], list(r)), ""]
-    rows = [{"system": name, "accuracy": acc, "macro_f1": f1, "n": 500}
-            for name, (acc, f1) in ANCHORS.items()]
+    rows = anchor_rows()
     for setting in SETTINGS:
         if setting in m:
             s = m[setting]

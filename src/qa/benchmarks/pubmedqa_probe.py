@@ -33,7 +33,7 @@ import numpy as np
 
 from qa.benchmarks.data import PubMedRow, load_pubmedqa
 from qa.benchmarks.metrics import accuracy, macro_f1
-from qa.benchmarks.pubmedqa import ANCHORS, LABELS, SYSTEM
+from qa.benchmarks.pubmedqa import LABELS, SYSTEM, anchor_lines, anchor_rows
 from qa.benchmarks.report import BenchReport, Plot, table
 from qa.benchmarks.runner import BenchContext
 from qa.errors import ConfigError
@@ -157,15 +157,13 @@ def read_states(ctx: BenchContext,
     of the next word there, and the seconds per question."""
     from tqdm import tqdm
 
-    from qa.llama_context import LayerStates
+    from qa.llama_context import LayerStates, label_logprobs
     from qa.models import resolve_llm
 
     _, path = resolve_llm(ctx.settings.llm.model, ctx.settings.cache_dir)
     reader = LayerStates(path, ctx.settings.llm)
     prompts = load_prompts(ctx.settings.prompts_dir)
-    labels = {label: sorted({reader.llama.tokenize(s, special=False)[0] for s in
-                             (label, label.capitalize(), f" {label}", f" {label.capitalize()}")})
-              for label in LABELS}
+    labels = {label: reader.llama.label_tokens(label) for label in LABELS}
     states, logprobs = [], []
     start = time.perf_counter()
     for row in tqdm(rows, desc="pubmedqa-probe", unit="q", disable=not ctx.progress):
@@ -174,9 +172,7 @@ def read_states(ctx: BenchContext,
         tokens = reader.llama.tokenize(ChatMLFormat.render(ChatPrompt(SYSTEM, user)) + PREFILL)
         layer_states, logits = reader.read(tokens)
         states.append(layer_states.astype(np.float32))
-        top = np.logaddexp.reduce(logits.astype(np.float64))
-        logprobs.append({label: float(np.logaddexp.reduce(logits[ids]) - top)
-                         for label, ids in labels.items()})
+        logprobs.append(label_logprobs(logits, labels))
     seconds = (time.perf_counter() - start) / max(1, len(rows))
     return np.stack(states), logprobs, seconds
 
@@ -233,12 +229,11 @@ def _plot(m: dict[str, Any]) -> Plot:
     else:
         values["probe, nested CV"] = m["nested_cv_accuracy"]
     return Plot(f"PubMedQA PQA-L {m['split']}", values, "accuracy",
-                {name: acc for name, (acc, _) in ANCHORS.items()})
+                anchor_lines())
 
 
 def render(m: dict[str, Any]) -> str:
-    rows = [{"system": name, "accuracy": acc, "macro_f1": f1, "n": 500}
-            for name, (acc, f1) in ANCHORS.items()]
+    rows = anchor_rows()
     rows.append({"system": "this model, label after \"Answer:\" (argmax, no probe)",
                  **m["direct"], "s/q": m["seconds_per_q"]})
     if "probe" in m:
